@@ -123,7 +123,7 @@ type Node struct {
 	// AlsoInput marks an initializer that the model also lists as a graph
 	// input (IR < 4 style, or an overridable default).
 	AlsoInput bool
-	graph       *Graph
+	graph     *Graph
 }
 
 // Body is one graph attribute of a CallModule node.

@@ -80,7 +80,7 @@ func qualify(scopes, classes []string) (stack, types []string) {
 }
 
 // parsePyList reads a Python list of string literals such as
-// "['', 'layer1', \"conv\"]". It is lenient: anything unparsable yields
+// "[”, 'layer1', \"conv\"]". It is lenient: anything unparsable yields
 // the pieces it could read.
 func parsePyList(s string) []string {
 	s = strings.TrimSpace(s)
