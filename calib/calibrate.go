@@ -1,0 +1,330 @@
+package calib
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/lower"
+)
+
+// Site names a tensor: its value name in a (sub)module, "" for the top level.
+type Site struct {
+	Module string `json:"module"`
+	Value  string `json:"value"`
+}
+
+// Request asks for one observer fed by every listed tensor.
+type Request struct {
+	ID    int          `json:"id"`
+	Spec  observe.Spec `json:"spec"`
+	Sites []Site       `json:"sites"`
+}
+
+// Options tune a calibration run.
+type Options struct {
+	// Workers run samples in parallel; below 1 means 1. Results are the
+	// same for any value.
+	Workers int
+	// Progress, when set, is called after each sample with the number done.
+	Progress func(done, total int)
+}
+
+// Stats is the result of calibration: observer states and how many samples
+// reached each conditional submodule.
+type Stats struct {
+	Samples   int
+	Requests  []Request
+	Observers map[int]observe.Observer
+	// Coverage counts the samples that executed each submodule at least
+	// once; every submodule of the model has an entry.
+	Coverage map[string]int
+}
+
+// Calibrate runs every sample of set through it and observes the requested
+// tensors. It fails on the first bad sample (naming it) and, after all
+// samples, with an *UncoveredPathError when some submodule was never
+// executed.
+func Calibrate(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs []Request, opts Options) (*Stats, error) {
+	st, err := Observe(ctx, it, set, reqs, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CheckCoverage(it.Module()); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// Observe is Calibrate without the coverage check, for shards whose
+// coverage is checked after merging.
+func Observe(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs []Request, opts Options) (*Stats, error) {
+	if set.Len() == 0 {
+		return nil, errors.New("calibration set is empty")
+	}
+	workers := max(opts.Workers, 1)
+	for _, r := range reqs {
+		if r.Spec.Kind == observe.KindMovingAverageMinMax {
+			// A moving average depends on the order of samples.
+			workers = 1
+		}
+	}
+	workers = min(workers, set.Len())
+	shards := make([]*shard, workers)
+	for w := range shards {
+		s, err := newShard(it.Module(), reqs)
+		if err != nil {
+			return nil, err
+		}
+		shards[w] = s
+	}
+	// Worker w takes a contiguous block of samples, so each shard sees its
+	// samples in data-set order.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		done     int
+		firstErr error
+		errAt    = set.Len()
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for w := 0; w < workers; w++ {
+		lo, hi := w*set.Len()/workers, (w+1)*set.Len()/workers
+		wg.Add(1)
+		go func(s *shard) {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				err := s.sample(ctx, it, set, i)
+				mu.Lock()
+				if err != nil {
+					if i < errAt {
+						firstErr, errAt = err, i
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				done++
+				if opts.Progress != nil {
+					opts.Progress(done, set.Len())
+				}
+				mu.Unlock()
+			}
+		}(shards[w])
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st := shards[0].stats
+	for _, s := range shards[1:] {
+		if err := st.Merge(s.stats); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// shard is one worker's observers and coverage.
+type shard struct {
+	stats *Stats
+	// watch maps module -> value name -> observers fed by it.
+	watch   map[string]map[string][]observe.Observer
+	reached map[string]bool
+	err     error
+}
+
+func newShard(gm *lower.GraphModule, reqs []Request) (*shard, error) {
+	s := &shard{stats: newStats(gm, reqs), watch: map[string]map[string][]observe.Observer{}}
+	for _, r := range reqs {
+		o, err := r.Spec.New()
+		if err != nil {
+			return nil, fmt.Errorf("observer %d: %w", r.ID, err)
+		}
+		s.stats.Observers[r.ID] = o
+		for _, site := range r.Sites {
+			if s.watch[site.Module] == nil {
+				s.watch[site.Module] = map[string][]observe.Observer{}
+			}
+			s.watch[site.Module][site.Value] = append(s.watch[site.Module][site.Value], o)
+		}
+	}
+	return s, nil
+}
+
+func newStats(gm *lower.GraphModule, reqs []Request) *Stats {
+	st := &Stats{Requests: reqs, Observers: map[int]observe.Observer{}, Coverage: map[string]int{}}
+	if gm != nil {
+		_ = gm.Walk(func(m *lower.GraphModule) error {
+			if m.Name != "" {
+				st.Coverage[m.Name] = 0
+			}
+			return nil
+		})
+	}
+	return st
+}
+
+func (s *shard) sample(ctx context.Context, it *interp.Interpreter, set *dataset.Set, i int) error {
+	smp, err := set.Load(i)
+	if err != nil {
+		return err
+	}
+	s.reached = map[string]bool{}
+	s.err = nil
+	if _, err := it.Run(ctx, smp.Inputs, s); err != nil {
+		return fmt.Errorf("sample %q: %w", smp.Name, err)
+	}
+	if s.err != nil {
+		return fmt.Errorf("sample %q: %w", smp.Name, s.err)
+	}
+	s.stats.Samples++
+	for m := range s.reached {
+		if m != "" {
+			s.stats.Coverage[m]++
+		}
+	}
+	return nil
+}
+
+// Enter implements interp.Observer.
+func (s *shard) Enter(module string) { s.reached[module] = true }
+
+// Value implements interp.Observer.
+func (s *shard) Value(module string, v *lower.Value, t *tensor.Dense) {
+	obs := s.watch[module][v.Name]
+	if len(obs) == 0 || s.err != nil {
+		return
+	}
+	data, ok := t.Data().([]float32)
+	if !ok {
+		if f, isScalar := t.Data().(float32); isScalar {
+			data = []float32{f}
+		} else {
+			return
+		}
+	}
+	for _, o := range obs {
+		if err := o.Observe(data, t.Shape()); err != nil {
+			where := "tensor " + fmt.Sprintf("%q", v.Name)
+			if module != "" {
+				where += " in " + module
+			}
+			s.err = fmt.Errorf("%s: %w", where, err)
+			return
+		}
+	}
+}
+
+// Merge folds another run's stats (same requests) into st.
+func (st *Stats) Merge(o *Stats) error {
+	if len(st.Observers) != len(o.Observers) {
+		return fmt.Errorf("merge: %d observers against %d: the stats come from different plans", len(st.Observers), len(o.Observers))
+	}
+	ids := make([]int, 0, len(st.Observers))
+	for id := range st.Observers {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		other, ok := o.Observers[id]
+		if !ok {
+			return fmt.Errorf("merge: observer %d is missing from the other stats", id)
+		}
+		if err := st.Observers[id].Merge(other); err != nil {
+			return fmt.Errorf("merge: observer %d: %w", id, err)
+		}
+	}
+	for m, n := range o.Coverage {
+		st.Coverage[m] += n
+	}
+	st.Samples += o.Samples
+	return nil
+}
+
+// UncoveredPathError reports conditional submodules no sample executed:
+// their tensors have no observed range, and ExecuTorch would silently give
+// them scale 1.0.
+type UncoveredPathError struct {
+	Paths []UncoveredPath
+}
+
+// UncoveredPath is one submodule no sample reached.
+type UncoveredPath struct {
+	Module    string
+	Condition string
+	Hint      string
+}
+
+func (e *UncoveredPathError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d code path(s) reached by no calibration sample (their tensors cannot be calibrated):", len(e.Paths))
+	for _, p := range e.Paths {
+		fmt.Fprintf(&b, "\n  %s: taken when %s; add a sample %s", p.Module, p.Condition, p.Hint)
+	}
+	return b.String()
+}
+
+// CheckCoverage returns an *UncoveredPathError listing every submodule of
+// gm that no sample reached.
+func (st *Stats) CheckCoverage(gm *lower.GraphModule) error {
+	var paths []UncoveredPath
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		if m.Name == "" || st.Coverage[m.Name] > 0 {
+			return nil
+		}
+		paths = append(paths, describePath(m))
+		return nil
+	})
+	if len(paths) == 0 {
+		return nil
+	}
+	return &UncoveredPathError{Paths: paths}
+}
+
+func describePath(m *lower.GraphModule) UncoveredPath {
+	owner := m.Owner
+	p := UncoveredPath{Module: m.Name}
+	attr := ""
+	for _, b := range owner.Bodies {
+		if b.Module == m.Name {
+			attr = b.Attr
+		}
+	}
+	node := owner.Meta.SourceName
+	switch owner.Target.OpType {
+	case "If":
+		cond := "?"
+		if len(owner.Inputs) > 0 && owner.Inputs[0] != nil {
+			cond = owner.Inputs[0].Name
+		}
+		want := "true"
+		if attr == "else_branch" {
+			want = "false"
+		}
+		p.Condition = fmt.Sprintf("condition %q of If node %q is %s", cond, node, want)
+		p.Hint = fmt.Sprintf("whose inputs make %q %s", cond, want)
+	case "Loop":
+		p.Condition = fmt.Sprintf("Loop node %q runs at least one iteration", node)
+		p.Hint = "whose inputs give the loop a trip count of at least 1 and a true initial condition"
+	default:
+		p.Condition = fmt.Sprintf("%s node %q executes its %s", owner.Target.OpType, node, attr)
+		p.Hint = "that makes it execute"
+	}
+	if parent := owner.Graph().Module; parent.Name != "" {
+		p.Condition += " (inside " + parent.Name + ")"
+	}
+	return p
+}

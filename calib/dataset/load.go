@@ -1,0 +1,156 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gorgonia.org/tensor"
+)
+
+// Load reads sample i and checks it against the model's inputs. Errors about
+// the sample are *SampleError values.
+func (s *Set) Load(i int) (Sample, error) {
+	if i < 0 || i >= len(s.samples) {
+		return Sample{}, fmt.Errorf("sample index %d out of range [0, %d)", i, len(s.samples))
+	}
+	e := s.samples[i]
+	arrays, err := s.read(e)
+	if err != nil {
+		return Sample{}, err
+	}
+	sample := Sample{Name: e.path, Inputs: make(map[string]*tensor.Dense, len(s.specs)), Dims: map[string]int{}}
+	for name := range arrays {
+		if _, ok := s.spec(name); !ok {
+			return Sample{}, &SampleError{Sample: e.path, Input: name,
+				Err: kindf(ErrUnknownInput, "is not an input of the model (inputs: %s)", s.inputNames())}
+		}
+	}
+	for _, spec := range s.specs {
+		d, ok := arrays[spec.Name]
+		if !ok {
+			return Sample{}, &SampleError{Sample: e.path, Input: spec.Name,
+				Err: kindf(ErrMissingInput, "the sample has no array for it")}
+		}
+		if err := checkInput(spec, d, sample.Dims); err != nil {
+			return Sample{}, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
+		}
+		sample.Inputs[spec.Name] = d
+	}
+	return sample, nil
+}
+
+// read returns the arrays of one sample keyed by input name.
+func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
+	fail := func(input string, err error) (map[string]*tensor.Dense, error) {
+		return nil, &SampleError{Sample: e.path, Input: input, Err: err}
+	}
+	switch e.kind {
+	case npyFile:
+		d, err := readNPYBare(e.path)
+		if err != nil {
+			return fail(s.specs[0].Name, err)
+		}
+		return map[string]*tensor.Dense{s.specs[0].Name: d}, nil
+	case npzFile:
+		arrays, err := readNPZ(e.path)
+		if err != nil {
+			return fail("", err)
+		}
+		return s.positional(arrays, "arr_"), nil
+	case inputFolder:
+		return s.readFolder(e.path)
+	case testDataSet:
+		return s.readTestDataSet(e.path)
+	}
+	return fail("", fmt.Errorf("unknown sample kind %d", e.kind))
+}
+
+// readNPYBare reads a .npy for a sample, whose SampleError names the path
+// already.
+func readNPYBare(path string) (*tensor.Dense, error) {
+	d, err := readNPY(path)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, pe.Err
+	}
+	return d, err
+}
+
+// positional maps arrays named prefix+N (numpy.savez(f, *arrays)) that match
+// no input to the N-th input.
+func (s *Set) positional(arrays map[string]*tensor.Dense, prefix string) map[string]*tensor.Dense {
+	out := make(map[string]*tensor.Dense, len(arrays))
+	for name, d := range arrays {
+		if _, ok := s.spec(name); !ok {
+			if n, err := strconv.Atoi(strings.TrimPrefix(name, prefix)); err == nil && strings.HasPrefix(name, prefix) && n >= 0 && n < len(s.specs) {
+				name = s.specs[n].Name
+			}
+		}
+		out[name] = d
+	}
+	return out
+}
+
+func (s *Set) readFolder(dir string) (map[string]*tensor.Dense, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, &SampleError{Sample: dir, Err: err}
+	}
+	out := map[string]*tensor.Dense{}
+	for _, de := range des {
+		name, ok := strings.CutSuffix(de.Name(), ".npy")
+		if de.IsDir() || !ok {
+			continue
+		}
+		d, err := readNPYBare(filepath.Join(dir, de.Name()))
+		if err != nil {
+			return nil, &SampleError{Sample: dir, Input: name, Err: err}
+		}
+		out[name] = d
+	}
+	return out, nil
+}
+
+// readTestDataSet reads input_N.pb files: a tensor's name field names its
+// input; a tensor without a known name is the N-th input.
+func (s *Set) readTestDataSet(dir string) (map[string]*tensor.Dense, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, &SampleError{Sample: dir, Err: err}
+	}
+	type file struct {
+		n    int
+		name string
+	}
+	var files []file
+	for _, de := range des {
+		if n, ok := pbIndex(de.Name()); ok && !de.IsDir() {
+			files = append(files, file{n, de.Name()})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].n < files[j].n })
+	out := map[string]*tensor.Dense{}
+	for _, f := range files {
+		name, d, err := ReadTensorProto(filepath.Join(dir, f.name))
+		if err != nil {
+			return nil, &SampleError{Sample: dir, Err: err}
+		}
+		if _, ok := s.spec(name); !ok && f.n < len(s.specs) {
+			name = s.specs[f.n].Name
+		}
+		if name == "" {
+			name = f.name
+		}
+		if _, dup := out[name]; dup {
+			return nil, &SampleError{Sample: dir, Input: name, Err: fmt.Errorf("%s gives this input a second time", f.name)}
+		}
+		out[name] = d
+	}
+	return out, nil
+}

@@ -1,0 +1,234 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gorgonia.org/tensor"
+)
+
+// The .npy format (numpy/lib/format.py): magic, version, header length, a
+// Python dict literal describing dtype, order and shape, then the raw data.
+// A small reader of our own handles 0-d arrays and every dtype the quantizer
+// feeds a model; float16 and object arrays are refused with a clear error.
+
+var npyMagic = []byte("\x93NUMPY")
+
+var (
+	descrRe   = regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`)
+	fortranRe = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
+	shapeRe   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
+)
+
+// npyTypes maps the dtype letters of a descr (after the byte-order mark) to
+// gorgonia dtypes, and back.
+var npyTypes = map[string]tensor.Dtype{
+	"f4": tensor.Float32, "f8": tensor.Float64,
+	"i1": tensor.Int8, "i2": tensor.Int16, "i4": tensor.Int32, "i8": tensor.Int64,
+	"u1": tensor.Uint8, "u2": tensor.Uint16, "u4": tensor.Uint32, "u8": tensor.Uint64,
+	"b1": tensor.Bool,
+}
+
+// ReadNPY reads a .npy file into a Dense. A 0-d array gives a Dense of shape ().
+func ReadNPY(path string) (*tensor.Dense, error) {
+	d, err := readNPY(path)
+	var pe *fs.PathError
+	if err != nil && !errors.As(err, &pe) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, err
+}
+
+// readNPY is ReadNPY without the path in format errors, for callers whose
+// errors name the file already. Errors opening the file are *fs.PathError.
+func readNPY(path string) (*tensor.Dense, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return decodeNPY(bufio.NewReader(f))
+}
+
+// decodeNPY reads one .npy stream.
+func decodeNPY(r io.Reader) (*tensor.Dense, error) {
+	header, err := readNPYHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	dt, order, err := parseDescr(header)
+	if err != nil {
+		return nil, err
+	}
+	if m := fortranRe.FindStringSubmatch(header); m == nil {
+		return nil, fmt.Errorf("npy header has no fortran_order: %q", header)
+	} else if m[1] == "True" {
+		return nil, errors.New("fortran-ordered arrays are not supported (save with np.ascontiguousarray)")
+	}
+	shape, err := parseShape(header)
+	if err != nil {
+		return nil, err
+	}
+	raw := make([]byte, numElements(shape)*elemSize(dt))
+	if _, err := io.ReadFull(r, raw); err != nil {
+		return nil, fmt.Errorf("reading %v data of shape %v: %w", dt, shape, err)
+	}
+	return decodeDense(dt, shape, raw, order)
+}
+
+func readNPYHeader(r io.Reader) (string, error) {
+	var pre [8]byte
+	if _, err := io.ReadFull(r, pre[:]); err != nil {
+		return "", fmt.Errorf("not a .npy file: %w", err)
+	}
+	if !bytes.Equal(pre[:6], npyMagic) {
+		return "", errors.New("not a .npy file: bad magic")
+	}
+	var n int
+	switch pre[6] {
+	case 1:
+		var b [2]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return "", fmt.Errorf("reading npy header length: %w", err)
+		}
+		n = int(binary.LittleEndian.Uint16(b[:]))
+	case 2, 3:
+		var b [4]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return "", fmt.Errorf("reading npy header length: %w", err)
+		}
+		n = int(binary.LittleEndian.Uint32(b[:]))
+	default:
+		return "", fmt.Errorf("unsupported npy format version %d.%d", pre[6], pre[7])
+	}
+	if n > 1<<20 {
+		return "", fmt.Errorf("npy header of %d bytes is implausibly large", n)
+	}
+	h := make([]byte, n)
+	if _, err := io.ReadFull(r, h); err != nil {
+		return "", fmt.Errorf("reading npy header: %w", err)
+	}
+	return string(h), nil
+}
+
+func parseDescr(header string) (tensor.Dtype, binary.ByteOrder, error) {
+	m := descrRe.FindStringSubmatch(header)
+	if m == nil {
+		return tensor.Dtype{}, nil, fmt.Errorf("npy header has no simple descr: %q", header)
+	}
+	descr := m[1]
+	if len(descr) < 3 {
+		return tensor.Dtype{}, nil, fmt.Errorf("unsupported npy dtype %q", descr)
+	}
+	var order binary.ByteOrder
+	switch descr[0] {
+	case '<', '|', '=':
+		order = binary.LittleEndian
+	case '>':
+		order = binary.BigEndian
+	default:
+		return tensor.Dtype{}, nil, fmt.Errorf("unsupported npy dtype %q", descr)
+	}
+	dt, ok := npyTypes[descr[1:]]
+	if !ok {
+		if descr[1:] == "f2" {
+			return tensor.Dtype{}, nil, fmt.Errorf("float16 npy arrays are not supported (convert with .astype(np.float32))")
+		}
+		return tensor.Dtype{}, nil, fmt.Errorf("unsupported npy dtype %q", descr)
+	}
+	return dt, order, nil
+}
+
+func parseShape(header string) ([]int, error) {
+	m := shapeRe.FindStringSubmatch(header)
+	if m == nil {
+		return nil, fmt.Errorf("npy header has no shape: %q", header)
+	}
+	shape := []int{}
+	for _, f := range strings.Split(m[1], ",") {
+		f = strings.TrimSuffix(strings.TrimSpace(f), "L")
+		if f == "" {
+			continue
+		}
+		d, err := strconv.Atoi(f)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("bad npy shape (%s)", m[1])
+		}
+		shape = append(shape, d)
+	}
+	return shape, nil
+}
+
+// WriteNPY writes d as a version 1.0 .npy file that numpy.load reads back
+// with the same dtype and shape.
+func WriteNPY(path string, d *tensor.Dense) error {
+	var buf bytes.Buffer
+	if err := encodeNPY(&buf, d); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func encodeNPY(w io.Writer, d *tensor.Dense) error {
+	code := ""
+	for c, dt := range npyTypes {
+		if dt == d.Dtype() {
+			code = c
+		}
+	}
+	if code == "" {
+		return fmt.Errorf("cannot write dtype %v to npy", d.Dtype())
+	}
+	order := "<"
+	if elemSize(d.Dtype()) == 1 {
+		order = "|"
+	}
+	dims := make([]string, len(d.Shape()))
+	for i, n := range d.Shape() {
+		dims[i] = strconv.Itoa(n)
+	}
+	shape := strings.Join(dims, ", ")
+	if len(dims) == 1 {
+		shape += ","
+	}
+	header := fmt.Sprintf("{'descr': '%s%s', 'fortran_order': False, 'shape': (%s), }", order, code, shape)
+	// Like numpy (format.py, GROWTH_AXIS_MAX_DIGITS), leave room for the
+	// first dimension to grow to 21 digits, then pad with spaces and a newline
+	// so the data starts on a 64-byte boundary. The files are then
+	// byte-identical to numpy.save's.
+	if len(dims) > 0 {
+		header += strings.Repeat(" ", max(0, 21-len(dims[0])))
+	}
+	pad := 64 - (len(npyMagic)+4+len(header)+1)%64
+	if pad == 64 {
+		pad = 0
+	}
+	header += strings.Repeat(" ", pad) + "\n"
+	if len(header) > 0xffff {
+		return fmt.Errorf("npy header too long for version 1.0")
+	}
+	data, err := backing(d)
+	if err != nil {
+		return err
+	}
+	var pre [10]byte
+	copy(pre[:], npyMagic)
+	pre[6], pre[7] = 1, 0
+	binary.LittleEndian.PutUint16(pre[8:], uint16(len(header)))
+	if _, err := w.Write(pre[:]); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, header); err != nil {
+		return err
+	}
+	return binary.Write(w, binary.LittleEndian, data)
+}

@@ -1,0 +1,21 @@
+// Package gemm is a single-precision matrix multiply (BLAS sgemm semantics,
+// row-major) for the calibration interpreter's Conv (im2col), MatMul and Gemm
+// kernels.
+//
+// It follows the usual Goto/BLIS structure: op(A) and op(B) are copied
+// ("packed") block by block into contiguous panels sized for the caches, and a
+// small register-blocked micro-kernel multiplies one panel pair into a tile of
+// C. On amd64 the micro-kernel is assembly (AVX-512 or AVX2+FMA, chosen once at
+// start-up from the CPU features); elsewhere, or with the build tag purego, a
+// portable Go micro-kernel is used.
+//
+// Results are deterministic: every element of C is summed in float32 in an
+// order that depends only on the matrix shapes (K is cut into fixed blocks of
+// kc, and each block's dot products run in k order), never on the number of
+// workers, because SgemmParallel splits only the output C between goroutines.
+//
+// The package does not allocate per call beyond pooled packing buffers, keeps
+// no mutable global state except its sync.Pool, and never uses cgo.
+package gemm
+
+//go:generate go run gen_kernels.go

@@ -1,0 +1,151 @@
+package gemm
+
+import (
+	"fmt"
+	"sync"
+)
+
+// kernel is the micro-kernel for this CPU, chosen once at start-up and never
+// changed afterwards.
+var kernel = availableKernels()[0]
+
+// KernelName reports which micro-kernel Sgemm uses on this machine (for
+// logs and benchmarks), e.g. "avx512-12x32", "avx2-6x16" or "go4x4".
+func KernelName() string { return kernel.name }
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C on the calling goroutine,
+// where op(X) is X or its transpose. Matrices are row-major: op(A) is m x k,
+// op(B) is k x n, C is m x n, and element (i, j) of a stored matrix X with
+// leading dimension ldx is x[i*ldx+j]. As in BLAS, beta == 0 overwrites C
+// without reading it, and alpha == 0 does not read A or B.
+//
+// Sgemm panics if a dimension is negative, a leading dimension is smaller
+// than its row length, or a slice is too short: these are programming errors
+// in the caller, not conditions of the input model.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	SgemmParallel(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// minParallelFlops is the smallest product worth splitting across goroutines.
+const minParallelFlops = 1 << 20
+
+// SgemmParallel is Sgemm using up to workers goroutines (workers <= 1 runs on
+// the calling goroutine). The work is split over whole tiles of C (rows or
+// columns, whichever has more), never over K, so the result is bit-identical
+// for every worker count.
+func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	kern := &kernel
+	// Units along M and N that a worker's share must be a multiple of, so
+	// each element of C sees the same tile grid for any worker count.
+	unitM, unitN := kern.mr, kern.nr
+	if m == 1 || n == 1 {
+		unitM, unitN = 1, 1
+	}
+	parts := 1
+	if workers > 1 && 2*m*n*k >= minParallelFlops {
+		parts = workers
+	}
+	splitM := ceilDiv(m, unitM) > ceilDiv(n, unitN)
+	units := ceilDiv(n, unitN)
+	if splitM {
+		units = ceilDiv(m, unitM)
+	}
+	parts = min(parts, units)
+
+	run := func(i0, i1, j0, j1 int) {
+		sa, sb, sc := a, b, c
+		if i0 > 0 {
+			sa = a[offset(transA, i0, 0, lda):]
+			sc = c[i0*ldc:]
+		}
+		if j0 > 0 {
+			sb = b[offset(transB, 0, j0, ldb):]
+			sc = sc[j0:]
+		}
+		gemmRange(kern, transA, transB, i1-i0, j1-j0, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
+	}
+	if parts <= 1 {
+		run(0, m, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < parts; w++ {
+		// Share units as evenly as possible; worker w gets [u0, u1).
+		u0, u1 := w*units/parts, (w+1)*units/parts
+		if u0 == u1 {
+			continue
+		}
+		i0, i1, j0, j1 := 0, m, 0, n
+		if splitM {
+			i0, i1 = u0*unitM, min(u1*unitM, m)
+		} else {
+			j0, j1 = u0*unitN, min(u1*unitN, n)
+		}
+		wg.Go(func() { run(i0, i1, j0, j1) })
+	}
+	wg.Wait()
+}
+
+// offset is the index in a stored matrix of element (i, p) of op(X) when
+// only the row i of op(X) (from A) or the column p (from B) moves: it maps a
+// sub-matrix origin of op(X) to the stored layout.
+func offset(trans bool, row, col, ld int) int {
+	if trans {
+		return col*ld + row
+	}
+	return row*ld + col
+}
+
+// gemmRange dispatches one worker's sub-problem (m, n, k >= 1, alpha != 0).
+func gemmRange(kern *microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	switch {
+	case n == 1:
+		// C is a column: c[i] = alpha*op(A)[i,:]·op(B)[:,0] + beta*c[i].
+		x := gather(aligned64(&ws.rawB, k), transB, b, ldb, k)
+		gemv(ws, !transA, m, k, alpha, a, lda, x, beta, c, ldc)
+	case m == 1:
+		// C is a row: c[j] = alpha*op(A)[0,:]·op(B)[:,j] + beta*c[j],
+		// i.e. op(B)^T times a vector.
+		x := gather(aligned64(&ws.rawA, k), !transA, a, lda, k)
+		gemv(ws, transB, n, k, alpha, b, ldb, x, beta, c, 1)
+	default:
+		gemmBlocked(kern, ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
+func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	checkMatrix("A", transA, m, k, a, lda)
+	checkMatrix("B", transB, k, n, b, ldb)
+	checkMatrix("C", false, m, n, c, ldc)
+}
+
+// checkMatrix validates the storage of a rows x cols operand op(X).
+func checkMatrix(name string, trans bool, rows, cols int, x []float32, ld int) {
+	if trans {
+		rows, cols = cols, rows
+	}
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("gemm: leading dimension of %s is %d, want >= %d", name, ld, max(1, cols)))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if need := (rows-1)*ld + cols; len(x) < need {
+		panic(fmt.Sprintf("gemm: %s has %d elements, want >= %d (%dx%d, ld %d)", name, len(x), need, rows, cols, ld))
+	}
+}
+
+func ceilDiv(x, y int) int { return (x + y - 1) / y }

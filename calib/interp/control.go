@@ -1,0 +1,214 @@
+package interp
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+func controlOps(t map[string]opBuilder) {
+	t["If"] = buildIf
+	t["Loop"] = buildLoop
+	t["Scan"] = buildScan
+	t["Constant"] = buildConstant
+}
+
+// buildIf plans both branches; Run evaluates the condition and executes one.
+func buildIf(c *buildCtx) (kernel, error) {
+	thenP, err := c.body("then_branch")
+	if err != nil {
+		return nil, err
+	}
+	elseP, err := c.body("else_branch")
+	if err != nil {
+		return nil, err
+	}
+	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		cond, err := truth(in[0])
+		if err != nil {
+			return nil, err
+		}
+		p := elseP
+		if cond {
+			p = thenP
+		}
+		return rc.runBody(p, fr, nil)
+	}, nil
+}
+
+// buildLoop implements ONNX Loop: optional trip count M and condition,
+// loop-carried values, and scan outputs stacked along a new first axis.
+func buildLoop(c *buildCtx) (kernel, error) {
+	body, err := c.body("body")
+	if err != nil {
+		return nil, err
+	}
+	nCarried := len(c.n.Inputs) - 2
+	if nCarried < 0 {
+		return nil, fmt.Errorf("Loop needs at least 2 inputs (M, cond), has %d", len(c.n.Inputs))
+	}
+	if len(body.inputs) != nCarried+2 {
+		return nil, fmt.Errorf("body takes %d inputs, the node passes %d loop-carried values", len(body.inputs), nCarried)
+	}
+	nScan := len(body.outputs) - 1 - nCarried
+	if nScan < 0 {
+		return nil, fmt.Errorf("body has %d outputs, fewer than 1 + %d loop-carried", len(body.outputs), nCarried)
+	}
+	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		maxTrips := int64(-1)
+		if in[0] != nil {
+			m, err := scalarFloat(in[0])
+			if err != nil {
+				return nil, fmt.Errorf("trip count: %w", err)
+			}
+			maxTrips = int64(m)
+		}
+		useCond := in[1] != nil
+		cond := true
+		if useCond {
+			if cond, err = truth(in[1]); err != nil {
+				return nil, err
+			}
+		}
+		carried := append([]*tensor.Dense(nil), in[2:]...)
+		scans := make([][]*tensor.Dense, nScan)
+		args := make([]*tensor.Dense, 2+nCarried)
+		for i := int64(0); (maxTrips < 0 || i < maxTrips) && (!useCond || cond); i++ {
+			if maxTrips < 0 && !useCond {
+				return nil, fmt.Errorf("Loop with neither trip count nor condition never ends")
+			}
+			if err := rc.ctx.Err(); err != nil {
+				return nil, err
+			}
+			args[0], args[1] = scalarInt(i), scalarBool(cond)
+			copy(args[2:], carried)
+			outs, err := rc.runBody(body, fr, args)
+			if err != nil {
+				return nil, err
+			}
+			if useCond {
+				if cond, err = truth(outs[0]); err != nil {
+					return nil, fmt.Errorf("iteration %d: %w", i, err)
+				}
+			}
+			copy(carried, outs[1:1+nCarried])
+			for k := range scans {
+				scans[k] = append(scans[k], outs[1+nCarried+k])
+			}
+		}
+		res := make([]*tensor.Dense, 0, nCarried+nScan)
+		res = append(res, carried...)
+		for k, s := range scans {
+			t, err := stack(s)
+			if err != nil {
+				return nil, fmt.Errorf("scan output %d: %w", k, err)
+			}
+			res = append(res, t)
+		}
+		return res, nil
+	}, nil
+}
+
+// buildScan implements Scan (opset >= 9) with scan axes 0; directions may
+// be reversed.
+func buildScan(c *buildCtx) (kernel, error) {
+	if c.n.Target.Version < 9 {
+		return nil, unsupportedf("Scan before opset 9 (batched form)")
+	}
+	body, err := c.body("body")
+	if err != nil {
+		return nil, err
+	}
+	nScanIn := int(c.n.AttrInt("num_scan_inputs", 0))
+	nState := len(c.n.Inputs) - nScanIn
+	nScanOut := len(body.outputs) - nState
+	if nState < 0 || nScanOut < 0 {
+		return nil, fmt.Errorf("inconsistent Scan: %d inputs, %d scan inputs, body has %d outputs", len(c.n.Inputs), nScanIn, len(body.outputs))
+	}
+	for _, a := range []string{"scan_input_axes", "scan_output_axes"} {
+		for _, ax := range c.n.AttrInts(a, nil) {
+			if ax != 0 {
+				return nil, unsupportedf("Scan %s other than 0", a)
+			}
+		}
+	}
+	inDirs := c.n.AttrInts("scan_input_directions", nil)
+	outDirs := c.n.AttrInts("scan_output_directions", nil)
+	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		state := append([]*tensor.Dense(nil), in[:nState]...)
+		seq := in[nState:]
+		if len(seq) == 0 {
+			return nil, fmt.Errorf("Scan without scan inputs")
+		}
+		steps := seq[0].Shape()[0]
+		scans := make([][]*tensor.Dense, nScanOut)
+		args := make([]*tensor.Dense, nState+nScanIn)
+		for i := 0; i < steps; i++ {
+			copy(args, state)
+			for k, s := range seq {
+				j := i
+				if k < len(inDirs) && inDirs[k] == 1 {
+					j = steps - 1 - i
+				}
+				t, err := unstackAt(s, j)
+				if err != nil {
+					return nil, fmt.Errorf("scan input %d: %w", k, err)
+				}
+				args[nState+k] = t
+			}
+			outs, err := rc.runBody(body, fr, args)
+			if err != nil {
+				return nil, err
+			}
+			copy(state, outs[:nState])
+			for k := range scans {
+				scans[k] = append(scans[k], outs[nState+k])
+			}
+		}
+		res := append([]*tensor.Dense(nil), state...)
+		for k, s := range scans {
+			if k < len(outDirs) && outDirs[k] == 1 {
+				for a, b := 0, len(s)-1; a < b; a, b = a+1, b-1 {
+					s[a], s[b] = s[b], s[a]
+				}
+			}
+			t, err := stack(s)
+			if err != nil {
+				return nil, fmt.Errorf("scan output %d: %w", k, err)
+			}
+			res = append(res, t)
+		}
+		return res, nil
+	}, nil
+}
+
+// buildConstant materializes the value once; every Run returns the same
+// (never mutated) tensor.
+func buildConstant(c *buildCtx) (kernel, error) {
+	var t *tensor.Dense
+	var err error
+	n := c.n
+	switch {
+	case n.AttrTensor("value") != nil:
+		t, err = toDense(n.AttrTensor("value"), c.b.dir)
+	case n.HasAttr("value_float"):
+		t, err = newDense(nil, []float32{n.AttrFloat("value_float", 0)})
+	case n.HasAttr("value_floats"):
+		v := n.AttrFloats("value_floats", nil)
+		t, err = newDense([]int{len(v)}, append([]float32(nil), v...))
+	case n.HasAttr("value_int"):
+		t, err = newDense(nil, []int64{n.AttrInt("value_int", 0)})
+	case n.HasAttr("value_ints"):
+		v := n.AttrInts("value_ints", nil)
+		t, err = newDense([]int{len(v)}, append([]int64(nil), v...))
+	default:
+		return nil, unsupportedf("Constant without a tensor, float or int value")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.p.constValues[n.Outputs[0]] = t
+	return func(*runCtx, *frame, []*tensor.Dense) ([]*tensor.Dense, error) {
+		return []*tensor.Dense{t}, nil
+	}, nil
+}

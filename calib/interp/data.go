@@ -1,0 +1,200 @@
+package interp
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+// flat returns t's elements as a row-major slice (a scalar tensor's single
+// element as a one-element slice). It shares memory with t when t is
+// contiguous; callers must not write to it.
+func flat(t *tensor.Dense) any {
+	if t.RequiresIterator() {
+		if m, ok := t.Materialize().(*tensor.Dense); ok {
+			t = m
+		}
+	}
+	n := t.Shape().TotalSize()
+	switch s := t.Data().(type) {
+	case []float32:
+		return s[:n]
+	case []float64:
+		return s[:n]
+	case []int64:
+		return s[:n]
+	case []int32:
+		return s[:n]
+	case []int16:
+		return s[:n]
+	case []int8:
+		return s[:n]
+	case []uint8:
+		return s[:n]
+	case []uint16:
+		return s[:n]
+	case []uint32:
+		return s[:n]
+	case []uint64:
+		return s[:n]
+	case []bool:
+		return s[:n]
+	case float32:
+		return []float32{s}
+	case float64:
+		return []float64{s}
+	case int64:
+		return []int64{s}
+	case int32:
+		return []int32{s}
+	case int16:
+		return []int16{s}
+	case int8:
+		return []int8{s}
+	case uint8:
+		return []uint8{s}
+	case uint16:
+		return []uint16{s}
+	case uint32:
+		return []uint32{s}
+	case uint64:
+		return []uint64{s}
+	case bool:
+		return []bool{s}
+	}
+	return nil
+}
+
+// concatFlat joins slices of one element type.
+func concatFlat(parts []any) (any, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("nothing to concatenate")
+	}
+	switch parts[0].(type) {
+	case []float32:
+		return joinT[float32](parts)
+	case []float64:
+		return joinT[float64](parts)
+	case []int64:
+		return joinT[int64](parts)
+	case []int32:
+		return joinT[int32](parts)
+	case []int16:
+		return joinT[int16](parts)
+	case []int8:
+		return joinT[int8](parts)
+	case []uint8:
+		return joinT[uint8](parts)
+	case []uint16:
+		return joinT[uint16](parts)
+	case []uint32:
+		return joinT[uint32](parts)
+	case []uint64:
+		return joinT[uint64](parts)
+	case []bool:
+		return joinT[bool](parts)
+	}
+	return nil, fmt.Errorf("unsupported element type %T", parts[0])
+}
+
+func joinT[T any](parts []any) (any, error) {
+	n := 0
+	for _, p := range parts {
+		s, ok := p.([]T)
+		if !ok {
+			return nil, fmt.Errorf("mixed element types %T and %T", parts[0], p)
+		}
+		n += len(s)
+	}
+	out := make([]T, 0, n)
+	for _, p := range parts {
+		out = append(out, p.([]T)...)
+	}
+	return out, nil
+}
+
+// subFlat returns s[lo:hi] for any supported slice type.
+func subFlat(s any, lo, hi int) any {
+	switch v := s.(type) {
+	case []float32:
+		return v[lo:hi]
+	case []float64:
+		return v[lo:hi]
+	case []int64:
+		return v[lo:hi]
+	case []int32:
+		return v[lo:hi]
+	case []int16:
+		return v[lo:hi]
+	case []int8:
+		return v[lo:hi]
+	case []uint8:
+		return v[lo:hi]
+	case []uint16:
+		return v[lo:hi]
+	case []uint32:
+		return v[lo:hi]
+	case []uint64:
+		return v[lo:hi]
+	case []bool:
+		return v[lo:hi]
+	}
+	return nil
+}
+
+// stack joins same-shaped tensors along a new leading axis.
+func stack(ts []*tensor.Dense) (*tensor.Dense, error) {
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("no tensors to stack (zero iterations give an empty result)")
+	}
+	shape := []int(ts[0].Shape())
+	parts := make([]any, len(ts))
+	for i, t := range ts {
+		if !t.Shape().Eq(ts[0].Shape()) {
+			return nil, fmt.Errorf("iteration %d has shape %v, iteration 0 had %v", i, t.Shape(), ts[0].Shape())
+		}
+		parts[i] = flat(t)
+	}
+	data, err := concatFlat(parts)
+	if err != nil {
+		return nil, err
+	}
+	return newDense(append([]int{len(ts)}, shape...), data)
+}
+
+// unstackAt returns slice i of t along axis 0, as a tensor of the remaining
+// dims sharing t's memory.
+func unstackAt(t *tensor.Dense, i int) (*tensor.Dense, error) {
+	shape := []int(t.Shape())
+	if len(shape) == 0 || i >= shape[0] {
+		return nil, fmt.Errorf("cannot take slice %d of shape %v", i, shape)
+	}
+	inner := 1
+	for _, d := range shape[1:] {
+		inner *= d
+	}
+	return newDense(append([]int(nil), shape[1:]...), subFlat(flat(t), i*inner, (i+1)*inner))
+}
+
+func scalarInt(v int64) *tensor.Dense {
+	return tensor.New(tensor.WithShape(), tensor.WithBacking([]int64{v}))
+}
+
+func scalarBool(b bool) *tensor.Dense {
+	return tensor.New(tensor.WithShape(), tensor.WithBacking([]bool{b}))
+}
+
+// truth reads a one-element bool (or numeric) condition.
+func truth(t *tensor.Dense) (bool, error) {
+	if t == nil {
+		return false, fmt.Errorf("missing condition")
+	}
+	if t.Shape().TotalSize() != 1 {
+		return false, fmt.Errorf("condition has shape %v, want one element", t.Shape())
+	}
+	if b, ok := flat(t).([]bool); ok {
+		return b[0], nil
+	}
+	f, err := scalarFloat(t)
+	return f != 0, err
+}

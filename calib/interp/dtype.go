@@ -1,0 +1,131 @@
+package interp
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/onnxio"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+)
+
+// ONNX TensorProto data types the interpreter can hold.
+const (
+	dtFloat   = int32(onnxpb.TensorProto_FLOAT)
+	dtUint8   = int32(onnxpb.TensorProto_UINT8)
+	dtInt8    = int32(onnxpb.TensorProto_INT8)
+	dtUint16  = int32(onnxpb.TensorProto_UINT16)
+	dtInt16   = int32(onnxpb.TensorProto_INT16)
+	dtInt32   = int32(onnxpb.TensorProto_INT32)
+	dtInt64   = int32(onnxpb.TensorProto_INT64)
+	dtBool    = int32(onnxpb.TensorProto_BOOL)
+	dtFloat16 = int32(onnxpb.TensorProto_FLOAT16)
+	dtDouble  = int32(onnxpb.TensorProto_DOUBLE)
+	dtUint32  = int32(onnxpb.TensorProto_UINT32)
+	dtUint64  = int32(onnxpb.TensorProto_UINT64)
+	dtBF16    = int32(onnxpb.TensorProto_BFLOAT16)
+)
+
+// dtypeOf maps an ONNX data type to the tensor element type that carries it.
+// FLOAT16 and BFLOAT16 values are widened to float32 when loaded.
+func dtypeOf(dt int32) (tensor.Dtype, bool) {
+	switch dt {
+	case dtFloat, dtFloat16, dtBF16:
+		return tensor.Float32, true
+	case dtDouble:
+		return tensor.Float64, true
+	case dtInt64:
+		return tensor.Int64, true
+	case dtInt32:
+		return tensor.Int32, true
+	case dtInt16:
+		return tensor.Int16, true
+	case dtInt8:
+		return tensor.Int8, true
+	case dtUint8:
+		return tensor.Uint8, true
+	case dtUint16:
+		return tensor.Uint16, true
+	case dtUint32:
+		return tensor.Uint32, true
+	case dtUint64:
+		return tensor.Uint64, true
+	case dtBool:
+		return tensor.Bool, true
+	}
+	return tensor.Dtype{}, false
+}
+
+// onnxTypeOf is the inverse of dtypeOf for the element types tensors carry.
+func onnxTypeOf(d tensor.Dtype) int32 {
+	switch d {
+	case tensor.Float32:
+		return dtFloat
+	case tensor.Float64:
+		return dtDouble
+	case tensor.Int64:
+		return dtInt64
+	case tensor.Int32:
+		return dtInt32
+	case tensor.Int16:
+		return dtInt16
+	case tensor.Int8:
+		return dtInt8
+	case tensor.Uint8:
+		return dtUint8
+	case tensor.Uint16:
+		return dtUint16
+	case tensor.Uint32:
+		return dtUint32
+	case tensor.Uint64:
+		return dtUint64
+	case tensor.Bool:
+		return dtBool
+	}
+	return 0
+}
+
+// toDense materializes a TensorProto (initializer or Constant value).
+func toDense(t *onnxpb.TensorProto, dir string) (*tensor.Dense, error) {
+	if _, ok := dtypeOf(t.GetDataType()); !ok {
+		return nil, fmt.Errorf("tensor %q: data type %s is not supported", t.GetName(), onnxio.DataTypeName(t.GetDataType()))
+	}
+	vals, err := onnxio.Values(t, dir)
+	if err != nil {
+		return nil, err
+	}
+	switch t.GetDataType() {
+	case dtFloat16:
+		bits := vals.([]uint16)
+		f := make([]float32, len(bits))
+		for i, b := range bits {
+			f[i] = onnxio.Float16ToFloat32(b)
+		}
+		vals = f
+	case dtBF16:
+		bits := vals.([]uint16)
+		f := make([]float32, len(bits))
+		for i, b := range bits {
+			f[i] = onnxio.BFloat16ToFloat32(b)
+		}
+		vals = f
+	}
+	shape := make([]int, len(t.GetDims()))
+	for i, d := range t.GetDims() {
+		shape[i] = int(d)
+	}
+	return newDense(shape, vals)
+}
+
+// newDense wraps a backing slice; a zero-element result is an error because
+// gorgonia.org/tensor cannot represent it.
+func newDense(shape []int, backing any) (*tensor.Dense, error) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("shape %v has no elements, which the interpreter cannot represent", shape)
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
+}

@@ -1,0 +1,123 @@
+package interp_test
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio"
+)
+
+// loadModule reads and lowers an ONNX model.
+func loadModule(t testing.TB, path string) *lower.GraphModule {
+	t.Helper()
+	m, err := onnxio.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gm, err := lower.Lower(m.Proto, m.Dir)
+	if err != nil {
+		t.Fatalf("lower %s: %v", path, err)
+	}
+	return gm
+}
+
+func newInterp(t testing.TB, gm *lower.GraphModule, workers int) *interp.Interpreter {
+	t.Helper()
+	it, err := interp.New(gm, interp.Options{Workers: workers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+// readSample loads one calibration sample: a .npy file for the single input
+// of the model, or a folder of <input>.npy files.
+func readSample(t testing.TB, gm *lower.GraphModule, path string) map[string]*tensor.Dense {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.IsDir() {
+		ph := gm.Graph.Placeholders()
+		if len(ph) != 1 {
+			t.Fatalf("%s: a single .npy for a model with %d inputs", path, len(ph))
+		}
+		d, err := dataset.ReadNPY(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]*tensor.Dense{ph[0].Outputs[0].Name: d}
+	}
+	ins := map[string]*tensor.Dense{}
+	files, _ := filepath.Glob(filepath.Join(path, "*.npy"))
+	for _, f := range files {
+		d, err := dataset.ReadNPY(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins[strings.TrimSuffix(filepath.Base(f), ".npy")] = d
+	}
+	return ins
+}
+
+// samples lists the sample paths of a calibration set in order.
+func samples(t testing.TB, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, filepath.Join(dir, e.Name()))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// f64s reads any numeric tensor as float64s.
+func f64s(t testing.TB, d *tensor.Dense) []float64 {
+	t.Helper()
+	c, err := kernels.Cast(d, tensor.Float64)
+	if err != nil {
+		t.Fatalf("as float64: %v", err)
+	}
+	switch v := c.Data().(type) {
+	case []float64:
+		return v
+	case float64:
+		return []float64{v}
+	}
+	t.Fatalf("unexpected data %T", c.Data())
+	return nil
+}
+
+// relL2 is ||got-want|| / ||want||.
+func relL2(t testing.TB, got, want *tensor.Dense) float64 {
+	t.Helper()
+	if !got.Shape().Eq(want.Shape()) {
+		t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
+	}
+	g, w := f64s(t, got), f64s(t, want)
+	var num, den float64
+	for i := range g {
+		d := g[i] - w[i]
+		num += d * d
+		den += w[i] * w[i]
+	}
+	if den == 0 {
+		return math.Sqrt(num)
+	}
+	return math.Sqrt(num / den)
+}

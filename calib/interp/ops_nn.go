@@ -1,0 +1,97 @@
+package interp
+
+import (
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/kernels"
+)
+
+func nnOps(t map[string]opBuilder) {
+	t["Conv"] = buildConv
+	t["ConvTranspose"] = buildConvTranspose
+	t["MaxPool"] = buildPool(kernels.MaxPool)
+	t["AveragePool"] = buildPool(kernels.AveragePool)
+	t["GlobalAveragePool"] = unary(kernels.GlobalAveragePool)
+	t["GlobalMaxPool"] = unary(kernels.GlobalMaxPool)
+	t["Gemm"] = buildGemm
+	t["MatMul"] = func(c *buildCtx) (kernel, error) {
+		return func(rc *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.MatMul(in[0], in[1], rc.workers))
+		}, nil
+	}
+}
+
+func ints(v []int64) []int {
+	if v == nil {
+		return nil
+	}
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x)
+	}
+	return out
+}
+
+// window decodes the attributes Conv, ConvTranspose and the pools share.
+func (c *buildCtx) window() kernels.Window {
+	return kernels.Window{
+		Kernel:    ints(c.n.AttrInts("kernel_shape", nil)),
+		Strides:   ints(c.n.AttrInts("strides", nil)),
+		Dilations: ints(c.n.AttrInts("dilations", nil)),
+		Pads:      ints(c.n.AttrInts("pads", nil)),
+		AutoPad:   c.n.AttrString("auto_pad", "NOTSET"),
+	}
+}
+
+func optIn(in []*tensor.Dense, i int) *tensor.Dense {
+	if i < len(in) {
+		return in[i]
+	}
+	return nil
+}
+
+func buildConv(c *buildCtx) (kernel, error) {
+	p := kernels.ConvParams{Window: c.window(), Group: int(c.n.AttrInt("group", 1))}
+	return func(rc *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		return one(kernels.Conv(in[0], in[1], optIn(in, 2), p, rc.workers))
+	}, nil
+}
+
+func buildConvTranspose(c *buildCtx) (kernel, error) {
+	p := kernels.ConvTransposeParams{
+		Window:        c.window(),
+		Group:         int(c.n.AttrInt("group", 1)),
+		OutputPadding: ints(c.n.AttrInts("output_padding", nil)),
+		OutputShape:   ints(c.n.AttrInts("output_shape", nil)),
+	}
+	return func(rc *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		return one(kernels.ConvTranspose(in[0], in[1], optIn(in, 2), p, rc.workers))
+	}, nil
+}
+
+func buildPool(f func(*tensor.Dense, kernels.PoolParams) (*tensor.Dense, error)) opBuilder {
+	return func(c *buildCtx) (kernel, error) {
+		if len(c.n.Outputs) > 1 && c.n.Outputs[1] != nil {
+			return nil, unsupportedf("MaxPool Indices output")
+		}
+		if c.n.AttrInt("storage_order", 0) != 0 {
+			return nil, unsupportedf("storage_order 1")
+		}
+		p := kernels.PoolParams{
+			Window:          c.window(),
+			CeilMode:        c.n.AttrInt("ceil_mode", 0) != 0,
+			CountIncludePad: c.n.AttrInt("count_include_pad", 0) != 0,
+		}
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(f(in[0], p))
+		}, nil
+	}
+}
+
+func buildGemm(c *buildCtx) (kernel, error) {
+	ta, tb := c.n.AttrInt("transA", 0) != 0, c.n.AttrInt("transB", 0) != 0
+	alpha, beta := c.n.AttrFloat("alpha", 1), c.n.AttrFloat("beta", 1)
+	return func(rc *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		return one(kernels.Gemm(in[0], in[1], optIn(in, 2), ta, tb, alpha, beta, rc.workers))
+	}, nil
+}

@@ -1,0 +1,213 @@
+package kernels
+
+import (
+	"math"
+
+	"gorgonia.org/tensor"
+)
+
+// BatchNormalization is inference-mode BatchNormalization: x [N, C, ...] with
+// per-channel scale, bias, mean and var ([C] each).
+func BatchNormalization(x, scale, bias, mean, variance *tensor.Dense, epsilon float32) (*tensor.Dense, error) {
+	const op = "BatchNormalization"
+	xs, sh, err := f32in(op, x)
+	if err != nil {
+		return nil, err
+	}
+	if len(sh) < 2 {
+		return nil, shapeErr(op, "input %v must have rank >= 2", sh)
+	}
+	C := sh[1]
+	var p [4][]float32
+	for i, t := range []*tensor.Dense{scale, bias, mean, variance} {
+		s, tsh, err := f32in(op, t)
+		if err != nil {
+			return nil, err
+		}
+		if prod(tsh) != C {
+			return nil, shapeErr(op, "parameter %d has shape %v, want [%d]", i+1, tsh, C)
+		}
+		p[i] = s
+	}
+	inner := prod(sh[2:])
+	out := make([]float32, len(xs))
+	for nc := 0; nc < sh[0]*C; nc++ {
+		c := nc % C
+		a := float32(float64(p[0][c]) / math.Sqrt(float64(p[3][c])+float64(epsilon)))
+		bb := p[1][c] - p[2][c]*a
+		src, dst := xs[nc*inner:(nc+1)*inner], out[nc*inner:(nc+1)*inner]
+		for i, v := range src {
+			dst[i] = v*a + bb
+		}
+	}
+	return New(sh, out)
+}
+
+// LayerNormalization normalizes over dims [axis, rank) and applies scale and
+// optional bias (broadcast to those dims). It also returns Mean and InvStdDev,
+// shaped like x with 1s in the normalized dims (ONNX optional outputs 2 and 3).
+func LayerNormalization(x, scale, bias *tensor.Dense, axis int, epsilon float32) (y, mean, invStd *tensor.Dense, err error) {
+	const op = "LayerNormalization"
+	xs, sh, err := f32in(op, x)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if axis, err = normAxis(op, axis, len(sh)); err != nil {
+		return nil, nil, nil, err
+	}
+	norm := sh[axis:]
+	inner := prod(norm)
+	outer := len(xs) / inner
+	sc, err := paramTo(op, scale, norm)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var bi []float32
+	if bias != nil {
+		if bi, err = paramTo(op, bias, norm); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	out := make([]float32, len(xs))
+	mv, iv := make([]float32, outer), make([]float32, outer)
+	for o := 0; o < outer; o++ {
+		src, dst := xs[o*inner:(o+1)*inner], out[o*inner:(o+1)*inner]
+		m, inv := meanInvStd(src, float64(epsilon))
+		mv[o], iv[o] = float32(m), float32(inv)
+		for i, v := range src {
+			r := float32((float64(v) - m) * inv)
+			r *= sc[i]
+			if bi != nil {
+				r += bi[i]
+			}
+			dst[i] = r
+		}
+	}
+	rsh := append([]int(nil), sh...)
+	for i := axis; i < len(rsh); i++ {
+		rsh[i] = 1
+	}
+	if y, err = New(sh, out); err != nil {
+		return nil, nil, nil, err
+	}
+	mean, _ = New(rsh, mv)
+	invStd, _ = New(rsh, iv)
+	return y, mean, invStd, nil
+}
+
+// paramTo broadcasts a float32 parameter to shape to (unidirectionally).
+func paramTo(op string, t *tensor.Dense, to []int) ([]float32, error) {
+	s, sh, err := f32in(op, t)
+	if err != nil {
+		return nil, err
+	}
+	if equalInts(sh, to) || (prod(sh) == prod(to) && len(sh) <= len(to) && canBroadcastTo(sh, to)) {
+		return s, nil
+	}
+	if !canBroadcastTo(sh, to) {
+		return nil, shapeErr(op, "parameter %v does not broadcast to %v", sh, to)
+	}
+	idx := bcastIndex(sh, to)
+	r := make([]float32, len(idx))
+	for i, j := range idx {
+		r[i] = s[j]
+	}
+	return r, nil
+}
+
+// meanInvStd returns the mean and 1/sqrt(var+eps) of s (population variance), in float64.
+func meanInvStd(s []float32, eps float64) (float64, float64) {
+	var sum float64
+	for _, v := range s {
+		sum += float64(v)
+	}
+	m := sum / float64(len(s))
+	var ss float64
+	for _, v := range s {
+		d := float64(v) - m
+		ss += d * d
+	}
+	return m, 1 / math.Sqrt(ss/float64(len(s))+eps)
+}
+
+// InstanceNormalization normalizes each [n, c] plane, then applies per-channel scale and bias.
+func InstanceNormalization(x, scale, bias *tensor.Dense, epsilon float32) (*tensor.Dense, error) {
+	const op = "InstanceNormalization"
+	xs, sh, err := f32in(op, x)
+	if err != nil {
+		return nil, err
+	}
+	if len(sh) < 3 {
+		return nil, shapeErr(op, "input %v must have rank >= 3", sh)
+	}
+	C := sh[1]
+	sc, ssh, err := f32in(op, scale)
+	if err != nil {
+		return nil, err
+	}
+	bi, bsh, err := f32in(op, bias)
+	if err != nil {
+		return nil, err
+	}
+	if prod(ssh) != C || prod(bsh) != C {
+		return nil, shapeErr(op, "scale %v and bias %v must be [%d]", ssh, bsh, C)
+	}
+	inner := prod(sh[2:])
+	out := make([]float32, len(xs))
+	for nc := 0; nc < sh[0]*C; nc++ {
+		c := nc % C
+		src, dst := xs[nc*inner:(nc+1)*inner], out[nc*inner:(nc+1)*inner]
+		m, inv := meanInvStd(src, float64(epsilon))
+		for i, v := range src {
+			dst[i] = float32((float64(v)-m)*inv)*sc[c] + bi[c]
+		}
+	}
+	return New(sh, out)
+}
+
+// GroupNormalization normalizes x [N, C, ...] over groups of C/numGroups
+// channels. perChannel selects the opset-21 form (scale and bias are [C]); the
+// opset-18 form has them per group ([numGroups]).
+func GroupNormalization(x, scale, bias *tensor.Dense, numGroups int, epsilon float32, perChannel bool) (*tensor.Dense, error) {
+	const op = "GroupNormalization"
+	xs, sh, err := f32in(op, x)
+	if err != nil {
+		return nil, err
+	}
+	if len(sh) < 2 || numGroups < 1 || sh[1]%numGroups != 0 {
+		return nil, shapeErr(op, "input %v cannot be split into %d groups", sh, numGroups)
+	}
+	C := sh[1]
+	want := numGroups
+	if perChannel {
+		want = C
+	}
+	sc, ssh, err := f32in(op, scale)
+	if err != nil {
+		return nil, err
+	}
+	bi, bsh, err := f32in(op, bias)
+	if err != nil {
+		return nil, err
+	}
+	if prod(ssh) != want || prod(bsh) != want {
+		return nil, shapeErr(op, "scale %v and bias %v must be [%d]", ssh, bsh, want)
+	}
+	inner := prod(sh[2:])
+	cg := C / numGroups
+	gsz := cg * inner
+	out := make([]float32, len(xs))
+	for ng := 0; ng < sh[0]*numGroups; ng++ {
+		g := ng % numGroups
+		src, dst := xs[ng*gsz:(ng+1)*gsz], out[ng*gsz:(ng+1)*gsz]
+		m, inv := meanInvStd(src, float64(epsilon))
+		for i, v := range src {
+			k := g
+			if perChannel {
+				k = g*cg + i/inner
+			}
+			dst[i] = float32((float64(v)-m)*inv)*sc[k] + bi[k]
+		}
+	}
+	return New(sh, out)
+}

@@ -1,0 +1,193 @@
+package observe
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Histogram counts values on the power-of-two grid described in the
+// package doc, with Spec.Bins cells, and derives a range from it: for
+// KindHistogram the L2 range search of PyTorch's HistogramObserver, for
+// KindPercentile a two-sided percentile. It also keeps the exact min/max.
+type Histogram struct {
+	spec     Spec
+	n        uint64
+	min, max float32
+	exp      int      // cell width is 2^exp
+	lo       int64    // absolute cell index of cells[0] == cellOf(min, exp)
+	cells    []uint64 // len spec.Bins once non-empty
+	scratch  []uint64 // re-binning buffer, same length
+}
+
+func newHistogram(s Spec) *Histogram {
+	return &Histogram{spec: s, min: float32(math.Inf(1)), max: float32(math.Inf(-1))}
+}
+
+// Spec implements Observer.
+func (h *Histogram) Spec() Spec { return h.spec }
+
+// Count implements Observer.
+func (h *Histogram) Count() uint64 { return h.n }
+
+// MinMax returns the exact extrema seen, (+Inf, -Inf) if empty.
+func (h *Histogram) MinMax() (float32, float32) { return h.min, h.max }
+
+// Range implements Observer. For KindHistogram it is SearchRange with
+// 2^Spec.Bits levels; for KindPercentile the percentile range. An empty
+// observer returns (+Inf, -Inf).
+func (h *Histogram) Range() (float32, float32) {
+	if h.n == 0 {
+		return h.min, h.max
+	}
+	if h.spec.Kind == KindPercentile {
+		return h.PercentileRange(h.spec.Percentile)
+	}
+	lo, hi, _ := h.SearchRange(1 << h.spec.Bits)
+	return lo, hi
+}
+
+// Observe implements Observer.
+func (h *Histogram) Observe(data []float32, shape []int) error {
+	if err := checkShape(data, shape); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	lo, hi, err := extrema(data)
+	if err != nil {
+		return err
+	}
+	if h.n > 0 {
+		lo, hi = min32(lo, h.min), max32(hi, h.max)
+	}
+	h.regrid(lo, hi)
+	scale := math.Ldexp(1, -h.exp)
+	for _, x := range data {
+		h.cells[int64(math.Floor(float64(x)*scale))-h.lo]++
+	}
+	h.n += uint64(len(data))
+	return nil
+}
+
+// Merge implements Observer. Both sides are moved to the canonical level
+// of the union and their integer counts added: exact and order free.
+func (h *Histogram) Merge(other Observer) error {
+	o, err := mergeCheck[*Histogram](h.spec, other)
+	if err != nil {
+		return err
+	}
+	if o.n == 0 {
+		return nil
+	}
+	lo, hi := o.min, o.max
+	if h.n > 0 {
+		lo, hi = min32(lo, h.min), max32(hi, h.max)
+	}
+	h.regrid(lo, hi)
+	addCells(h.cells, h.exp, h.lo, o.cells, o.exp, o.lo)
+	h.n += o.n
+	return nil
+}
+
+// regrid makes [lo, hi] (a superset of the current range) the range of
+// the histogram, moving the counts to its canonical level and offset.
+func (h *Histogram) regrid(lo, hi float32) {
+	if h.cells == nil {
+		h.cells = make([]uint64, h.spec.Bins)
+		h.scratch = make([]uint64, h.spec.Bins)
+	}
+	e := levelFor(lo, hi, h.spec.Bins)
+	off := cellOf(lo, e)
+	if h.n > 0 && (e != h.exp || off != h.lo) {
+		clear(h.scratch)
+		addCells(h.scratch, e, off, h.cells, h.exp, h.lo)
+		h.cells, h.scratch = h.scratch, h.cells
+	}
+	h.min, h.max, h.exp, h.lo = lo, hi, e, off
+}
+
+// addCells adds the counts src (level srcExp, first cell srcLo) into dst
+// (level dstExp >= srcExp, first cell dstLo). Cell k of the finer grid
+// lies inside cell k>>d of the coarser one (>> floors negative k too), so
+// no count is split.
+func addCells(dst []uint64, dstExp int, dstLo int64, src []uint64, srcExp int, srcLo int64) {
+	d := uint(dstExp - srcExp)
+	for i, c := range src {
+		if c != 0 {
+			dst[(srcLo+int64(i))>>d-dstLo] += c
+		}
+	}
+}
+
+// occupied returns the cells from the one holding min to the one holding
+// max, the left edge of the first and the cell width.
+func (h *Histogram) occupied() (cells []uint64, left, width float64) {
+	last := cellOf(h.max, h.exp) - h.lo
+	width = math.Ldexp(1, h.exp)
+	return h.cells[:last+1], float64(h.lo) * width, width
+}
+
+// State implements Observer. Counts covers the occupied cells only.
+func (h *Histogram) State() State {
+	st := State{Version: StateVersion, Spec: h.spec, Count: h.n}
+	if h.n > 0 {
+		cells, _, _ := h.occupied()
+		st.Min, st.Max, st.Exp, st.Offset = h.min, h.max, h.exp, h.lo
+		st.Counts = slices.Clone(cells)
+	}
+	return st
+}
+
+// SearchRange implements RangeSearcher: PyTorch HistogramObserver's
+// greedy L2 search (see searchL2) over the occupied cells, mapped back to
+// values and clamped to the exact [min, max] (cell edges lie outside it).
+func (h *Histogram) SearchRange(levels int) (float32, float32, error) {
+	if h.n == 0 {
+		return h.min, h.max, ErrNoData
+	}
+	if levels < 2 {
+		return h.min, h.max, fmt.Errorf("%w: %d quantization levels", ErrSpec, levels)
+	}
+	cells, left, width := h.occupied()
+	start, end := searchL2(cells, levels)
+	lo, hi := h.clamp(left+width*float64(start), left+width*float64(end+1))
+	return lo, hi, nil
+}
+
+// PercentileRange returns the values below which (100-p)/2 percent and
+// 100-(100-p)/2 percent of the observed values lie, interpolating linearly
+// inside a cell, clamped to the exact [min, max].
+func (h *Histogram) PercentileRange(p float64) (float32, float32) {
+	if h.n == 0 {
+		return h.min, h.max
+	}
+	cells, left, width := h.occupied()
+	total := float64(h.n)
+	tail := (100 - p) / 200 * total
+	return h.clamp(quantile(cells, left, width, tail), quantile(cells, left, width, total-tail))
+}
+
+// clamp limits lo and hi to the exact observed range and rounds to
+// float32 (which cannot leave the range: min and max are float32).
+func (h *Histogram) clamp(lo, hi float64) (float32, float32) {
+	lo = math.Min(math.Max(lo, float64(h.min)), float64(h.max))
+	hi = math.Min(math.Max(hi, float64(h.min)), float64(h.max))
+	return float32(lo), float32(hi)
+}
+
+// quantile returns the position below which q of the counted values lie,
+// assuming values are spread evenly inside each cell.
+func quantile(cells []uint64, left, width, q float64) float64 {
+	var before float64
+	for i, c := range cells {
+		cf := float64(c)
+		if c > 0 && before+cf >= q {
+			frac := math.Min(math.Max((q-before)/cf, 0), 1)
+			return left + width*(float64(i)+frac)
+		}
+		before += cf
+	}
+	return left + width*float64(len(cells))
+}

@@ -1,0 +1,72 @@
+package observe
+
+import "math"
+
+// MinMax tracks the exact running minimum and maximum, like PyTorch's
+// MinMaxObserver. Merging is exact because min and max are associative
+// and commutative.
+type MinMax struct {
+	spec     Spec
+	n        uint64
+	min, max float32
+}
+
+func newMinMax(s Spec) *MinMax {
+	return &MinMax{spec: s, min: float32(math.Inf(1)), max: float32(math.Inf(-1))}
+}
+
+// Spec implements Observer.
+func (m *MinMax) Spec() Spec { return m.spec }
+
+// Count implements Observer.
+func (m *MinMax) Count() uint64 { return m.n }
+
+// Range implements Observer: the exact extrema, or (+Inf, -Inf) if empty.
+func (m *MinMax) Range() (float32, float32) { return m.min, m.max }
+
+// Observe implements Observer.
+func (m *MinMax) Observe(data []float32, shape []int) error {
+	if err := checkShape(data, shape); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	lo, hi, err := extrema(data)
+	if err != nil {
+		return err
+	}
+	m.fold(uint64(len(data)), lo, hi)
+	return nil
+}
+
+func (m *MinMax) fold(n uint64, lo, hi float32) {
+	if n == 0 {
+		return
+	}
+	if m.n == 0 {
+		m.min, m.max = lo, hi
+	} else {
+		m.min, m.max = min32(m.min, lo), max32(m.max, hi)
+	}
+	m.n += n
+}
+
+// Merge implements Observer.
+func (m *MinMax) Merge(other Observer) error {
+	o, err := mergeCheck[*MinMax](m.spec, other)
+	if err != nil {
+		return err
+	}
+	m.fold(o.n, o.min, o.max)
+	return nil
+}
+
+// State implements Observer.
+func (m *MinMax) State() State {
+	st := State{Version: StateVersion, Spec: m.spec, Count: m.n}
+	if m.n > 0 {
+		st.Min, st.Max = m.min, m.max
+	}
+	return st
+}

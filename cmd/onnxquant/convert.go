@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio"
+)
+
+func convertCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "convert",
+		Usage:     "load, lower and raise a model, optionally converting its opset",
+		ArgsUsage: "IN",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output model `FILE`", Required: true},
+			&cli.Int64Flag{Name: "opset", Usage: "convert the default domain to opset `N` (7..21)"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := onlyArgs(c, 1, "one input model"); err != nil {
+				return err
+			}
+			in := c.Args().First()
+			m, err := onnxio.Load(in)
+			if err != nil {
+				return err
+			}
+			gm, err := lower.Lower(m.Proto, m.Dir)
+			if err != nil {
+				return fmt.Errorf("model %q: %w", in, err)
+			}
+			if c.IsSet("opset") {
+				if err := convertOpset(gm, c.Int64("opset")); err != nil {
+					return fmt.Errorf("model %q: %w", in, err)
+				}
+			}
+			raised, err := lower.Raise(gm)
+			if err != nil {
+				return fmt.Errorf("model %q: %w", in, err)
+			}
+			out := &onnxio.Model{Proto: raised, Path: m.Path, Dir: m.Dir}
+			return out.Save(c.String("output"), onnxio.SaveOptions{})
+		},
+	}
+}

@@ -1,0 +1,44 @@
+// Package ortoracle runs ONNX models with ONNX Runtime (CPU, 1.30), the
+// reference the quantizer's float interpreter and QDQ output are checked
+// against. It is a test-only dependency: it needs cgo and the shared library
+// that scripts/install-ort.sh installs, and no production package imports it.
+package ortoracle
+
+import (
+	"fmt"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/onnxquant/onnxquant/internal/ortoracle/ortlib"
+)
+
+// ONNX Runtime has one environment per process, so it is set up once, on
+// first use, and never torn down.
+var (
+	initOnce sync.Once
+	initErr  error
+)
+
+func initialize() error {
+	initOnce.Do(func() {
+		var path string
+		path, initErr = ortlib.Path()
+		if initErr != nil {
+			return
+		}
+		ort.SetSharedLibraryPath(path)
+		if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+			initErr = fmt.Errorf("initializing ONNX Runtime from %s: %w", path, err)
+		}
+	})
+	return initErr
+}
+
+// Version returns the loaded ONNX Runtime version.
+func Version() (string, error) {
+	if err := initialize(); err != nil {
+		return "", err
+	}
+	return ort.GetVersion(), nil
+}

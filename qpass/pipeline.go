@@ -1,0 +1,137 @@
+package qpass
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/onnxquant/onnxquant/lower"
+)
+
+// TransformForAnnotationPasses returns the passes that prepare a lowered
+// float model for annotation, in order, as ExecuTorch's
+// transform_for_annotation_pipeline does for an FX graph: fold what is
+// constant, bring the model to the opset the QDQ form needs, fold
+// BatchNormalization into the preceding weights, split composite operators
+// that Ethos-U cannot run as one quantized operator, and make scalar
+// operands into tensors the observers can see. The list is fresh on every
+// call, so callers may edit it.
+func TransformForAnnotationPasses() []Pass {
+	return []Pass{
+		{Name: "fold-constants", Doc: foldConstantsDoc, Run: FoldConstants},
+		{Name: "raise-opset", Doc: raiseOpsetDoc, Run: RaiseOpset},
+		{Name: "fold-batchnorm", Doc: foldBatchNormDoc, Run: FoldBatchNorm},
+		{Name: "decompose-layernorm", Doc: decomposeLayerNormDoc, Run: DecomposeLayerNorm},
+		{Name: "decompose-lstm", Doc: decomposeLSTMDoc, Run: DecomposeLSTM},
+		{Name: "decompose-gru", Doc: decomposeGRUDoc, Run: DecomposeGRU},
+		{Name: "recognize-gelu", Doc: recognizeGeluDoc, Run: RecognizeGelu},
+		{Name: "scalars-to-tensors", Doc: scalarsToTensorsDoc, Run: ScalarsToTensors},
+		{Name: "div-to-mul", Doc: divToMulDoc, Run: DivToMul},
+		{Name: "decompose-softmax", Doc: decomposeSoftmaxDoc, Run: DecomposeSoftmax},
+		{Name: "eliminate-dead-code", Doc: eliminateDeadCodeDoc, Run: EliminateDeadCode},
+	}
+}
+
+// orderConstraints lists pairs {A, B}: when both passes are in a pipeline,
+// A must run before B. Each pair says why.
+var orderConstraints = [...]struct{ before, after, why string }{
+	{"fold-constants", "fold-batchnorm", "BatchNormalization parameters computed by Constant subgraphs must be constants first"},
+	{"fold-constants", "scalars-to-tensors", "scalars computed from constants are only visible once folded"},
+	{"raise-opset", "fold-batchnorm", "passes see operators in the target opset's form only"},
+	{"raise-opset", "decompose-layernorm", "decompositions emit operators in the form of the final opset"},
+	{"raise-opset", "decompose-softmax", "Softmax before opset 13 coerces to 2-D; the decomposition assumes the opset 13 meaning"},
+	{"raise-opset", "decompose-lstm", "decompositions emit operators in the form of the final opset"},
+	{"raise-opset", "decompose-gru", "decompositions emit operators in the form of the final opset"},
+	{"raise-opset", "recognize-gelu", "Gelu exists only from opset 20; the pass must see the final opset"},
+	{"fold-batchnorm", "scalars-to-tensors", "a standalone BatchNormalization becomes Mul and Add whose constants are already tensors"},
+	{"recognize-gelu", "div-to-mul", "the Erf pattern is written with Div by sqrt(2); recognise it before Div disappears"},
+	{"recognize-gelu", "scalars-to-tensors", "Gelu's pattern constants must not be turned into observed tensors"},
+	{"scalars-to-tensors", "div-to-mul", "a Div by a scalar Constant node becomes a Div by an initializer, which folds into a Mul"},
+	{"decompose-layernorm", "eliminate-dead-code", "decompositions leave their old constants for dead-code elimination"},
+	{"decompose-softmax", "eliminate-dead-code", "decompositions leave their old constants for dead-code elimination"},
+	{"div-to-mul", "eliminate-dead-code", "div-to-mul leaves the old divisor for dead-code elimination"},
+}
+
+// CheckOrder reports the first ordering constraint the pass list breaks,
+// and duplicate pass names.
+func CheckOrder(passes []Pass) error {
+	pos := map[string]int{}
+	for i, p := range passes {
+		if _, dup := pos[p.Name]; dup {
+			return fmt.Errorf("pass %q appears twice in the pipeline", p.Name)
+		}
+		pos[p.Name] = i
+	}
+	for _, c := range orderConstraints {
+		a, okA := pos[c.before]
+		b, okB := pos[c.after]
+		if okA && okB && a > b {
+			return fmt.Errorf("pass %q must run before %q: %s", c.before, c.after, c.why)
+		}
+	}
+	return nil
+}
+
+// Dump renders gm as text, one node per line, bodies indented under the
+// node that owns them: what --dump-after prints.
+func Dump(gm *lower.GraphModule) string {
+	var b strings.Builder
+	dumpModule(&b, gm, "")
+	return b.String()
+}
+
+func dumpModule(b *strings.Builder, gm *lower.GraphModule, indent string) {
+	for _, n := range gm.Graph.Nodes {
+		outs := make([]string, 0, len(n.Outputs))
+		for _, v := range n.Outputs {
+			if v == nil {
+				outs = append(outs, "_")
+			} else {
+				outs = append(outs, v.Name)
+			}
+		}
+		ins := make([]string, 0, len(n.Inputs))
+		for _, v := range n.Inputs {
+			if v == nil {
+				ins = append(ins, "_")
+			} else {
+				ins = append(ins, v.Name)
+			}
+		}
+		switch n.Op {
+		case lower.Placeholder:
+			kind := "input"
+			if n.Capture {
+				kind = "capture"
+			}
+			fmt.Fprintf(b, "%s%s %s\n", indent, kind, strings.Join(outs, ", "))
+		case lower.GetAttr:
+			fmt.Fprintf(b, "%sinitializer %s %v\n", indent, outs[0], n.Initializer.GetDims())
+		case lower.Output:
+			fmt.Fprintf(b, "%sreturn %s\n", indent, strings.Join(ins, ", "))
+		default:
+			attrs := make([]string, 0, len(n.Attrs))
+			for _, a := range n.Attrs {
+				attrs = append(attrs, a.GetName())
+			}
+			fmt.Fprintf(b, "%s%s = %s(%s)", indent, strings.Join(outs, ", "), n.Target, strings.Join(ins, ", "))
+			if len(attrs) > 0 {
+				fmt.Fprintf(b, " {%s}", strings.Join(attrs, ", "))
+			}
+			b.WriteString("\n")
+			for _, body := range n.Bodies {
+				fmt.Fprintf(b, "%s  %s:\n", indent, body.Attr)
+				dumpModule(b, gm.Submodules[body.Module], indent+"    ")
+			}
+		}
+	}
+}
+
+const eliminateDeadCodeDoc = `Remove nodes and initializers nothing reads, in every graph.
+
+The rewrites before it leave the operators and constants they replaced
+behind; removing them keeps observers off values that no longer matter.`
+
+// EliminateDeadCode removes unread nodes from gm and its bodies.
+func EliminateDeadCode(gm *lower.GraphModule, _ *PassContext) (bool, error) {
+	return gm.EliminateDeadCode(), nil
+}
