@@ -180,7 +180,8 @@ func TestSaveIntoMissingFolderFailsAndLeavesNoFile(t *testing.T) {
 func TestSaveFailingMidwayLeavesNoFile(t *testing.T) {
 	src := t.TempDir()
 	pb := tinyModel()
-	pb.Graph.Initializer = append(pb.Graph.Initializer, floatTensor("big", []int64{512}, make([]float32, 512)...))
+	pb.Graph.Initializer = append(pb.Graph.Initializer, &onnxpb.TensorProto{Name: proto.String("big"), Dims: []int64{512},
+		DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), RawData: make([]byte, 2048)})
 	path := writeModel(t, src, "in.onnx", pb)
 	m, err := onnxio.Load(path)
 	if err != nil {

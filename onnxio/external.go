@@ -17,9 +17,9 @@ var ErrUnsafeLocation = errors.New("external data location escapes the model fol
 
 // extRef is the parsed external_data of a tensor.
 type extRef struct {
-	location  string
-	offset    int64
-	length    int64 // -1: to the end of the file
+	location string
+	offset   int64
+	length   int64 // -1: to the end of the file
 }
 
 // IsExternal reports whether t keeps its data in an external file.

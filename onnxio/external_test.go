@@ -229,3 +229,48 @@ func TestExternalDataOutOfFileBoundsIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// Tensors in typed fields stay inline under a threshold (materializing
+// could not restore their encoding) but move when the model is too big.
+func TestThresholdMovesOnlyRawTensorsUnlessTheModelIsTooBig(t *testing.T) {
+	pb := tinyModel()
+	pb.Graph.Initializer = append(pb.Graph.Initializer,
+		floatTensor("typed", []int64{1024}, make([]float32, 1024)...),
+		&onnxpb.TensorProto{Name: proto.String("raw"), Dims: []int64{1024},
+			DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), RawData: make([]byte, 4096)})
+	m := &onnxio.Model{Proto: pb}
+	dir := t.TempDir()
+	if err := m.Save(filepath.Join(dir, "a.onnx"), onnxio.SaveOptions{ExternalDataThreshold: 1024}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := onnxio.Load(filepath.Join(dir, "a.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := externalInits(a); len(got) != 1 || got["raw"] != 0 {
+		t.Errorf("external tensors %v, want only raw at 0", got)
+	}
+	if err := a.LoadExternalData(); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(a.Proto, pb) {
+		t.Error("materialized model differs")
+	}
+	var opts onnxio.SaveOptions
+	onnxio.SetMaxProtoSize(&opts, 2000)
+	if err := m.Save(filepath.Join(dir, "b.onnx"), opts); err != nil {
+		t.Fatal(err)
+	}
+	b, err := onnxio.Load(filepath.Join(dir, "b.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := externalInits(b); len(got) != 2 || got["typed"] != 0 || got["raw"] != 4096 {
+		t.Errorf("external tensors %v, want typed at 0 and raw at 4096", got)
+	}
+	want, _ := onnxio.Float32s(pb.Graph.Initializer[1], "")
+	gotVals, err := onnxio.Float32s(b.Proto.Graph.Initializer[1], b.Dir)
+	if err != nil || len(gotVals) != len(want) {
+		t.Errorf("typed tensor through external data: %d values, %v", len(gotVals), err)
+	}
+}

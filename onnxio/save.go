@@ -70,14 +70,15 @@ func (m *Model) save(path string, opts SaveOptions) error {
 	if threshold < 0 {
 		return fmt.Errorf("negative external data threshold %d", threshold)
 	}
-	if threshold == 0 && int64(proto.Size(m.Proto)) > limit {
+	auto := threshold == 0 && int64(proto.Size(m.Proto)) > limit
+	if auto {
 		threshold = autoThreshold
 	}
 
 	var out pendingFiles
 	defer out.abort()
 	if threshold > 0 {
-		restore, err := m.externalize(path, threshold, &out)
+		restore, err := m.externalize(path, threshold, auto, &out)
 		defer restore()
 		if err != nil {
 			return err
@@ -210,8 +211,12 @@ func (s tensorFields) restore() {
 
 // externalize rewrites the model's tensor layout for a threshold: large
 // initializers go to a new data file beside path, everything else external
-// is inlined. The returned function undoes the changes to m.Proto.
-func (m *Model) externalize(path string, threshold int64, out *pendingFiles) (func(), error) {
+// is inlined. Like the onnx Python package, it only moves tensors whose
+// data is raw (raw_data or external), so that materializing the saved
+// model gives back the original message; tensors in typed fields
+// (float_data, ...) move too only when the model must shrink to fit
+// protobuf (typed). The returned function undoes the changes to m.Proto.
+func (m *Model) externalize(path string, threshold int64, typed bool, out *pendingFiles) (func(), error) {
 	var saved []tensorFields
 	restore := func() {
 		for i := len(saved) - 1; i >= 0; i-- {
@@ -237,6 +242,8 @@ func (m *Model) externalize(path string, threshold int64, out *pendingFiles) (fu
 			data, err = ef.read(t)
 		case t.RawData != nil:
 			data = t.RawData
+		case !typed:
+			return
 		default:
 			n, nerr := NumElements(t)
 			if nerr != nil || rawSize(t.GetDataType(), n) < threshold {

@@ -19,11 +19,23 @@ type ConfigSet struct {
 	// ModuleType maps a module class name (from exporter metadata) or an
 	// ONNX op type to a config.
 	ModuleType map[string]*Config
+	// Adjust, when set, may replace the config chosen for a node: targets
+	// use it where the hardware supports fewer types than the config asks
+	// (int16 TABLE ops on Ethos-U55 run at int8).
+	Adjust func(n *lower.Node, cfg *Config) *Config
 }
 
 // ForNode returns the config that governs n, and whether any entry claimed
 // it (a claimed node with a nil config is deliberately left float).
 func (cs *ConfigSet) ForNode(n *lower.Node) (*Config, bool) {
+	cfg, claimed := cs.pick(n)
+	if cs.Adjust != nil && cfg != nil {
+		cfg = cs.Adjust(n, cfg)
+	}
+	return cfg, claimed
+}
+
+func (cs *ConfigSet) pick(n *lower.Node) (*Config, bool) {
 	stack := n.Meta.ModuleStack
 	for i := len(stack) - 1; i >= 0; i-- {
 		if cfg, ok := cs.ModuleName[stack[i]]; ok {

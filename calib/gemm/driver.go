@@ -20,9 +20,9 @@ const (
 // so that a pooled workspace is reused as is; the views actually used start
 // on a 64-byte boundary (one cache line, one ZMM register).
 type workspace struct {
-	rawA, rawB, rawTile []float32
-	a, b                []float32 // also reused by the matrix-vector paths
-	tile                []float32 // mr*nr scratch for ragged edge tiles
+	rawA    []float32 // packed A block (or the gathered vector of a matrix-vector product)
+	rawB    []float32 // packed B block (likewise)
+	rawTile []float32 // scratch for ragged edge tiles and matrix-vector sums
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -49,10 +49,9 @@ func gemmBlocked(kern *microKernel, ws *workspace, transA, transB bool, m, n, k 
 	kcMax := min(kcBlock, k)
 	ncCap := min(ncMax, roundUp(n, nr))
 	mcCap := min(mcMax, roundUp(m, mr))
-	ws.a = aligned64(&ws.rawA, mcCap*kcMax)
-	ws.b = aligned64(&ws.rawB, ncCap*kcMax)
-	ws.tile = aligned64(&ws.rawTile, mr*nr)
-	pa, pb, tile := ws.a, ws.b, ws.tile
+	pa := aligned64(&ws.rawA, mcCap*kcMax)
+	pb := aligned64(&ws.rawB, ncCap*kcMax)
+	tile := aligned64(&ws.rawTile, mr*nr)
 
 	for jc := 0; jc < n; jc += ncMax {
 		nc := min(ncMax, n-jc)

@@ -60,20 +60,9 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 	}
 	parts = min(parts, units)
 
-	run := func(i0, i1, j0, j1 int) {
-		sa, sb, sc := a, b, c
-		if i0 > 0 {
-			sa = a[offset(transA, i0, 0, lda):]
-			sc = c[i0*ldc:]
-		}
-		if j0 > 0 {
-			sb = b[offset(transB, 0, j0, ldb):]
-			sc = sc[j0:]
-		}
-		gemmRange(kern, transA, transB, i1-i0, j1-j0, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
-	}
+	call := gemmCall{kern, transA, transB, k, alpha, a, lda, b, ldb, beta, c, ldc}
 	if parts <= 1 {
-		run(0, m, 0, n)
+		call.run(0, m, 0, n)
 		return
 	}
 	var wg sync.WaitGroup
@@ -89,9 +78,39 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 		} else {
 			j0, j1 = u0*unitN, min(u1*unitN, n)
 		}
-		wg.Go(func() { run(i0, i1, j0, j1) })
+		wg.Go(func() { call.run(i0, i1, j0, j1) })
 	}
 	wg.Wait()
+}
+
+// gemmCall holds the arguments of one Sgemm call, so that workers can each
+// run a block of C (and the single-worker path does not allocate a closure).
+type gemmCall struct {
+	kern           *microKernel
+	transA, transB bool
+	k              int
+	alpha          float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	beta           float32
+	c              []float32
+	ldc            int
+}
+
+// run computes rows [i0,i1) and columns [j0,j1) of C.
+func (g *gemmCall) run(i0, i1, j0, j1 int) {
+	a, b, c := g.a, g.b, g.c
+	if i0 > 0 {
+		a = a[offset(g.transA, i0, 0, g.lda):]
+		c = c[i0*g.ldc:]
+	}
+	if j0 > 0 {
+		b = b[offset(g.transB, 0, j0, g.ldb):]
+		c = c[j0:]
+	}
+	gemmRange(g.kern, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc)
 }
 
 // offset is the index in a stored matrix of element (i, p) of op(X) when

@@ -1,7 +1,5 @@
 package interp
 
-func shapeOps(t map[string]opBuilder) { viewOps(t) }
+func shapeOps(t map[string]opBuilder) { viewOps(t); movementOps(t) }
 
-func reduceOps(t map[string]opBuilder)    {}
-func quantOps(t map[string]opBuilder)     {}
 func recurrentOps(t map[string]opBuilder) {}

@@ -22,17 +22,17 @@ const (
 var arithNames = [...]string{"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}
 
 // Add returns a+b with multidirectional broadcasting; a and b share a numeric dtype.
-func Add(a, b *tensor.Dense) (*tensor.Dense, error) { return binary(opAdd, a, b) }
+func Add(a, b *tensor.Dense) (*tensor.Dense, error) { return binaryOp(opAdd, a, b) }
 
 // Sub returns a-b with broadcasting.
-func Sub(a, b *tensor.Dense) (*tensor.Dense, error) { return binary(opSub, a, b) }
+func Sub(a, b *tensor.Dense) (*tensor.Dense, error) { return binaryOp(opSub, a, b) }
 
 // Mul returns a*b with broadcasting.
-func Mul(a, b *tensor.Dense) (*tensor.Dense, error) { return binary(opMul, a, b) }
+func Mul(a, b *tensor.Dense) (*tensor.Dense, error) { return binaryOp(opMul, a, b) }
 
 // Div returns a/b with broadcasting; integer division truncates toward zero and
 // an integer division by zero is an error.
-func Div(a, b *tensor.Dense) (*tensor.Dense, error) { return binary(opDiv, a, b) }
+func Div(a, b *tensor.Dense) (*tensor.Dense, error) { return binaryOp(opDiv, a, b) }
 
 // Pow returns a**b with broadcasting. The result has a's dtype; b may be any
 // numeric dtype (ONNX Pow allows a different exponent type since opset 12).
@@ -43,7 +43,7 @@ func Pow(a, b *tensor.Dense) (*tensor.Dense, error) {
 			return nil, fmt.Errorf("Pow: %w", err)
 		}
 	}
-	return binary(opPow, a, b)
+	return binaryOp(opPow, a, b)
 }
 
 // Max is the variadic element-wise maximum with broadcasting (NaN propagates).
@@ -92,12 +92,12 @@ func fold(op arith, xs []*tensor.Dense) (*tensor.Dense, error) {
 		}
 		return New(Dims(xs[0]), cloneSlice(raw(xs[0])))
 	}
-	acc, err := binary(op, xs[0], xs[1])
+	acc, err := binaryOp(op, xs[0], xs[1])
 	for _, x := range xs[2:] {
 		if err != nil {
 			break
 		}
-		acc, err = binary(op, acc, x)
+		acc, err = binaryOp(op, acc, x)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -105,7 +105,7 @@ func fold(op arith, xs []*tensor.Dense) (*tensor.Dense, error) {
 	return acc, nil
 }
 
-func binary(op arith, a, b *tensor.Dense) (*tensor.Dense, error) {
+func binaryOp(op arith, a, b *tensor.Dense) (*tensor.Dense, error) {
 	name := arithNames[op]
 	if a == nil || b == nil {
 		return nil, shapeErr(name, "missing input")

@@ -156,38 +156,10 @@ func (h *Histogram) SearchRange(levels int) (float32, float32, error) {
 	return lo, hi, nil
 }
 
-// PercentileRange returns the values below which (100-p)/2 percent and
-// 100-(100-p)/2 percent of the observed values lie, interpolating linearly
-// inside a cell, clamped to the exact [min, max].
-func (h *Histogram) PercentileRange(p float64) (float32, float32) {
-	if h.n == 0 {
-		return h.min, h.max
-	}
-	cells, left, width := h.occupied()
-	total := float64(h.n)
-	tail := (100 - p) / 200 * total
-	return h.clamp(quantile(cells, left, width, tail), quantile(cells, left, width, total-tail))
-}
-
 // clamp limits lo and hi to the exact observed range and rounds to
 // float32 (which cannot leave the range: min and max are float32).
 func (h *Histogram) clamp(lo, hi float64) (float32, float32) {
 	lo = math.Min(math.Max(lo, float64(h.min)), float64(h.max))
 	hi = math.Min(math.Max(hi, float64(h.min)), float64(h.max))
 	return float32(lo), float32(hi)
-}
-
-// quantile returns the position below which q of the counted values lie,
-// assuming values are spread evenly inside each cell.
-func quantile(cells []uint64, left, width, q float64) float64 {
-	var before float64
-	for i, c := range cells {
-		cf := float64(c)
-		if c > 0 && before+cf >= q {
-			frac := math.Min(math.Max((q-before)/cf, 0), 1)
-			return left + width*(float64(i)+frac)
-		}
-		before += cf
-	}
-	return left + width*float64(len(cells))
 }

@@ -64,26 +64,25 @@ func TestHistogramMergeIsExactAndOrderFree(t *testing.T) {
 		A, B, C := batches(1, 40), batches(2, 25), batches(3, 10)
 		want := stateJSON(t, run(t, s, A, B, C))
 		variants := map[string]Observer{
-			"C,B,A":                  run(t, s, C, B, A),
-			"B,A,C":                  run(t, s, B, A, C),
-			"merge(A,B,C)":           merged(t, run(t, s, A), run(t, s, B), run(t, s, C)),
-			"merge(C,A,B)":           merged(t, run(t, s, C), run(t, s, A), run(t, s, B)),
-			"merge(merge(B,C),A)":    merged(t, merged(t, run(t, s, B), run(t, s, C)), run(t, s, A)),
-			"merge(A,B) then see C":  run(t, s, C),
-			"one batch at a time, C": nil,
+			"C,B,A":               run(t, s, C, B, A),
+			"B,A,C":               run(t, s, B, A, C),
+			"merge(A,B,C)":        merged(t, run(t, s, A), run(t, s, B), run(t, s, C)),
+			"merge(C,A,B)":        merged(t, run(t, s, C), run(t, s, A), run(t, s, B)),
+			"merge(merge(B,C),A)": merged(t, merged(t, run(t, s, B), run(t, s, C)), run(t, s, A)),
 		}
+		// Merge two shards, then keep observing.
 		ab := merged(t, run(t, s, A), run(t, s, B))
 		for _, b := range C {
 			mustObserve(t, ab, b)
 		}
-		variants["merge(A,B) then see C"] = ab
+		variants["merge(A,B), then observe C"] = ab
 		// Every batch its own shard, merged in reverse order.
 		all := append(append(append([][]float32{}, A...), B...), C...)
 		shards := make([]Observer, 0, len(all))
 		for i := len(all) - 1; i >= 0; i-- {
 			shards = append(shards, run(t, s, [][]float32{all[i]}))
 		}
-		variants["one batch at a time, C"] = merged(t, shards...)
+		variants["one shard per batch, reversed"] = merged(t, shards...)
 		for name, o := range variants {
 			if got := stateJSON(t, o); !bytes.Equal(got, want) {
 				t.Errorf("%s %s: state differs from one run over A,B,C", s.Kind, name)
@@ -292,5 +291,17 @@ func TestFromStateRejectsNonCanonicalHistograms(t *testing.T) {
 		if _, err := FromState(st); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestParseStateRejectsUnknownFields(t *testing.T) {
+	o := run(t, Spec{Kind: KindMinMax}, [][]float32{{1, 2}})
+	good := stateJSON(t, o)
+	if back, err := ParseState(good); err != nil || !reflect.DeepEqual(back.State(), o.State()) {
+		t.Fatalf("good state: %v", err)
+	}
+	bad := bytes.Replace(good, []byte(`"max"`), []byte(`"maxx"`), 1)
+	if _, err := ParseState(bad); err == nil {
+		t.Fatalf("accepted %s", bad)
 	}
 }

@@ -192,3 +192,29 @@ func TestPerChannelMergeEqualsOneRun(t *testing.T) {
 		t.Fatalf("%+v != %+v", a.State(), one.State())
 	}
 }
+
+func TestSpecValidationAndDefaults(t *testing.T) {
+	bad := []Spec{
+		{Kind: "kmeans"},
+		{Kind: KindHistogram, Bins: 1},
+		{Kind: KindHistogram, Bits: 40},
+		{Kind: KindPercentile, Percentile: 120},
+		{Kind: KindMovingAverageMinMax, Averaging: 1.5},
+	}
+	for _, s := range bad {
+		if _, err := s.New(); !errors.Is(err, ErrSpec) {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+	h, err := New(KindHistogram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Spec{Kind: KindHistogram, Bins: 2048, Bits: 8}); h.Spec() != want {
+		t.Errorf("histogram defaults %+v", h.Spec())
+	}
+	p, _ := New(KindPercentile)
+	if p.Spec().Percentile != 99.99 || p.Spec().Bins != 2048 {
+		t.Errorf("percentile defaults %+v", p.Spec())
+	}
+}

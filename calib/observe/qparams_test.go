@@ -176,3 +176,39 @@ func TestForObserverUsesTheRightRange(t *testing.T) {
 		t.Fatalf("empty histogram: %v", err)
 	}
 }
+
+func TestForObserverRunsTheHistogramSearchForTheGrid(t *testing.T) {
+	const n = 100000
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = (float32(i) + 0.5) / n // evenly over [0, 1)
+	}
+	h, _ := New(KindHistogram)
+	mustObserve(t, h, data)
+	// int8 affine: the range stays about [0, 1), so the zero sits at qmin
+	// and the scale is about 1/255.
+	s, z, err := QSpec{QMin: -128, QMax: 127, Eps: eps16}.ForObserver(h)
+	if err != nil || z[0] != -128 || s[0] < 0.99/255 || s[0] > 1.0/255 {
+		t.Fatalf("int8: scale %v zp %v err %v", s, z, err)
+	}
+	// int16 symmetric: 65536 levels, divisor 32767.
+	s, z, err = QSpec{QMin: -32767, QMax: 32767, Symmetric: true, Eps: 1.0 / (1 << 24)}.ForObserver(h)
+	if err != nil || z[0] != 0 || s[0] < 0.99/32767 || s[0] > 1.0/32767 {
+		t.Fatalf("int16: scale %v zp %v err %v", s, z, err)
+	}
+	// ExecuTorch's a16w8 default eps, 2^-12, is above 1/32767: every
+	// range narrower than ±8 gets scale 2^-12.
+	s, _, _ = QSpec{QMin: -32767, QMax: 32767, Symmetric: true, Eps: 1.0 / 4096}.ForObserver(h)
+	if s[0] != 1.0/4096 {
+		t.Fatalf("a16w8 eps: scale %v, want 2^-12", s[0])
+	}
+	// A MinMax observer maps its exact range: [0.5/n, 1-0.5/n] -> [0, max].
+	m, _ := New(KindMinMax)
+	mustObserve(t, m, data)
+	q := QSpec{QMin: -128, QMax: 127, Eps: eps16}
+	s, _, _ = q.ForObserver(m)
+	want, _, _ := q.QParams(0, data[n-1])
+	if s[0] != want || want != data[n-1]/255 {
+		t.Fatalf("minmax scale %v, want %v", s[0], want)
+	}
+}

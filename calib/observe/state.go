@@ -1,8 +1,9 @@
 package observe
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
-	"slices"
 )
 
 // StateVersion is written into every State; FromState rejects others.
@@ -44,7 +45,11 @@ func FromState(st State) (Observer, error) {
 		return nil, fmt.Errorf("%w: spec %+v is not normalised (%+v)", ErrSpec, st.Spec, spec)
 	}
 	if st.Count > 0 && spec.Kind != KindPerChannelMinMax {
-		if !isFinite32(st.Min) || !isFinite32(st.Max) || less32(st.Max, st.Min) {
+		// Moving averages are only checked for finiteness: float32
+		// rounding of the two averages is not guaranteed to keep them
+		// ordered, and a state the observer produced must load.
+		ordered := spec.Kind == KindMovingAverageMinMax || !less32(st.Max, st.Min)
+		if !isFinite32(st.Min) || !isFinite32(st.Max) || !ordered {
 			return nil, fmt.Errorf("%w: range [%v, %v]", ErrSpec, st.Min, st.Max)
 		}
 	}
@@ -119,9 +124,15 @@ func (h *Histogram) restore(st State) error {
 	return nil
 }
 
-// Clone returns an independent copy of o, via its State.
-func Clone(o Observer) (Observer, error) {
-	st := o.State()
-	st.Mins, st.Maxs, st.Counts = slices.Clone(st.Mins), slices.Clone(st.Maxs), slices.Clone(st.Counts)
+// ParseState decodes one observer from its JSON State, rejecting unknown
+// fields (a misspelt key in a hand-edited stats.json is an error, not a
+// silently empty observer).
+func ParseState(b []byte) (Observer, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	var st State
+	if err := d.Decode(&st); err != nil {
+		return nil, fmt.Errorf("%w: decoding observer state: %v", ErrSpec, err)
+	}
 	return FromState(st)
 }
