@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -47,6 +48,10 @@ type Stats struct {
 	// Coverage counts the samples that executed each submodule at least
 	// once; every submodule of the model has an entry.
 	Coverage map[string]int
+	// paths describes when each submodule runs (see describePath); it
+	// travels in the stats file so merged shards report uncovered paths
+	// without the model.
+	paths map[string]UncoveredPath
 }
 
 // Calibrate runs every sample of set through it and observes the requested
@@ -165,11 +170,12 @@ func newShard(gm *lower.GraphModule, reqs []Request) (*shard, error) {
 }
 
 func newStats(gm *lower.GraphModule, reqs []Request) *Stats {
-	st := &Stats{Requests: reqs, Observers: map[int]observe.Observer{}, Coverage: map[string]int{}}
+	st := &Stats{Requests: reqs, Observers: map[int]observe.Observer{}, Coverage: map[string]int{}, paths: map[string]UncoveredPath{}}
 	if gm != nil {
 		_ = gm.Walk(func(m *lower.GraphModule) error {
 			if m.Name != "" {
 				st.Coverage[m.Name] = 0
+				st.paths[m.Name] = describePath(m)
 			}
 			return nil
 		})
@@ -230,6 +236,17 @@ func (s *shard) Value(module string, v *lower.Value, t *tensor.Dense) {
 
 // Merge folds another run's stats (same requests) into st.
 func (st *Stats) Merge(o *Stats) error {
+	if !reflect.DeepEqual(normRequests(st.Requests), normRequests(o.Requests)) {
+		return errors.New("merge: the stats come from different plans (their observer requests differ)")
+	}
+	if len(st.Coverage) != len(o.Coverage) {
+		return fmt.Errorf("merge: %d conditional submodules against %d: the stats come from different models", len(st.Coverage), len(o.Coverage))
+	}
+	for m := range o.Coverage {
+		if _, ok := st.Coverage[m]; !ok {
+			return fmt.Errorf("merge: submodule %q is unknown to the first stats: the stats come from different models", m)
+		}
+	}
 	if len(st.Observers) != len(o.Observers) {
 		return fmt.Errorf("merge: %d observers against %d: the stats come from different plans", len(st.Observers), len(o.Observers))
 	}
@@ -250,6 +267,14 @@ func (st *Stats) Merge(o *Stats) error {
 	for m, n := range o.Coverage {
 		st.Coverage[m] += n
 	}
+	for m, p := range o.paths {
+		if _, ok := st.paths[m]; !ok {
+			if st.paths == nil {
+				st.paths = map[string]UncoveredPath{}
+			}
+			st.paths[m] = p
+		}
+	}
 	st.Samples += o.Samples
 	return nil
 }
@@ -263,9 +288,9 @@ type UncoveredPathError struct {
 
 // UncoveredPath is one submodule no sample reached.
 type UncoveredPath struct {
-	Module    string
-	Condition string
-	Hint      string
+	Module    string `json:"module"`
+	Condition string `json:"condition"`
+	Hint      string `json:"hint"`
 }
 
 func (e *UncoveredPathError) Error() string {
@@ -278,9 +303,21 @@ func (e *UncoveredPathError) Error() string {
 }
 
 // CheckCoverage returns an *UncoveredPathError listing every submodule of
-// gm that no sample reached.
+// gm that no sample reached. With a nil gm it uses the submodules and path
+// descriptions the stats carry (a loaded or merged stats file).
 func (st *Stats) CheckCoverage(gm *lower.GraphModule) error {
 	var paths []UncoveredPath
+	if gm == nil {
+		for _, p := range st.pathList() {
+			if st.Coverage[p.Module] == 0 {
+				paths = append(paths, p)
+			}
+		}
+		if len(paths) == 0 {
+			return nil
+		}
+		return &UncoveredPathError{Paths: paths}
+	}
 	_ = gm.Walk(func(m *lower.GraphModule) error {
 		if m.Name == "" || st.Coverage[m.Name] > 0 {
 			return nil
@@ -327,4 +364,39 @@ func describePath(m *lower.GraphModule) UncoveredPath {
 		p.Condition += " (inside " + parent.Name + ")"
 	}
 	return p
+}
+
+// pathList lists every submodule the stats know, with its path
+// description when recorded, in name order.
+func (st *Stats) pathList() []UncoveredPath {
+	names := make([]string, 0, len(st.Coverage))
+	for m := range st.Coverage {
+		names = append(names, m)
+	}
+	sort.Strings(names)
+	out := make([]UncoveredPath, 0, len(names))
+	for _, m := range names {
+		p, ok := st.paths[m]
+		if !ok {
+			p = UncoveredPath{Module: m, Condition: "its owner executes it", Hint: "that makes it execute"}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// normRequests returns reqs with normalised specs, so a spec written with
+// defaults left out equals the same spec with them filled in.
+func normRequests(reqs []Request) []Request {
+	out := make([]Request, len(reqs))
+	for i, r := range reqs {
+		if n, err := r.Spec.Normalize(); err == nil {
+			r.Spec = n
+		}
+		if len(r.Sites) == 0 {
+			r.Sites = nil
+		}
+		out[i] = r
+	}
+	return out
 }

@@ -40,6 +40,9 @@ type PassContext struct {
 	// needs: 13 for per-channel int8 QDQ, 21 for int16 QDQ. Models already
 	// at a higher opset keep theirs.
 	TargetOpset int64
+	// InputShapes fixes the shapes of top-level inputs for shape inference
+	// (a -1 keeps the model's dimension); nil keeps the declared shapes.
+	InputShapes map[string][]int64
 	// DumpAfter names a pass after which RunPasses logs the whole graph.
 	DumpAfter string
 	// Log receives progress and dumps; nil discards them.

@@ -17,13 +17,16 @@ import (
 // call, so callers may edit it.
 func TransformForAnnotationPasses() []Pass {
 	return []Pass{
+		{Name: "infer-shapes", Doc: inferShapesDoc, Run: InferShapes},
 		{Name: "fold-constants", Doc: foldConstantsDoc, Run: FoldConstants},
 		{Name: "raise-opset", Doc: raiseOpsetDoc, Run: RaiseOpset},
+		{Name: "reinfer-shapes", Doc: inferShapesDoc, Run: InferShapes},
 		{Name: "fold-batchnorm", Doc: foldBatchNormDoc, Run: FoldBatchNorm},
 		{Name: "decompose-layernorm", Doc: decomposeLayerNormDoc, Run: DecomposeLayerNorm},
 		{Name: "decompose-lstm", Doc: decomposeLSTMDoc, Run: DecomposeLSTM},
 		{Name: "decompose-gru", Doc: decomposeGRUDoc, Run: DecomposeGRU},
 		{Name: "recognize-gelu", Doc: recognizeGeluDoc, Run: RecognizeGelu},
+		{Name: "infer-new-shapes", Doc: inferShapesDoc, Run: InferShapes},
 		{Name: "scalars-to-tensors", Doc: scalarsToTensorsDoc, Run: ScalarsToTensors},
 		{Name: "div-to-mul", Doc: divToMulDoc, Run: DivToMul},
 		{Name: "decompose-softmax", Doc: decomposeSoftmaxDoc, Run: DecomposeSoftmax},
@@ -34,6 +37,13 @@ func TransformForAnnotationPasses() []Pass {
 // orderConstraints lists pairs {A, B}: when both passes are in a pipeline,
 // A must run before B. Each pair says why.
 var orderConstraints = [...]struct{ before, after, why string }{
+	{"infer-shapes", "fold-constants", "Shape nodes fold only once input shapes are known"},
+	{"raise-opset", "reinfer-shapes", "opset adapters add values whose shapes are not known yet"},
+	{"reinfer-shapes", "decompose-lstm", "unrolling needs the static sequence length"},
+	{"reinfer-shapes", "fold-batchnorm", "a standalone BatchNormalization needs its input's rank"},
+	{"decompose-layernorm", "infer-new-shapes", "values made by decompositions have no shapes until inferred"},
+	{"decompose-lstm", "infer-new-shapes", "values made by decompositions have no shapes until inferred"},
+	{"infer-new-shapes", "scalars-to-tensors", "scalars are shaped to the rank of the other operand"},
 	{"fold-constants", "fold-batchnorm", "BatchNormalization parameters computed by Constant subgraphs must be constants first"},
 	{"fold-constants", "scalars-to-tensors", "scalars computed from constants are only visible once folded"},
 	{"raise-opset", "fold-batchnorm", "passes see operators in the target opset's form only"},

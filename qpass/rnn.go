@@ -150,16 +150,22 @@ func (rc *recurrence) recurrentWeight(d, gates, from, to int) *lower.Value {
 }
 
 // initialState returns direction d of an optional (dirs, batch, H) input
-// as (1, batch, H), or nil when absent (zeros).
+// ((batch, dirs, H) in layout 1) as (1, batch, H), or nil when absent
+// (zeros).
 func (rc *recurrence) initialState(i, d int) *lower.Value {
 	n := rc.n
 	if len(n.Inputs) <= i || n.Inputs[i] == nil {
 		return nil
 	}
-	if rc.dirs == 1 {
-		return n.Inputs[i]
+	s := n.Inputs[i]
+	if n.AttrInt("layout", 0) != 0 {
+		// Batch-first states are (batch, dirs, H).
+		s = rc.e.op("Transpose", []*lower.Value{s}, lower.IntsAttr("perm", 1, 0, 2))
 	}
-	return rc.e.split(n.Inputs[i], 0, []int64{1, 1})[d]
+	if rc.dirs == 1 {
+		return s
+	}
+	return rc.e.split(s, 0, []int64{1, 1})[d]
 }
 
 // order is the time steps direction d visits.

@@ -12,7 +12,11 @@
 // Results are deterministic: every element of C is summed in float32 in an
 // order that depends only on the matrix shapes (K is cut into fixed blocks of
 // kc, and each block's dot products run in k order), never on the number of
-// workers, because SgemmParallel splits only the output C between goroutines.
+// workers, because SgemmParallel splits only the output C between goroutines,
+// along the micro-kernel's tile grid. Different micro-kernels (AVX-512, AVX2,
+// Go) round differently, so results may differ in the last bits between
+// machines or builds, though each matches a float64 reference to float32
+// accuracy.
 //
 // The package does not allocate per call beyond pooled packing buffers, keeps
 // no mutable global state except its sync.Pool, and never uses cgo.

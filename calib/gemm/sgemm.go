@@ -50,7 +50,7 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 		unitM, unitN = 1, 1
 	}
 	parts := 1
-	if workers > 1 && 2*m*n*k >= minParallelFlops {
+	if workers > 1 && 2*int64(m)*int64(n)*int64(k) >= minParallelFlops {
 		parts = workers
 	}
 	splitM := ceilDiv(m, unitM) > ceilDiv(n, unitN)

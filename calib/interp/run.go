@@ -39,6 +39,10 @@ func (it *Interpreter) Run(ctx context.Context, inputs map[string]*tensor.Dense,
 	}
 	if obs != nil {
 		obs.Enter("")
+		// Graph inputs are values too: observers quantize them.
+		for _, in := range p.inputs {
+			obs.Value("", in.value, fr.slots[in.slot])
+		}
 	}
 	if err := rc.exec(fr); err != nil {
 		return nil, err
@@ -119,6 +123,11 @@ func (rc *runCtx) runBody(p *plan, parent *frame, inputs []*tensor.Dense) ([]*te
 	}
 	if rc.obs != nil {
 		rc.obs.Enter(p.module)
+		for _, in := range p.inputs {
+			if t := fr.slots[in.slot]; t != nil {
+				rc.obs.Value(p.module, in.value, t)
+			}
+		}
 	}
 	if err := rc.exec(fr); err != nil {
 		return nil, err

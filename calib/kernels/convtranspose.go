@@ -79,11 +79,14 @@ func ConvTranspose(x, w, b *tensor.Dense, p ConvTransposeParams, workers int) (*
 			if outSp != nil {
 				target = outSp[i]
 			}
+			// total may be negative (output_shape larger than the natural size);
+			// the spec's total/2 is floor division there, extending the end.
 			total := full - target
+			half := total >> 1
 			if p.AutoPad == "SAME_UPPER" {
-				g.pb[j], g.pe[j] = total/2, total-total/2
+				g.pb[j], g.pe[j] = half, total-half
 			} else {
-				g.pb[j], g.pe[j] = total-total/2, total/2
+				g.pb[j], g.pe[j] = total-half, half
 			}
 			g.in[j] = target
 		case p.AutoPad == "VALID":

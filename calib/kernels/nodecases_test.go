@@ -194,3 +194,121 @@ func TestElementwiseMatchesONNXNodeTests(t *testing.T) {
 			return one(f[true](c.in[0], c.in[1]))
 		})
 }
+
+func TestResizeMatchesONNXNodeTests(t *testing.T) {
+	runNodeTests(t, []string{"test_resize_downsample_scales_linear", "test_resize_downsample_scales_linear_align_corners",
+		"test_resize_downsample_scales_nearest", "test_resize_downsample_sizes_linear_pytorch_half_pixel",
+		"test_resize_downsample_sizes_nearest", "test_resize_upsample_scales_linear", "test_resize_upsample_scales_linear_align_corners",
+		"test_resize_upsample_scales_nearest", "test_resize_upsample_sizes_nearest", "test_resize_upsample_sizes_nearest_ceil_half_pixel",
+		"test_resize_upsample_sizes_nearest_floor_align_corners", "test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric"},
+		func(c nodeCase) ([]*tensor.Dense, error) {
+			p := ResizeParams{Mode: attrS(c, "mode", ""), CoordinateTransformation: attrS(c, "coordinate_transformation_mode", ""),
+				NearestMode: attrS(c, "nearest_mode", "")}
+			if s := inAt(c, 2); s != nil {
+				p.Scales, _ = Float32s(s)
+			}
+			if s := inAt(c, 3); s != nil {
+				p.Sizes, _ = Ints(s)
+			}
+			return one(Resize(c.in[0], p))
+		})
+	runNodeTests(t, []string{"test_upsample_nearest"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		s, _ := Float32s(c.in[1])
+		return one(Upsample(c.in[0], s, attrS(c, "mode", "")))
+	})
+}
+
+func TestQuantizationMatchesONNXNodeTests(t *testing.T) {
+	runNodeTests(t, []string{"test_quantizelinear", "test_quantizelinear_axis"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		return one(QuantizeLinear(c.in[0], c.in[1], inAt(c, 2), attrI(c, "axis", 1), tensor.Uint8))
+	})
+	runNodeTests(t, []string{"test_dequantizelinear", "test_dequantizelinear_axis"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		return one(DequantizeLinear(c.in[0], c.in[1], inAt(c, 2), attrI(c, "axis", 1)))
+	})
+}
+
+func TestDataMovementMatchesONNXNodeTests(t *testing.T) {
+	runNodeTests(t, []string{"test_slice", "test_slice_default_axes", "test_slice_default_steps", "test_slice_end_out_of_bounds",
+		"test_slice_neg", "test_slice_neg_steps", "test_slice_negative_axes"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		var v [4][]int
+		for i := range v {
+			v[i], _ = Ints(inAt(c, i+1))
+		}
+		return one(Slice(c.in[0], v[0], v[1], v[2], v[3]))
+	})
+	runNodeTests(t, []string{"test_gather_0", "test_gather_1", "test_gather_2d_indices", "test_gather_negative_indices"},
+		func(c nodeCase) ([]*tensor.Dense, error) { return one(Gather(c.in[0], c.in[1], attrI(c, "axis", 0))) })
+	runNodeTests(t, []string{"test_gather_elements_0", "test_gather_elements_1", "test_gather_elements_negative_indices"},
+		func(c nodeCase) ([]*tensor.Dense, error) {
+			return one(GatherElements(c.in[0], c.in[1], attrI(c, "axis", 0)))
+		})
+	var tr []string
+	for _, s := range []string{"0", "1", "2", "3", "4", "5"} {
+		tr = append(tr, "test_transpose_all_permutations_"+s)
+	}
+	runNodeTests(t, append(tr, "test_transpose_default"), func(c nodeCase) ([]*tensor.Dense, error) {
+		return one(Transpose(c.in[0], attrInts(c, "perm")))
+	})
+	runNodeTests(t, []string{"test_concat_1d_axis_0", "test_concat_2d_axis_negative_1", "test_concat_3d_axis_1", "test_concat_3d_axis_negative_3"},
+		func(c nodeCase) ([]*tensor.Dense, error) { return one(Concat(c.in, attrI(c, "axis", 0))) })
+	runNodeTests(t, []string{"test_split_equal_parts_1d", "test_split_equal_parts_2d", "test_split_equal_parts_default_axis",
+		"test_split_variable_parts_1d", "test_split_variable_parts_2d", "test_split_variable_parts_default_axis"},
+		func(c nodeCase) ([]*tensor.Dense, error) {
+			sizes := attrInts(c, "split")
+			if s := inAt(c, 1); s != nil {
+				sizes, _ = Ints(s)
+			}
+			return Split(c.in[0], attrI(c, "axis", 0), sizes, len(c.want))
+		})
+	runNodeTests(t, []string{"test_tile", "test_tile_precomputed"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		r, _ := Ints(c.in[1])
+		return one(Tile(c.in[0], r))
+	})
+	runNodeTests(t, []string{"test_expand_dim_changed", "test_expand_dim_unchanged"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		s, _ := Ints(c.in[1])
+		return one(Expand(c.in[0], s))
+	})
+	var rs []string
+	for _, s := range []string{"extended_dims", "negative_dim", "negative_extended_dims", "one_dim",
+		"reduced_dims", "reordered_all_dims", "reordered_last_dims", "zero_and_negative_dim", "zero_dim"} {
+		rs = append(rs, "test_reshape_"+s)
+	}
+	runNodeTests(t, rs, func(c nodeCase) ([]*tensor.Dense, error) {
+		s, _ := Ints(c.in[1])
+		return one(Reshape(c.in[0], s, attrI(c, "allowzero", 0) == 1))
+	})
+	runNodeTests(t, []string{"test_depthtospace_crd_mode_example", "test_depthtospace_example"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		return one(DepthToSpace(c.in[0], attrI(c, "blocksize", 0), attrS(c, "mode", "DCR")))
+	})
+	runNodeTests(t, []string{"test_spacetodepth", "test_spacetodepth_example"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		return one(SpaceToDepth(c.in[0], attrI(c, "blocksize", 0)))
+	})
+	runNodeTests(t, []string{"test_cumsum_1d", "test_cumsum_1d_exclusive", "test_cumsum_1d_reverse", "test_cumsum_1d_reverse_exclusive",
+		"test_cumsum_2d_axis_0", "test_cumsum_2d_axis_1", "test_cumsum_2d_negative_axis"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		a, _ := Ints(c.in[1])
+		return one(CumSum(c.in[0], a[0], attrI(c, "exclusive", 0) == 1, attrI(c, "reverse", 0) == 1))
+	})
+	runNodeTests(t, []string{"test_onehot_negative_indices", "test_onehot_with_axis", "test_onehot_with_negative_axis", "test_onehot_without_axis"},
+		func(c nodeCase) ([]*tensor.Dense, error) {
+			d, _ := Cast(c.in[1], tensor.Int64)
+			dv, _ := Ints(d)
+			return one(OneHot(c.in[0], dv[0], c.in[2], attrI(c, "axis", -1)))
+		})
+	runNodeTests(t, []string{"test_nonzero_example"}, func(c nodeCase) ([]*tensor.Dense, error) { return one(NonZero(c.in[0])) })
+	runNodeTests(t, []string{"test_top_k", "test_top_k_negative_axis", "test_top_k_smallest"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		k, _ := Ints(c.in[1])
+		v, i, err := TopK(c.in[0], k[0], attrI(c, "axis", -1), attrI(c, "largest", 1) == 1)
+		return []*tensor.Dense{v, i}, err
+	})
+	runNodeTests(t, []string{"test_range_float_type_positive_delta", "test_range_int32_type_negative_delta"},
+		func(c nodeCase) ([]*tensor.Dense, error) { return one(Range(c.in[0], c.in[1], c.in[2])) })
+	runNodeTests(t, []string{"test_constant_pad", "test_edge_pad", "test_reflect_pad"}, func(c nodeCase) ([]*tensor.Dense, error) {
+		p, _ := Ints(c.in[1])
+		v := 0.0
+		if d := inAt(c, 2); d != nil {
+			f, _ := Float32s(d)
+			v = float64(f[0])
+		}
+		return one(Pad(c.in[0], p, attrS(c, "mode", "constant"), v, nil))
+	})
+}

@@ -91,6 +91,9 @@ func fromProto(tp *onnxpb.TensorProto) (*tensor.Dense, error) {
 		sh = append(sh, int(d))
 	}
 	n := prod(sh)
+	if n == 0 {
+		return nil, nil // an empty tensor (e.g. "no axes") reads as absent
+	}
 	rd := tp.GetRawData()
 	i32 := tp.GetInt32Data()
 	var data any

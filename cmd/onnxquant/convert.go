@@ -32,7 +32,7 @@ func convertCommand() *cli.Command {
 				return fmt.Errorf("model %q: %w", in, err)
 			}
 			if c.IsSet("opset") {
-				if err := convertOpset(gm, c.Int64("opset")); err != nil {
+				if err := lower.ConvertOpset(gm, c.Int64("opset")); err != nil {
 					return fmt.Errorf("model %q: %w", in, err)
 				}
 			}

@@ -1,0 +1,276 @@
+package interp_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+)
+
+func f32(t *testing.T, shape []int, v ...float32) *tensor.Dense {
+	t.Helper()
+	d, err := kernels.New(shape, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func valueInfo(name string, dims ...int64) *onnxpb.ValueInfoProto {
+	shape := &onnxpb.TensorShapeProto{}
+	for _, d := range dims {
+		shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
+	}
+	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
+		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Shape: shape}}}}
+}
+
+func node(op, name string, in []string, out []string) *onnxpb.NodeProto {
+	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(name), Input: in, Output: out}
+}
+
+// tinyModel is y = Relu(x + x) * x for x [2,3], opset 17, plus extra nodes.
+func tinyModel(t *testing.T, extra ...*onnxpb.NodeProto) *lower.GraphModule {
+	t.Helper()
+	g := &onnxpb.GraphProto{
+		Name:   proto.String("tiny"),
+		Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 2, 3)},
+		Output: []*onnxpb.ValueInfoProto{valueInfo("y", 2, 3)},
+		Node: append([]*onnxpb.NodeProto{
+			node("Add", "add", []string{"x", "x"}, []string{"s"}),
+			node("Relu", "relu", []string{"s"}, []string{"r"}),
+			node("Mul", "mul", []string{"r", "x"}, []string{"y"}),
+		}, extra...),
+	}
+	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}}}
+	gm, err := lower.Lower(m, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gm
+}
+
+type recorder struct {
+	mu      sync.Mutex
+	entered []string
+	values  []string
+}
+
+func (r *recorder) Enter(m string) { r.mu.Lock(); r.entered = append(r.entered, m); r.mu.Unlock() }
+func (r *recorder) Value(m string, v *lower.Value, _ *tensor.Dense) {
+	r.mu.Lock()
+	r.values = append(r.values, m+":"+v.Name)
+	r.mu.Unlock()
+}
+
+func TestRunComputesHandCheckedValuesAndObservesEachNode(t *testing.T) {
+	it := newInterp(t, tinyModel(t), 1)
+	rec := &recorder{}
+	out, err := it.Run(context.Background(), map[string]*tensor.Dense{"x": f32(t, []int{2, 3}, -1, 0, 1, 2, -3, 0.5)}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Relu(2x)*x: negatives give 0, positives 2x².
+	want := []float32{0, 0, 2, 8, 0, 0.5}
+	got := out["y"].Data().([]float32)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("y = %v, want %v", got, want)
+		}
+	}
+	if strings.Join(rec.entered, ",") != "" || len(rec.entered) != 1 {
+		t.Errorf("Enter calls %q, want one call with the top level", rec.entered)
+	}
+	if got := strings.Join(rec.values, ","); got != ":s,:r,:y" {
+		t.Errorf("observed %s, want :s,:r,:y", got)
+	}
+}
+
+func TestRunNamesInputAndBothShapesOnShapeMismatch(t *testing.T) {
+	it := newInterp(t, tinyModel(t), 1)
+	_, err := it.Run(context.Background(), map[string]*tensor.Dense{"x": f32(t, []int{3, 2}, 1, 2, 3, 4, 5, 6)}, nil)
+	var ie *interp.InputError
+	if !errors.As(err, &ie) || ie.Input != "x" {
+		t.Fatalf("err = %v, want an InputError for x", err)
+	}
+	for _, s := range []string{"[3 2]", "[2 3]"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention shape %s", err, s)
+		}
+	}
+}
+
+func TestRunRejectsWrongDtypeMissingAndUnknownInputs(t *testing.T) {
+	it := newInterp(t, tinyModel(t), 1)
+	ints, _ := kernels.New([]int{2, 3}, []int64{1, 2, 3, 4, 5, 6})
+	cases := map[string]map[string]*tensor.Dense{
+		"int64":   {"x": ints},
+		"missing": {},
+		"nope":    {"x": f32(t, []int{2, 3}, 1, 2, 3, 4, 5, 6), "nope": f32(t, []int{1}, 1)},
+	}
+	for want, inputs := range cases {
+		_, err := it.Run(context.Background(), inputs, nil)
+		var ie *interp.InputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v", want, err)
+		}
+	}
+}
+
+func TestNewListsEveryUnsupportedNode(t *testing.T) {
+	gm := tinyModel(t,
+		node("Det", "det_a", []string{"y"}, []string{"d1"}),
+		node("StringNormalizer", "sn", []string{"y"}, []string{"d2"}),
+	)
+	_, err := interp.New(gm, interp.Options{})
+	var ue *interp.UnsupportedOpError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want *UnsupportedOpError", err)
+	}
+	if len(ue.Nodes) != 2 || ue.Nodes[0].Node != "det_a" || ue.Nodes[1].Node != "sn" {
+		t.Fatalf("nodes = %+v, want det_a and sn", ue.Nodes)
+	}
+	for _, s := range []string{`"det_a" (Det-17)`, `"sn" (StringNormalizer-17)`} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q lacks %s", err, s)
+		}
+	}
+}
+
+func TestRunStopsWhenContextIsCancelled(t *testing.T) {
+	it := newInterp(t, tinyModel(t), 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := it.Run(ctx, map[string]*tensor.Dense{"x": f32(t, []int{2, 3}, 1, 2, 3, 4, 5, 6)}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestRunErrorNamesNodeOpAndModule(t *testing.T) {
+	// Reshape to an impossible shape inside nothing: the main graph.
+	gm := tinyModel(t)
+	it := newInterp(t, gm, 1)
+	_, err := it.Run(context.Background(), map[string]*tensor.Dense{"x": f32(t, []int{2, 3}, 1, 2, 3, 4, 5, 6)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corpus := testenv.Corpus(t)
+	bgm := loadModule(t, filepath.Join(corpus, "models", "branchy_if_loop.onnx"))
+	bit := newInterp(t, bgm, 1)
+	inputs := readSample(t, bgm, samples(t, filepath.Join(corpus, "calib", "branchy"))[0])
+	// A 16x16 image passes the input check only if declared dims are
+	// symbolic; branchy declares 32x32, so expect an InputError naming image.
+	small := f32(t, []int{1, 3, 16, 16}, make([]float32, 3*16*16)...)
+	inputs["image"] = small
+	_, err = bit.Run(context.Background(), inputs, nil)
+	if err == nil || !strings.Contains(err.Error(), `"image"`) {
+		t.Fatalf("err = %v, want an error naming input image", err)
+	}
+}
+
+func TestBodiesAreEnteredAndObservedWithQualifiedNames(t *testing.T) {
+	corpus := testenv.Corpus(t)
+	gm := loadModule(t, filepath.Join(corpus, "models", "branchy_if_loop.onnx"))
+	it := newInterp(t, gm, 1)
+	entered := map[string]int{}
+	for _, path := range samples(t, filepath.Join(corpus, "calib", "branchy")) {
+		rec := &recorder{}
+		if _, err := it.Run(context.Background(), readSample(t, gm, path), rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range rec.entered {
+			entered[m]++
+		}
+		for _, v := range rec.values {
+			m := v[:strings.LastIndexByte(v, ':')]
+			if m != "" && gm.Submodule(m) == nil {
+				t.Fatalf("value %s observed in unknown module %q", v, m)
+			}
+		}
+	}
+	if entered[""] != 16 {
+		t.Errorf("top level entered %d times, want 16", entered[""])
+	}
+	var bodies []string
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		if m.Name != "" {
+			bodies = append(bodies, m.Name)
+		}
+		return nil
+	})
+	for _, b := range bodies {
+		if entered[b] == 0 {
+			t.Errorf("body %s never entered over the calibration set", b)
+		}
+	}
+}
+
+func TestResNet18OutputDoesNotDependOnWorkers(t *testing.T) {
+	corpus := testenv.Corpus(t)
+	gm := loadModule(t, filepath.Join(corpus, "models", "resnet18.onnx"))
+	inputs := readSample(t, gm, samples(t, filepath.Join(corpus, "calib", "imagenet224"))[0])
+	var outs [2][]float32
+	for i, w := range []int{1, 2} {
+		out, err := newInterp(t, gm, w).Run(context.Background(), inputs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = out["logits"].Data().([]float32)
+	}
+	for i := range outs[0] {
+		if outs[0][i] != outs[1][i] {
+			t.Fatalf("logit %d: %v with 1 worker, %v with 2", i, outs[0][i], outs[1][i])
+		}
+	}
+}
+
+func TestConcurrentRunsAgree(t *testing.T) {
+	corpus := testenv.Corpus(t)
+	gm := loadModule(t, filepath.Join(corpus, "models", "silero_vad_legacy.onnx"))
+	it := newInterp(t, gm, 1)
+	paths := samples(t, filepath.Join(corpus, "calib", "silero_legacy_8k"))[:4]
+	paths = append(paths, samples(t, filepath.Join(corpus, "calib", "silero_legacy_16k"))[:4]...)
+	serial := make([]map[string]*tensor.Dense, len(paths))
+	for i, p := range paths {
+		out, err := it.Run(context.Background(), readSample(t, gm, p), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serial[i] = out
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(paths))
+	par := make([]map[string]*tensor.Dense, len(paths))
+	for i, p := range paths {
+		in := readSample(t, gm, p)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			par[i], errs[i] = it.Run(context.Background(), in, nil)
+		}()
+	}
+	wg.Wait()
+	for i := range paths {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		for name, s := range serial[i] {
+			if e := relL2(t, par[i][name], s); e != 0 {
+				t.Errorf("%s %s: concurrent run differs (%g)", paths[i], name, e)
+			}
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package kernels
+
+import (
+	"math"
+
+	"gorgonia.org/tensor"
+)
+
+// ResizeParams are Resize's attributes. Scales (one per axis) or Sizes (one per
+// axis) give the output; when Sizes is set the per-axis scale is out/in.
+type ResizeParams struct {
+	Mode                     string // "nearest" (default), "linear"
+	CoordinateTransformation string // "half_pixel" (default), "align_corners", "asymmetric", "pytorch_half_pixel", "half_pixel_symmetric"
+	NearestMode              string // "round_prefer_floor" (default), "round_prefer_ceil", "floor", "ceil"
+	Scales                   []float32
+	Sizes                    []int
+}
+
+// Resize is ONNX Resize in nearest and (multi)linear modes. Both are separable,
+// so the tensor is resampled one axis at a time (axes with scale 1 and equal
+// size are skipped, which is exact for every mode supported here).
+func Resize(x *tensor.Dense, p ResizeParams) (*tensor.Dense, error) {
+	const op = "Resize"
+	xs, sh, err := f32in(op, x)
+	if err != nil {
+		return nil, err
+	}
+	r := len(sh)
+	out := make([]int, r)
+	scales := make([]float64, r)
+	switch {
+	case len(p.Sizes) == r:
+		for i := range out {
+			out[i] = p.Sizes[i]
+			scales[i] = float64(out[i]) / float64(sh[i])
+		}
+	case len(p.Scales) == r:
+		for i := range out {
+			scales[i] = float64(p.Scales[i])
+			out[i] = int(math.Floor(float64(sh[i]) * scales[i]))
+		}
+	default:
+		return nil, shapeErr(op, "needs %d scales or sizes, got scales %v sizes %v", r, p.Scales, p.Sizes)
+	}
+	mode := p.Mode
+	if mode == "" {
+		mode = "nearest"
+	}
+	if mode != "nearest" && mode != "linear" {
+		return nil, shapeErr(op, "mode %q not supported", p.Mode)
+	}
+	ctm := p.CoordinateTransformation
+	if ctm == "" {
+		ctm = "half_pixel"
+	}
+	switch ctm {
+	case "half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel", "half_pixel_symmetric":
+	default:
+		return nil, shapeErr(op, "coordinate_transformation_mode %q not supported", ctm)
+	}
+	cur, csh := xs, append([]int(nil), sh...)
+	for a := 0; a < r; a++ {
+		if out[a] < 1 {
+			return nil, ErrEmptyTensor
+		}
+		if out[a] == sh[a] && scales[a] == 1 {
+			continue
+		}
+		cur = resampleAxis(cur, csh, a, out[a], func(o int) float64 {
+			return srcCoord(ctm, o, sh[a], out[a], scales[a])
+		}, mode, p.NearestMode)
+		csh[a] = out[a]
+	}
+	if &cur[0] == &xs[0] {
+		cur = append([]float32(nil), xs...)
+	}
+	return New(out, cur)
+}
+
+// srcCoord maps output coordinate o to the input coordinate per the ONNX modes.
+func srcCoord(ctm string, o, in, out int, scale float64) float64 {
+	x := float64(o)
+	switch ctm {
+	case "align_corners":
+		// length_resized is in*scale unrounded, as the ONNX reference computes it.
+		lr := float64(in) * scale
+		if out == 1 || lr == 1 {
+			return 0
+		}
+		return x * float64(in-1) / (lr - 1)
+	case "asymmetric":
+		return x / scale
+	case "pytorch_half_pixel":
+		if out == 1 {
+			return 0
+		}
+		return (x+0.5)/scale - 0.5
+	case "half_pixel_symmetric":
+		adj := float64(out) / (scale * float64(in))
+		center := float64(in) / 2
+		return center*(1-adj) + (x+0.5)/scale - 0.5
+	}
+	return (x+0.5)/scale - 0.5
+}
+
+// resampleAxis resamples src (shape sh) along axis a to n positions.
+func resampleAxis(src []float32, sh []int, a, n int, coord func(int) float64, mode, nearest string) []float32 {
+	outer, in, inner := prod(sh[:a]), sh[a], prod(sh[a+1:])
+	dst := make([]float32, outer*n*inner)
+	i0 := make([]int, n)
+	i1 := make([]int, n)
+	w1 := make([]float32, n)
+	for o := 0; o < n; o++ {
+		c := coord(o)
+		if mode == "nearest" {
+			var k float64
+			switch nearest {
+			case "floor":
+				k = math.Floor(c)
+			case "ceil":
+				k = math.Ceil(c)
+			case "round_prefer_ceil":
+				k = math.Floor(c + 0.5)
+			default: // round_prefer_floor
+				k = math.Ceil(c - 0.5)
+			}
+			i0[o] = min(max(int(k), 0), in-1)
+			continue
+		}
+		c = min(max(c, 0), float64(in-1))
+		f := math.Floor(c)
+		i0[o] = int(f)
+		i1[o] = min(i0[o]+1, in-1)
+		w1[o] = float32(c - f)
+	}
+	for ot := 0; ot < outer; ot++ {
+		s := src[ot*in*inner : (ot+1)*in*inner]
+		d := dst[ot*n*inner : (ot+1)*n*inner]
+		for o := 0; o < n; o++ {
+			row := d[o*inner : (o+1)*inner]
+			a0 := s[i0[o]*inner : (i0[o]+1)*inner]
+			if mode == "nearest" {
+				copy(row, a0)
+				continue
+			}
+			a1 := s[i1[o]*inner : (i1[o]+1)*inner]
+			w := w1[o]
+			for j := range row {
+				row[j] = a0[j] + w*(a1[j]-a0[j])
+			}
+		}
+	}
+	return dst
+}
+
+// Upsample is the deprecated ONNX Upsample (opset 7-9): Resize with asymmetric
+// coordinates and floor rounding for "nearest", asymmetric for "linear".
+func Upsample(x *tensor.Dense, scales []float32, mode string) (*tensor.Dense, error) {
+	if mode == "" {
+		mode = "nearest"
+	}
+	if mode == "bilinear" {
+		mode = "linear"
+	}
+	return Resize(x, ResizeParams{Mode: mode, CoordinateTransformation: "asymmetric", NearestMode: "floor", Scales: scales})
+}

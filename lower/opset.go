@@ -1,0 +1,145 @@
+package lower
+
+import (
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+)
+
+// ConvertOpset moves the default ONNX domain of the model to opset target,
+// rewriting every node whose operator changed meaning on the way (see
+// opHistory in opset_table.go for which ops changed when, and their
+// adapters). Upgrades go from any opset in 7..21 to any later one up to
+// 21. A downgrade is done only when it is trivial: every op used exists at
+// target and none of them changed in between.
+//
+// No adapter needs a known shape: where the old meaning depends on the
+// rank (Softmax before 13), an unknown rank gets a rank-agnostic rewrite
+// instead of an error.
+//
+// The model's opset import and, when the new opset demands it, its IR
+// version are updated on a copy of the model proto, so the loaded model
+// stays untouched. An op whose semantics changed without an adapter here,
+// or that the table does not know, is an error naming the node.
+func ConvertOpset(gm *GraphModule, target int64) error {
+	root := gm.Root()
+	if root.Model == nil {
+		return fmt.Errorf("convert opset: %q is not a model", gm.Name)
+	}
+	cur := root.Opset("")
+	if cur == 0 {
+		return fmt.Errorf("convert opset: the model imports no default-domain opset")
+	}
+	if target < minConvertOpset || target > maxConvertOpset {
+		return fmt.Errorf("convert opset: target %d is outside the supported %d..%d", target, minConvertOpset, maxConvertOpset)
+	}
+	if cur < minConvertOpset {
+		return fmt.Errorf("convert opset: the model's opset %d is older than %d, the oldest supported", cur, minConvertOpset)
+	}
+	if cur > maxConvertOpset && target < cur {
+		return fmt.Errorf("convert opset: the model's opset %d is newer than %d, the newest known", cur, maxConvertOpset)
+	}
+	c := &converter{}
+	var err error
+	if target < cur {
+		err = root.Walk(func(m *GraphModule) error { return c.checkDowngrade(m, cur, target) })
+	} else if target > cur {
+		err = root.Walk(func(m *GraphModule) error { return c.upgrade(m, cur, target) })
+	}
+	if err != nil {
+		return err
+	}
+	_ = root.Walk(func(m *GraphModule) error {
+		for _, n := range m.Graph.Nodes {
+			if (n.Op == CallFunction || n.Op == CallModule) && isDefaultDomain(n.Target.Domain) {
+				n.Target.Version = target
+			}
+		}
+		return nil
+	})
+	setModelOpset(root, target)
+	return nil
+}
+
+func isDefaultDomain(d string) bool { return d == "" || d == "ai.onnx" }
+
+// setModelOpset replaces the model proto with a shallow copy carrying the
+// new default-domain import and a sufficient IR version.
+func setModelOpset(root *GraphModule, target int64) {
+	m := shallowModel(root.Model)
+	m.Graph = root.Model.Graph
+	imports := make([]*onnxpb.OperatorSetIdProto, 0, len(root.Model.OpsetImport))
+	for _, o := range root.Model.OpsetImport {
+		if isDefaultDomain(o.GetDomain()) {
+			o = &onnxpb.OperatorSetIdProto{Domain: o.Domain, Version: proto.Int64(target)}
+		}
+		imports = append(imports, o)
+	}
+	m.OpsetImport = imports
+	if ir := irForOpset(target); m.GetIrVersion() < ir {
+		m.IrVersion = proto.Int64(ir)
+	}
+	root.Model = m
+}
+
+// converter applies adapters; it holds nothing between nodes but is the
+// receiver the adapter table refers to.
+type converter struct{}
+
+func nodeLabel(m *GraphModule, n *Node) string {
+	name := n.Meta.SourceName
+	if name == "" {
+		name = n.Name
+	}
+	if m.Name != "" {
+		return fmt.Sprintf("%s: node %q (%s)", m.Name, name, n.Target.OpType)
+	}
+	return fmt.Sprintf("node %q (%s)", name, n.Target.OpType)
+}
+
+func (c *converter) upgrade(m *GraphModule, cur, target int64) error {
+	for _, n := range slices.Clone(m.Graph.Nodes) {
+		if (n.Op != CallFunction && n.Op != CallModule) || !isDefaultDomain(n.Target.Domain) {
+			continue
+		}
+		for v := cur + 1; v <= target; v++ {
+			hist, ok := opHistory[n.Target.OpType]
+			if !ok {
+				return fmt.Errorf("convert opset %d to %d: %s: no version history known for this operator", cur, target, nodeLabel(m, n))
+			}
+			for _, s := range hist {
+				if s.version != v || s.adapt == nil {
+					continue
+				}
+				if err := s.adapt(c, n, v); err != nil {
+					return fmt.Errorf("convert opset %d to %d: %s: step to %d: %w", cur, target, nodeLabel(m, n), v, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (c *converter) checkDowngrade(m *GraphModule, cur, target int64) error {
+	for _, n := range m.Graph.Nodes {
+		if (n.Op != CallFunction && n.Op != CallModule) || !isDefaultDomain(n.Target.Domain) {
+			continue
+		}
+		hist, ok := opHistory[n.Target.OpType]
+		if !ok {
+			return fmt.Errorf("convert opset %d down to %d: %s: no version history known for this operator", cur, target, nodeLabel(m, n))
+		}
+		if hist[0].version > target {
+			return fmt.Errorf("convert opset %d down to %d: %s: the operator does not exist before opset %d", cur, target, nodeLabel(m, n), hist[0].version)
+		}
+		for _, s := range hist {
+			if s.version > target && s.version <= cur {
+				return fmt.Errorf("convert opset %d down to %d: %s: the operator changed at opset %d; only trivial downgrades are supported", cur, target, nodeLabel(m, n), s.version)
+			}
+		}
+	}
+	return nil
+}

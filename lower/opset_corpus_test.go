@@ -1,0 +1,177 @@
+package lower_test
+
+import (
+	"fmt"
+	"math"
+
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/ortoracle"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+)
+
+// convertCorpusModel lowers a corpus model, converts it to target and
+// raises it, checking the result lowers again with every default-domain
+// node at target.
+func convertCorpusModel(t *testing.T, path string, target int64) *onnxpb.ModelProto {
+	t.Helper()
+	orig := loadModel(t, path)
+	before, err := proto.Marshal(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gm, err := lower.Lower(orig, filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lower.ConvertOpset(gm, target); err != nil {
+		t.Fatalf("convert to %d: %v", target, err)
+	}
+	m, err := lower.Raise(gm)
+	if err != nil {
+		t.Fatalf("raise after convert to %d: %v", target, err)
+	}
+	after, _ := proto.Marshal(orig)
+	if string(before) != string(after) {
+		t.Fatalf("converting modified the loaded model")
+	}
+	if got := opsetOf(m, ""); got != target {
+		t.Errorf("opset import %d, want %d", got, target)
+	}
+	if target >= 21 && m.GetIrVersion() < 10 {
+		t.Errorf("IR version %d with opset 21", m.GetIrVersion())
+	}
+	again, err := lower.Lower(m, filepath.Dir(path))
+	if err != nil {
+		t.Fatalf("converted model does not lower: %v", err)
+	}
+	_ = again.Walk(func(g *lower.GraphModule) error {
+		for _, n := range g.Graph.Nodes {
+			if (n.Op == lower.CallFunction || n.Op == lower.CallModule) && n.Target.Domain == "" && n.Target.Version != target {
+				t.Errorf("node %s bound to opset %d", n.Name, n.Target.Version)
+			}
+		}
+		return nil
+	})
+	return m
+}
+
+func opsetOf(m *onnxpb.ModelProto, domain string) int64 {
+	for _, o := range m.OpsetImport {
+		if o.GetDomain() == domain {
+			return o.GetVersion()
+		}
+	}
+	return 0
+}
+
+// Every corpus model converts to opset 13 and 21 and stays well formed.
+func TestConvertOpsetCorpusTo13And21(t *testing.T) {
+	_, files := corpusModels(t)
+	for _, f := range files {
+		model := strings.TrimSuffix(filepath.Base(f), ".onnx")
+		for _, target := range []int64{13, 21} {
+			t.Run(fmt.Sprintf("%s/%d", model, target), func(t *testing.T) {
+				orig := loadModel(t, f)
+				cur := opsetOf(orig, "")
+				if target < cur {
+					// Downgrades are only done when trivial; they must
+					// either succeed or say which op stops them.
+					gm, _ := lower.Lower(orig, filepath.Dir(f))
+					if err := lower.ConvertOpset(gm, target); err != nil {
+						t.Logf("downgrade %d->%d refused: %v", cur, target, err)
+						return
+					}
+				}
+				convertCorpusModel(t, f, target)
+			})
+		}
+	}
+}
+
+// calibInputs reads sample_000 of a model's calibration set.
+func calibInputs(t *testing.T, dir, model string, names []string) map[string]*tensor.Dense {
+	t.Helper()
+	base := filepath.Join(dir, "calib", corpusCalibSet[model], "sample_000")
+	out := map[string]*tensor.Dense{}
+	if len(names) == 1 {
+		if d, err := dataset.ReadNPY(base + ".npy"); err == nil {
+			out[names[0]] = d
+			return out
+		}
+	}
+	for _, n := range names {
+		d, err := dataset.ReadNPY(filepath.Join(base, n+".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = d
+	}
+	return out
+}
+
+// maxRelDiff is max|got-want| / max(max|want|, 1e-12) over float outputs.
+func maxRelDiff(got, want *tensor.Dense) (float64, error) {
+	g, ok1 := got.Data().([]float32)
+	w, ok2 := want.Data().([]float32)
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("outputs are not float32 tensors (%T, %T)", got.Data(), want.Data())
+	}
+	if len(g) != len(w) {
+		return 0, fmt.Errorf("%d elements, want %d", len(g), len(w))
+	}
+	var diff, scale float64
+	for i := range w {
+		diff = math.Max(diff, math.Abs(float64(g[i])-float64(w[i])))
+		scale = math.Max(scale, math.Abs(float64(w[i])))
+	}
+	return diff / math.Max(scale, 1e-12), nil
+}
+
+// Converted models compute what the originals compute, in ONNX Runtime.
+func TestConvertOpsetCorpusMatchesOnnxRuntime(t *testing.T) {
+	testenv.ORT(t)
+	dir, files := corpusModels(t)
+	for _, f := range files {
+		model := strings.TrimSuffix(filepath.Base(f), ".onnx")
+		gm := lowerFile(t, f)
+		inputs := calibInputs(t, dir, model, inputNames(gm))
+		want, err := ortoracle.Run(f, inputs)
+		if err != nil {
+			t.Fatalf("%s: original in ONNX Runtime: %v", model, err)
+		}
+		for _, target := range []int64{13, 21} {
+			t.Run(fmt.Sprintf("%s/%d", model, target), func(t *testing.T) {
+				if target < opsetOf(gm.Model, "") {
+					t.Skip("downgrade")
+				}
+				m := convertCorpusModel(t, f, target)
+				b, err := proto.Marshal(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ortoracle.RunBytes(b, inputs)
+				if err != nil {
+					t.Fatalf("converted model in ONNX Runtime: %v", err)
+				}
+				for name, w := range want {
+					d, err := maxRelDiff(got[name], w)
+					if err != nil {
+						t.Fatalf("output %q: %v", name, err)
+					}
+					if d > 1e-5 {
+						t.Errorf("output %q: relative difference %.3g", name, d)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package lower
+
+// opHistory lists, for each default-domain operator, the opset versions
+// (from 2 up to maxConvertOpset) at which its schema got a new version,
+// from the ONNX operator changelog, and the adapter for each step whose
+// semantics changed. A nil adapter means the step only widened types,
+// added optional inputs/attributes with backward-compatible defaults, or
+// otherwise accepts every older model unchanged: the node just moves.
+//
+// An operator's first version (its "since") is listed too, so conversion
+// can tell a model that uses an op before it existed.
+type opStep struct {
+	version int64
+	adapt   adapter
+}
+
+// adapter rewrites one node for the step to version to. It may add nodes
+// and initializers to the node's graph.
+type adapter func(c *converter, n *Node, to int64) error
+
+const (
+	minConvertOpset = 7
+	maxConvertOpset = 21
+)
+
+func bump(vs ...int64) []opStep {
+	out := make([]opStep, len(vs))
+	for i, v := range vs {
+		out[i] = opStep{version: v}
+	}
+	return out
+}
+
+func steps(s ...opStep) []opStep { return s }
+
+func at(v int64, a adapter) opStep { return opStep{version: v, adapt: a} }
+
+// opHistory is filled in init so adapters can refer to converter methods.
+var opHistory map[string][]opStep
+
+func init() {
+	unary13 := bump(1, 6, 13)
+	opHistory = map[string][]opStep{
+		"Abs": unary13, "Ceil": unary13, "Floor": unary13, "Neg": unary13, "Reciprocal": unary13,
+		"Sqrt": unary13, "Exp": unary13, "Log": unary13, "Sigmoid": unary13, "Tanh": unary13,
+		"Relu": bump(1, 6, 13, 14),
+		"Acos": bump(7), "Asin": bump(7), "Atan": bump(7), "Cos": bump(7), "Sin": bump(7), "Tan": bump(7),
+		"Acosh": bump(9), "Asinh": bump(9), "Atanh": bump(9), "Cosh": bump(9), "Sinh": bump(9),
+		"Erf": bump(9, 13), "Sign": bump(9, 13), "IsNaN": bump(9, 13, 20), "IsInf": bump(10, 20),
+		"Not": bump(1), "And": bump(1, 7), "Or": bump(1, 7), "Xor": bump(1, 7),
+		"Add": bump(1, 6, 7, 13, 14), "Sub": bump(1, 6, 7, 13, 14), "Mul": bump(1, 6, 7, 13, 14), "Div": bump(1, 6, 7, 13, 14),
+		"Pow": bump(1, 7, 12, 13, 15),
+		"Mod": bump(10, 13),
+		"Min": bump(1, 6, 8, 12, 13), "Max": bump(1, 6, 8, 12, 13),
+		"Sum": bump(1, 6, 8, 13), "Mean": bump(1, 6, 8, 13),
+		"Equal":   bump(1, 7, 11, 13, 19),
+		"Greater": bump(1, 7, 9, 13), "Less": bump(1, 7, 9, 13),
+		"GreaterOrEqual": bump(12, 16), "LessOrEqual": bump(12, 16),
+		"Where":     bump(9, 16),
+		"PRelu":     bump(1, 6, 7, 9, 16),
+		"LeakyRelu": bump(1, 6, 16),
+		"Elu":       bump(1, 6), "Selu": bump(1, 6), "Celu": bump(12), "Softplus": bump(1), "Softsign": bump(1),
+		"ThresholdedRelu": bump(10), "Shrink": bump(9), "Mish": bump(18),
+		"HardSigmoid": bump(1, 6), "HardSwish": bump(14), "Gelu": bump(20),
+		"Clip":       steps(at(1, nil), at(6, nil), at(11, (*converter).clip11), at(12, nil), at(13, nil)),
+		"Softmax":    steps(at(1, nil), at(11, nil), at(13, (*converter).softmax13)),
+		"LogSoftmax": steps(at(1, nil), at(11, nil), at(13, (*converter).softmax13)),
+		"Hardmax":    steps(at(1, nil), at(11, nil), at(13, (*converter).softmax13)),
+		"Cast":       bump(1, 6, 9, 13, 19, 21), "CastLike": bump(15, 19, 21),
+		"Identity":        bump(1, 13, 14, 16, 19, 21),
+		"Constant":        bump(1, 9, 11, 12, 13, 19, 21),
+		"ConstantOfShape": bump(9, 20, 21),
+		"Shape":           bump(1, 13, 15, 19, 21), "Size": bump(1, 13, 19, 21),
+		"Concat": bump(1, 4, 11, 13),
+		"Gather": bump(1, 11, 13), "GatherElements": bump(11, 13), "GatherND": bump(11, 12, 13),
+		"ScatterND": bump(11, 13, 16, 18), "ScatterElements": bump(11, 13, 16, 18),
+		"Flatten":   bump(1, 9, 11, 13, 21),
+		"Reshape":   bump(1, 5, 13, 14, 19, 21),
+		"Transpose": bump(1, 13, 21),
+		"Expand":    bump(8, 13), "Tile": bump(1, 6, 13), "Range": bump(11),
+		"Squeeze":    steps(at(1, nil), at(11, nil), at(13, (*converter).axesToInput), at(21, nil)),
+		"Unsqueeze":  steps(at(1, nil), at(11, nil), at(13, (*converter).axesToInput), at(21, nil)),
+		"Split":      steps(at(1, nil), at(2, nil), at(11, nil), at(13, (*converter).split13), at(18, (*converter).split18)),
+		"Slice":      steps(at(1, nil), at(10, (*converter).slice10), at(11, nil), at(13, nil)),
+		"Pad":        steps(at(1, nil), at(2, nil), at(11, (*converter).pad11), at(13, nil), at(18, nil), at(19, nil), at(21, nil)),
+		"ReduceSum":  steps(at(1, nil), at(11, nil), at(13, (*converter).axesToInput)),
+		"ReduceMean": reduce18(), "ReduceMin": reduce18(at(20, nil)), "ReduceMax": reduce18(at(20, nil)),
+		"ReduceProd": reduce18(), "ReduceL1": reduce18(), "ReduceL2": reduce18(), "ReduceLogSum": reduce18(),
+		"ReduceLogSumExp": reduce18(), "ReduceSumSquare": reduce18(),
+		"ArgMax": bump(1, 11, 12, 13), "ArgMin": bump(1, 11, 12, 13),
+		"TopK":   steps(at(1, nil), at(10, (*converter).topK10), at(11, nil)),
+		"CumSum": bump(11, 14), "NonZero": bump(9, 13), "Trilu": bump(14), "Einsum": bump(12),
+		"OneHot": bump(9, 11), "Compress": bump(9, 11),
+		"Conv": bump(1, 11), "ConvTranspose": bump(1, 11), "ConvInteger": bump(10),
+		"MaxPool":           bump(1, 8, 10, 11, 12),
+		"AveragePool":       bump(1, 7, 10, 11, 19),
+		"LpPool":            bump(1, 2, 11, 18),
+		"GlobalAveragePool": bump(1), "GlobalMaxPool": bump(1), "GlobalLpPool": bump(1, 2),
+		"BatchNormalization": steps(at(1, nil), at(6, nil), at(7, nil), at(9, (*converter).batchNorm9),
+			at(14, (*converter).batchNorm14), at(15, nil)),
+		"InstanceNormalization": bump(1, 6), "LRN": bump(1, 13),
+		"LayerNormalization": bump(17), "GroupNormalization": bump(18, 21),
+		"MeanVarianceNormalization": bump(1, 9, 13),
+		"Dropout":                   steps(at(1, nil), at(6, nil), at(7, nil), at(10, nil), at(12, (*converter).dropout12), at(13, nil)),
+		"Gemm":                      bump(1, 6, 7, 9, 11, 13),
+		"MatMul":                    bump(1, 9, 13), "MatMulInteger": bump(10),
+		"LSTM": bump(1, 7, 14), "GRU": bump(1, 3, 7, 14), "RNN": bump(1, 7, 14),
+		"If": bump(1, 11, 13, 16, 19, 21), "Loop": bump(1, 11, 13, 16, 19, 21),
+		"Scan":           steps(at(8, nil), at(9, (*converter).unsupported), at(11, nil), at(16, nil), at(19, nil), at(21, nil)),
+		"QuantizeLinear": bump(10, 13, 19, 21), "DequantizeLinear": bump(10, 13, 19, 21),
+		"QLinearConv": bump(10), "QLinearMatMul": bump(10, 21), "DynamicQuantizeLinear": bump(11),
+		"Upsample":     steps(at(7, nil), at(9, (*converter).upsample9), at(10, (*converter).upsampleToResize)),
+		"Resize":       steps(at(10, nil), at(11, (*converter).resize11), at(13, nil), at(18, nil), at(19, nil)),
+		"DepthToSpace": bump(1, 11, 13), "SpaceToDepth": bump(1, 13),
+		"Round": bump(11), "Det": bump(11), "BitShift": bump(11),
+		"ReverseSequence": bump(10), "EyeLike": bump(9), "RandomNormal": bump(1), "RandomUniform": bump(1),
+		"RandomNormalLike": bump(1), "RandomUniformLike": bump(1), "Multinomial": bump(7),
+	}
+}
+
+// reduce18 is the history of the Reduce* family other than ReduceSum,
+// whose axes moved from attribute to input at 18.
+func reduce18(extra ...opStep) []opStep {
+	return append(steps(at(1, nil), at(11, nil), at(13, nil), at(18, (*converter).axesToInput)), extra...)
+}
+
+// irForOpset is the lowest IR version that may import an opset.
+func irForOpset(opset int64) int64 {
+	switch {
+	case opset >= 21:
+		return 10
+	case opset >= 19:
+		return 9
+	case opset >= 15:
+		return 8
+	case opset >= 12:
+		return 7
+	case opset >= 11:
+		return 6
+	case opset >= 10:
+		return 5
+	case opset >= 9:
+		return 4
+	}
+	return 3
+}
