@@ -100,6 +100,7 @@ func Observe(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs
 		firstErr error
 		errAt    = set.Len()
 	)
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for w := 0; w < workers; w++ {
@@ -111,7 +112,10 @@ func Observe(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs
 				err := s.sample(ctx, it, set, i)
 				mu.Lock()
 				if err != nil {
-					if i < errAt {
+					// A sample interrupted because another worker failed
+					// is not an error of its own: report the real one.
+					stopped := errors.Is(err, context.Canceled) && parent.Err() == nil
+					if i < errAt && !stopped {
 						firstErr, errAt = err, i
 					}
 					mu.Unlock()

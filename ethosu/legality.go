@@ -268,7 +268,7 @@ func (c *checker) quantized(n *lower.Node) string {
 		if in == nil || in.DType != int32(onnxpb.TensorProto_FLOAT) || isConstantTensor(in) && !dataInput(n, i) {
 			continue
 		}
-		p := in.Producer
+		p := source(in).Producer
 		if p.Op == lower.CallFunction && p.Target.OpType == "DequantizeLinear" {
 			continue
 		}
@@ -301,7 +301,25 @@ func dataInput(n *lower.Node, i int) bool {
 	return true
 }
 
+// source follows body captures to the outer value they stand for, so a
+// body reading a dequantized outer tensor counts as quantized.
+func source(v *lower.Value) *lower.Value {
+	for v != nil && v.Producer != nil && v.Producer.Op == lower.Placeholder && v.Producer.Capture {
+		g := v.Producer.Graph()
+		if g.Outer == nil {
+			break
+		}
+		ov := g.Outer.Value(v.Name)
+		if ov == nil || ov == v {
+			break
+		}
+		v = ov
+	}
+	return v
+}
+
 func isConstantTensor(v *lower.Value) bool {
+	v = source(v)
 	return v.Producer != nil && (v.Producer.Op == lower.GetAttr || v.Producer.Target.OpType == "Constant")
 }
 

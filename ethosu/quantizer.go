@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorgonia.org/tensor"
+
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
@@ -171,14 +173,7 @@ func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphM
 	if err != nil {
 		return nil, err
 	}
-	shapes := map[string][]int64{}
-	for name, t := range first.Inputs {
-		s := make([]int64, len(t.Shape()))
-		for i, d := range t.Shape() {
-			s[i] = int64(d)
-		}
-		shapes[name] = s
-	}
+	shapes := inputShapes(gm, first.Inputs)
 	if err := step("transform", func() error {
 		if err := lower.InferShapes(gm, shapes); err != nil {
 			return err
@@ -312,4 +307,29 @@ func pointByID(ann *qpass.Annotation, id int) *qpass.Point {
 		}
 	}
 	return nil
+}
+
+// inputShapes are the graph input shapes inference starts from: the sizes
+// the model declares, with its unnamed unknown dimensions taken from the
+// first sample. Named dynamic dimensions (dim_param, e.g. Silero's
+// "samples") stay symbolic, because samples may differ in them (8 kHz and
+// 16 kHz frames) and every path must stay valid for all of them.
+func inputShapes(gm *lower.GraphModule, first map[string]*tensor.Dense) map[string][]int64 {
+	shapes := map[string][]int64{}
+	for _, p := range gm.Graph.Placeholders() {
+		v := p.Outputs[0]
+		t := first[v.Name]
+		if t == nil {
+			continue
+		}
+		s := make([]int64, len(t.Shape()))
+		for i, d := range t.Shape() {
+			s[i] = int64(d)
+			if v.HasShape && len(v.Shape) == len(s) && v.Shape[i].Param != "" {
+				s[i] = -1
+			}
+		}
+		shapes[v.Name] = s
+	}
+	return shapes
 }

@@ -175,3 +175,48 @@ func TestConvertOpsetCorpusMatchesOnnxRuntime(t *testing.T) {
 		}
 	}
 }
+
+// Folded models (inputs bound to the calibration shapes) compute what the
+// originals compute, in ONNX Runtime.
+func TestFoldConstantsCorpusMatchesOnnxRuntime(t *testing.T) {
+	testenv.ORT(t)
+	dir, files := corpusModels(t)
+	for _, f := range files {
+		model := strings.TrimSuffix(filepath.Base(f), ".onnx")
+		t.Run(model, func(t *testing.T) {
+			gm := lowerFile(t, f)
+			inputs := calibInputs(t, dir, model, inputNames(gm))
+			want, err := ortoracle.Run(f, inputs)
+			if err != nil {
+				t.Fatalf("original in ONNX Runtime: %v", err)
+			}
+			if err := lower.InferShapes(gm, calibInputShapes(t, dir, model, inputNames(gm))); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := lower.FoldConstants(gm); err != nil {
+				t.Fatal(err)
+			}
+			m, err := lower.Raise(gm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := proto.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ortoracle.RunBytes(b, inputs)
+			if err != nil {
+				t.Fatalf("folded model in ONNX Runtime: %v", err)
+			}
+			for name, w := range want {
+				d, err := maxRelDiff(got[name], w)
+				if err != nil {
+					t.Fatalf("output %q: %v", name, err)
+				}
+				if d > 1e-5 {
+					t.Errorf("output %q: relative difference %.3g", name, d)
+				}
+			}
+		})
+	}
+}

@@ -225,10 +225,10 @@ func (a *Annotation) weighted(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	if err != nil {
 		return err
 	}
-	w := n.Inputs[1]
+	w := outerValue(n.Inputs[1])
 	wp := a.out[w]
 	if wp == nil || wp.Root().Axis != axis || wp.Root().Spec.Key() != cfg.Weight.Key() {
-		wp = a.newPoint(cfg.Weight, Site{Kind: OutputSite, Value: w, Graph: n.Graph()})
+		wp = a.newPoint(cfg.Weight, Site{Kind: OutputSite, Value: w, Graph: w.Producer.Graph()})
 		wp.Axis = axis
 		if a.out[w] == nil {
 			a.out[w] = wp
@@ -238,7 +238,7 @@ func (a *Annotation) weighted(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	}
 	a.edge[edgeKey{n, 1}] = wp.Root()
 	if len(n.Inputs) > 2 && n.Inputs[2] != nil && isFloat(n.Inputs[2]) && in != nil {
-		b := n.Inputs[2]
+		b := outerValue(n.Inputs[2])
 		if !isConstant(b) {
 			return fmt.Errorf("node %q (%s): bias %q is not a constant", n.Meta.SourceName, n.Target.OpType, b.Name)
 		}
@@ -330,6 +330,15 @@ func (a *Annotation) input(n *lower.Node, i int, spec *QSpec) *Point {
 	if v == nil || spec == nil {
 		return nil
 	}
+	if ov := outerValue(v); ov != v {
+		// A body reading an outer value: quantize it where it is made,
+		// the only place an observer sees it; the body's capture then
+		// reads the dequantized tensor.
+		if a.out[ov] == nil {
+			a.out[ov] = a.newPoint(spec, Site{Kind: OutputSite, Value: ov, Graph: ov.Producer.Graph()})
+		}
+		a.out[v] = a.out[ov]
+	}
 	if p := a.out[v]; p != nil {
 		p = p.Root()
 		if p.Spec.Key() == spec.Key() {
@@ -386,8 +395,28 @@ func hasFloat(n *lower.Node) bool {
 	return false
 }
 
+// isConstant reports whether v is an initializer, of its own graph or of
+// an enclosing one that a body captures.
 func isConstant(v *lower.Value) bool {
+	v = outerValue(v)
 	return v != nil && v.Producer != nil && v.Producer.Op == lower.GetAttr
+}
+
+// outerValue follows body captures to the value of the enclosing graph
+// they stand for; other values are returned as they are.
+func outerValue(v *lower.Value) *lower.Value {
+	for v != nil && v.Producer != nil && v.Producer.Op == lower.Placeholder && v.Producer.Capture {
+		g := v.Producer.Graph()
+		if g.Outer == nil {
+			break
+		}
+		ov := g.Outer.Value(v.Name)
+		if ov == nil || ov == v {
+			break
+		}
+		v = ov
+	}
+	return v
 }
 
 // isWeight reports whether input i of n is a float initializer.

@@ -97,7 +97,9 @@ func describeSites(p *Point) string {
 func (c *converter) site(p *Point, s Site, q QParams) error {
 	g := s.Graph
 	v := s.Value
-	if s.Kind == EdgeSite {
+	if s.Kind == EdgeSite && !s.Constant() {
+		// An output site converted before may have put a dequantized
+		// tensor on this edge: requantize that.
 		v = s.Consumer.Inputs[s.Input]
 	}
 	var dq *lower.Value

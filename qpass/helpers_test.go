@@ -211,3 +211,5 @@ func maxRelErr(t *testing.T, want, got *tensor.Dense) float64 {
 	}
 	return diff / scale
 }
+
+func boolScalar(v bool) *tensor.Dense { return tensor.New(tensor.FromScalar(v)) }

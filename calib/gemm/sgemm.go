@@ -42,11 +42,19 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	kern := &kernel
+	// The algorithm is chosen from the whole problem's shape, never from a
+	// worker's share of it (a one-row share must still use the tile grid).
+	kern, path := &kernel, blocked
+	switch {
+	case n == 1:
+		path = columnVector
+	case m == 1:
+		path = rowVector
+	}
 	// Units along M and N that a worker's share must be a multiple of, so
 	// each element of C sees the same tile grid for any worker count.
 	unitM, unitN := kern.mr, kern.nr
-	if m == 1 || n == 1 {
+	if path != blocked {
 		unitM, unitN = 1, 1
 	}
 	parts := 1
@@ -60,7 +68,7 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 	}
 	parts = min(parts, units)
 
-	call := gemmCall{kern, transA, transB, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	call := gemmCall{kern, path, transA, transB, k, alpha, a, lda, b, ldb, beta, c, ldc}
 	if parts <= 1 {
 		call.run(0, m, 0, n)
 		return
@@ -87,6 +95,7 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 // run a block of C (and the single-worker path does not allocate a closure).
 type gemmCall struct {
 	kern           *microKernel
+	path           algorithm
 	transA, transB bool
 	k              int
 	alpha          float32
@@ -110,7 +119,7 @@ func (g *gemmCall) run(i0, i1, j0, j1 int) {
 		b = b[offset(g.transB, 0, j0, g.ldb):]
 		c = c[j0:]
 	}
-	gemmRange(g.kern, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc)
+	gemmRange(g.kern, g.path, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc)
 }
 
 // offset is the index in a stored matrix of element (i, p) of op(X) when
@@ -123,16 +132,25 @@ func offset(trans bool, row, col, ld int) int {
 	return row*ld + col
 }
 
+// algorithm is how a call computes C.
+type algorithm int
+
+const (
+	blocked      algorithm = iota // packed panels and the tile micro-kernel
+	columnVector                  // n == 1: C is a column, one dot product per row
+	rowVector                     // m == 1: C is a row
+)
+
 // gemmRange dispatches one worker's sub-problem (m, n, k >= 1, alpha != 0).
-func gemmRange(kern *microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmRange(kern *microKernel, path algorithm, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
-	switch {
-	case n == 1:
+	switch path {
+	case columnVector:
 		// C is a column: c[i] = alpha*op(A)[i,:]·op(B)[:,0] + beta*c[i].
 		x := gather(aligned64(&ws.rawB, k), transB, b, ldb, k)
 		gemv(ws, !transA, m, k, alpha, a, lda, x, beta, c, ldc)
-	case m == 1:
+	case rowVector:
 		// C is a row: c[j] = alpha*op(A)[0,:]·op(B)[:,j] + beta*c[j],
 		// i.e. op(B)^T times a vector.
 		x := gather(aligned64(&ws.rawA, k), !transA, a, lda, k)

@@ -155,7 +155,7 @@ func TestEveryMicroKernelMatchesReference(t *testing.T) {
 
 func TestParallelResultIsBitIdenticalForAnyWorkerCount(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][3]int{{37, 530, 700}, {530, 37, 700}, {1000, 1, 512}, {1, 1000, 512}, {64, 3136, 27}, {300, 300, 300}} {
+	for _, s := range [][3]int{{37, 530, 700}, {530, 37, 700}, {1000, 1, 512}, {1, 1000, 512}, {64, 3136, 27}, {300, 300, 300}, {13, 20, 5000}, {20, 33, 2000}} {
 		for _, tr := range [][2]bool{{false, false}, {true, true}, {false, true}} {
 			p := newProblem(rng, tr[0], tr[1], s[0], s[1], s[2], 3, 1.25, 0.5)
 			want := p.run(nil, 1)

@@ -2,7 +2,6 @@ package interp
 
 import (
 	"errors"
-	"fmt"
 
 	"gorgonia.org/tensor"
 
@@ -22,8 +21,9 @@ type Observer interface {
 	// Enter is called each time a body (conditional submodule) is executed,
 	// with its qualified name; "" for the top level, once per Run.
 	Enter(module string)
-	// Value is called for each value a node computes, with the module it
-	// lives in. The tensor must not be modified; it may be kept.
+	// Value is called for each graph (or body) input as the graph is
+	// entered and for each value a node computes, with the module it lives
+	// in. The tensor must not be modified; it may be kept.
 	Value(module string, v *lower.Value, t *tensor.Dense)
 }
 
@@ -84,5 +84,3 @@ func moduleLabel(m string) string {
 	}
 	return m
 }
-
-var _ = fmt.Sprintf

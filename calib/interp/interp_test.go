@@ -93,8 +93,8 @@ func TestRunComputesHandCheckedValuesAndObservesEachNode(t *testing.T) {
 	if strings.Join(rec.entered, ",") != "" || len(rec.entered) != 1 {
 		t.Errorf("Enter calls %q, want one call with the top level", rec.entered)
 	}
-	if got := strings.Join(rec.values, ","); got != ":s,:r,:y" {
-		t.Errorf("observed %s, want :s,:r,:y", got)
+	if got := strings.Join(rec.values, ","); got != ":x,:s,:r,:y" {
+		t.Errorf("observed %s, want the input then each node's output: :x,:s,:r,:y", got)
 	}
 }
 

@@ -1,0 +1,33 @@
+package interp_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxquant/onnxquant/internal/testenv"
+)
+
+// benchModel measures one Run (one calibration sample) of a corpus model.
+func benchModel(b *testing.B, model, set string) {
+	corpus := testenv.Corpus(b)
+	gm := loadModule(b, filepath.Join(corpus, "models", model+".onnx"))
+	inputs := readSample(b, gm, samples(b, filepath.Join(corpus, "calib", set))[0])
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			it := newInterp(b, gm, w)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := it.Run(context.Background(), inputs, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRunResNet18(b *testing.B)        { benchModel(b, "resnet18", "imagenet224") }
+func BenchmarkRunMobileNetV2(b *testing.B)     { benchModel(b, "mobilenet_v2", "imagenet224") }
+func BenchmarkRunSileroVAD(b *testing.B)       { benchModel(b, "silero_vad_legacy", "silero_legacy_16k") }
+func BenchmarkRunTinyTransformer(b *testing.B) { benchModel(b, "tiny_transformer", "logmel16x40") }

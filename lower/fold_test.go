@@ -1,0 +1,222 @@
+package lower_test
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+)
+
+func constNode(out string, t *onnxpb.TensorProto) *onnxpb.NodeProto {
+	return node("Constant", nil, []string{out}, lower.TensorAttr("value", t))
+}
+
+func foldAll(t *testing.T, gm *lower.GraphModule, shapes map[string][]int64) *onnxpb.GraphProto {
+	t.Helper()
+	if err := lower.InferShapes(gm, shapes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lower.FoldConstants(gm); err != nil {
+		t.Fatal(err)
+	}
+	return raised(t, gm)
+}
+
+// The torch export idiom x.view(x.size(0), -1) folds to a Reshape by a
+// constant [2, -1] once x's shape is fixed.
+func TestFoldShapeArithmeticToReshapeConstant(t *testing.T) {
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, -1, 3, 4)},
+		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, -1, -1)}, nil,
+		node("Shape", []string{"x"}, []string{"s"}),
+		constNode("zero", i64Tensor("", nil, 0)),
+		node("Gather", []string{"s", "zero"}, []string{"n"}, lower.IntAttr("axis", 0)),
+		constNode("ax", i64Tensor("", []int64{1}, 0)),
+		node("Unsqueeze", []string{"n", "ax"}, []string{"n1"}),
+		constNode("m1", i64Tensor("", []int64{1}, -1)),
+		node("Concat", []string{"n1", "m1"}, []string{"shape"}, lower.IntAttr("axis", 0)),
+		node("Reshape", []string{"x", "shape"}, []string{"y"}))
+	g := foldAll(t, gm, map[string][]int64{"x": {2, 3, 4}})
+	if got := opTypes(g); got != "Reshape" {
+		t.Fatalf("ops after folding: %s", got)
+	}
+	if v := initValues(t, g, g.Node[0].Input[1]); !slices.Equal(v.([]int64), []int64{2, -1}) {
+		t.Errorf("reshape target %v, want [2 -1]", v)
+	}
+	if len(g.Initializer) != 1 {
+		t.Errorf("%d initializers left, want 1", len(g.Initializer))
+	}
+	if y := gm.Graph.OutputNode().Inputs[0]; dimsString(y.Shape) != "[2,12]" {
+		t.Errorf("y inferred %s, want [2,12]", dimsString(y.Shape))
+	}
+}
+
+// Without fixed shapes the Shape node stays (its batch is symbolic), but
+// Constant nodes still become initializers.
+func TestFoldKeepsShapeOfUnknownDims(t *testing.T) {
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, -1, 3)},
+		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_INT64, 1)}, nil,
+		node("Shape", []string{"x"}, []string{"s"}),
+		constNode("idx", i64Tensor("", []int64{1}, 0)),
+		node("Gather", []string{"s", "idx"}, []string{"y"}, lower.IntAttr("axis", 0)))
+	g := foldAll(t, gm, nil)
+	if got := opTypes(g); got != "Shape,Gather" {
+		t.Fatalf("ops %s", got)
+	}
+	if v := initValues(t, g, "idx"); !slices.Equal(v.([]int64), []int64{0}) {
+		t.Errorf("idx %v", v)
+	}
+}
+
+// A graph output computed from constants keeps its name, through an
+// Identity of the folded value.
+func TestFoldKeepsGraphOutputNames(t *testing.T) {
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2)},
+		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2), vinfo("k", onnxpb.TensorProto_INT64, 2)},
+		[]*onnxpb.TensorProto{i64Tensor("a", []int64{2}, 3, 4), i64Tensor("b", []int64{2}, 10, 20)},
+		node("Relu", []string{"x"}, []string{"y"}),
+		node("Mul", []string{"a", "b"}, []string{"k"}))
+	g := foldAll(t, gm, nil)
+	if got := opTypes(g); got != "Relu,Identity" {
+		t.Fatalf("ops %s", got)
+	}
+	id := g.Node[1]
+	if id.Output[0] != "k" || g.Output[1].GetName() != "k" {
+		t.Errorf("identity %v, outputs %v", id, g.Output)
+	}
+	if v := initValues(t, g, id.Input[0]); !slices.Equal(v.([]int64), []int64{30, 80}) {
+		t.Errorf("folded %v, want [30 80]", v)
+	}
+}
+
+// Convolutions of constants are compute, not shape arithmetic: untouched.
+func TestFoldLeavesFloatComputeAlone(t *testing.T) {
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 1, 1, 2, 2)},
+		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 1, 1, 2, 2)},
+		[]*onnxpb.TensorProto{f32Tensor("c", []int64{1, 1, 2, 2}, 1, 2, 3, 4), f32Tensor("w", []int64{1, 1, 1, 1}, 2)},
+		node("Conv", []string{"c", "w"}, []string{"cw"}),
+		node("Add", []string{"x", "cw"}, []string{"y"}))
+	g := foldAll(t, gm, nil)
+	if got := opTypes(g); got != "Conv,Add" {
+		t.Errorf("ops %s", got)
+	}
+}
+
+// Small constant float arithmetic, Identity of initializers, Slice with a
+// negative step, Range and Where fold to hand-computed values.
+func TestFoldEvaluatesSmallConstantOps(t *testing.T) {
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 4)},
+		[]*onnxpb.ValueInfoProto{vinfo("o1", onnxpb.TensorProto_FLOAT, 4), vinfo("o2", onnxpb.TensorProto_INT64, 3),
+			vinfo("o3", onnxpb.TensorProto_FLOAT, 4)},
+		[]*onnxpb.TensorProto{
+			f32Tensor("f", []int64{4}, 1, 2, 3, 4),
+			i64Tensor("v", []int64{5}, 10, 11, 12, 13, 14),
+			i64Tensor("st", []int64{1}, -1), i64Tensor("en", []int64{1}, -4), i64Tensor("step", []int64{1}, -1),
+			i64Tensor("r0", nil, 1), i64Tensor("r1", nil, 8), i64Tensor("r2", nil, 3),
+		},
+		node("Identity", []string{"f"}, []string{"fi"}),
+		node("Mul", []string{"fi", "fi"}, []string{"sq"}),
+		node("Add", []string{"x", "sq"}, []string{"o1"}),
+		node("Slice", []string{"v", "st", "en", "", "step"}, []string{"sl"}),
+		node("Range", []string{"r0", "r1", "r2"}, []string{"rg"}),
+		node("Add", []string{"sl", "rg"}, []string{"o2pre"}),
+		node("Relu", []string{"x"}, []string{"rx"}),
+		node("Add", []string{"o2pre", "r0"}, []string{"o2"}),
+		node("Greater", []string{"f", "sq"}, []string{"gt"}),
+		node("Where", []string{"gt", "f", "x"}, []string{"o3"}))
+	g := foldAll(t, gm, nil)
+	if got := opTypes(g); got != "Add,Relu,Identity,Where" {
+		t.Fatalf("ops %s", got)
+	}
+	// sq = f*f = [1 4 9 16]; v[-1:-4:-1] = [14 13 12]; range(1,8,3) = [1 4 7];
+	// o2 = [14+1+1, 13+4+1, 12+7+1].
+	add := g.Node[0]
+	if v := initValues(t, g, add.Input[1]); !slices.Equal(v.([]float32), []float32{1, 4, 9, 16}) {
+		t.Errorf("f*f folded to %v", v)
+	}
+	if v := initValues(t, g, g.Node[2].Input[0]); !slices.Equal(v.([]int64), []int64{16, 18, 20}) {
+		t.Errorf("o2 folded to %v", v)
+	}
+	// f > f*f is false everywhere (1>1 false, 2>4 false, ...).
+	if v := initValues(t, g, g.Node[3].Input[0]); !slices.Equal(v.([]bool), []bool{false, false, false, false}) {
+		t.Errorf("gt folded to %v", v)
+	}
+}
+
+// Constants captured by a body fold inside it.
+func TestFoldInsideBodies(t *testing.T) {
+	then := &onnxpb.GraphProto{Name: proto.String("then"),
+		Node:   []*onnxpb.NodeProto{node("Add", []string{"k", "k"}, []string{"t"}), node("Mul", []string{"t", "x"}, []string{"tout"})},
+		Output: []*onnxpb.ValueInfoProto{vinfo("tout", onnxpb.TensorProto_FLOAT, 2)}}
+	els := &onnxpb.GraphProto{Name: proto.String("else"),
+		Node:   []*onnxpb.NodeProto{node("Identity", []string{"x"}, []string{"eout"})},
+		Output: []*onnxpb.ValueInfoProto{vinfo("eout", onnxpb.TensorProto_FLOAT, 2)}}
+	ifNode := node("If", []string{"c"}, []string{"y"},
+		&onnxpb.AttributeProto{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: then},
+		&onnxpb.AttributeProto{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: els})
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2), vinfo("c", onnxpb.TensorProto_BOOL)},
+		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2)}, nil,
+		constNode("k", f32Tensor("", []int64{2}, 1.5, -2)), ifNode)
+	g := foldAll(t, gm, nil)
+	body := g.Node[0].Attribute[0].G
+	if got := opTypes(body); got != "Mul" {
+		t.Fatalf("then branch ops %s", got)
+	}
+	if v := initValues(t, body, body.Node[0].Input[0]); !slices.Equal(v.([]float32), []float32{3, -4}) {
+		t.Errorf("k+k folded to %v", v)
+	}
+	if y := gm.Graph.OutputNode().Inputs[0]; dimsString(y.Shape) != "[2]" {
+		t.Errorf("y %s", dimsString(y.Shape))
+	}
+}
+
+// On the corpus, folding after binding the inputs leaves no Constant and
+// no Shape node, and the models still lower and raise.
+func TestFoldCorpusRemovesShapeArithmetic(t *testing.T) {
+	dir, files := corpusModels(t)
+	for _, f := range files {
+		model := filepath.Base(f)
+		gm := lowerFile(t, f)
+		name := model[:len(model)-len(".onnx")]
+		if err := lower.InferShapes(gm, calibInputShapes(t, dir, name, inputNames(gm))); err != nil {
+			t.Fatal(err)
+		}
+		before := countOps(gm)
+		if _, err := lower.FoldConstants(gm); err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		after := countOps(gm)
+		t.Logf("%s: %d -> %d nodes (Shape %d -> %d, Constant %d -> %d)", model, before[""], after[""],
+			before["Shape"], after["Shape"], before["Constant"], after["Constant"])
+		if after["Constant"] != 0 {
+			t.Errorf("%s: %d Constant nodes left", model, after["Constant"])
+		}
+		if after["Conv"] != before["Conv"] {
+			t.Errorf("%s: Conv count %d -> %d", model, before["Conv"], after["Conv"])
+		}
+		m, err := lower.Raise(gm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lower.Lower(m, filepath.Dir(f)); err != nil {
+			t.Fatalf("%s: folded model does not lower: %v", model, err)
+		}
+	}
+}
+
+func countOps(gm *lower.GraphModule) map[string]int {
+	c := map[string]int{}
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		for _, n := range m.Graph.Nodes {
+			if n.Op == lower.CallFunction || n.Op == lower.CallModule {
+				c[n.Target.OpType]++
+				c[""]++
+			}
+		}
+		return nil
+	})
+	return c
+}

@@ -1,0 +1,50 @@
+package qpass_test
+
+import (
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+	"github.com/onnxquant/onnxquant/qpass"
+)
+
+// Passes rewrite If bodies too: a Div by an outer scalar inside then_branch
+// becomes a Mul by an initializer of the body.
+func TestPassesRewriteInsideIfBodies(t *testing.T) {
+	body := func(name, op string) *onnxpb.AttributeProto {
+		g := &onnxpb.GraphProto{Name: proto.String(name),
+			Node:   []*onnxpb.NodeProto{{Name: proto.String(name + "_op"), OpType: proto.String(op), Input: []string{"x", "four"}, Output: []string{name + "_y"}}},
+			Output: []*onnxpb.ValueInfoProto{valueInfo(name+"_y", []int64{2, 3})}}
+		return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: g}
+	}
+	b := newModel(13).input("x", 2, 3).init("four", nil, 4)
+	b.g.Input = append(b.g.Input, &onnxpb.ValueInfoProto{Name: proto.String("cond"), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
+		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_BOOL)), Shape: &onnxpb.TensorShapeProto{}}}}})
+	b.node("If", []string{"cond"}, []string{"y"}, body("then_branch", "Div"), body("else_branch", "Mul")).output("y", 2, 3)
+	m := b.model()
+	out := runPass(t, m, &qpass.PassContext{}, pass(t, "scalars-to-tensors"), pass(t, "div-to-mul"))
+	for _, a := range out.Graph.Node[0].Attribute {
+		g := a.G
+		if got := opTypes(&onnxpb.ModelProto{Graph: g}); !slices.Equal(got, []string{"Mul"}) {
+			t.Errorf("%s: ops %v, want [Mul]", a.GetName(), got)
+		}
+		k := g.Initializer
+		if len(k) != 1 || !slices.Equal(k[0].Dims, []int64{1, 1}) {
+			t.Fatalf("%s: initializers %v, want one [1 1] constant", a.GetName(), k)
+		}
+		want := float32(4)
+		if a.GetName() == "then_branch" {
+			want = 0.25
+		}
+		if k[0].FloatData[0] != want {
+			t.Errorf("%s: constant %v, want %v", a.GetName(), k[0].FloatData, want)
+		}
+	}
+	for _, cond := range []bool{true, false} {
+		in := randomInputs(b, 19)
+		in["cond"] = boolScalar(cond)
+		sameOutputs(t, m, out, in, 1e-6)
+	}
+}
