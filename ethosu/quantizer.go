@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorgonia.org/tensor"
-
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
@@ -169,20 +167,7 @@ func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphM
 	if samples == nil || samples.Len() == 0 {
 		return nil, fmt.Errorf("no calibration samples")
 	}
-	first, err := samples.Load(0)
-	if err != nil {
-		return nil, err
-	}
-	shapes := inputShapes(gm, first.Inputs)
-	if err := step("transform", func() error {
-		if err := lower.InferShapes(gm, shapes); err != nil {
-			return err
-		}
-		if err := q.TransformForAnnotation(gm); err != nil {
-			return err
-		}
-		return lower.InferShapes(gm, shapes)
-	}); err != nil {
+	if err := step("transform", func() error { return q.prepare(ctx, gm, samples) }); err != nil {
 		return nil, err
 	}
 	var ann *qpass.Annotation
@@ -309,27 +294,36 @@ func pointByID(ann *qpass.Annotation, id int) *qpass.Point {
 	return nil
 }
 
-// inputShapes are the graph input shapes inference starts from: the sizes
-// the model declares, with its unnamed unknown dimensions taken from the
-// first sample. Named dynamic dimensions (dim_param, e.g. Silero's
-// "samples") stay symbolic, because samples may differ in them (8 kHz and
-// 16 kHz frames) and every path must stay valid for all of them.
-func inputShapes(gm *lower.GraphModule, first map[string]*tensor.Dense) map[string][]int64 {
-	shapes := map[string][]int64{}
-	for _, p := range gm.Graph.Placeholders() {
-		v := p.Outputs[0]
-		t := first[v.Name]
-		if t == nil {
-			continue
+
+// prepare sizes every tensor (see shapes.go), runs the transform passes and
+// sizes the tensors they made.
+func (q *Quantizer) prepare(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) error {
+	var prof *shapeProfile
+	shapes := declaredShapes(gm)
+	if !staticInputs(gm) {
+		var err error
+		if prof, err = profileShapes(ctx, gm, samples); err != nil {
+			return fmt.Errorf("sizing tensors from the calibration data: %w", err)
 		}
-		s := make([]int64, len(t.Shape()))
-		for i, d := range t.Shape() {
-			s[i] = int64(d)
-			if v.HasShape && len(v.Shape) == len(s) && v.Shape[i].Param != "" {
-				s[i] = -1
-			}
-		}
-		shapes[v.Name] = s
+		shapes = prof.inputShapes(gm)
 	}
-	return shapes
+	infer := func() error {
+		if err := lower.InferShapes(gm, shapes); err != nil {
+			return err
+		}
+		if prof != nil && prof.fill(gm) > 0 {
+			if err := lower.InferShapes(gm, shapes); err != nil {
+				return err
+			}
+			prof.fill(gm)
+		}
+		return nil
+	}
+	if err := infer(); err != nil {
+		return err
+	}
+	if err := q.TransformForAnnotation(gm); err != nil {
+		return err
+	}
+	return infer()
 }

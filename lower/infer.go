@@ -37,7 +37,7 @@ func (e *ShapeError) Unwrap() error { return e.Err }
 // cannot broadcast, a MatMul whose inner sizes differ) is a *ShapeError.
 func InferShapes(gm *GraphModule, inputShapes map[string][]int64) error {
 	root := gm.Root()
-	inf := &inferer{dir: root.Dir, consts: map[*Value]*cTensor{}}
+	inf := &inferer{dir: root.Dir, consts: map[*Value]*cTensor{}, syms: map[*Value]symVal{}}
 	for _, p := range gm.Graph.Placeholders() {
 		dims, ok := inputShapes[p.Outputs[0].Name]
 		if !ok {
@@ -65,6 +65,7 @@ func InferShapes(gm *GraphModule, inputShapes map[string][]int64) error {
 type inferer struct {
 	dir    string
 	consts map[*Value]*cTensor
+	syms   map[*Value]symVal
 }
 
 // vtype is what inference knows about one value.
@@ -111,6 +112,11 @@ func (inf *inferer) node(gm *GraphModule, n *Node) error {
 				} else {
 					delete(inf.consts, v)
 				}
+				if s, ok := inf.syms[outer]; ok {
+					inf.syms[v] = s
+				} else {
+					delete(inf.syms, v)
+				}
 			}
 		}
 		return nil
@@ -142,6 +148,7 @@ func (inf *inferer) node(gm *GraphModule, n *Node) error {
 		}
 	}
 	inf.evalConst(n)
+	inf.trackSym(n)
 	return nil
 }
 

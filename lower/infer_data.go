@@ -354,9 +354,13 @@ func (inf *inferer) inferResize(n *Node, x vtype) ([]vtype, error) {
 	return []vtype{t}, nil
 }
 
-// inferRNN covers LSTM, GRU and RNN: Y, Y_h (and Y_c for LSTM).
-func inferRNN(n *Node, x, w vtype) []vtype {
+// inferRNN covers LSTM, GRU and RNN: Y, Y_h (and Y_c for LSTM). The batch
+// comes from X, or from initial_h when X's shape is not known.
+func inferRNN(n *Node, x, h0 vtype) []vtype {
 	dt := x.dtype
+	if dt == 0 {
+		dt = h0.dtype
+	}
 	dirs := Dim{Value: 1}
 	if n.AttrString("direction", "forward") == "bidirectional" {
 		dirs = Dim{Value: 2}
@@ -365,13 +369,24 @@ func inferRNN(n *Node, x, w vtype) []vtype {
 	if hidden.Value < 0 {
 		hidden = UnknownDim()
 	}
-	if !x.known || len(x.shape) != 3 {
+	layout := n.AttrInt("layout", 0) != 0
+	seq, batch := UnknownDim(), UnknownDim()
+	switch {
+	case x.known && len(x.shape) == 3:
+		seq, batch = x.shape[0], x.shape[1]
+		if layout {
+			seq, batch = batch, seq
+		}
+	case h0.known && len(h0.shape) == 3:
+		batch = h0.shape[1]
+		if layout {
+			batch = h0.shape[0]
+		}
+	default:
 		return []vtype{{dtype: dt}, {dtype: dt}, {dtype: dt}}
 	}
-	seq, batch := x.shape[0], x.shape[1]
 	var y, h []Dim
-	if n.AttrInt("layout", 0) != 0 {
-		seq, batch = batch, seq
+	if layout {
 		y = []Dim{batch, seq, dirs, hidden}
 		h = []Dim{batch, dirs, hidden}
 	} else {

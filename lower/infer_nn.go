@@ -231,11 +231,13 @@ func inferFlatten(n *Node, x vtype) ([]vtype, error) {
 }
 
 func (inf *inferer) inferReshape(n *Node, x vtype) ([]vtype, error) {
-	var target []int64
-	if c := inf.constOf(n, 1); c != nil {
-		target = c.ints()
-	} else if a := n.Attr("shape"); a != nil { // Reshape-1
-		target = a.GetInts()
+	var entries []symDim
+	if s, ok := inf.symOf(n.Inputs[1]); ok && !s.scalar {
+		entries = s.elems
+	} else if a := n.Attr("shape"); a != nil && len(n.Inputs) < 2 { // Reshape-1
+		for _, v := range a.GetInts() {
+			entries = append(entries, symDim{lit: true, v: v})
+		}
 	} else {
 		s := inf.in(n, 1)
 		if s.known && len(s.shape) == 1 && s.shape[0].Known() {
@@ -243,11 +245,18 @@ func (inf *inferer) inferReshape(n *Node, x vtype) ([]vtype, error) {
 		}
 		return []vtype{{dtype: x.dtype}}, nil
 	}
+	target := make([]int64, len(entries))
+	for i, e := range entries {
+		target[i] = e.v
+	}
 	allowZero := n.AttrInt("allowzero", 0) != 0
-	out := make([]Dim, len(target))
+	out := make([]Dim, len(entries))
 	neg := -1
-	for i, d := range target {
+	for i, e := range entries {
+		d := e.v
 		switch {
+		case !e.lit:
+			out[i] = e.d
 		case d == -1:
 			if neg >= 0 {
 				return nil, fmt.Errorf("shape %v has two -1", target)

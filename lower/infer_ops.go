@@ -88,7 +88,7 @@ func (inf *inferer) rule(n *Node) ([]vtype, error) {
 	case "LayerNormalization":
 		return inferLayerNorm(n, x), nil
 	case "Conv", "ConvInteger", "QLinearConv":
-		return inferConv(n, x, inf.in(n, 1))
+		return inf.inferConvLike(n, x)
 	case "ConvTranspose":
 		return inferConvTranspose(n, x, inf.in(n, 1))
 	case "MaxPool", "AveragePool", "LpPool":
@@ -196,13 +196,31 @@ func (inf *inferer) rule(n *Node) ([]vtype, error) {
 	case "Resize", "Upsample":
 		return inf.inferResize(n, x)
 	case "LSTM", "GRU", "RNN":
-		return inferRNN(n, x, inf.in(n, 1)), nil
+		return inferRNN(n, x, inf.in(n, 5)), nil
 	case "DepthToSpace", "SpaceToDepth":
 		return inferDepthSpace(n, x), nil
 	case "OneHot", "Einsum", "Compress", "NonMaxSuppression", "Unique":
 		return nil, nil
 	}
 	return nil, nil
+}
+
+func (inf *inferer) inferConvLike(n *Node, x vtype) ([]vtype, error) {
+	switch n.Target.OpType {
+	case "ConvInteger":
+		ts, err := inferConv(n, x, inf.in(n, 1))
+		if len(ts) > 0 {
+			ts[0].dtype = int32(onnxpb.TensorProto_INT32)
+		}
+		return ts, err
+	case "QLinearConv":
+		ts, err := inferConv(n, x, inf.in(n, 3))
+		if len(ts) > 0 {
+			ts[0].dtype = inf.in(n, 7).dtype
+		}
+		return ts, err
+	}
+	return inferConv(n, x, inf.in(n, 1))
 }
 
 func hasKey(m map[string]string, k string) bool {

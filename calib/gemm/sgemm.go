@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -29,12 +30,16 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // minParallelFlops is the smallest product worth splitting across goroutines.
 const minParallelFlops = 1 << 20
 
-// SgemmParallel is Sgemm using up to workers goroutines (workers <= 1 runs on
-// the calling goroutine). The work is split over whole tiles of C (rows or
+// SgemmParallel is Sgemm using up to workers goroutines: workers == 1 runs
+// on the calling goroutine, workers <= 0 means runtime.GOMAXPROCS(0). Small
+// products run on one goroutine whatever workers says. The work is split over whole tiles of C (rows or
 // columns, whichever has more), never over K, so the result is bit-identical
 // for every worker count.
 func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	if m == 0 || n == 0 {
 		return
 	}

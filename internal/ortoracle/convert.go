@@ -146,5 +146,8 @@ func newScalarOutput(dt ort.TensorElementDataType) (ort.Value, bool) {
 	default:
 		return nil, false
 	}
-	return v, err == nil
+	if err != nil {
+		return nil, false
+	}
+	return v, true
 }

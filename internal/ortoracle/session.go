@@ -3,6 +3,7 @@ package ortoracle
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -115,6 +116,10 @@ func (s *Session) Run(inputs map[string]*tensor.Dense) (map[string]*tensor.Dense
 	if err := s.checkInputs(inputs); err != nil {
 		return nil, err
 	}
+	if len(s.inputs) == 0 || len(s.outputs) == 0 {
+		// onnxruntime_go indexes the first input and output unconditionally.
+		return nil, errors.New("the ONNX Runtime Go binding cannot run a model without inputs or outputs")
+	}
 	in := make([]ort.Value, len(s.inputs))
 	defer destroyAll(in)
 	for i, info := range s.inputs {
@@ -187,10 +192,12 @@ func (s *Session) Close() error {
 
 func destroyAll(vs []ort.Value) {
 	for i, v := range vs {
-		if v != nil {
+		// onnxruntime_go may leave a typed nil pointer in an output slot it
+		// could not fill (non-tensor or unsupported outputs).
+		if v != nil && !reflect.ValueOf(v).IsNil() {
 			v.Destroy()
-			vs[i] = nil
 		}
+		vs[i] = nil
 	}
 }
 

@@ -1,0 +1,104 @@
+package evaluate
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+)
+
+// DB is a ratio in decibels. Identical tensors have an infinite SQNR, which
+// JSON cannot hold as a number: it is written as the string "inf".
+type DB float64
+
+// MarshalJSON writes finite values as numbers rounded to 0.01 dB.
+func (d DB) MarshalJSON() ([]byte, error) {
+	f := float64(d)
+	switch {
+	case math.IsInf(f, 1):
+		return []byte(`"inf"`), nil
+	case math.IsInf(f, -1):
+		return []byte(`"-inf"`), nil
+	case math.IsNaN(f):
+		return []byte(`null`), nil
+	}
+	return []byte(strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (d *DB) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"inf"`:
+		*d = DB(math.Inf(1))
+		return nil
+	case `"-inf"`:
+		*d = DB(math.Inf(-1))
+		return nil
+	case `null`:
+		*d = DB(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*d = DB(f)
+	return nil
+}
+
+// String formats the value for tables: "41.3 dB" or "inf dB".
+func (d DB) String() string {
+	if math.IsInf(float64(d), 1) {
+		return "inf dB"
+	}
+	return strconv.FormatFloat(float64(d), 'f', 1, 64) + " dB"
+}
+
+// Report is the result of Evaluate.
+type Report struct {
+	// Samples is the number of samples both models ran.
+	Samples int      `json:"samples"`
+	Outputs []Output `json:"outputs"`
+	// Layers lists every paired tensor, worst SQNR first.
+	Layers []Layer `json:"layers"`
+	// Hints are modules whose int8 activations lose the most; moving them
+	// to a16w8 (config module_name: {NAME: a16w8}) is the first thing to try.
+	Hints []Hint `json:"hints,omitempty"`
+}
+
+// Output compares one graph output over the data set.
+type Output struct {
+	Name        string  `json:"name"`
+	SQNR        DB      `json:"sqnr_db"`
+	MaxAbsError float64 `json:"max_abs_error"`
+	// ArgmaxAgreement is the fraction of rows (last axis) whose argmax is
+	// the same; absent for outputs whose last axis has one element.
+	ArgmaxAgreement *float64 `json:"argmax_agreement,omitempty"`
+	// ThresholdAgreement is the fraction of elements on the same side of
+	// Options.Threshold; present only when every float value of the output
+	// lies in [0, 1], i.e. the output looks like probabilities.
+	ThresholdAgreement *float64 `json:"threshold_agreement,omitempty"`
+}
+
+// Layer compares one quantized tensor with its float counterpart.
+type Layer struct {
+	// Name is the float tensor's name; Submodule the conditional
+	// submodule it lives in ("" for the main graph).
+	Name      string `json:"name"`
+	Submodule string `json:"submodule,omitempty"`
+	// Module is the module path of the node producing it, e.g. "features.conv1".
+	Module      string  `json:"module,omitempty"`
+	Kind        string  `json:"kind"`
+	Bits        int     `json:"bits,omitempty"`
+	SQNR        DB      `json:"sqnr_db"`
+	MaxAbsError float64 `json:"max_abs_error"`
+	// Count is how many times the tensor was compared (samples × loop
+	// iterations).
+	Count int `json:"count"`
+}
+
+// Hint proposes moving a module to int16 activations.
+type Hint struct {
+	Module    string `json:"module"`
+	WorstSQNR DB     `json:"worst_sqnr_db"`
+	Scheme    string `json:"scheme"`
+}

@@ -1,0 +1,181 @@
+package ethosu
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/lower"
+)
+
+// Ethos-U compiles static shapes, and the transform passes (LSTM unrolling,
+// constant folding of Shape arithmetic) need them. A model that declares
+// every input size statically is inferred from its declaration. A model
+// with dynamic input dimensions is specialised from the calibration data:
+// a dimension every sample agrees on becomes fixed, and a dimension the
+// samples disagree on (Silero's 512- and 256-sample frames) stays
+// symbolic. Values inference cannot size then take the shape every
+// execution of their graph saw: Silero's 16 kHz branch only ever runs on
+// 512-sample frames and its 8 kHz branch on 256-sample ones, so each
+// branch's LSTM has one sequence length even though the input's does not.
+
+// shapeProfile records, per module and value name, the shape every
+// execution saw, or nil when executions disagreed.
+type shapeProfile struct {
+	seen map[string]map[string][]int
+}
+
+func (p *shapeProfile) Enter(string) {}
+
+func (p *shapeProfile) Value(module string, v *lower.Value, t *tensor.Dense) {
+	m := p.seen[module]
+	if m == nil {
+		m = map[string][]int{}
+		p.seen[module] = m
+	}
+	shape := []int(t.Shape())
+	if t.IsScalar() {
+		shape = []int{}
+	}
+	prev, ok := m[v.Name]
+	switch {
+	case !ok:
+		m[v.Name] = slices.Clone(shape)
+	case prev != nil && !slices.Equal(prev, shape):
+		m[v.Name] = nil
+	}
+}
+
+// staticInputs reports whether every graph input declares all its sizes.
+func staticInputs(gm *lower.GraphModule) bool {
+	for _, p := range gm.Graph.Placeholders() {
+		v := p.Outputs[0]
+		if !v.HasShape {
+			return false
+		}
+		for _, d := range v.Shape {
+			if !d.Known() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// declaredShapes are the input shapes of a fully static model.
+func declaredShapes(gm *lower.GraphModule) map[string][]int64 {
+	shapes := map[string][]int64{}
+	for _, p := range gm.Graph.Placeholders() {
+		v := p.Outputs[0]
+		s := make([]int64, len(v.Shape))
+		for i, d := range v.Shape {
+			s[i] = d.Value
+		}
+		shapes[v.Name] = s
+	}
+	return shapes
+}
+
+// profileShapes runs every sample through the float model and records the
+// shapes it sees.
+func profileShapes(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) (*shapeProfile, error) {
+	it, err := interp.New(gm, interp.Options{Workers: 1})
+	if err != nil {
+		return nil, err
+	}
+	prof := &shapeProfile{seen: map[string]map[string][]int{}}
+	for i := 0; i < samples.Len(); i++ {
+		s, err := samples.Load(i)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := it.Run(ctx, s.Inputs, prof); err != nil {
+			return nil, fmt.Errorf("sample %q: %w", s.Name, err)
+		}
+	}
+	return prof, nil
+}
+
+// inputShapes are the graph input shapes inference starts from: the
+// profile's agreed sizes, -1 where the samples disagree.
+func (p *shapeProfile) inputShapes(gm *lower.GraphModule) map[string][]int64 {
+	shapes := map[string][]int64{}
+	for _, ph := range gm.Graph.Placeholders() {
+		v := ph.Outputs[0]
+		s, ok := p.seen[""][v.Name]
+		if !ok {
+			continue
+		}
+		if s != nil {
+			shapes[v.Name] = toInt64(s)
+			continue
+		}
+		if !v.HasShape {
+			continue
+		}
+		// The samples disagree: keep what every sample of the rank agrees on.
+		dims := make([]int64, len(v.Shape))
+		for i, d := range v.Shape {
+			dims[i] = -1
+			if d.Known() {
+				dims[i] = d.Value
+			}
+		}
+		shapes[v.Name] = dims
+	}
+	return shapes
+}
+
+// fill gives every value inference left partly unsized the shape all
+// executions agreed on. It reports how many values it sized.
+func (p *shapeProfile) fill(gm *lower.GraphModule) int {
+	n := 0
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		seen := p.seen[m.Name]
+		for _, node := range m.Graph.Nodes {
+			if node.Op != lower.CallFunction && node.Op != lower.CallModule {
+				continue
+			}
+			for _, v := range node.Outputs {
+				if v == nil || sized(v) {
+					continue
+				}
+				s := seen[v.Name]
+				if s == nil || (v.HasShape && len(v.Shape) != len(s)) {
+					continue
+				}
+				v.Shape, v.HasShape = make([]lower.Dim, len(s)), true
+				for i, d := range s {
+					v.Shape[i] = lower.Dim{Value: int64(d)}
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func sized(v *lower.Value) bool {
+	if !v.HasShape {
+		return false
+	}
+	for _, d := range v.Shape {
+		if !d.Known() {
+			return false
+		}
+	}
+	return true
+}
+
+func toInt64(s []int) []int64 {
+	out := make([]int64, len(s))
+	for i, d := range s {
+		out[i] = int64(d)
+	}
+	return out
+}
