@@ -108,7 +108,9 @@ func TestLoadRejectsInconsistentStats(t *testing.T) {
 		"version":          func(s string) string { return strings.Replace(s, `"version":1,"samples"`, `"version":9,"samples"`, 1) },
 		"truncated":        func(s string) string { return s[:len(s)/2] },
 		"coverage > total": func(s string) string { return strings.Replace(s, `"Loop_0.body":2`, `"Loop_0.body":3`, 1) },
-		"spec mismatch":    func(s string) string { return strings.Replace(s, `"spec":{"kind":"histogram"}`, `"spec":{"kind":"minmax"}`, 1) },
+		"spec mismatch": func(s string) string {
+			return strings.Replace(s, `"spec":{"kind":"histogram"}`, `"spec":{"kind":"minmax"}`, 1)
+		},
 	} {
 		bad := edit(good)
 		if bad == good {

@@ -115,8 +115,22 @@ func set(names ...string) map[string]bool {
 
 // Check judges every node of a QDQ model against the target's rules.
 func Check(gm *lower.GraphModule, spec CompileSpec) *Report {
+	return check(gm, spec, true)
+}
+
+// CheckOperators judges the operators of a float model (after the
+// transform passes) against the rules that do not depend on quantization:
+// operator support, attributes, kernel sizes and ranks. The quantizer runs
+// it before calibration, so a model the target can never run fails at
+// once, and with every offending node listed, even when the calibration
+// interpreter could not run it either (NonMaxSuppression).
+func CheckOperators(gm *lower.GraphModule, spec CompileSpec) *Report {
+	return check(gm, spec, false)
+}
+
+func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 	r := &Report{Target: spec.Target}
-	c := &checker{spec: spec, npu: npuOps(), u85: u85OnlyOps(), table: tableOps()}
+	c := &checker{spec: spec, npu: npuOps(), u85: u85OnlyOps(), table: tableOps(), quantizedModel: qdq}
 	_ = gm.Walk(func(m *lower.GraphModule) error {
 		control := controlValues(m.Graph)
 		for _, n := range m.Graph.Nodes {
@@ -140,6 +154,8 @@ func Check(gm *lower.GraphModule, spec CompileSpec) *Report {
 type checker struct {
 	spec            CompileSpec
 	npu, u85, table map[string]bool
+	// qdq: the model is quantized, so Q/DQ placement is checked too.
+	quantizedModel bool
 }
 
 // controlValues are the values computed only to decide control flow (If
@@ -242,6 +258,9 @@ func (c *checker) node(n *lower.Node, control map[*lower.Value]bool, v *Verdict)
 	if c.u85[op] && c.spec.U55Subset() {
 		return fmt.Sprintf("%s is not supported on %s (only on Ethos-U85)", op, c.spec.Family())
 	}
+	if !c.quantizedModel {
+		return c.opRule(n)
+	}
 	if rule := c.quantized(n); rule != "" {
 		return rule
 	}
@@ -295,6 +314,8 @@ func (c *checker) quantized(n *lower.Node) string {
 // (shapes, pads, clip bounds, resize scales, which stay constant).
 func dataInput(n *lower.Node, i int) bool {
 	switch n.Target.OpType {
+	case "Pow":
+		return i == 0 || !isConstantTensor(n.Inputs[i])
 	case "Clip", "Pad", "Reshape", "Resize", "Slice", "Split", "Squeeze", "Unsqueeze", "Tile", "Expand", "Gather", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin":
 		return i == 0
 	}
@@ -303,20 +324,7 @@ func dataInput(n *lower.Node, i int) bool {
 
 // source follows body captures to the outer value they stand for, so a
 // body reading a dequantized outer tensor counts as quantized.
-func source(v *lower.Value) *lower.Value {
-	for v != nil && v.Producer != nil && v.Producer.Op == lower.Placeholder && v.Producer.Capture {
-		g := v.Producer.Graph()
-		if g.Outer == nil {
-			break
-		}
-		ov := g.Outer.Value(v.Name)
-		if ov == nil || ov == v {
-			break
-		}
-		v = ov
-	}
-	return v
-}
+func source(v *lower.Value) *lower.Value { return v.Source() }
 
 func isConstantTensor(v *lower.Value) bool {
 	v = source(v)
@@ -393,6 +401,7 @@ func touchesGraphIO(n *lower.Node) bool {
 // quantDType is the integer type a float input was dequantized from, 0
 // when unknown.
 func quantDType(v *lower.Value) int32 {
+	v = source(v)
 	if v == nil || v.Producer == nil || v.Producer.Target.OpType != "DequantizeLinear" || v.Producer.Inputs[0] == nil {
 		return 0
 	}
@@ -410,10 +419,12 @@ func (c *checker) opRule(n *lower.Node) string {
 			return fmt.Sprintf("%s becomes a TABLE lookup, which is int8 only on %s", op, c.spec.Family())
 		}
 	case op == "MatMul" && u55:
-		for _, in := range n.Inputs[:2] {
-			if quantDType(in) == int16 && !isWeightDQ(in) {
-				return "activation×activation MatMul is int8 only on " + string(c.spec.Family())
-			}
+		// A constant operand makes it a fully connected layer (a 1×1
+		// CONV2D, 16x8 allowed); two activations make a TOSA MATMUL,
+		// which is i8×i8 only.
+		a, b := n.Inputs[0], n.Inputs[1]
+		if !isWeightDQ(a) && !isWeightDQ(b) && (quantDType(a) == int16 || quantDType(b) == int16) {
+			return "activation×activation MatMul is int8 only on " + string(c.spec.Family())
 		}
 	case op == "Conv" || op == "ConvTranspose":
 		return c.convRule(n)
@@ -450,6 +461,7 @@ func (c *checker) opRule(n *lower.Node) string {
 }
 
 func isWeightDQ(v *lower.Value) bool {
+	v = source(v)
 	return v != nil && v.Producer != nil && v.Producer.Target.OpType == "DequantizeLinear" && isConstantTensor(v.Producer.Inputs[0])
 }
 

@@ -53,7 +53,7 @@ func int8TablesOnU55() func(n *lower.Node, cfg *qpass.Config) *qpass.Config {
 			return cfg
 		}
 		op := n.Target.OpType
-		actMatMul := op == "MatMul" && len(n.Inputs) > 1 && n.Inputs[1] != nil && n.Inputs[1].Producer != nil && n.Inputs[1].Producer.Op != lower.GetAttr
+		actMatMul := op == "MatMul" && len(n.Inputs) > 1 && !constantOperand(n.Inputs[0]) && !constantOperand(n.Inputs[1])
 		if !table[op] && !actMatMul {
 			return cfg
 		}
@@ -64,6 +64,13 @@ func int8TablesOnU55() func(n *lower.Node, cfg *qpass.Config) *qpass.Config {
 		}
 		return int8[cfg]
 	}
+}
+
+// constantOperand reports whether an operand is an initializer, possibly
+// read through body captures.
+func constantOperand(v *lower.Value) bool {
+	v = v.Source()
+	return v != nil && v.Producer != nil && v.Producer.Op == lower.GetAttr
 }
 
 // CompileSpec returns the quantizer's target.
@@ -170,6 +177,12 @@ func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphM
 	if err := step("transform", func() error { return q.prepare(ctx, gm, samples) }); err != nil {
 		return nil, err
 	}
+	if err := step("precheck", func() error {
+		res.Legality = CheckOperators(gm, q.spec)
+		return res.Legality.Err()
+	}); err != nil {
+		return res, err
+	}
 	var ann *qpass.Annotation
 	if err := step("annotate", func() (err error) { ann, err = q.Annotate(gm); return err }); err != nil {
 		return nil, err
@@ -222,7 +235,10 @@ func observationPlan(ann *qpass.Annotation, qat bool) (reqs []calib.Request, con
 		}
 		r := calib.Request{ID: p.ID, Spec: observerSpec(p.Spec, qat)}
 		for _, s := range p.Sites {
-			r.Sites = append(r.Sites, calib.Site{Module: s.Module(), Value: s.Value.Name})
+			// A body sees an outer tensor through a capture, which the
+			// interpreter does not report: observe it where it is made.
+			v := s.Value.Source()
+			r.Sites = append(r.Sites, calib.Site{Module: v.Producer.Graph().Module.Name, Value: v.Name})
 		}
 		reqs = append(reqs, r)
 	}
@@ -294,7 +310,6 @@ func pointByID(ann *qpass.Annotation, id int) *qpass.Point {
 	return nil
 }
 
-
 // prepare sizes every tensor (see shapes.go), runs the transform passes and
 // sizes the tensors they made.
 func (q *Quantizer) prepare(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) error {
@@ -321,6 +336,23 @@ func (q *Quantizer) prepare(ctx context.Context, gm *lower.GraphModule, samples 
 	}
 	if err := infer(); err != nil {
 		return err
+	}
+	if prof != nil && prof.specializeShapes(gm) > 0 {
+		if err := infer(); err != nil {
+			return err
+		}
+	}
+	// Shape checks the exporter wrote as If nodes are constant now: fold
+	// them and keep only the branch taken.
+	if _, err := lower.FoldConstants(gm); err != nil {
+		return err
+	}
+	if inlined, err := lower.InlineConstantIfs(gm); err != nil {
+		return err
+	} else if inlined {
+		if err := infer(); err != nil {
+			return err
+		}
 	}
 	if err := q.TransformForAnnotation(gm); err != nil {
 		return err

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 
+	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
 // Ethos-U compiles static shapes, and the transform passes (LSTM unrolling,
@@ -27,6 +29,9 @@ import (
 // execution saw, or nil when executions disagreed.
 type shapeProfile struct {
 	seen map[string]map[string][]int
+	// shapeOf holds the results of Shape nodes, per module and value, or
+	// nil when executions disagreed.
+	shapeOf map[string]map[string][]int64
 }
 
 func (p *shapeProfile) Enter(string) {}
@@ -48,6 +53,59 @@ func (p *shapeProfile) Value(module string, v *lower.Value, t *tensor.Dense) {
 	case prev != nil && !slices.Equal(prev, shape):
 		m[v.Name] = nil
 	}
+	if v.Producer == nil || v.Producer.Target.OpType != "Shape" {
+		return
+	}
+	data, isInt := t.Data().([]int64)
+	if !isInt {
+		return
+	}
+	sm := p.shapeOf[module]
+	if sm == nil {
+		sm = map[string][]int64{}
+		p.shapeOf[module] = sm
+	}
+	prevShape, ok := sm[v.Name]
+	switch {
+	case !ok:
+		sm[v.Name] = slices.Clone(data)
+	case prevShape != nil && !slices.Equal(prevShape, data):
+		sm[v.Name] = nil
+	}
+}
+
+// specializeShapes replaces each Shape node inference could not evaluate
+// by the result every execution of its graph agreed on. It reports how many
+// it replaced.
+func (p *shapeProfile) specializeShapes(gm *lower.GraphModule) int {
+	n := 0
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		g := m.Graph
+		for _, node := range slices.Clone(g.Nodes) {
+			if node.Op != lower.CallFunction || node.Target.OpType != "Shape" || len(node.Outputs) != 1 || node.Outputs[0] == nil {
+				continue
+			}
+			if len(node.Inputs) == 1 && sized(node.Inputs[0]) {
+				continue // constant folding evaluates it
+			}
+			out := node.Outputs[0]
+			vals := p.shapeOf[m.Name][out.Name]
+			if vals == nil || isGraphOutput(g, out) {
+				continue
+			}
+			t := &onnxpb.TensorProto{Dims: []int64{int64(len(vals))}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: slices.Clone(vals)}
+			c := g.NewInitializer(out.Name+"_static", t)
+			g.ReplaceAllUses(out, c)
+			g.RemoveNode(node)
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+func isGraphOutput(g *lower.Graph, v *lower.Value) bool {
+	return slices.Contains(g.OutputNode().Inputs, v)
 }
 
 // staticInputs reports whether every graph input declares all its sizes.
@@ -87,7 +145,7 @@ func profileShapes(ctx context.Context, gm *lower.GraphModule, samples *dataset.
 	if err != nil {
 		return nil, err
 	}
-	prof := &shapeProfile{seen: map[string]map[string][]int{}}
+	prof := &shapeProfile{seen: map[string]map[string][]int{}, shapeOf: map[string]map[string][]int64{}}
 	for i := 0; i < samples.Len(); i++ {
 		s, err := samples.Load(i)
 		if err != nil {

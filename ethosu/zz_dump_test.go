@@ -5,11 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 	"fmt"
-	"strings"
 
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/testenv"
-	"github.com/onnxquant/onnxquant/lower"
 )
 
 func TestDump(t *testing.T) {
@@ -17,14 +15,22 @@ func TestDump(t *testing.T) {
 	if name == "" {
 		t.Skip()
 	}
-	_, gm := loadModel(t, filepath.Join(testenv.Corpus(t), "models", name+".onnx"))
-	err := lower.InferShapes(gm, map[string][]int64{"x": {1, 3, 48, 192}})
-	q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec("ethos-u85-256"))
-	q.DumpAfter = os.Getenv("DAFTER")
-	q.Log = func(s string) {
-		for _, l := range strings.Split(s, "\n") {
-			if strings.Contains(l, os.Getenv("DGREP")) { fmt.Println(l) }
+	corpus := testenv.Corpus(t)
+	var m corpusModel
+	for _, c := range corpusModels() {
+		if c.name == name {
+			m = c
 		}
 	}
-	fmt.Println(q.TransformForAnnotation(gm), err)
+	om, _ := loadModel(t, filepath.Join(corpus, "models", name+".onnx"))
+	q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec("ethos-u85-256"))
+	res, err := quantizeModel(t, q, om, samplePaths(t, corpus, m, 0, 1))
+	if err != nil { t.Fatal(err) }
+	for _, p := range res.Annotation.Points() {
+		for _, s := range p.Sites {
+			if s.Value.Name == os.Getenv("DVAL") {
+				fmt.Printf("point %d spec %s derived %v site %+v consumer %v\n", p.ID, p.Spec.Key(), p.Derived(), s.Kind, s.Consumer)
+			}
+		}
+	}
 }

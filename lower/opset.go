@@ -13,8 +13,12 @@ import (
 // rewriting every node whose operator changed meaning on the way (see
 // opHistory in opset_table.go for which ops changed when, and their
 // adapters). Upgrades go from any opset in 7..21 to any later one up to
-// 21. A downgrade is done only when it is trivial: every op used exists at
-// target and none of them changed in between.
+// 21. Downgrades go back to any opset from 7 through the steps' down
+// adapters (downHistory, opset_down.go): type-only changes when no value
+// has a type the older version lacks, new attributes when absent or at
+// their default, inputs that replaced attributes when constant, and ops
+// newer than the target rewritten into older ones (HardSwish,
+// LayerNormalization, Gelu...).
 //
 // No adapter needs a known shape: where the old meaning depends on the
 // rank (Softmax before 13), an unknown rank gets a rank-agnostic rewrite
@@ -45,7 +49,12 @@ func ConvertOpset(gm *GraphModule, target int64) error {
 	c := &converter{}
 	var err error
 	if target < cur {
-		err = root.Walk(func(m *GraphModule) error { return c.checkDowngrade(m, cur, target) })
+		// Down adapters check types and ranks: infer them for the
+		// duration, and put back what the model declared afterwards so
+		// the converted model declares no more than the original did.
+		restore := inferFacts(root)
+		err = root.Walk(func(m *GraphModule) error { return c.downgrade(m, cur, target) })
+		restore()
 	} else if target > cur {
 		err = root.Walk(func(m *GraphModule) error { return c.upgrade(m, cur, target) })
 	}
@@ -117,27 +126,6 @@ func (c *converter) upgrade(m *GraphModule, cur, target int64) error {
 				if err := s.adapt(c, n, v); err != nil {
 					return fmt.Errorf("convert opset %d to %d: %s: step to %d: %w", cur, target, nodeLabel(m, n), v, err)
 				}
-			}
-		}
-	}
-	return nil
-}
-
-func (c *converter) checkDowngrade(m *GraphModule, cur, target int64) error {
-	for _, n := range m.Graph.Nodes {
-		if (n.Op != CallFunction && n.Op != CallModule) || !isDefaultDomain(n.Target.Domain) {
-			continue
-		}
-		hist, ok := opHistory[n.Target.OpType]
-		if !ok {
-			return fmt.Errorf("convert opset %d down to %d: %s: no version history known for this operator", cur, target, nodeLabel(m, n))
-		}
-		if hist[0].version > target {
-			return fmt.Errorf("convert opset %d down to %d: %s: the operator does not exist before opset %d", cur, target, nodeLabel(m, n), hist[0].version)
-		}
-		for _, s := range hist {
-			if s.version > target && s.version <= cur {
-				return fmt.Errorf("convert opset %d down to %d: %s: the operator changed at opset %d; only trivial downgrades are supported", cur, target, nodeLabel(m, n), s.version)
 			}
 		}
 	}

@@ -144,3 +144,116 @@ func irForOpset(opset int64) int64 {
 	}
 	return 3
 }
+
+// downHistory gives the down adapters of opHistory's steps: for an
+// operator and a version at which its schema changed, how a node of that
+// version goes back to the version before (see opset_down.go). A step
+// missing here is refused on downgrade. For an operator's first version
+// the adapter rewrites the node into older operators.
+//
+// Most steps only widened types: bfloat16 at 13 (and 16 for a few ops),
+// float8 at 19, 4-bit integers at 21, integer types here and there; they
+// go back when the node's values have none of the new types.
+var downHistory map[string][]opStep
+
+func init() {
+	bf16 := withoutTypes(tBFloat16)
+	f8 := withoutTypes(tFloat8...)
+	i4 := withoutTypes(tInt4...)
+	floats := onlyTypes(append([]int32{tBool}, tFloats...)...)
+	unary13 := steps(at(13, bf16))
+	neg := negAxisDown("axis")
+	cmp := func(extra ...opStep) []opStep { return append(steps(at(13, bf16)), extra...) }
+	reduce := func(extra ...opStep) []opStep {
+		return append(steps(at(11, negAxisDown("axes")), at(13, bf16), at(18, inputToInts(1, "axes"))), extra...)
+	}
+	downHistory = map[string][]opStep{
+		"Abs": unary13, "Ceil": unary13, "Floor": unary13, "Neg": unary13, "Reciprocal": unary13,
+		"Sqrt": unary13, "Exp": unary13, "Log": unary13, "Sigmoid": unary13, "Tanh": unary13,
+		"Erf": unary13, "Sign": unary13, "Mod": unary13, "LRN": unary13, "NonZero": unary13,
+		"MeanVarianceNormalization": unary13, "Expand": unary13, "Tile": unary13, "SpaceToDepth": unary13,
+		"GatherElements": unary13, "Size": steps(at(13, bf16), at(19, f8), at(21, i4)),
+		"Relu":  steps(at(13, bf16), at(14, withoutTypes(tInt8, tInt16, tInt32, tInt64))),
+		"IsNaN": steps(at(13, bf16), at(20, f8)), "IsInf": steps(at(20, onlyTypes(tFloat, tDouble, tBool))),
+		"Add": cmp(at(14, withoutTypes(tUint8, tInt8, tUint16, tInt16))), "Sub": cmp(at(14, withoutTypes(tUint8, tInt8, tUint16, tInt16))),
+		"Mul": cmp(at(14, withoutTypes(tUint8, tInt8, tUint16, tInt16))), "Div": cmp(at(14, withoutTypes(tUint8, tInt8, tUint16, tInt16))),
+		"Pow": steps(at(12, (*converter).pow12Down), at(13, bf16), at(15, bf16)),
+		"Min": steps(at(8, (*converter).sameShapes), at(12, floats), at(13, bf16)),
+		"Max": steps(at(8, (*converter).sameShapes), at(12, floats), at(13, bf16)),
+		"Sum": steps(at(8, (*converter).sameShapes), at(13, bf16)), "Mean": steps(at(8, (*converter).sameShapes), at(13, bf16)),
+		"Equal":          steps(at(11, onlyTypes(tBool, tInt32, tInt64)), at(13, bf16), at(19, withoutTypes(tString))),
+		"Greater":        steps(at(9, floats), at(13, bf16)),
+		"Less":           steps(at(9, floats), at(13, bf16)),
+		"GreaterOrEqual": steps(at(16, bf16)), "LessOrEqual": steps(at(16, bf16)),
+		"Where": steps(at(16, bf16)), "LeakyRelu": steps(at(16, bf16)),
+		"PRelu":      steps(at(9, floats), at(16, bf16)),
+		"HardSwish":  steps(at(14, (*converter).hardSwishDown)),
+		"Gelu":       steps(at(20, (*converter).geluDown)),
+		"Mish":       steps(at(18, (*converter).mishDown)),
+		"Clip":       steps(at(11, (*converter).clip11Down), at(12, floats), at(13, bf16)),
+		"Softmax":    steps(at(13, both(bf16, (*converter).softmax13Down))),
+		"LogSoftmax": steps(at(13, both(bf16, (*converter).softmax13Down))),
+		"Hardmax":    steps(at(13, both(bf16, (*converter).softmax13Down))),
+		"Cast":       steps(at(9, withoutTypes(tString)), at(13, bf16), at(19, both(f8, dropIntAttr("saturate", 1))), at(21, i4)),
+		"CastLike":   steps(at(15, (*converter).castLikeDown), at(19, both(f8, dropIntAttr("saturate", 1))), at(21, i4)),
+		// Identity-14 added sequences, 16 optionals.
+		"Identity": steps(at(13, bf16), at(14, noSequences), at(16, noOptionals), at(19, f8), at(21, i4)),
+		"Constant": steps(at(9, onlyTypes(tFloats...)), at(11, noAttr("sparse_value")), at(12, (*converter).constant12Down),
+			at(13, bf16), at(19, f8), at(21, i4)),
+		"ConstantOfShape": steps(at(20, withoutTypes(append([]int32{tBFloat16}, tFloat8...)...)), at(21, i4)),
+		"Shape":           steps(at(13, bf16), at(15, (*converter).shape15Down), at(19, f8), at(21, i4)),
+		"Concat":          steps(at(11, neg), at(13, bf16)),
+		"GatherND":        steps(at(12, dropIntAttr("batch_dims", 0)), at(13, bf16)),
+		"Gather":          steps(at(13, bf16)),
+		"ScatterND":       steps(at(13, bf16), at(16, dropStringAttr("reduction", "none")), at(18, refuseString("reduction", "min", "max"))),
+		"ScatterElements": steps(at(13, bf16), at(16, dropStringAttr("reduction", "none")), at(18, refuseString("reduction", "min", "max"))),
+		"Flatten":         steps(at(9, onlyTypes(tFloats...)), at(11, neg), at(13, bf16), at(21, i4)),
+		"Reshape":         steps(at(13, bf16), at(14, (*converter).reshape14Down), at(19, f8), at(21, i4)),
+		"Transpose":       steps(at(13, bf16), at(21, i4)),
+		"Squeeze":         steps(at(11, negAxisDown("axes")), at(13, inputToInts(1, "axes")), at(21, i4)),
+		"Unsqueeze":       steps(at(11, negAxisDown("axes")), at(13, inputToInts(1, "axes")), at(21, i4)),
+		"Split":           steps(at(11, neg), at(13, both(bf16, inputToInts(1, "split"))), at(18, (*converter).split18Down)),
+		"Slice":           steps(at(10, (*converter).slice10Down), at(11, (*converter).slice11Down), at(13, bf16)),
+		"Pad": steps(at(11, (*converter).pad11Down), at(13, bf16), at(18, noInput(3, "axes")),
+			at(19, refuseString("mode", "wrap")), at(21, i4)),
+		"ReduceSum":  steps(at(11, negAxisDown("axes")), at(13, both(bf16, inputToInts(1, "axes")))),
+		"ReduceMean": reduce(), "ReduceProd": reduce(), "ReduceL1": reduce(), "ReduceL2": reduce(),
+		"ReduceLogSum": reduce(), "ReduceLogSumExp": reduce(), "ReduceSumSquare": reduce(),
+		"ReduceMin": reduce(at(20, withoutTypes(tBool))), "ReduceMax": reduce(at(20, withoutTypes(tBool))),
+		"ArgMax": steps(at(11, neg), at(12, dropIntAttr("select_last_index", 0)), at(13, bf16)),
+		"ArgMin": steps(at(11, neg), at(12, dropIntAttr("select_last_index", 0)), at(13, bf16)),
+		"TopK": steps(at(10, (*converter).topK10Down),
+			at(11, both(neg, dropIntAttr("largest", 1), dropIntAttr("sorted", 1)))),
+		"CumSum":      steps(at(14, withoutTypes(tFloat16, tBFloat16))),
+		"MaxPool":     steps(at(8, both(dropIntAttr("storage_order", 0), onlyFirstOutput)), at(10, both(dropIntAttr("ceil_mode", 0), onesAttr("dilations"))), at(12, withoutTypes(tInt8, tUint8))),
+		"AveragePool": steps(at(10, dropIntAttr("ceil_mode", 0)), at(19, onesAttr("dilations"))),
+		"BatchNormalization": steps(at(9, compatible), at(14, both(bf16, (*converter).batchNorm14Down)),
+			at(15, (*converter).batchNorm15Down)),
+		"LayerNormalization": steps(at(17, (*converter).layerNormDown)),
+		"GroupNormalization": steps(at(18, (*converter).groupNormDown), at(21, (*converter).groupNormDown)),
+		// Dropout changes at 10, 12 and 13 are all about training; at
+		// inference it is Identity.
+		"Dropout": steps(at(10, (*converter).dropoutToIdentity), at(12, (*converter).dropoutToIdentity),
+			at(13, (*converter).dropoutToIdentity)),
+		"Gemm":   steps(at(9, onlyTypes(tFloats...)), at(11, (*converter).gemm11Down), at(13, bf16)),
+		"MatMul": steps(at(9, onlyTypes(tFloats...)), at(13, bf16)),
+		// The recurrent ops' 14 added layout (batch-major when 1).
+		"LSTM": steps(at(14, dropIntAttr("layout", 0))), "GRU": steps(at(14, dropIntAttr("layout", 0))),
+		"RNN": steps(at(14, dropIntAttr("layout", 0))),
+		// If and Loop at 11 relaxed their body outputs' shapes; 13 added
+		// sequences and 16 optionals as values.
+		"If":   steps(at(11, compatible), at(13, noSequences), at(16, noOptionals), at(19, f8), at(21, i4)),
+		"Loop": steps(at(11, compatible), at(13, noSequences), at(16, noOptionals), at(19, f8), at(21, i4)),
+		"QuantizeLinear": steps(at(13, (*converter).quantize13Down),
+			at(19, both(withoutTypes(append([]int32{tFloat16, tBFloat16}, tFloat8...)...), dropIntAttr("saturate", 1))),
+			at(21, both((*converter).quantize21Down, withoutTypes(append([]int32{tInt16, tUint16}, tInt4...)...)))),
+		"DequantizeLinear": steps(at(13, (*converter).quantize13Down),
+			at(19, withoutTypes(append([]int32{tFloat16, tBFloat16}, tFloat8...)...)),
+			at(21, both((*converter).quantize21Down, withoutTypes(append([]int32{tInt16, tUint16}, tInt4...)...)))),
+		"QLinearMatMul": steps(at(21, withoutTypes(append([]int32{tFloat16, tBFloat16}, tFloat8...)...))),
+		"Resize": steps(at(13, both(bf16, (*converter).resize13Down)),
+			at(18, both(dropIntAttr("antialias", 0), noAttr("axes"), dropStringAttr("keep_aspect_ratio_policy", "stretch"))),
+			at(19, refuseString("coordinate_transformation_mode", "half_pixel_symmetric"))),
+		"DepthToSpace": steps(at(11, dropStringAttr("mode", "DCR")), at(13, bf16)),
+	}
+}

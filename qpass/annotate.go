@@ -402,22 +402,8 @@ func isConstant(v *lower.Value) bool {
 	return v != nil && v.Producer != nil && v.Producer.Op == lower.GetAttr
 }
 
-// outerValue follows body captures to the value of the enclosing graph
-// they stand for; other values are returned as they are.
-func outerValue(v *lower.Value) *lower.Value {
-	for v != nil && v.Producer != nil && v.Producer.Op == lower.Placeholder && v.Producer.Capture {
-		g := v.Producer.Graph()
-		if g.Outer == nil {
-			break
-		}
-		ov := g.Outer.Value(v.Name)
-		if ov == nil || ov == v {
-			break
-		}
-		v = ov
-	}
-	return v
-}
+// outerValue follows body captures to the outer value they stand for.
+func outerValue(v *lower.Value) *lower.Value { return v.Source() }
 
 // isWeight reports whether input i of n is a float initializer.
 func isWeight(n *lower.Node, i int) bool {

@@ -27,7 +27,7 @@ type QParams struct {
 // scale × weight scale. Graph input and output names and order do not
 // change.
 func ConvertToQDQ(gm *lower.GraphModule, ann *Annotation, qparams map[int]QParams) error {
-	c := &converter{ann: ann, qp: qparams, dir: gm.Root().Dir}
+	c := &converter{ann: ann, qp: qparams, dir: gm.Root().Dir, names: map[*lower.Graph]map[string]bool{}}
 	roots := ann.Points()
 	// Output sites first: they rewrite every reader, so edge sites added
 	// after them read the dequantized tensor.
@@ -55,6 +55,28 @@ type converter struct {
 	ann *Annotation
 	qp  map[int]QParams
 	dir string
+	// names holds the ONNX node names used per graph: ONNX Runtime
+	// rejects two nodes of one graph with the same name, and one
+	// initializer (a shared bias) may be dequantized for several readers.
+	names map[*lower.Graph]map[string]bool
+}
+
+// nodeName returns base, or base_N, unused by the nodes of g.
+func (c *converter) nodeName(g *lower.Graph, base string) string {
+	used := c.names[g]
+	if used == nil {
+		used = map[string]bool{}
+		for _, n := range g.Nodes {
+			used[n.Meta.SourceName] = true
+		}
+		c.names[g] = used
+	}
+	name := base
+	for i := 1; used[name]; i++ {
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	used[name] = true
+	return name
 }
 
 // params returns the qparams of a root point, deriving bias ones.
@@ -147,10 +169,10 @@ func (c *converter) activation(g *lower.Graph, v *lower.Value, p *Point, q QPara
 	if v.Producer.Op == lower.Placeholder {
 		pos = firstComputeIndex(g)
 	}
-	qn := g.NewOp(pos, "QuantizeLinear", v.Name+"_QuantizeLinear", []*lower.Value{v, scale, zp}, 1)
+	qn := g.NewOp(pos, "QuantizeLinear", c.nodeName(g, v.Name+"_QuantizeLinear"), []*lower.Value{v, scale, zp}, 1)
 	qn.Outputs[0].Name = renameOutput(g, qn.Outputs[0], v.Name+"_quantized")
 	setTensorType(qn.Outputs[0], p.Spec.DType, v)
-	dn := g.NewOp(pos+1, "DequantizeLinear", v.Name+"_DequantizeLinear", []*lower.Value{qn.Outputs[0], scale, zp}, 1)
+	dn := g.NewOp(pos+1, "DequantizeLinear", c.nodeName(g, v.Name+"_DequantizeLinear"), []*lower.Value{qn.Outputs[0], scale, zp}, 1)
 	dn.Outputs[0].Name = renameOutput(g, dn.Outputs[0], v.Name+"_dequantized")
 	setTensorType(dn.Outputs[0], int32(onnxpb.TensorProto_FLOAT), v)
 	copyModule(qn, v)
@@ -187,7 +209,7 @@ func (c *converter) constant(g *lower.Graph, v *lower.Value, p *Point, q QParams
 		attrs = append(attrs, lower.IntAttr("axis", int64(axis)))
 	}
 	pos := firstComputeIndex(g)
-	dn := g.NewOp(pos, "DequantizeLinear", v.Name+"_DequantizeLinear", []*lower.Value{qv, scale, zp}, 1, attrs...)
+	dn := g.NewOp(pos, "DequantizeLinear", c.nodeName(g, v.Name+"_DequantizeLinear"), []*lower.Value{qv, scale, zp}, 1, attrs...)
 	dn.Outputs[0].Name = renameOutput(g, dn.Outputs[0], v.Name+"_dequantized")
 	setTensorType(dn.Outputs[0], int32(onnxpb.TensorProto_FLOAT), v)
 	return dn.Outputs[0], nil

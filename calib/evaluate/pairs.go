@@ -61,11 +61,11 @@ func pairs(floatGM, quantGM *lower.GraphModule) ([]pair, error) {
 			}
 			seen[Key{qm.Name, qv.Name}] = true
 			p := pair{
-				float: Key{Module: qm.Name, Name: base},
-				quant: Key{Module: qm.Name, Name: qv.Name},
+				float:  Key{Module: qm.Name, Name: base},
+				quant:  Key{Module: qm.Name, Name: qv.Name},
 				module: fv.Producer.Meta.Module(),
 				kind:   KindActivation,
-				bits:   bitsOf(n.Inputs[0].DType),
+				bits:   quantBits(n),
 			}
 			if fv.Producer.Op == lower.GetAttr {
 				if fv.Producer.Initializer == nil {
@@ -106,6 +106,26 @@ func moduleOfUser(v *lower.Value) string {
 		}
 	}
 	return ""
+}
+
+// quantBits is the integer width a DequantizeLinear reads: the declared
+// type of its input, else that of its zero point (uint8 when absent, as
+// ONNX defines).
+func quantBits(dq *lower.Node) int {
+	if dt := dq.Inputs[0].DType; dt != 0 {
+		return bitsOf(dt)
+	}
+	if len(dq.Inputs) > 2 && dq.Inputs[2] != nil {
+		zp := dq.Inputs[2]
+		if zp.DType != 0 {
+			return bitsOf(zp.DType)
+		}
+		if zp.Producer != nil && zp.Producer.Initializer != nil {
+			return bitsOf(zp.Producer.Initializer.GetDataType())
+		}
+		return 0
+	}
+	return 8
 }
 
 func bitsOf(dt int32) int {

@@ -27,14 +27,23 @@ func gemv(ws *workspace, rowsContig bool, rows, k int, alpha float32, w []float3
 		}
 		return
 	}
-	// Column-oriented: accumulate x[p] * (row p of the stored matrix) in k order.
+	// Column-oriented: y is x times the stored k x rows matrix.
 	acc := aligned64(&ws.rawTile, rows)
-	clear(acc)
-	for p := 0; p < k; p++ {
-		axpy(x[p], w[p*ld:p*ld+rows], acc)
-	}
+	vecMat(x, w, ld, acc)
 	for i, v := range acc {
 		store(y, i*incy, float32(alpha*v), beta)
+	}
+}
+
+// vecMatGo sets acc[j] = sum_p x[p]*w[p*ld+j0+j] in p order, rounding each
+// product before the add.
+func vecMatGo(x, w []float32, ld int, acc []float32, j0 int) {
+	clear(acc)
+	if len(acc) == 0 {
+		return
+	}
+	for p, xp := range x {
+		axpyGo(xp, w[p*ld+j0:p*ld+j0+len(acc)], acc)
 	}
 }
 

@@ -11,7 +11,10 @@ func dotAVX512(n int, x, y *float32) float32
 func dotAVX2(n int, x, y *float32) float32
 
 //go:noescape
-func axpyAVX2(n int, alpha float32, x, acc *float32)
+func colsAVX512(k int, x, w *float32, ld int, acc *float32)
+
+//go:noescape
+func colsAVX2(k int, x, w *float32, ld int, acc *float32)
 
 var (
 	haveAVX512 = cpu.X86.HasAVX512F
@@ -40,14 +43,26 @@ func dot(x, y []float32) float32 {
 	return s
 }
 
-// axpy computes acc += alpha*x element-wise, each element rounded as
-// float32(alpha*x[i]) + acc[i] whichever path handles it.
-func axpy(alpha float32, x, acc []float32) {
-	acc = acc[:len(x)]
-	n := 0
-	if haveAVX2 && len(x) >= 32 {
-		n = len(x) &^ 31
-		axpyAVX2(n, alpha, &x[0], &acc[0])
+// vecMat sets acc[j] = sum_p x[p]*w[p*ld+j] for j < len(acc), p < len(x),
+// in p order with each product rounded before the add. The assembly takes
+// whole strips of columns and the Go loop the rest; both round alike, so a
+// column's value does not depend on which of them computed it.
+func vecMat(x, w []float32, ld int, acc []float32) {
+	k, n := len(x), len(acc)
+	width, strip := 0, colsAVX2
+	switch {
+	case haveAVX512:
+		width, strip = 64, colsAVX512
+	case haveAVX2:
+		width = 32
 	}
-	axpyGo(alpha, x[n:], acc[n:])
+	j := 0
+	if width > 0 && k > 0 {
+		// The last row read by a strip at j is w[(k-1)*ld+j : (k-1)*ld+j+width].
+		for ; j+width <= n; j += width {
+			_ = w[(k-1)*ld+j+width-1]
+			strip(k, &x[0], &w[j], ld, &acc[j])
+		}
+	}
+	vecMatGo(x, w, ld, acc[j:], j)
 }

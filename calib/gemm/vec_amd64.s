@@ -111,37 +111,83 @@ dot256_reduce:
 	VZEROUPPER
 	RET
 
-// func axpyAVX2(n int, alpha float32, x, acc *float32)
+// func colsAVX512(k int, x, w *float32, ld int, acc *float32)
 //
-// acc[i] += alpha*x[i] for n a multiple of 32, rounding the product before
-// the add (VMULPS then VADDPS, no FMA) so that it matches the Go tail loop
-// bit for bit: which elements fall in the tail depends on how the caller
-// split the output, and results must not. Y15 = alpha; Y0-Y3 = four blocks of
-// x scaled, added to acc in place. AX = x, BX = acc, CX = elements left.
-TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
-	MOVQ n+0(FP), CX
-	VBROADCASTSS alpha+8(FP), Y15
-	MOVQ x+16(FP), AX
-	MOVQ acc+24(FP), BX
-axpy256_loop:
-	CMPQ CX, $32
-	JLT  axpy256_done
-	VMULPS (AX), Y15, Y0
-	VMULPS 32(AX), Y15, Y1
-	VMULPS 64(AX), Y15, Y2
-	VMULPS 96(AX), Y15, Y3
-	VADDPS (BX), Y0, Y0
-	VADDPS 32(BX), Y1, Y1
-	VADDPS 64(BX), Y2, Y2
-	VADDPS 96(BX), Y3, Y3
-	VMOVUPS Y0, (BX)
-	VMOVUPS Y1, 32(BX)
-	VMOVUPS Y2, 64(BX)
-	VMOVUPS Y3, 96(BX)
-	ADDQ $128, AX
-	ADDQ $128, BX
-	SUBQ $32, CX
-	JMP  axpy256_loop
-axpy256_done:
+// acc[j] = sum_p x[p]*w[p*ld+j] for j < 64, summed in p order with the
+// product rounded before the add (VMULPS then VADDPS, matching the Go loop
+// that handles the remaining columns). This is one 64-column strip of a
+// vector times a row-major matrix: w is read once, acc lives in Z0-Z3.
+// AX = x, BX = current row of w, DX = ld in bytes, CX = rows left,
+// Z4 = broadcast x[p], Z5-Z8 = x[p]*w[p, 0:64].
+TEXT ·colsAVX512(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), AX
+	MOVQ w+16(FP), BX
+	MOVQ ld+24(FP), DX
+	SHLQ $2, DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ CX, CX
+	JZ   cols512_store
+cols512_loop:
+	VBROADCASTSS (AX), Z4
+	VMULPS (BX), Z4, Z5
+	VMULPS 64(BX), Z4, Z6
+	VMULPS 128(BX), Z4, Z7
+	VMULPS 192(BX), Z4, Z8
+	VADDPS Z5, Z0, Z0
+	VADDPS Z6, Z1, Z1
+	VADDPS Z7, Z2, Z2
+	VADDPS Z8, Z3, Z3
+	ADDQ $4, AX
+	ADDQ DX, BX
+	DECQ CX
+	JNZ  cols512_loop
+cols512_store:
+	MOVQ acc+32(FP), DI
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VZEROUPPER
+	RET
+
+// func colsAVX2(k int, x, w *float32, ld int, acc *float32)
+//
+// As colsAVX512 for a 32-column strip: acc in Y0-Y3, products in Y5-Y8.
+TEXT ·colsAVX2(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ x+8(FP), AX
+	MOVQ w+16(FP), BX
+	MOVQ ld+24(FP), DX
+	SHLQ $2, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ CX, CX
+	JZ   cols256_store
+cols256_loop:
+	VBROADCASTSS (AX), Y4
+	VMULPS (BX), Y4, Y5
+	VMULPS 32(BX), Y4, Y6
+	VMULPS 64(BX), Y4, Y7
+	VMULPS 96(BX), Y4, Y8
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y1, Y1
+	VADDPS Y7, Y2, Y2
+	VADDPS Y8, Y3, Y3
+	ADDQ $4, AX
+	ADDQ DX, BX
+	DECQ CX
+	JNZ  cols256_loop
+cols256_store:
+	MOVQ acc+32(FP), DI
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
 	VZEROUPPER
 	RET

@@ -2,5 +2,6 @@
 
 package gemm
 
-func dot(x, y []float32) float32           { return dotGo(x, y) }
-func axpy(alpha float32, x, acc []float32) { axpyGo(alpha, x, acc) }
+func dot(x, y []float32) float32 { return dotGo(x, y) }
+
+func vecMat(x, w []float32, ld int, acc []float32) { vecMatGo(x, w, ld, acc, 0) }

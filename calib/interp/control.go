@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/kernels"
 )
 
 func controlOps(t map[string]opBuilder) {
@@ -22,6 +24,11 @@ func buildIf(c *buildCtx) (kernel, error) {
 	elseP, err := c.body("else_branch")
 	if err != nil {
 		return nil, err
+	}
+	for _, b := range []*plan{thenP, elseP} {
+		if len(b.outputs) != len(c.n.Outputs) {
+			return nil, fmt.Errorf("%s has %d outputs, the node %d", b.module, len(b.outputs), len(c.n.Outputs))
+		}
 	}
 	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 		cond, err := truth(in[0])
@@ -55,13 +62,13 @@ func buildLoop(c *buildCtx) (kernel, error) {
 		return nil, fmt.Errorf("body has %d outputs, fewer than 1 + %d loop-carried", len(body.outputs), nCarried)
 	}
 	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-		maxTrips := int64(-1)
+		maxTrips := int64(-1) // no limit
 		if in[0] != nil {
-			m, err := scalarFloat(in[0])
-			if err != nil {
-				return nil, fmt.Errorf("trip count: %w", err)
+			m, err := kernels.Ints(in[0])
+			if err != nil || len(m) != 1 {
+				return nil, fmt.Errorf("trip count must be one integer (got %v): %v", in[0].Shape(), err)
 			}
-			maxTrips = int64(m)
+			maxTrips = max(int64(m[0]), 0)
 		}
 		useCond := in[1] != nil
 		cond := true

@@ -16,12 +16,14 @@ import (
 // names, matching element type, rank and known dimensions, and one size per
 // symbolic dimension name.
 func (p *plan) checkInputs(inputs map[string]*tensor.Dense) error {
-	known := map[string]bool{}
-	params := map[string]int{}
+	var params map[string]int // symbolic dim sizes, made on first use
+	matched := 0
 	for _, in := range p.inputs {
 		v := in.value
-		known[v.Name] = true
 		t, ok := inputs[v.Name]
+		if ok {
+			matched++
+		}
 		if !ok || t == nil {
 			if in.def != nil {
 				continue
@@ -43,6 +45,9 @@ func (p *plan) checkInputs(inputs map[string]*tensor.Dense) error {
 				if prev, seen := params[d.Param]; seen && prev != got[i] {
 					mismatch = true
 				}
+				if params == nil {
+					params = map[string]int{}
+				}
 				params[d.Param] = got[i]
 			case d.Value >= 0 && int(d.Value) != got[i]:
 				mismatch = true
@@ -51,6 +56,13 @@ func (p *plan) checkInputs(inputs map[string]*tensor.Dense) error {
 		if mismatch {
 			return &InputError{Input: v.Name, Msg: fmt.Sprintf("shape %v does not match the declared shape %s", got, declShape(v))}
 		}
+	}
+	if matched == len(inputs) {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, in := range p.inputs {
+		known[in.value.Name] = true
 	}
 	var extra []string
 	for name := range inputs {

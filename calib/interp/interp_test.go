@@ -131,7 +131,7 @@ func TestRunRejectsWrongDtypeMissingAndUnknownInputs(t *testing.T) {
 
 func TestNewListsEveryUnsupportedNode(t *testing.T) {
 	gm := tinyModel(t,
-		node("Det", "det_a", []string{"y"}, []string{"d1"}),
+		node("TfIdfVectorizer", "tfidf", []string{"y"}, []string{"d1"}),
 		node("StringNormalizer", "sn", []string{"y"}, []string{"d2"}),
 	)
 	_, err := interp.New(gm, interp.Options{})
@@ -139,10 +139,10 @@ func TestNewListsEveryUnsupportedNode(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want *UnsupportedOpError", err)
 	}
-	if len(ue.Nodes) != 2 || ue.Nodes[0].Node != "det_a" || ue.Nodes[1].Node != "sn" {
-		t.Fatalf("nodes = %+v, want det_a and sn", ue.Nodes)
+	if len(ue.Nodes) != 2 || ue.Nodes[0].Node != "tfidf" || ue.Nodes[1].Node != "sn" {
+		t.Fatalf("nodes = %+v, want tfidf and sn", ue.Nodes)
 	}
-	for _, s := range []string{`"det_a" (Det-17)`, `"sn" (StringNormalizer-17)`} {
+	for _, s := range []string{`"tfidf" (TfIdfVectorizer-17)`, `"sn" (StringNormalizer-17)`} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q lacks %s", err, s)
 		}

@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 func elementwiseOps(t map[string]opBuilder) {
@@ -97,7 +98,22 @@ func castTo(x *tensor.Dense, dt tensor.Dtype, to int32) (*tensor.Dense, error) {
 	if x.Dtype() == dt && to != dtFloat16 && to != dtBF16 {
 		return x, nil
 	}
-	return kernels.Cast(x, dt)
+	y, err := kernels.Cast(x, dt)
+	if err != nil || (to != dtFloat16 && to != dtBF16) {
+		return y, err
+	}
+	// Round through the 16-bit format so the values are the ones the
+	// target type can hold.
+	src := flat(y).([]float32)
+	out := make([]float32, len(src))
+	for i, v := range src {
+		if to == dtFloat16 {
+			out[i] = onnxio.Float16ToFloat32(onnxio.Float32ToFloat16(v))
+		} else {
+			out[i] = onnxio.BFloat16ToFloat32(onnxio.Float32ToBFloat16(v))
+		}
+	}
+	return newDense(dims(y), out)
 }
 
 // buildClip handles both forms: min/max attributes (opset < 11) and optional

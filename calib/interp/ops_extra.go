@@ -212,3 +212,33 @@ func meanVarianceNormalize(x *tensor.Dense, axes []int) (*tensor.Dense, error) {
 	}
 	return kernels.Div(d, std)
 }
+
+func lossOps(t map[string]opBuilder) {
+	ignore := func(c *buildCtx) *int {
+		if !c.n.HasAttr("ignore_index") {
+			return nil
+		}
+		v := int(c.n.AttrInt("ignore_index", 0))
+		return &v
+	}
+	t["NegativeLogLikelihoodLoss"] = func(c *buildCtx) (kernel, error) {
+		red, ig := c.n.AttrString("reduction", "mean"), ignore(c)
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.NegativeLogLikelihoodLoss(in[0], in[1], optIn(in, 2), red, ig))
+		}, nil
+	}
+	t["SoftmaxCrossEntropyLoss"] = func(c *buildCtx) (kernel, error) {
+		red, ig := c.n.AttrString("reduction", "mean"), ignore(c)
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			lp, err := kernels.LogSoftmax(in[0], 1, false)
+			if err != nil {
+				return nil, err
+			}
+			loss, err := kernels.NegativeLogLikelihoodLoss(lp, in[1], optIn(in, 2), red, ig)
+			if err != nil {
+				return nil, err
+			}
+			return []*tensor.Dense{loss, lp}, nil
+		}, nil
+	}
+}

@@ -327,7 +327,7 @@ func GatherND(x, indices *tensor.Dense, batchDims int) (*tensor.Dense, error) {
 	outShape := append(append([]int(nil), ish[:len(ish)-1]...), xsh[batchDims+m:]...)
 	xst := strides(xsh)
 	batch := prod(xsh[:batchDims])
-	perBatch := prod(ish[batchDims:len(ish)-1])
+	perBatch := prod(ish[batchDims : len(ish)-1])
 	var take []int
 	for b := 0; b < batch; b++ {
 		for q := 0; q < perBatch; q++ {

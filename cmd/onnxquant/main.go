@@ -7,10 +7,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -50,6 +52,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			checkCommand(),
 			runCommand(),
 			calibrateCommand(),
+			evalCommand(),
+			batchCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {
@@ -110,8 +114,14 @@ func interspersed(app *cli.App, args []string) []string {
 
 // run executes the command line and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext is run with a context whose cancellation (Ctrl-C) stops
+// calibration, evaluation and batches between samples.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(interspersed(app, args))
+	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return exitOK
 	}
@@ -124,7 +134,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func main() {
-	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := runContext(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // onlyArgs checks the number of positional arguments.

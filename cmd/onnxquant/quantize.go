@@ -13,6 +13,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/calib/evaluate"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
@@ -30,7 +31,8 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "YAML or JSON `FILE` with global, io, module_name and module_type entries"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
-			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage) to `FILE`"},
+			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
+			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "calibration workers"},
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after transform `PASS`"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each pass as it runs"},
@@ -40,7 +42,7 @@ func quantizeCommand() *cli.Command {
 	}
 }
 
-// quantizeReport is what --report writes.
+// quantizeReport is what --report writes, and one row of a batch.
 type quantizeReport struct {
 	Input     string             `json:"input"`
 	Output    string             `json:"output,omitempty"`
@@ -52,49 +54,128 @@ type quantizeReport struct {
 	TimingsMS map[string]float64 `json:"timings_ms"`
 	Error     string             `json:"error,omitempty"`
 	Legality  *ethosu.Report     `json:"legality,omitempty"`
+	// EvalData are the samples Eval was measured on (the calibration
+	// data unless --eval-data is given).
+	EvalData  []string         `json:"eval_data,omitempty"`
+	Eval      *evaluate.Report `json:"eval,omitempty"`
+	EvalError string           `json:"eval_error,omitempty"`
+}
+
+// quantizeJob is one model to quantize: the quantize command's flags or
+// one entry of a batch.
+type quantizeJob struct {
+	In, Out        string
+	Calib          []string
+	Target, Scheme string
+	Config         string
+	QAT            bool
+	Workers        int
+	// Eval measures the quantized model against the float one on EvalData
+	// (Calib when empty) into the report.
+	Eval      bool
+	EvalData  []string
+	DumpAfter string
+	Log       func(string)
+	Progress  func(done, total int)
 }
 
 func quantizeAction(c *cli.Context) error {
 	if err := onlyArgs(c, 1, "one input model"); err != nil {
 		return err
 	}
-	in, out := c.Args().First(), c.String("output")
-	spec, err := ethosu.NewCompileSpec(c.String("target"), "", "")
+	job := quantizeJob{
+		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"),
+		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
+		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"),
+		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"),
+	}
+	if len(job.EvalData) > 0 && !job.Eval {
+		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
+	}
+	if c.Bool("verbose") {
+		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
+	}
+	if !c.Bool("quiet") {
+		job.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
+	}
+	q, err := newQuantizer(job)
 	if err != nil {
-		return &usageError{msg: err.Error()}
+		return err
+	}
+	rep, qerr := quantizeToFile(c.Context, q, job)
+	if rep.EvalError != "" {
+		fmt.Fprintf(c.App.ErrWriter, "onnxquant: warning: evaluation skipped: %s\n", rep.EvalError)
+	}
+	if path := c.String("report"); path != "" {
+		if err := writeJSONFile(path, rep); err != nil && qerr == nil {
+			qerr = err
+		}
+	}
+	if qerr != nil {
+		return qerr
+	}
+	if !c.Bool("quiet") {
+		fmt.Fprintf(c.App.Writer, "wrote %s: %s, %d quantization points, %d calibration samples, %.0f ms\n",
+			job.Out, rep.Target, rep.Points, rep.Samples, rep.TimingsMS["total"])
+		if rep.Eval != nil {
+			printEvalSummary(c.App.Writer, rep.Eval, 3)
+		}
+	}
+	return nil
+}
+
+// newQuantizer configures a quantizer for a job. A bad target, scheme or
+// config key is a *usageError; a config file that cannot be read is not.
+func newQuantizer(job quantizeJob) (*ethosu.Quantizer, error) {
+	spec, err := ethosu.NewCompileSpec(job.Target, "", "")
+	if err != nil {
+		return nil, &usageError{msg: err.Error()}
 	}
 	q := ethosu.NewEthosUQuantizer(spec)
-	global, err := ethosu.SchemeConfig(c.String("scheme"), c.Bool("qat"))
+	global, err := ethosu.SchemeConfig(job.Scheme, job.QAT)
 	if err != nil || global == nil {
-		return usagef("--scheme %q: expected int8, int8-per-tensor or a16w8", c.String("scheme"))
+		return nil, usagef("scheme %q: expected int8, int8-per-tensor or a16w8", job.Scheme)
 	}
 	q.SetGlobal(global)
-	if path := c.String("config"); path != "" {
-		cf, err := ethosu.LoadConfigFile(path)
+	if job.Config != "" {
+		cf, err := ethosu.LoadConfigFile(job.Config)
 		if err == nil {
-			err = cf.Apply(q, c.Bool("qat"))
+			err = cf.Apply(q, job.QAT)
 		}
 		if err != nil {
 			if errors.Is(err, ethosu.ErrConfig) {
-				return &usageError{msg: err.Error()}
+				return nil, &usageError{msg: err.Error()}
 			}
-			return err
+			return nil, err
 		}
 	}
-	q.Workers = c.Int("jobs")
-	q.DumpAfter = c.String("dump-after")
-	if c.Bool("verbose") {
-		q.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
-	}
-	if !c.Bool("quiet") {
-		q.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
-	}
-	if same, _ := samePath(in, out); same {
-		return fmt.Errorf("output %q is the input model: refusing to overwrite it", out)
-	}
+	q.Workers = job.Workers
+	q.DumpAfter = job.DumpAfter
+	q.Log = job.Log
+	q.Progress = job.Progress
+	return q, nil
+}
+
+// quantizeToFile quantizes job.In with q and writes job.Out; a failure
+// writes nothing. The report is filled as far as the run got, failed or
+// not.
+func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (*quantizeReport, error) {
 	start := time.Now()
-	rep := &quantizeReport{Input: in, Target: spec.Target, Scheme: c.String("scheme"), TimingsMS: map[string]float64{}}
-	res, qerr := quantizeFile(c.Context, q, in, c.StringSlice("calib"), c.Bool("qat"))
+	rep := &quantizeReport{Input: job.In, Target: q.CompileSpec().Target, Scheme: job.Scheme, TimingsMS: map[string]float64{}}
+	finish := func(err error) (*quantizeReport, error) {
+		rep.TimingsMS["total"] = float64(time.Since(start).Microseconds()) / 1000
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		return rep, err
+	}
+	if same, _ := samePath(job.In, job.Out); same {
+		return finish(fmt.Errorf("output %q is the input model: refusing to overwrite it", job.Out))
+	}
+	if err := checkOutputDir(job.Out); err != nil {
+		return finish(err)
+	}
+	res, err := quantizeFile(ctx, q, job.In, job.Calib, job.QAT)
 	if res != nil {
 		rep.Legality = res.Legality
 		for k, d := range res.Timings {
@@ -107,30 +188,28 @@ func quantizeAction(c *cli.Context) error {
 			rep.Points = len(res.Annotation.Points())
 		}
 	}
-	if qerr == nil {
-		m := &onnxio.Model{Proto: res.Model, Path: in, Dir: filepath.Dir(in)}
-		qerr = m.Save(out, onnxio.SaveOptions{})
-		if qerr == nil {
-			rep.Output = out
+	if err != nil {
+		return finish(err)
+	}
+	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
+	if err := m.Save(job.Out, onnxio.SaveOptions{}); err != nil {
+		return finish(err)
+	}
+	rep.Output = job.Out
+	if job.Eval {
+		rep.EvalData = job.EvalData
+		if len(rep.EvalData) == 0 {
+			rep.EvalData = job.Calib
 		}
-	}
-	rep.TimingsMS["total"] = float64(time.Since(start).Microseconds()) / 1000
-	if qerr != nil {
-		rep.Error = qerr.Error()
-	}
-	if path := c.String("report"); path != "" {
-		if err := writeJSONFile(path, rep); err != nil && qerr == nil {
-			qerr = err
+		evalStart := time.Now()
+		ev, err := evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers})
+		rep.TimingsMS["eval"] = float64(time.Since(evalStart).Microseconds()) / 1000
+		if err != nil {
+			rep.EvalError = err.Error()
 		}
+		rep.Eval = ev
 	}
-	if qerr != nil {
-		return qerr
-	}
-	if !c.Bool("quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote %s: %s, %d quantization points, %d calibration samples, %.0f ms\n",
-			out, spec.Target, rep.Points, rep.Samples, rep.TimingsMS["total"])
-	}
-	return nil
+	return finish(nil)
 }
 
 // quantizeFile loads, lowers, calibrates and quantizes one model.
@@ -184,6 +263,20 @@ func writeFileAtomic(path string, data []byte) error {
 	if werr != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %q: %w", path, werr)
+	}
+	return nil
+}
+
+// checkOutputDir fails early, before any work, when the output's folder
+// does not exist or is not a folder.
+func checkOutputDir(out string) error {
+	dir := filepath.Dir(out)
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("output %q: folder %q: %w", out, dir, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("output %q: %q is not a folder", out, dir)
 	}
 	return nil
 }

@@ -1,0 +1,286 @@
+package evaluate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+
+	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/calib/metrics"
+	"github.com/onnxquant/onnxquant/lower"
+)
+
+// Options tune an evaluation.
+type Options struct {
+	// Workers run samples in parallel; below 1 means 1. The report is the
+	// same for any value: sums are reduced in sample order.
+	Workers int
+	// Progress, when set, is called after each sample.
+	Progress func(done, total int)
+	// Threshold is the decision threshold of probability outputs; 0 means 0.5.
+	Threshold float32
+	// HintBelow is the activation SQNR under which a module is proposed
+	// for a16w8; 0 means 30 dB.
+	HintBelow float64
+	// MaxHints caps the number of hints; 0 means 3.
+	MaxHints int
+}
+
+// Evaluate runs every sample of set through the float model and the
+// quantized QDQ model made from it and compares them. Neither module is
+// modified. A sample that fails in either model fails the evaluation,
+// naming it; a cancelled ctx returns an error wrapping ctx.Err().
+func Evaluate(ctx context.Context, floatGM, quantGM *lower.GraphModule, set *dataset.Set, opts Options) (*Report, error) {
+	if set == nil || set.Len() == 0 {
+		return nil, errors.New("evaluate: no samples")
+	}
+	fit, err := interp.New(floatGM, interp.Options{Workers: 1})
+	if err != nil {
+		return nil, fmt.Errorf("float model: %w", err)
+	}
+	qit, err := interp.New(quantGM, interp.Options{Workers: 1})
+	if err != nil {
+		return nil, fmt.Errorf("quantized model: %w", err)
+	}
+	ps, err := pairs(floatGM, quantGM)
+	if err != nil {
+		return nil, err
+	}
+	outs := outputNames(floatGM)
+	if opts.Threshold == 0 {
+		opts.Threshold = 0.5
+	}
+	e := &evaluator{fit: fit, qit: qit, pairs: ps, outputs: outs, set: set, threshold: opts.Threshold}
+	results, err := e.runAll(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return e.report(results, opts), nil
+}
+
+type evaluator struct {
+	fit, qit  *interp.Interpreter
+	pairs     []pair
+	outputs   []string
+	set       *dataset.Set
+	threshold float32
+}
+
+// sampleResult is what one sample contributes; results are reduced in
+// sample order so the report does not depend on the number of workers.
+type sampleResult struct {
+	layers  []metrics.Accumulator
+	outputs []metrics.Accumulator
+	argRef  [][]int
+	argGot  [][]int
+	thrRef  [][]int
+	thrGot  [][]int
+	// unit is false for an output with a float value outside [0, 1].
+	unit []bool
+}
+
+func (e *evaluator) runAll(ctx context.Context, opts Options) ([]*sampleResult, error) {
+	n := e.set.Len()
+	workers := min(max(opts.Workers, 1), n)
+	results := make([]*sampleResult, n)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		done     int
+		firstErr error
+		errAt    = n
+	)
+	for w := 0; w < workers; w++ {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				r, err := e.sample(ctx, i)
+				mu.Lock()
+				if err != nil {
+					if i < errAt && (firstErr == nil || !errors.Is(err, context.Canceled)) {
+						firstErr, errAt = err, i
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				results[i] = r
+				done++
+				if opts.Progress != nil {
+					opts.Progress(done, n)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// sample runs sample i through both models.
+func (e *evaluator) sample(ctx context.Context, i int) (*sampleResult, error) {
+	smp, err := e.set.Load(i)
+	if err != nil {
+		return nil, err
+	}
+	fkeys := make([]Key, 0, len(e.pairs))
+	qkeys := make([]Key, 0, len(e.pairs))
+	for _, p := range e.pairs {
+		if p.kind == KindActivation {
+			fkeys = append(fkeys, p.float)
+		}
+		qkeys = append(qkeys, p.quant)
+	}
+	fcap, qcap := NewCapture(fkeys...), NewCapture(qkeys...)
+	fout, err := e.fit.Run(ctx, smp.Inputs, fcap)
+	if err != nil {
+		return nil, fmt.Errorf("sample %q: float model: %w", smp.Name, err)
+	}
+	qout, err := e.qit.Run(ctx, smp.Inputs, qcap)
+	if err != nil {
+		return nil, fmt.Errorf("sample %q: quantized model: %w", smp.Name, err)
+	}
+	r := &sampleResult{
+		layers:  make([]metrics.Accumulator, len(e.pairs)),
+		outputs: make([]metrics.Accumulator, len(e.outputs)),
+		argRef:  make([][]int, len(e.outputs)), argGot: make([][]int, len(e.outputs)),
+		thrRef: make([][]int, len(e.outputs)), thrGot: make([][]int, len(e.outputs)),
+		unit: make([]bool, len(e.outputs)),
+	}
+	for j, p := range e.pairs {
+		got := qcap.Values(p.quant)
+		if p.kind == KindWeight {
+			if len(got) > 0 {
+				if q, ok := float32s(got[0]); ok && len(q) == len(p.weight) {
+					r.layers[j].Add(p.weight, q)
+				}
+			}
+			continue
+		}
+		ref := fcap.Values(p.float)
+		// Occurrences pair in execution order (Loop iterations); a body
+		// run a different number of times in the two models compares the
+		// common prefix.
+		for k := 0; k < min(len(ref), len(got)); k++ {
+			f, ok1 := float32s(ref[k])
+			q, ok2 := float32s(got[k])
+			if ok1 && ok2 && len(f) == len(q) {
+				r.layers[j].Add(f, q)
+			}
+		}
+	}
+	for j, name := range e.outputs {
+		ft, qt := fout[name], qout[name]
+		if ft == nil || qt == nil {
+			return nil, fmt.Errorf("sample %q: output %q is missing from the %s model", smp.Name, name, map[bool]string{true: "float", false: "quantized"}[ft == nil])
+		}
+		f, ok1 := float32s(ft)
+		q, ok2 := float32s(qt)
+		if !ok1 || !ok2 || len(f) != len(q) {
+			return nil, fmt.Errorf("sample %q: output %q: float %v and quantized %v tensors differ in type or size", smp.Name, name, ft.Shape(), qt.Shape())
+		}
+		r.outputs[j].Add(f, q)
+		if d := lastDim(ft); d > 1 {
+			r.argRef[j], r.argGot[j] = metrics.Argmax(f, d), metrics.Argmax(q, d)
+		}
+		r.unit[j] = true
+		for _, v := range f {
+			if v < 0 || v > 1 {
+				r.unit[j] = false
+				break
+			}
+		}
+		r.thrRef[j], r.thrGot[j] = metrics.Threshold(f, e.threshold), metrics.Threshold(q, e.threshold)
+	}
+	return r, nil
+}
+
+// merge folds b into a.
+func merge(a *metrics.Accumulator, b metrics.Accumulator) {
+	a.Signal += b.Signal
+	a.Noise += b.Noise
+	a.MaxAbs = math.Max(a.MaxAbs, b.MaxAbs)
+	a.N += b.N
+}
+
+func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
+	rep := &Report{Samples: len(results)}
+	for j, name := range e.outputs {
+		var acc metrics.Accumulator
+		var ar, ag, tr, tg []int
+		unit := true
+		for _, r := range results {
+			merge(&acc, r.outputs[j])
+			ar, ag = append(ar, r.argRef[j]...), append(ag, r.argGot[j]...)
+			tr, tg = append(tr, r.thrRef[j]...), append(tg, r.thrGot[j]...)
+			unit = unit && r.unit[j]
+		}
+		o := Output{Name: name, SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs}
+		if len(ar) > 0 {
+			a := metrics.Agreement(ar, ag)
+			o.ArgmaxAgreement = &a
+		}
+		if unit {
+			a := metrics.Agreement(tr, tg)
+			o.ThresholdAgreement = &a
+		}
+		rep.Outputs = append(rep.Outputs, o)
+	}
+	for j, p := range e.pairs {
+		var acc metrics.Accumulator
+		for _, r := range results {
+			merge(&acc, r.layers[j])
+		}
+		if acc.N == 0 {
+			continue
+		}
+		rep.Layers = append(rep.Layers, Layer{
+			Name: p.float.Name, Submodule: p.float.Module, Module: p.module, Kind: p.kind, Bits: p.bits,
+			SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs, Count: acc.N,
+		})
+	}
+	sort.SliceStable(rep.Layers, func(a, b int) bool { return rep.Layers[a].SQNR < rep.Layers[b].SQNR })
+	rep.Hints = hints(rep.Layers, opts)
+	return rep
+}
+
+// hints proposes a16w8 for the modules holding the worst 8-bit
+// activations under the threshold, worst first. Weights stay int8 under
+// a16w8, so they never make a hint.
+func hints(layers []Layer, opts Options) []Hint {
+	below := opts.HintBelow
+	if below == 0 {
+		below = 30
+	}
+	limit := opts.MaxHints
+	if limit == 0 {
+		limit = 3
+	}
+	var out []Hint
+	seen := map[string]bool{}
+	for _, l := range layers {
+		if len(out) >= limit || float64(l.SQNR) >= below {
+			break
+		}
+		if l.Kind != KindActivation || l.Bits != 8 || l.Module == "" || seen[l.Module] {
+			continue
+		}
+		seen[l.Module] = true
+		out = append(out, Hint{Module: l.Module, WorstSQNR: l.SQNR, Scheme: "a16w8"})
+	}
+	return out
+}

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
+)
+
+func batchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "batch",
+		Usage: "quantize many models, in parallel, from a manifest or a glob; exit 1 if any fails",
+		Description: `A manifest is YAML: a list of entries, or a mapping with a "models" list.
+Each entry has model, calib (a path or a list), output, and optionally target,
+scheme and config; relative paths are taken from the manifest's folder:
+
+   models:
+     - model: tinynet.onnx
+       calib: tinynet_calib
+       output: out/tinynet_int8.onnx
+       target: ethos-u85-256
+
+With --glob, every matching model uses --calib, --target, --scheme and --config
+and is written to --out-dir as NAME_SCHEME.onnx.`,
+		ArgsUsage: "[MANIFEST.yaml]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "glob", Usage: "quantize every model matching `PATTERN` (instead of a manifest)"},
+			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` for --glob models; repeatable"},
+			&cli.StringFlag{Name: "out-dir", Usage: "`DIR` for --glob outputs (and manifest entries without output)"},
+			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "default Ethos-U `TARGET`"},
+			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "default global `SCHEME`: int8, int8-per-tensor or a16w8"},
+			&cli.StringFlag{Name: "config", Usage: "default config `FILE`"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "models quantized in parallel"},
+			&cli.BoolFlag{Name: "json", Usage: "print the per-model reports as JSON instead of the table"},
+			&cli.BoolFlag{Name: "verbose", Usage: "print each pass of each model as it runs"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
+		},
+		Action: batchAction,
+	}
+}
+
+// batchEntry is one manifest entry. calib takes a path or a list.
+type batchEntry struct {
+	Model  string   `yaml:"model"`
+	Calib  pathList `yaml:"calib"`
+	Target string   `yaml:"target"`
+	Scheme string   `yaml:"scheme"`
+	Config string   `yaml:"config"`
+	Output string   `yaml:"output"`
+}
+
+type manifestFile struct {
+	Models []batchEntry `yaml:"models"`
+}
+
+// pathList reads a YAML string or list of strings.
+type pathList []string
+
+func (p *pathList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*p = []string{n.Value}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*p = list
+	return nil
+}
+
+// unknownField rewrites the YAML decoder's message about an unknown key.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// readManifest parses a manifest strictly: unknown keys are errors.
+func readManifest(path string) ([]batchEntry, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %q: %w", path, err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, usagef("manifest %q: %v", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var entries []batchEntry
+	if len(root.Content) > 0 && root.Content[0].Kind == yaml.SequenceNode {
+		err = dec.Decode(&entries)
+	} else {
+		var mf manifestFile
+		err = dec.Decode(&mf)
+		entries = mf.Models
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		msg := unknownField.ReplaceAllString(err.Error(), `unknown key "$1"`)
+		return nil, usagef("manifest %q: %s (entry keys: model, calib, target, scheme, config, output)", path, msg)
+	}
+	if len(entries) == 0 {
+		return nil, usagef("manifest %q lists no models", path)
+	}
+	base := filepath.Dir(path)
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	for i := range entries {
+		e := &entries[i]
+		e.Model, e.Config, e.Output = rel(e.Model), rel(e.Config), rel(e.Output)
+		for j := range e.Calib {
+			e.Calib[j] = rel(e.Calib[j])
+		}
+	}
+	return entries, nil
+}
+
+// batchJobs turns the command line into jobs, checking everything that is
+// a usage error before any model runs.
+func batchJobs(c *cli.Context) ([]quantizeJob, error) {
+	var entries []batchEntry
+	switch {
+	case c.NArg() > 1:
+		return nil, usagef("batch: expected one manifest, got %d arguments", c.NArg())
+	case c.NArg() == 1 && c.String("glob") != "":
+		return nil, usagef("batch: give a manifest or --glob, not both")
+	case c.NArg() == 1:
+		var err error
+		if entries, err = readManifest(c.Args().First()); err != nil {
+			return nil, err
+		}
+	case c.String("glob") != "":
+		if len(c.StringSlice("calib")) == 0 || c.String("out-dir") == "" {
+			return nil, usagef("batch --glob needs --calib and --out-dir")
+		}
+		models, err := filepath.Glob(c.String("glob"))
+		if err != nil {
+			return nil, usagef("--glob %q: %v", c.String("glob"), err)
+		}
+		if len(models) == 0 {
+			return nil, usagef("--glob %q matches no file", c.String("glob"))
+		}
+		sort.Strings(models)
+		for _, m := range models {
+			entries = append(entries, batchEntry{Model: m, Calib: c.StringSlice("calib")})
+		}
+	default:
+		return nil, usagef("batch: expected a manifest or --glob PATTERN")
+	}
+	jobs := make([]quantizeJob, len(entries))
+	outputs := map[string]string{}
+	for i, e := range entries {
+		where := fmt.Sprintf("entry %d (%s)", i+1, e.Model)
+		if e.Model == "" {
+			return nil, usagef("entry %d: no model", i+1)
+		}
+		if len(e.Calib) == 0 {
+			return nil, usagef("%s: no calib", where)
+		}
+		job := quantizeJob{In: e.Model, Out: e.Output, Calib: e.Calib, Target: e.Target, Scheme: e.Scheme, Config: e.Config, Workers: 1}
+		if job.Target == "" {
+			job.Target = c.String("target")
+		}
+		if job.Scheme == "" {
+			job.Scheme = c.String("scheme")
+		}
+		if job.Config == "" {
+			job.Config = c.String("config")
+		}
+		if job.Out == "" {
+			if c.String("out-dir") == "" {
+				return nil, usagef("%s: no output (give output or --out-dir)", where)
+			}
+			name := strings.TrimSuffix(filepath.Base(e.Model), filepath.Ext(e.Model))
+			job.Out = filepath.Join(c.String("out-dir"), name+"_"+job.Scheme+".onnx")
+		}
+		key := filepath.Clean(job.Out)
+		if prev, dup := outputs[key]; dup {
+			return nil, usagef("%s and %s write the same output %q", prev, where, job.Out)
+		}
+		outputs[key] = where
+		jobs[i] = job
+	}
+	return jobs, nil
+}
+
+// batchResult is one model's outcome.
+type batchResult struct {
+	report *quantizeReport
+	err    error
+}
+
+func batchAction(c *cli.Context) error {
+	jobs, err := batchJobs(c)
+	if err != nil {
+		return err
+	}
+	if dir := c.String("out-dir"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--out-dir: %w", err)
+		}
+	}
+	// Target, scheme and config-key mistakes are usage errors of the whole
+	// batch, found before anything runs; other failures are per model.
+	results := make([]batchResult, len(jobs))
+	var ready []int
+	for i := range jobs {
+		if _, err := newQuantizer(jobs[i]); err != nil {
+			var ue *usageError
+			if errors.As(err, &ue) {
+				return usagef("%s: %v", jobs[i].In, err)
+			}
+		}
+		ready = append(ready, i)
+	}
+	quiet, verbose := c.Bool("quiet"), c.Bool("verbose")
+	stderr := c.App.ErrWriter
+	tty := false
+	if f, ok := stderr.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	var progress func(done, total int)
+	if tty && !quiet {
+		progress = progressPrinter(stderr, "batch")
+	}
+	var (
+		mu   sync.Mutex
+		done int
+		next = make(chan int)
+		wg   sync.WaitGroup
+	)
+	workers := min(max(c.Int("jobs"), 1), len(jobs))
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				job := jobs[i]
+				if verbose {
+					job.Log = func(s string) {
+						mu.Lock()
+						defer mu.Unlock()
+						fmt.Fprintf(stderr, "%s: %s\n", job.In, s)
+					}
+				}
+				var rep *quantizeReport
+				q, err := newQuantizer(job)
+				if err == nil {
+					rep, err = quantizeToFile(c.Context, q, job)
+				} else {
+					rep = &quantizeReport{Input: job.In, Target: job.Target, Scheme: job.Scheme, Error: err.Error()}
+				}
+				mu.Lock()
+				results[i] = batchResult{report: rep, err: err}
+				done++
+				if tty {
+					fmt.Fprint(stderr, "\r\033[K")
+				}
+				switch {
+				case err != nil:
+					fmt.Fprintf(stderr, "[%d/%d] FAILED %s: %v\n", done, len(jobs), job.In, err)
+				case !quiet:
+					fmt.Fprintf(stderr, "[%d/%d] ok %s -> %s (%.0f ms)\n", done, len(jobs), job.In, job.Out, rep.TimingsMS["total"])
+				}
+				if progress != nil {
+					progress(done, len(jobs))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, i := range ready {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	failed := 0
+	for _, r := range results {
+		if r.err != nil {
+			failed++
+		}
+	}
+	switch {
+	case c.Bool("json"):
+		reps := make([]*quantizeReport, len(results))
+		for i, r := range results {
+			reps[i] = r.report
+		}
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reps); err != nil {
+			return err
+		}
+	case !quiet:
+		printBatchTable(c.App.Writer, jobs, results)
+	}
+	if failed > 0 {
+		return fmt.Errorf("batch: %d of %d model(s) failed", failed, len(jobs))
+	}
+	return nil
+}
+
+// printBatchTable writes one row per model, in manifest order.
+func printBatchTable(w io.Writer, jobs []quantizeJob, results []batchResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tSTATUS\tTARGET\tSCHEME\tPOINTS\tSAMPLES\tTIME\tOUTPUT / ERROR")
+	ok := 0
+	for i, r := range results {
+		j := jobs[i]
+		if r.err != nil {
+			msg, _, _ := strings.Cut(r.err.Error(), "\n")
+			fmt.Fprintf(tw, "%s\tFAILED\t%s\t%s\t-\t-\t-\t%s\n", j.In, j.Target, j.Scheme, msg)
+			continue
+		}
+		ok++
+		fmt.Fprintf(tw, "%s\tok\t%s\t%s\t%d\t%d\t%.0f ms\t%s\n", j.In, j.Target, j.Scheme, r.report.Points, r.report.Samples, r.report.TimingsMS["total"], j.Out)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d model(s): %d ok, %d failed\n", len(results), ok, len(results)-ok)
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/onnxquant/onnxquant/calib/evaluate"
+)
+
+func evalCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "eval",
+		Usage: "compare a quantized model with its float model: per-output and per-layer SQNR, errors, decision agreement",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "float", Usage: "float model `FILE`", Required: true},
+			&cli.StringFlag{Name: "quant", Usage: "quantized QDQ model `FILE` made from it", Required: true},
+			&cli.StringSliceFlag{Name: "data", Usage: "samples `PATH` (.npy, .npz, sample folder or folder of samples); repeatable", Required: true},
+			&cli.IntFlag{Name: "top", Value: 10, Usage: "show the `N` worst layers (0: all)"},
+			&cli.Float64Flag{Name: "threshold", Value: 0.5, Usage: "decision `THRESHOLD` for outputs in [0, 1]"},
+			&cli.Float64Flag{Name: "hint-below", Value: 30, Usage: "propose a16w8 for modules with an int8 activation under `DB` dB"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "samples evaluated in parallel"},
+			&cli.BoolFlag{Name: "json", Usage: "print the full report as JSON"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := onlyArgs(c, 0, "no positional arguments (use --float, --quant and --data)"); err != nil {
+				return err
+			}
+			if c.Int("top") < 0 {
+				return usagef("--top %d: expected 0 or more", c.Int("top"))
+			}
+			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below")}
+			if !c.Bool("quiet") {
+				opts.Progress = progressPrinter(c.App.ErrWriter, "eval")
+			}
+			rep, err := evaluate.EvaluateFiles(c.Context, c.String("float"), c.String("quant"), c.StringSlice("data"), opts)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printEvalSummary(c.App.Writer, rep, c.Int("top"))
+			return nil
+		},
+	}
+}
+
+// printEvalSummary writes the outputs, the top worst layers (all when top
+// is 0) and the a16w8 hints as text.
+func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
+	fmt.Fprintf(w, "%d samples\n", rep.Samples)
+	for _, o := range rep.Outputs {
+		fmt.Fprintf(w, "output %s: SQNR %s, max abs error %.4g", o.Name, o.SQNR, o.MaxAbsError)
+		if o.ArgmaxAgreement != nil {
+			fmt.Fprintf(w, ", argmax agreement %.1f%%", 100**o.ArgmaxAgreement)
+		}
+		if o.ThresholdAgreement != nil {
+			fmt.Fprintf(w, ", threshold agreement %.1f%%", 100**o.ThresholdAgreement)
+		}
+		fmt.Fprintln(w)
+	}
+	layers := rep.Layers
+	if top > 0 && len(layers) > top {
+		layers = layers[:top]
+	}
+	if len(layers) > 0 {
+		fmt.Fprintf(w, "layers, worst first (%d of %d):\n", len(layers), len(rep.Layers))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  SQNR\tMAX ERR\tBITS\tKIND\tMODULE\tTENSOR")
+		for _, l := range layers {
+			name := l.Name
+			if l.Submodule != "" {
+				name = l.Submodule + ":" + name
+			}
+			module := l.Module
+			if module == "" {
+				module = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, l.MaxAbsError, l.Bits, l.Kind, module, name)
+		}
+		tw.Flush()
+	}
+	for _, h := range rep.Hints {
+		fmt.Fprintf(w, "hint: module %s loses the most (%s); try int16 activations there: config module_name: {%s: %s}\n",
+			h.Module, h.WorstSQNR, h.Module, h.Scheme)
+	}
+}

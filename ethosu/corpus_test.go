@@ -1,0 +1,319 @@
+package ethosu_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/ortoracle"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+	"github.com/onnxquant/onnxquant/qpass"
+)
+
+// expectedFailure is a (model, target) pair Ethos-U cannot run, with the
+// op and rule every violation must name (../shared/docs/ethosu-ops.md).
+type expectedFailure struct {
+	ops  []string
+	rule string
+}
+
+// expectedFailures: Silero pads its frame with Pad(mode=reflect) before the
+// STFT convolution. ExecuTorch rejects reflection_pad for the +u55 subset
+// (ethosu-ops.md §1.4, §3 "Pad (reflect / edge)": ✗ on U55/U65, MIRROR_PAD
+// on U85), so Silero cannot run on U55 whatever the scheme.
+func expectedFailures() map[string]expectedFailure {
+	return map[string]expectedFailure{
+		"silero_vad_legacy/ethos-u55-128": {ops: []string{"Pad"}, rule: `Pad mode "reflect" is not supported`},
+	}
+}
+
+// accuracyFloors are the lowest SQNR (dB, first output) accepted per model
+// and scheme, a few dB under the measurements in docs/accuracy.md.
+func accuracyFloors() map[string]float64 {
+	return map[string]float64{
+		"mobilenet_v2/int8": 10, "mobilenet_v2/a16w8": 20,
+		"resnet18/int8": 15, "resnet18/a16w8": 25,
+		"squeezenet1_1/int8": 15, "squeezenet1_1/a16w8": 25,
+		"mobilenet_v3_small/int8": 8, "mobilenet_v3_small/a16w8": 15,
+		"tiny_transformer/int8": 10, "tiny_transformer/a16w8": 20,
+		"branchy_if_loop/int8": 15, "branchy_if_loop/a16w8": 25,
+		"silero_vad_legacy/int8": 10, "silero_vad_legacy/a16w8": 20,
+		"ppocr_mobile_v2_cls/int8": 10, "ppocr_mobile_v2_cls/a16w8": 20,
+	}
+}
+
+type accuracyRow struct {
+	model, scheme, target string
+	sqnr                  []float64 // per output, in output order
+	outputs               []string
+	agree                 float64 // argmax or 0.5-threshold agreement, -1 if not applicable
+	metric                string
+	failure               string
+}
+
+// TestCorpusQuantizesAndKeepsAccuracy quantizes every corpus model for
+// int8 and a16w8 on U55-128 and U85-256, loads the result in ONNX Runtime,
+// and compares it with the float model on samples calibration never saw.
+func TestCorpusQuantizesAndKeepsAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("quantizes 8 models 4 times")
+	}
+	corpus := testenv.Corpus(t)
+	testenv.ORT(t)
+	var rows []accuracyRow
+	for _, m := range corpusModels() {
+		t.Run(m.name, func(t *testing.T) {
+			rows = append(rows, quantizeCorpusModel(t, corpus, m)...)
+		})
+	}
+	if path := os.Getenv("ONNXQUANT_WRITE_ACCURACY"); path != "" {
+		if err := os.WriteFile(path, []byte(accuracyMarkdown(rows)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a16w8 beats int8 on U85 for every model.
+	byKey := map[string]accuracyRow{}
+	for _, r := range rows {
+		byKey[r.model+"/"+r.scheme+"/"+r.target] = r
+	}
+	for _, m := range corpusModels() {
+		i8, ok1 := byKey[m.name+"/int8/ethos-u85-256"]
+		a16, ok2 := byKey[m.name+"/a16w8/ethos-u85-256"]
+		if !ok1 || !ok2 || i8.failure != "" || a16.failure != "" {
+			continue
+		}
+		if a16.sqnr[0] <= i8.sqnr[0] {
+			t.Errorf("%s on U85: a16w8 SQNR %.1f dB does not beat int8 %.1f dB", m.name, a16.sqnr[0], i8.sqnr[0])
+		}
+	}
+}
+
+func quantizeCorpusModel(t *testing.T, corpus string, m corpusModel) []accuracyRow {
+	om, gm := loadModel(t, filepath.Join(corpus, "models", m.name+".onnx"))
+	floatBytes := marshal(t, om.Proto)
+	evalSet := openSet(t, gm, samplePaths(t, corpus, m, evalFrom, evalCount))
+	var inputs []map[string]*tensor.Dense
+	for i := 0; i < evalSet.Len(); i++ {
+		s, err := evalSet.Load(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, s.Inputs)
+	}
+	ref, names := runORT(t, floatBytes, inputs)
+	calibPaths := samplePaths(t, corpus, m, 0, m.calibCount)
+	var rows []accuracyRow
+	for _, scheme := range []string{"int8", "a16w8"} {
+		for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
+			row := accuracyRow{model: m.name, scheme: scheme, target: target, outputs: names, agree: -1}
+			q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target))
+			if scheme == "a16w8" {
+				q.SetGlobal(qpass.SymmetricA16W8(true, false))
+			}
+			res, err := quantizeModel(t, q, om, calibPaths)
+			if want, ok := expectedFailures()[m.name+"/"+target]; ok {
+				checkExpectedFailure(t, err, want)
+				if err != nil {
+					row.failure = fmt.Sprintf("rejected: %s", strings.Join(want.ops, ", "))
+					rows = append(rows, row)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s %s: %v", scheme, target, err)
+				continue
+			}
+			if v := res.Legality.Violations(); len(v) > 0 {
+				t.Errorf("%s %s: legality violations %v", scheme, target, v)
+			}
+			checkIntegerOnly(t, res.Module)
+			checkActivationDType(t, res.Module, scheme)
+			got, gotNames := runORT(t, marshal(t, res.Model), inputs)
+			if !slices.Equal(gotNames, names) {
+				t.Fatalf("%s %s: outputs %v, float model has %v", scheme, target, gotNames, names)
+			}
+			for o := range names {
+				row.sqnr = append(row.sqnr, sqnr(ref[o], got[o]))
+			}
+			row.agree, row.metric = agreement(ref[0], got[0], m.threshold)
+			floor := accuracyFloors()[m.name+"/"+scheme]
+			if row.sqnr[0] < floor {
+				t.Errorf("%s %s: SQNR of %q %.1f dB is under the floor %.0f dB", scheme, target, names[0], row.sqnr[0], floor)
+			}
+			t.Logf("%s %s: SQNR %v, %s %.2f", scheme, target, row.sqnr, row.metric, row.agree)
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+func checkExpectedFailure(t *testing.T, err error, want expectedFailure) {
+	t.Helper()
+	var ill *ethosu.IllegalModelError
+	if !errors.As(err, &ill) {
+		t.Errorf("want an IllegalModelError naming %v, got %v", want.ops, err)
+		return
+	}
+	if !slices.Equal(ill.Ops(), want.ops) {
+		t.Errorf("violations name ops %v, want %v:\n%v", ill.Ops(), want.ops, err)
+	}
+	for _, v := range ill.Violations {
+		if !strings.Contains(v.Rule, want.rule) {
+			t.Errorf("violation %+v does not name the rule %q", v, want.rule)
+		}
+	}
+}
+
+// runORT runs a model on every input set and returns, per output (in the
+// session's order), the flattened values of every sample.
+func runORT(t *testing.T, model []byte, inputs []map[string]*tensor.Dense) ([][][]float64, []string) {
+	t.Helper()
+	s, err := ortoracle.NewSessionBytes(model, ortoracle.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	names := s.OutputNames()
+	out := make([][][]float64, len(names))
+	for _, in := range inputs {
+		res, err := s.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range names {
+			out[i] = append(out[i], float64s(t, res[n]))
+		}
+	}
+	return out, names
+}
+
+// agreement compares the decisions of two runs: the argmax over the
+// flattened output of each sample, or each value against 0.5.
+func agreement(ref, got [][]float64, threshold bool) (float64, string) {
+	same, total := 0, 0
+	for i := range ref {
+		if threshold {
+			for j := range ref[i] {
+				total++
+				if (ref[i][j] > 0.5) == (got[i][j] > 0.5) {
+					same++
+				}
+			}
+			continue
+		}
+		total++
+		if argmax(ref[i]) == argmax(got[i]) {
+			same++
+		}
+	}
+	metric := "argmax"
+	if threshold {
+		metric = "0.5-threshold"
+	}
+	return float64(same) / float64(total), metric
+}
+
+// checkIntegerOnly asserts that every float tensor passed between compute
+// nodes goes through QuantizeLinear→DequantizeLinear: compute nodes read
+// floats only from DequantizeLinear (or a fused Conv/Gemm→Relu edge, or an
+// operator parameter such as a Clip bound), and graph outputs come from
+// DequantizeLinear.
+func checkIntegerOnly(t *testing.T, gm *lower.GraphModule) {
+	t.Helper()
+	params := map[string][]int{"Clip": {1, 2}, "Pow": {1}, "Resize": {1, 2, 3}, "Pad": {1, 2, 3}}
+	bad := 0
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		for _, n := range m.Graph.Nodes {
+			if n.Op != lower.CallFunction && n.Op != lower.Output {
+				continue
+			}
+			if n.Target.OpType == "QuantizeLinear" || n.Target.OpType == "DequantizeLinear" {
+				continue
+			}
+			for i, in := range n.Inputs {
+				if in == nil || in.DType != int32(onnxpb.TensorProto_FLOAT) {
+					continue
+				}
+				src := in.Source()
+				p := src.Producer
+				switch {
+				case p.Op == lower.CallFunction && p.Target.OpType == "DequantizeLinear":
+					continue
+				case p.Op == lower.CallFunction && slices.Contains([]string{"Conv", "Gemm", "MatMul", "ConvTranspose"}, p.Target.OpType) &&
+					slices.Contains([]string{"Relu", "Clip"}, n.Target.OpType) && i == 0:
+					continue
+				case p.Op == lower.GetAttr && slices.Contains(params[n.Target.OpType], i):
+					continue
+				}
+				if bad < 10 {
+					t.Errorf("%s: node %q (%s) reads float %q from %s %q", m.Name, n.Meta.SourceName, n.Target.OpType, in.Name, p.Op, p.Meta.SourceName)
+				}
+				bad++
+			}
+		}
+		return nil
+	})
+}
+
+// checkActivationDType asserts every activation QuantizeLinear of the
+// model produces the scheme's type: int8 for int8, int16 for a16w8 (TABLE
+// ops and activation MatMuls on U55 excepted, which run at int8).
+func checkActivationDType(t *testing.T, gm *lower.GraphModule, scheme string) {
+	t.Helper()
+	counts := map[int32]int{}
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		for _, n := range m.Graph.Nodes {
+			if n.Op == lower.CallFunction && n.Target.OpType == "QuantizeLinear" {
+				counts[n.Outputs[0].DType]++
+			}
+		}
+		return nil
+	})
+	want := int32(onnxpb.TensorProto_INT8)
+	if scheme == "a16w8" {
+		want = int32(onnxpb.TensorProto_INT16)
+	}
+	if counts[want] == 0 {
+		t.Errorf("%s: no QuantizeLinear to type %d (counts %v)", scheme, want, counts)
+	}
+	if scheme == "int8" && len(counts) != 1 {
+		t.Errorf("int8: QuantizeLinear types %v, want int8 only", counts)
+	}
+}
+
+func accuracyMarkdown(rows []accuracyRow) string {
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].model < rows[j].model })
+	var b strings.Builder
+	b.WriteString("| model | scheme | target | SQNR per output (dB) | decisions agreeing |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		if r.failure != "" {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | |\n", r.model, r.scheme, r.target, r.failure)
+			continue
+		}
+		var parts []string
+		for i, s := range r.sqnr {
+			v := fmt.Sprintf("%.1f", s)
+			if math.IsInf(s, 1) {
+				v = "exact"
+			}
+			parts = append(parts, fmt.Sprintf("%s %s", r.outputs[i], v))
+		}
+		agree := ""
+		if r.agree >= 0 {
+			agree = fmt.Sprintf("%s %.0f%%", r.metric, 100*r.agree)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.model, r.scheme, r.target, strings.Join(parts, ", "), agree)
+	}
+	return b.String()
+}

@@ -1,0 +1,389 @@
+package lower_test
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/internal/ortoracle"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+)
+
+// downCase is one downgrade golden test: a one- or few-node model at opset
+// from, the op types expected after converting to opset to, and inputs to
+// compare the two models on in ONNX Runtime.
+type downCase struct {
+	name     string
+	from, to int64
+	inputs   []*onnxpb.ValueInfoProto
+	outputs  []*onnxpb.ValueInfoProto
+	inits    []*onnxpb.TensorProto
+	nodes    []*onnxpb.NodeProto
+	want     string // op types after conversion
+	check    func(t *testing.T, g *onnxpb.GraphProto)
+}
+
+// wave fills a float32 tensor with a deterministic spread of values of both
+// signs, large enough to leave HardSwish's and HardSigmoid's linear range.
+func wave(shape ...int) *tensor.Dense {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = float32(4 * math.Sin(0.7*float64(i)+0.3))
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+}
+
+// irOf is the IR version ONNX Runtime expects with an opset.
+func irOf(opset int64) int64 {
+	switch {
+	case opset >= 21:
+		return 10
+	case opset >= 19:
+		return 9
+	case opset >= 15:
+		return 8
+	case opset >= 12:
+		return 7
+	}
+	return 4
+}
+
+func (c downCase) model() *onnxpb.ModelProto {
+	return &onnxpb.ModelProto{
+		IrVersion:   proto.Int64(irOf(c.from)),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(c.from)}},
+		Graph:       &onnxpb.GraphProto{Name: proto.String("g"), Input: c.inputs, Output: c.outputs, Initializer: c.inits, Node: c.nodes},
+	}
+}
+
+// feeds builds wave inputs for every float input of the case.
+func (c downCase) feeds(t *testing.T) map[string]*tensor.Dense {
+	in := map[string]*tensor.Dense{}
+	for _, vi := range c.inputs {
+		var shape []int
+		for _, d := range vi.GetType().GetTensorType().GetShape().GetDim() {
+			shape = append(shape, int(d.GetDimValue()))
+		}
+		if vi.GetType().GetTensorType().GetElemType() != int32(onnxpb.TensorProto_FLOAT) {
+			t.Fatalf("input %s is not float", vi.GetName())
+		}
+		in[vi.GetName()] = wave(shape...)
+	}
+	return in
+}
+
+func sameResults(t *testing.T, want, got map[string]*tensor.Dense) {
+	t.Helper()
+	for name, w := range want {
+		g := got[name]
+		if g == nil {
+			t.Errorf("output %q missing", name)
+			continue
+		}
+		if !slices.Equal(w.Shape(), g.Shape()) {
+			t.Errorf("output %q: shape %v, want %v", name, g.Shape(), w.Shape())
+			continue
+		}
+		if _, ok := w.Data().([]float32); ok {
+			d, err := maxRelDiff(g, w)
+			if err != nil {
+				t.Errorf("output %q: %v", name, err)
+			} else if d > 1e-5 {
+				t.Errorf("output %q: relative difference %.3g", name, d)
+			}
+			continue
+		}
+		if fmt.Sprint(w.Data()) != fmt.Sprint(g.Data()) {
+			t.Errorf("output %q: %v, want %v", name, g.Data(), w.Data())
+		}
+	}
+}
+
+func attrOf(n *onnxpb.NodeProto, name string) *onnxpb.AttributeProto {
+	for _, a := range n.Attribute {
+		if a.GetName() == name {
+			return a
+		}
+	}
+	return nil
+}
+
+func f32(name string, dims ...int64) *onnxpb.ValueInfoProto {
+	return vinfo(name, onnxpb.TensorProto_FLOAT, dims...)
+}
+
+// Each down adapter on a small graph: the converted model has the expected
+// ops, imports the target opset and computes in ONNX Runtime what the
+// original computes.
+func TestDowngradeAdaptersKeepOnnxRuntimeOutputs(t *testing.T) {
+	testenv.ORT(t)
+	gamma := f32Tensor("gamma", []int64{6}, 1, 0.5, -1, 2, 1.5, 0.25)
+	beta := f32Tensor("beta", []int64{6}, 0, 0.1, 0.2, -0.3, 0.4, -0.5)
+	cases := []downCase{{
+		name: "HardSwish", from: 17, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 8)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 2, 8)},
+		nodes: []*onnxpb.NodeProto{node("HardSwish", []string{"x"}, []string{"y"})},
+		want:  "HardSigmoid,Mul",
+	}, {
+		name: "LayerNormalization", from: 17, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 3, 6)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 2, 3, 6)},
+		inits: []*onnxpb.TensorProto{gamma, beta},
+		nodes: []*onnxpb.NodeProto{node("LayerNormalization", []string{"x", "gamma", "beta"}, []string{"y"},
+			lower.IntAttr("axis", -1), lower.FloatAttr("epsilon", 1e-3))},
+		want: "ReduceMean,Sub,Mul,ReduceMean,Add,Pow,Mul,Mul,Add",
+		check: func(t *testing.T, g *onnxpb.GraphProto) {
+			if a := attrOf(g.Node[0], "axes"); a == nil || !slices.Equal(a.Ints, []int64{-1}) || len(g.Node[0].Input) != 1 {
+				t.Errorf("ReduceMean at 13 should take axes [-1] as an attribute: %v", g.Node[0])
+			}
+		},
+	}, {
+		name: "LayerNormalizationTwoAxesToOpset18", from: 17, to: 18,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 3, 6)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 2, 3, 6)},
+		nodes: []*onnxpb.NodeProto{node("LayerNormalization", []string{"x", "w"}, []string{"y"}, lower.IntAttr("axis", 1))},
+		inits: []*onnxpb.TensorProto{f32Tensor("w", []int64{3, 6}, 1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6)},
+		want:  "LayerNormalization", // an upgrade keeps it
+	}, {
+		name: "GeluErf", from: 20, to: 17,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 3, 5)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 3, 5)},
+		nodes: []*onnxpb.NodeProto{node("Gelu", []string{"x"}, []string{"y"})},
+		want:  "Mul,Erf,Add,Mul,Mul",
+	}, {
+		name: "GeluTanh", from: 20, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 3, 5)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 3, 5)},
+		nodes: []*onnxpb.NodeProto{node("Gelu", []string{"x"}, []string{"y"}, lower.StringAttr("approximate", "tanh"))},
+		want:  "Mul,Mul,Mul,Add,Mul,Tanh,Add,Mul,Mul",
+	}, {
+		name: "Mish", from: 18, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 6)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 2, 6)},
+		nodes: []*onnxpb.NodeProto{node("Mish", []string{"x"}, []string{"y"})},
+		want:  "Softplus,Tanh,Mul",
+	}, {
+		name: "GroupNormalization", from: 18, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 4, 3)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 2, 4, 3)},
+		inits: []*onnxpb.TensorProto{f32Tensor("s", []int64{2}, 1.5, -0.5), f32Tensor("b", []int64{2}, 0.25, 2)},
+		nodes: []*onnxpb.NodeProto{node("GroupNormalization", []string{"x", "s", "b"}, []string{"y"}, lower.IntAttr("num_groups", 2))},
+		want:  "Reshape,ReduceMean,Sub,Mul,ReduceMean,Add,Pow,Mul,Shape,Reshape,Mul,Add",
+	}, {
+		name: "ShapeStartEnd", from: 16, to: 13,
+		inputs:  []*onnxpb.ValueInfoProto{f32("x", 2, 3, 4, 5)},
+		outputs: []*onnxpb.ValueInfoProto{vinfo("s", onnxpb.TensorProto_INT64, 2), vinfo("t", onnxpb.TensorProto_INT64, 3)},
+		nodes: []*onnxpb.NodeProto{
+			node("Shape", []string{"x"}, []string{"s"}, lower.IntAttr("start", 1), lower.IntAttr("end", -1)),
+			node("Shape", []string{"x"}, []string{"t"}, lower.IntAttr("start", -3)),
+		},
+		want: "Shape,Slice,Shape,Slice",
+		check: func(t *testing.T, g *onnxpb.GraphProto) {
+			if g.Node[1].Output[0] != "s" || g.Node[3].Output[0] != "t" {
+				t.Errorf("the Slices should produce s and t: %v %v", g.Node[1].Output, g.Node[3].Output)
+			}
+		},
+	}, {
+		name: "ShapeToOpset9", from: 15, to: 9,
+		inputs:  []*onnxpb.ValueInfoProto{f32("x", 2, 3, 4)},
+		outputs: []*onnxpb.ValueInfoProto{vinfo("s", onnxpb.TensorProto_INT64, 2)},
+		nodes:   []*onnxpb.NodeProto{node("Shape", []string{"x"}, []string{"s"}, lower.IntAttr("start", 1))},
+		want:    "Shape,Slice",
+	}, {
+		name: "ReshapeAllowZeroWithoutZeros", from: 14, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 6)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 3, 4)},
+		inits: []*onnxpb.TensorProto{i64Tensor("shape", []int64{2}, 3, -1)},
+		nodes: []*onnxpb.NodeProto{node("Reshape", []string{"x", "shape"}, []string{"y"}, lower.IntAttr("allowzero", 1))},
+		want:  "Reshape",
+		check: func(t *testing.T, g *onnxpb.GraphProto) {
+			if len(g.Node[0].Attribute) != 0 {
+				t.Errorf("allowzero kept: %v", g.Node[0].Attribute)
+			}
+		},
+	}, {
+		name: "ReduceMeanAxesInput", from: 18, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 3, 4)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 2, 1, 1)},
+		inits: []*onnxpb.TensorProto{i64Tensor("ax", []int64{2}, 1, -1)},
+		nodes: []*onnxpb.NodeProto{node("ReduceMean", []string{"x", "ax"}, []string{"y"})},
+		want:  "ReduceMean",
+		check: func(t *testing.T, g *onnxpb.GraphProto) {
+			if a := attrOf(g.Node[0], "axes"); a == nil || !slices.Equal(a.Ints, []int64{1, -1}) || len(g.Node[0].Input) != 1 {
+				t.Errorf("node %v", g.Node[0])
+			}
+		},
+	}, {
+		name: "SplitUnevenAndSqueezeToOpset11", from: 18, to: 11,
+		inputs:  []*onnxpb.ValueInfoProto{f32("x", 1, 5, 2)},
+		outputs: []*onnxpb.ValueInfoProto{f32("a", 3, 2), f32("b", 2, 2)},
+		inits:   []*onnxpb.TensorProto{i64Tensor("ax0", []int64{1}, 0)},
+		nodes: []*onnxpb.NodeProto{
+			node("Squeeze", []string{"x", "ax0"}, []string{"sq"}),
+			node("Split", []string{"sq"}, []string{"a", "b"}, lower.IntAttr("axis", 0), lower.IntAttr("num_outputs", 2)),
+		},
+		want: "Squeeze,Split",
+		check: func(t *testing.T, g *onnxpb.GraphProto) {
+			if a := attrOf(g.Node[1], "split"); a == nil || !slices.Equal(a.Ints, []int64{3, 2}) {
+				t.Errorf("split %v, want sizes [3 2]", g.Node[1])
+			}
+		},
+	}, {
+		name: "ClipSliceAndPadToOpset10", from: 13, to: 10,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 6)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 4, 4)},
+		inits: []*onnxpb.TensorProto{f32Tensor("lo", nil, -1), f32Tensor("hi", nil, 2.5),
+			i64Tensor("st", []int64{1}, 1), i64Tensor("en", []int64{1}, -1), i64Tensor("axs", []int64{1}, -1),
+			i64Tensor("pads", []int64{4}, 1, 0, 1, 0), f32Tensor("pv", nil, 7)},
+		nodes: []*onnxpb.NodeProto{
+			node("Clip", []string{"x", "lo", "hi"}, []string{"c"}),
+			node("Slice", []string{"c", "st", "en", "axs"}, []string{"s"}),
+			node("Pad", []string{"s", "pads", "pv"}, []string{"y"}),
+		},
+		want: "Clip,Slice,Pad",
+		check: func(t *testing.T, g *onnxpb.GraphProto) {
+			// Clip and Pad take attributes before 11; Slice-10 keeps its
+			// inputs but has no negative axes.
+			if len(g.Node[0].Input) != 1 || len(g.Node[2].Input) != 1 {
+				t.Errorf("Clip inputs %v, Pad inputs %v", g.Node[0].Input, g.Node[2].Input)
+			}
+			if ax := initValues(t, g, g.Node[1].Input[3]); !slices.Equal(ax.([]int64), []int64{1}) {
+				t.Errorf("slice axes %v, want [1]", ax)
+			}
+		},
+	}, {
+		name: "SoftmaxLastAxisAndDropout", from: 13, to: 11,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 3, 4)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 2, 3, 4)},
+		nodes: []*onnxpb.NodeProto{
+			node("Dropout", []string{"x"}, []string{"d"}),
+			node("Softmax", []string{"d"}, []string{"y"}),
+		},
+		want: "Identity,Softmax",
+		check: func(t *testing.T, g *onnxpb.GraphProto) {
+			if a := attrOf(g.Node[1], "axis"); a == nil || a.GetI() != -1 {
+				t.Errorf("softmax should say axis=-1 (the old default is 1): %v", g.Node[1])
+			}
+		},
+	}, {
+		name: "CastLikeAndTypeOnlySteps", from: 16, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 3)}, outputs: []*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_INT64, 2, 3)},
+		inits: []*onnxpb.TensorProto{i64Tensor("like", nil, 0)},
+		nodes: []*onnxpb.NodeProto{
+			node("Relu", []string{"x"}, []string{"r"}),
+			node("Identity", []string{"r"}, []string{"i"}),
+			node("Add", []string{"i", "i"}, []string{"a"}),
+			node("CastLike", []string{"a", "like"}, []string{"y"}),
+		},
+		want: "Relu,Identity,Add,Cast",
+	}, {
+		name: "BatchNormalizationTrainingModeOff", from: 15, to: 13,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 1, 2, 3)},
+		inits: []*onnxpb.TensorProto{f32Tensor("s", []int64{2}, 2, 0.5), f32Tensor("b", []int64{2}, 0.1, -0.1),
+			f32Tensor("m", []int64{2}, 0.3, -0.2), f32Tensor("v", []int64{2}, 1.5, 0.7)},
+		nodes: []*onnxpb.NodeProto{node("BatchNormalization", []string{"x", "s", "b", "m", "v"}, []string{"y"}, lower.IntAttr("training_mode", 0))},
+		want:  "BatchNormalization",
+		check: func(t *testing.T, g *onnxpb.GraphProto) {
+			if len(g.Node[0].Attribute) != 0 {
+				t.Errorf("attributes %v", g.Node[0].Attribute)
+			}
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			orig := c.model()
+			b, err := proto.Marshal(orig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := c.feeds(t)
+			want, err := ortoracle.RunBytes(b, in)
+			if err != nil {
+				t.Fatalf("original at opset %d in ONNX Runtime: %v", c.from, err)
+			}
+			gm, err := lower.Lower(orig, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := lower.ConvertOpset(gm, c.to); err != nil {
+				t.Fatal(err)
+			}
+			m, err := lower.Raise(gm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := opTypes(m.Graph); got != c.want {
+				t.Errorf("ops %s, want %s", got, c.want)
+			}
+			if got := opsetOf(m, ""); got != c.to {
+				t.Errorf("opset %d, want %d", got, c.to)
+			}
+			if c.check != nil {
+				c.check(t, m.Graph)
+			}
+			b, err = proto.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ortoracle.RunBytes(b, in)
+			if err != nil {
+				t.Fatalf("converted model at opset %d in ONNX Runtime: %v", c.to, err)
+			}
+			sameResults(t, want, got)
+		})
+	}
+}
+
+// Downgrades with no older equivalent are refused with an error naming the
+// node and the reason.
+func TestDowngradeRefusalsNameNodeAndReason(t *testing.T) {
+	cases := []struct {
+		name     string
+		from, to int64
+		inputs   []*onnxpb.ValueInfoProto
+		inits    []*onnxpb.TensorProto
+		node     *onnxpb.NodeProto
+		want     []string
+	}{
+		{"ReluOfInt32", 14, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_INT32, 4)}, nil,
+			node("Relu", []string{"x"}, []string{"y"}), []string{"Relu_y", "INT32"}},
+		{"AddOfInt8", 14, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_INT8, 4)}, nil,
+			node("Add", []string{"x", "x"}, []string{"y"}), []string{"Add_y", "INT8"}},
+		{"ReshapeAllowZeroWithZero", 14, 13, []*onnxpb.ValueInfoProto{f32("x", 0, 3)}, []*onnxpb.TensorProto{i64Tensor("sh", []int64{2}, 0, 3)},
+			node("Reshape", []string{"x", "sh"}, []string{"y"}, lower.IntAttr("allowzero", 1)), []string{"Reshape_y", "allowzero"}},
+		{"LSTMBatchMajor", 14, 13, []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3)},
+			[]*onnxpb.TensorProto{f32Tensor("w", []int64{1, 8, 3}, make([]float32, 24)...), f32Tensor("r", []int64{1, 8, 2}, make([]float32, 16)...)},
+			node("LSTM", []string{"x", "w", "r"}, []string{"y"}, lower.IntAttr("hidden_size", 2), lower.IntAttr("layout", 1)),
+			[]string{"LSTM_y", "layout=1"}},
+		{"SoftmaxInnerAxis", 13, 11, []*onnxpb.ValueInfoProto{f32("x", 2, 3, 4)}, nil,
+			node("Softmax", []string{"x"}, []string{"y"}, lower.IntAttr("axis", 1)), []string{"Softmax_y", "axis 1"}},
+		{"LayerNormUnknownRank", 17, 13, []*onnxpb.ValueInfoProto{vinfoNoShape("x")}, nil,
+			node("LayerNormalization", []string{"x", "x"}, []string{"y"}, lower.IntAttr("axis", 1)), []string{"LayerNormalization_y", "unknown rank"}},
+		{"TriluHasNoRewrite", 14, 13, []*onnxpb.ValueInfoProto{f32("x", 3, 3)}, nil,
+			node("Trilu", []string{"x"}, []string{"y"}), []string{"Trilu_y", "does not exist before opset 14"}},
+		{"DropoutMaskRead", 13, 11, []*onnxpb.ValueInfoProto{f32("x", 3)}, nil,
+			node("Dropout", []string{"x"}, []string{"y", "mask"}), []string{"Dropout_y", "mask"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			outs := []*onnxpb.ValueInfoProto{vinfoNoShape("y")}
+			if len(c.node.Output) > 1 {
+				outs = append(outs, &onnxpb.ValueInfoProto{Name: proto.String(c.node.Output[1])})
+			}
+			gm := buildModel(t, c.from, c.inputs, outs, c.inits, c.node)
+			err := lower.ConvertOpset(gm, c.to)
+			if err == nil {
+				t.Fatal("downgrade accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if gm.Opset("") != c.from {
+				t.Errorf("opset moved to %d on a refused conversion", gm.Opset(""))
+			}
+		})
+	}
+}
