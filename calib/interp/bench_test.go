@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 )
 
@@ -31,3 +32,24 @@ func BenchmarkRunResNet18(b *testing.B)        { benchModel(b, "resnet18", "imag
 func BenchmarkRunMobileNetV2(b *testing.B)     { benchModel(b, "mobilenet_v2", "imagenet224") }
 func BenchmarkRunSileroVAD(b *testing.B)       { benchModel(b, "silero_vad_legacy", "silero_legacy_16k") }
 func BenchmarkRunTinyTransformer(b *testing.B) { benchModel(b, "tiny_transformer", "logmel16x40") }
+
+// BenchmarkORTResNet18 is the yardstick: ONNX Runtime (1 thread, graph
+// optimizations off, as a calibrator that must see every node would run it)
+// on the same sample.
+func BenchmarkORTResNet18(b *testing.B) {
+	corpus := testenv.Corpus(b)
+	testenv.ORT(b)
+	path := filepath.Join(corpus, "models", "resnet18.onnx")
+	gm := loadModule(b, path)
+	inputs := readSample(b, gm, samples(b, filepath.Join(corpus, "calib", "imagenet224"))[0])
+	s, err := ortoracle.NewSession(path, ortoracle.Options{Threads: 1, DisableOptimizations: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for b.Loop() {
+		if _, err := s.Run(inputs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

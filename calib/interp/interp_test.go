@@ -159,25 +159,46 @@ func TestRunStopsWhenContextIsCancelled(t *testing.T) {
 	}
 }
 
-func TestRunErrorNamesNodeOpAndModule(t *testing.T) {
-	// Reshape to an impossible shape inside nothing: the main graph.
-	gm := tinyModel(t)
-	it := newInterp(t, gm, 1)
-	_, err := it.Run(context.Background(), map[string]*tensor.Dense{"x": f32(t, []int{2, 3}, 1, 2, 3, 4, 5, 6)}, nil)
+func TestRunErrorInsideABodyNamesNodeOpAndModule(t *testing.T) {
+	// If(cond) { Reshape(x [2,3], [5]) } else { Identity(x) }: the then
+	// branch fails at run time.
+	shape := node("Constant", "five", nil, []string{"five"})
+	shape.Attribute = []*onnxpb.AttributeProto{lower.TensorAttr("value", &onnxpb.TensorProto{
+		DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Dims: []int64{1}, Int64Data: []int64{5}})}
+	then := &onnxpb.GraphProto{Name: proto.String("then"),
+		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("r")}},
+		Node:   []*onnxpb.NodeProto{shape, node("Reshape", "/blk/bad/Reshape", []string{"x", "five"}, []string{"r"})}}
+	els := &onnxpb.GraphProto{Name: proto.String("else"),
+		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("e")}},
+		Node:   []*onnxpb.NodeProto{node("Identity", "id", []string{"x"}, []string{"e"})}}
+	ifn := node("If", "if", []string{"c"}, []string{"y"})
+	ifn.Attribute = []*onnxpb.AttributeProto{
+		{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: then},
+		{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: els}}
+	g := &onnxpb.GraphProto{Name: proto.String("g"),
+		Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 2, 3), scalarInfo("c", onnxpb.TensorProto_BOOL)},
+		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("y")}},
+		Node:   []*onnxpb.NodeProto{ifn}}
+	gm, err := lower.Lower(&onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	corpus := testenv.Corpus(t)
-	bgm := loadModule(t, filepath.Join(corpus, "models", "branchy_if_loop.onnx"))
-	bit := newInterp(t, bgm, 1)
-	inputs := readSample(t, bgm, samples(t, filepath.Join(corpus, "calib", "branchy"))[0])
-	// A 16x16 image passes the input check only if declared dims are
-	// symbolic; branchy declares 32x32, so expect an InputError naming image.
-	small := f32(t, []int{1, 3, 16, 16}, make([]float32, 3*16*16)...)
-	inputs["image"] = small
-	_, err = bit.Run(context.Background(), inputs, nil)
-	if err == nil || !strings.Contains(err.Error(), `"image"`) {
-		t.Fatalf("err = %v, want an error naming input image", err)
+	it := newInterp(t, gm, 1)
+	x := f32(t, []int{2, 3}, 1, 2, 3, 4, 5, 6)
+	if _, err := it.Run(context.Background(), map[string]*tensor.Dense{"x": x, "c": scalar(t, false)}, nil); err != nil {
+		t.Fatalf("else branch: %v", err)
+	}
+	_, err = it.Run(context.Background(), map[string]*tensor.Dense{"x": x, "c": scalar(t, true)}, nil)
+	var ne *interp.NodeError
+	if !errors.As(err, &ne) {
+		t.Fatalf("err = %v, want a *NodeError", err)
+	}
+	if ne.Node != "/blk/bad/Reshape" || ne.Op != "Reshape" || ne.Module != "If_0.then_branch" {
+		t.Errorf("error names node %q (%s) in %q, want /blk/bad/Reshape (Reshape) in If_0.then_branch", ne.Node, ne.Op, ne.Module)
+	}
+	if want := `node "/blk/bad/Reshape" (Reshape) in If_0.then_branch: `; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q does not start with %q", err, want)
 	}
 }
 

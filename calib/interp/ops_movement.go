@@ -200,7 +200,7 @@ func buildSplit(c *buildCtx) (kernel, error) {
 		}
 	}
 	return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-		s, _, err := sizes.resolve(in)
+		s, _, err := sizes.get(in)
 		if err != nil {
 			return nil, err
 		}

@@ -26,7 +26,7 @@ func reduceOps(t map[string]opBuilder) {
 				return nil, err
 			}
 			return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-				a, _, err := axes.resolve(in)
+				a, _, err := axes.get(in)
 				if err != nil {
 					return nil, err
 				}

@@ -73,7 +73,12 @@ func (c *buildCtx) shapeArg(i int) (shapeArg, error) {
 	return a, nil
 }
 
+// get returns the operand's values and whether it is present. An operand
+// from an attribute (idx < 0) is always the decoded attribute.
 func (a shapeArg) get(in []*tensor.Dense) ([]int, bool, error) {
+	if a.idx < 0 {
+		return a.fixed, a.has, nil
+	}
 	if !a.has || a.idx >= len(in) || in[a.idx] == nil {
 		return nil, false, nil
 	}
@@ -97,9 +102,6 @@ func buildReshape(c *buildCtx) (kernel, error) {
 	}
 	return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 		spec, _, err := arg.get(in)
-		if arg.idx < 0 {
-			spec = arg.fixed
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -176,13 +178,6 @@ func (c *buildCtx) axesArg(firstInputOpset int64) (shapeArg, error) {
 	return c.shapeArg(1)
 }
 
-func (a shapeArg) resolve(in []*tensor.Dense) ([]int, bool, error) {
-	if a.idx < 0 {
-		return a.fixed, a.has, nil
-	}
-	return a.get(in)
-}
-
 func normAxes(axes []int, rank int) ([]int, error) {
 	out := make([]int, len(axes))
 	for i, a := range axes {
@@ -204,7 +199,7 @@ func buildSqueeze(c *buildCtx) (kernel, error) {
 	}
 	return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 		sh := dims(in[0])
-		axes, has, err := arg.resolve(in)
+		axes, has, err := arg.get(in)
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +237,7 @@ func buildUnsqueeze(c *buildCtx) (kernel, error) {
 	}
 	return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 		sh := dims(in[0])
-		axes, _, err := arg.resolve(in)
+		axes, _, err := arg.get(in)
 		if err != nil {
 			return nil, err
 		}
