@@ -20,9 +20,15 @@ import (
 // newer than the target rewritten into older ones (HardSwish,
 // LayerNormalization, Gelu...).
 //
-// No adapter needs a known shape: where the old meaning depends on the
-// rank (Softmax before 13), an unknown rank gets a rank-agnostic rewrite
-// instead of an error.
+// No upgrade adapter needs a known shape: where the old meaning depends on
+// the rank (Softmax before 13), an unknown rank gets a rank-agnostic
+// rewrite instead of an error. Down adapters read types and ranks inferred
+// for the occasion (InferShapes; the model's declarations are restored
+// after), and take a value whose type stays unknown to be of a type the
+// older version accepts.
+//
+// On error the graph may be partly rewritten; the opset import is only
+// moved on success, and callers discard the module.
 //
 // The model's opset import and, when the new opset demands it, its IR
 // version are updated on a copy of the model proto, so the loaded model

@@ -99,7 +99,7 @@ func sameResults(t *testing.T, want, got map[string]*tensor.Dense) {
 			d, err := maxRelDiff(g, w)
 			if err != nil {
 				t.Errorf("output %q: %v", name, err)
-			} else if d > 1e-5 {
+			} else if t.Logf("output %q: max relative difference %.3g", name, d); d > 1e-5 {
 				t.Errorf("output %q: relative difference %.3g", name, d)
 			}
 			continue

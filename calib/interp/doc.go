@@ -4,10 +4,19 @@
 //
 // New does all the per-model work once: it materializes initializers and
 // Constant values, decodes every node's attributes for its opset version into
-// a kernel closure, and works out when each intermediate value can be freed.
-// Run then only moves tensors between slots and calls kernels, so one
-// Interpreter can serve many goroutines at once.
+// a kernel closure (Softmax before and from opset 13, Reduce* axes as
+// attribute or input, Split/Squeeze/Unsqueeze/Clip/Pad/Slice forms, ...),
+// plans If/Loop/Scan bodies as nested plans, and works out after which node
+// each intermediate value can be dropped. Every node without a kernel is
+// reported at once in an *UnsupportedOpError. Run then only moves tensors
+// between slots and calls kernels, so one Interpreter serves many goroutines
+// at once (one Run per calibration goroutine).
 //
-// interp never changes the graph and never quantizes; the kernels themselves
-// live in calib/kernels.
+// Reshape, Flatten, Squeeze and Unsqueeze share their input's memory:
+// tensors are never written after a kernel returns them, which also means an
+// Observer must not modify what it is handed.
+//
+// interp never changes the graph and never quantizes; the kernels live in
+// calib/kernels. docs/node-tests.md lists, per op, how much of the ONNX node
+// test suite the interpreter passes.
 package interp

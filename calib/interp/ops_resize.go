@@ -33,10 +33,13 @@ func resizeOps(t map[string]opBuilder) {
 func buildResize(c *buildCtx) (kernel, error) {
 	n := c.n
 	mode := n.AttrString("mode", "nearest")
-	if mode != "nearest" && mode != "linear" {
+	if mode != "nearest" && mode != "linear" && mode != "cubic" {
 		return nil, unsupportedf("Resize mode %q", mode)
 	}
 	if n.Target.Version < 11 {
+		if mode == "cubic" {
+			return nil, unsupportedf("Resize-10 cubic")
+		}
 		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 			s, err := kernels.Float32s(in[1])
 			if err != nil {
@@ -56,6 +59,8 @@ func buildResize(c *buildCtx) (kernel, error) {
 		return nil, unsupportedf("Resize antialias")
 	}
 	base := kernels.ResizeParams{Mode: mode, CoordinateTransformation: ct, NearestMode: n.AttrString("nearest_mode", "round_prefer_floor")}
+	cubicA := float64(n.AttrFloat("cubic_coeff_a", -0.75))
+	exclude := n.AttrInt("exclude_outside", 0) != 0
 	sizes, err := c.shapeArg(3)
 	if err != nil {
 		return nil, err
@@ -74,6 +79,9 @@ func buildResize(c *buildCtx) (kernel, error) {
 			}
 		} else {
 			return nil, fmt.Errorf("Resize needs scales or sizes")
+		}
+		if mode == "cubic" {
+			return one(kernels.ResizeCubic(in[0], p, cubicA, exclude))
 		}
 		return one(kernels.Resize(in[0], p))
 	}, nil

@@ -52,9 +52,9 @@ func dims(t *tensor.Dense) []int {
 // shapeArg is a shape-like operand: decoded at New when constant, else at
 // Run from the input tensor.
 type shapeArg struct {
-	idx   int
-	fixed []int
-	has   bool
+	idx   int   // input index; -1 when the values come from an attribute
+	fixed []int // values known at New (constant input or attribute)
+	has   bool  // whether the operand is present at all
 }
 
 func (c *buildCtx) shapeArg(i int) (shapeArg, error) {

@@ -88,7 +88,7 @@ func (rc *runCtx) exec(fr *frame) error {
 			}
 			in = append(in, t)
 		}
-		outs, err := st.run(rc, fr, in)
+		outs, err := call(st, rc, fr, in)
 		if err != nil {
 			return nodeErr(st.node, p.module, err)
 		}
@@ -137,4 +137,15 @@ func (rc *runCtx) runBody(p *plan, parent *frame, inputs []*tensor.Dense) ([]*te
 		out[i] = fr.slots[s]
 	}
 	return out, nil
+}
+
+// call runs one kernel, turning a panic into an error: a kernel bug on an
+// odd input must fail that Run, not the whole calibration process.
+func call(st *step, rc *runCtx, fr *frame, in []*tensor.Dense) (outs []*tensor.Dense, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, err = nil, fmt.Errorf("kernel panic: %v", r)
+		}
+	}()
+	return st.run(rc, fr, in)
 }

@@ -1,0 +1,26 @@
+package lower
+
+import (
+	"slices"
+	"testing"
+)
+
+// Every down adapter belongs to a version step the upgrade table lists, so
+// a typo in either table cannot leave a step silently unhandled.
+func TestDownHistoryStepsExistInOpHistory(t *testing.T) {
+	for op, down := range downHistory {
+		hist, ok := opHistory[op]
+		if !ok {
+			t.Errorf("%s: down adapters for an operator opHistory does not know", op)
+			continue
+		}
+		for _, s := range down {
+			if s.adapt == nil {
+				t.Errorf("%s-%d: nil down adapter", op, s.version)
+			}
+			if !slices.ContainsFunc(hist, func(h opStep) bool { return h.version == s.version }) {
+				t.Errorf("%s-%d: no such step in opHistory %v", op, s.version, hist)
+			}
+		}
+	}
+}
