@@ -174,6 +174,13 @@ func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphM
 	if samples == nil || samples.Len() == 0 {
 		return nil, fmt.Errorf("no calibration samples")
 	}
+	var fixed map[string]qpass.FixedQParams
+	if isQAT {
+		var err error
+		if fixed, err = qpass.AbsorbQDQ(gm); err != nil {
+			return nil, err
+		}
+	}
 	if err := step("transform", func() error { return q.prepare(ctx, gm, samples) }); err != nil {
 		return nil, err
 	}
@@ -188,7 +195,11 @@ func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphM
 		return nil, err
 	}
 	res.Annotation = ann
-	reqs, constant := observationPlan(ann, isQAT)
+	trained, err := trainedQParams(ann, fixed)
+	if err != nil {
+		return nil, err
+	}
+	reqs, constant := observationPlan(ann, isQAT, trained)
 	if err := step("calibrate", func() error {
 		it, err := interp.New(gm, interp.Options{Workers: 1})
 		if err != nil {
@@ -202,6 +213,9 @@ func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphM
 	qp, err := computeQParams(ann, res.Stats, constant, gm.Root().Dir)
 	if err != nil {
 		return nil, err
+	}
+	for id, t := range trained {
+		qp[id] = t
 	}
 	res.QParams = qp
 	if err := step("convert", func() error { return qpass.ConvertToQDQ(gm, ann, qp) }); err != nil {
@@ -224,9 +238,9 @@ func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphM
 // observationPlan turns the annotation's points into calibration requests;
 // points whose sites are all initializers are measured from the data
 // instead and returned separately.
-func observationPlan(ann *qpass.Annotation, qat bool) (reqs []calib.Request, constant []*qpass.Point) {
+func observationPlan(ann *qpass.Annotation, qat bool, trained map[int]qpass.QParams) (reqs []calib.Request, constant []*qpass.Point) {
 	for _, p := range ann.Points() {
-		if p.Derived() {
+		if _, ok := trained[p.ID]; ok || p.Derived() {
 			continue
 		}
 		if p.Constant() {

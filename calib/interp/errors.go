@@ -79,3 +79,6 @@ func (e *NodeError) Error() string {
 }
 
 func (e *NodeError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrUnsupported) hold for the collected report too.
+func (e *UnsupportedOpError) Is(target error) bool { return target == ErrUnsupported }

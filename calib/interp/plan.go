@@ -60,11 +60,14 @@ type constSlot struct {
 	t    *tensor.Dense
 }
 
-// errUnsupported marks builder errors that mean "no kernel for this form".
-var errUnsupported = errors.New("unsupported")
+// ErrUnsupported is wrapped by errors about op forms the interpreter does
+// not implement: builder errors at New (collected into an
+// *UnsupportedOpError) and the few forms only detectable at Run (for example
+// Dropout switched to training mode by a graph input).
+var ErrUnsupported = errors.New("unsupported")
 
 func unsupportedf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errUnsupported, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", ErrUnsupported, fmt.Sprintf(format, args...))
 }
 
 type planBuilder struct {
@@ -146,7 +149,7 @@ func (b *planBuilder) build(gm *lower.GraphModule, parent *plan) (*plan, error) 
 			}
 			k, err := b.kernelFor(n, p)
 			switch {
-			case errors.Is(err, errUnsupported):
+			case errors.Is(err, ErrUnsupported):
 				b.unsupported.Nodes = append(b.unsupported.Nodes, UnsupportedOp{
 					Node: nodeName(n), Op: n.Target.String(), Module: gm.Name, Reason: reason(err)})
 			case err != nil:
@@ -175,10 +178,10 @@ func (b *planBuilder) build(gm *lower.GraphModule, parent *plan) (*plan, error) 
 	return p, nil
 }
 
-// reason strips the errUnsupported prefix for the report.
+// reason strips the ErrUnsupported prefix for the report.
 func reason(err error) string {
 	s := err.Error()
-	pre := errUnsupported.Error() + ": "
+	pre := ErrUnsupported.Error() + ": "
 	if len(s) >= len(pre) && s[:len(pre)] == pre {
 		s = s[len(pre):]
 	}
