@@ -9,6 +9,7 @@ import (
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/lower"
 )
 
 func calibrateCommand() *cli.Command {
@@ -73,7 +74,7 @@ func calibrateAction(c *cli.Context) error {
 
 func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	path := c.Args().First()
-	gm, err := loadModel(path)
+	gm, err := lower.LoadFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -214,16 +214,9 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 
 // quantizeFile loads, lowers, calibrates and quantizes one model.
 func quantizeFile(ctx context.Context, q *ethosu.Quantizer, in string, calibPaths []string, qat bool) (*ethosu.Result, error) {
-	m, err := onnxio.Load(in)
+	gm, err := lower.LoadFile(in)
 	if err != nil {
 		return nil, err
-	}
-	if err := m.LoadExternalData(); err != nil {
-		return nil, err
-	}
-	gm, err := lower.Lower(m.Proto, m.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("model %q: %w", in, err)
 	}
 	set, err := dataset.Open(calibPaths, calib.InputSpecs(gm))
 	if err != nil {

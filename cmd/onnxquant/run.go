@@ -14,7 +14,6 @@ import (
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 func runCommand() *cli.Command {
@@ -42,7 +41,7 @@ func runAction(c *cli.Context) error {
 	if c.Int("jobs") < 1 {
 		return usagef("--jobs %d: expected at least 1", c.Int("jobs"))
 	}
-	gm, err := loadModel(c.Args().First())
+	gm, err := lower.LoadFile(c.Args().First())
 	if err != nil {
 		return err
 	}
@@ -87,22 +86,6 @@ func runAction(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %d output(s) to %s\n", len(written), dir)
 	return nil
-}
-
-// loadModel loads and lowers a model file.
-func loadModel(path string) (*lower.GraphModule, error) {
-	m, err := onnxio.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.LoadExternalData(); err != nil {
-		return nil, err
-	}
-	gm, err := lower.Lower(m.Proto, m.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("model %q: %w", path, err)
-	}
-	return gm, nil
 }
 
 // outputFileName maps an output name to a file name: characters outside
