@@ -38,14 +38,14 @@ const evalFrom, evalCount = 12, 4
 
 func corpusModels() []corpusModel {
 	return []corpusModel{
-		{name: "mobilenet_v2", calib: []string{"imagenet224"}, calibCount: 4},
-		{name: "resnet18", calib: []string{"imagenet224"}, calibCount: 4},
-		{name: "squeezenet1_1", calib: []string{"imagenet224"}, calibCount: 6},
-		{name: "mobilenet_v3_small", calib: []string{"imagenet224"}, calibCount: 6},
+		{name: "mobilenet_v2", calib: []string{"imagenet224"}, calibCount: 12},
+		{name: "resnet18", calib: []string{"imagenet224"}, calibCount: 12},
+		{name: "squeezenet1_1", calib: []string{"imagenet224"}, calibCount: 12},
+		{name: "mobilenet_v3_small", calib: []string{"imagenet224"}, calibCount: 12},
 		{name: "tiny_transformer", calib: []string{"logmel16x40"}, calibCount: 12},
 		{name: "branchy_if_loop", calib: []string{"branchy"}, calibCount: 12},
 		{name: "silero_vad_legacy", calib: []string{"silero_legacy_16k", "silero_legacy_8k"}, threshold: true, calibCount: 12},
-		{name: "ppocr_mobile_v2_cls", calib: []string{"ocr_cls48x192"}, calibCount: 8},
+		{name: "ppocr_mobile_v2_cls", calib: []string{"ocr_cls48x192"}, calibCount: 12},
 	}
 }
 

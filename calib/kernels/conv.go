@@ -52,9 +52,13 @@ func Conv(x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, erro
 		}
 	}
 	out := make([]float32, N*M*g.outSize())
-	if group == C && wsh[1] == 1 && g.k[0] == 1 {
+	depthwise := group == C && wsh[1] == 1 && g.k[0] == 1
+	switch {
+	case depthwise && g.in[0] == 1 && g.k[1] == 3 && g.k[2] == 3 && g.d[1] == 1 && g.d[2] == 1:
+		depthwise3x3(xs, ws, bias, out, N, C, M/C, g, workers)
+	case depthwise:
 		convDepthwise(xs, ws, bias, out, N, C, M/C, g, workers)
-	} else {
+	default:
 		convGemm(xs, ws, bias, out, N, C, M, group, g, workers)
 	}
 	return New(g.outShape(N, M), out)
@@ -80,7 +84,9 @@ func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers i
 	pointwise := K == 1 && g.s == [3]int{1, 1, 1} && g.pb == [3]int{} && g.pe == [3]int{}
 	var col []float32
 	if !pointwise {
-		col = make([]float32, rows*P)
+		buf := getCol(rows * P)
+		defer putCol(buf)
+		col = *buf
 	}
 	for n := 0; n < N; n++ {
 		for gi := 0; gi < group; gi++ {

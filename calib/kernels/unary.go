@@ -165,7 +165,7 @@ func Relu(x *tensor.Dense) (*tensor.Dense, error) {
 	}
 	switch s := raw(x).(type) {
 	case []float32:
-		return New(Dims(x), reluT(s))
+		return New(Dims(x), reluF32(s))
 	case []float64:
 		return New(Dims(x), reluT(s))
 	case []int64:
@@ -176,6 +176,16 @@ func Relu(x *tensor.Dense) (*tensor.Dense, error) {
 		return New(Dims(x), reluT(s))
 	}
 	return nil, dtypeErr("Relu", raw(x))
+}
+
+// reluF32 is reluT for float32 without branches (see clipF32): v > 0
+// keeps the bits, anything else (negatives, zeros, NaN) gives +0.
+func reluF32(s []float32) []float32 {
+	out := make([]float32, len(s))
+	for i, v := range s {
+		out[i] = math.Float32frombits(math.Float32bits(v) & -b2u(v > 0))
+	}
+	return out
 }
 
 func reluT[T number](s []T) []T {
@@ -264,7 +274,7 @@ func Clip(x *tensor.Dense, lo, hi float64) (*tensor.Dense, error) {
 	var out any
 	switch s := raw(x).(type) {
 	case []float32:
-		out = clipT(s, float32(lo), float32(hi))
+		out = clipF32(s, float32(lo), float32(hi))
 	case []float64:
 		out = clipT(s, lo, hi)
 	case []int64:
@@ -279,6 +289,33 @@ func Clip(x *tensor.Dense, lo, hi float64) (*tensor.Dense, error) {
 		return nil, dtypeErr("Clip", s)
 	}
 	return New(Dims(x), out)
+}
+
+// clipF32 is clipT for float32 without branches: ReLU6 inputs fall on
+// either side of a bound at random, which a branch predictor cannot follow.
+// Each comparison becomes a mask selecting the bound's bits, so the result
+// is clipT's bit for bit (NaN and -0 included).
+func clipF32(s []float32, lo, hi float32) []float32 {
+	out := make([]float32, len(s))
+	lb, hb := math.Float32bits(lo), math.Float32bits(hi)
+	for i, v := range s {
+		b := math.Float32bits(v)
+		m := -b2u(v < lo)
+		b = b&^m | lb&m
+		v = math.Float32frombits(b)
+		m = -b2u(v > hi)
+		out[i] = math.Float32frombits(b&^m | hb&m)
+	}
+	return out
+}
+
+// b2u is 1 for true and 0 for false; it compiles to a flag move.
+func b2u(c bool) uint32 {
+	var u uint32
+	if c {
+		u = 1
+	}
+	return u
 }
 
 func clipT[T number](s []T, lo, hi T) []T {

@@ -18,6 +18,7 @@ type Histogram struct {
 	lo       int64    // absolute cell index of cells[0] == cellOf(min, exp)
 	cells    []uint64 // len spec.Bins once non-empty
 	scratch  []uint64 // re-binning buffer, same length
+	lanes    []uint32 // bin's per-lane counts, 4*spec.Bins once used
 }
 
 func newHistogram(s Spec) *Histogram {
@@ -63,12 +64,54 @@ func (h *Histogram) Observe(data []float32, shape []int) error {
 		lo, hi = min32(lo, h.min), max32(hi, h.max)
 	}
 	h.regrid(lo, hi)
-	scale := math.Ldexp(1, -h.exp)
-	for _, x := range data {
-		h.cells[int64(math.Floor(float64(x)*scale))-h.lo]++
-	}
+	h.bin(data)
 	h.n += uint64(len(data))
 	return nil
+}
+
+// laneMin is the batch size from which bin spreads the counting over
+// several count arrays; below it, clearing and folding them costs more
+// than it saves.
+const laneMin = 8192
+
+// bin adds data (inside the current grid) to the cells: cell
+// floor(x * 2^-exp) - lo, where the product is exact (see cellOf).
+//
+// Activations repeat values (a ReLU output is half zeros), and counting
+// them into one array makes each increment wait for the previous store to
+// the same cell. For large batches four interleaved count arrays break that
+// chain; they are folded into the cells at the end, so the counts are the
+// same integers.
+func (h *Histogram) bin(data []float32) {
+	scale := math.Ldexp(1, -h.exp)
+	off := h.lo
+	if len(data) < laneMin || len(data) >= math.MaxUint32 {
+		for _, x := range data {
+			h.cells[int64(math.Floor(float64(x)*scale))-off]++
+		}
+		return
+	}
+	bins := len(h.cells)
+	if len(h.lanes) != 4*bins {
+		h.lanes = make([]uint32, 4*bins)
+	} else {
+		clear(h.lanes)
+	}
+	c0, c1, c2, c3 := h.lanes[:bins], h.lanes[bins:2*bins], h.lanes[2*bins:3*bins], h.lanes[3*bins:]
+	i := 0
+	for ; i+4 <= len(data); i += 4 {
+		d := data[i : i+4 : i+4]
+		c0[int64(math.Floor(float64(d[0])*scale))-off]++
+		c1[int64(math.Floor(float64(d[1])*scale))-off]++
+		c2[int64(math.Floor(float64(d[2])*scale))-off]++
+		c3[int64(math.Floor(float64(d[3])*scale))-off]++
+	}
+	for ; i < len(data); i++ {
+		c0[int64(math.Floor(float64(data[i])*scale))-off]++
+	}
+	for j := range h.cells {
+		h.cells[j] += uint64(c0[j]) + uint64(c1[j]) + uint64(c2[j]) + uint64(c3[j])
+	}
 }
 
 // Merge implements Observer. Both sides are moved to the canonical level
