@@ -324,52 +324,15 @@ func pointByID(ann *qpass.Annotation, id int) *qpass.Point {
 	return nil
 }
 
-// prepare sizes every tensor (see shapes.go), runs the transform passes and
-// sizes the tensors they made.
+// prepare sizes every tensor from the calibration data (calib.Specialize),
+// runs the transform passes and sizes the tensors they made.
 func (q *Quantizer) prepare(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) error {
-	var prof *shapeProfile
-	shapes := declaredShapes(gm)
-	if !staticInputs(gm) {
-		var err error
-		if prof, err = profileShapes(ctx, gm, samples); err != nil {
-			return fmt.Errorf("sizing tensors from the calibration data: %w", err)
-		}
-		shapes = prof.inputShapes(gm)
-	}
-	infer := func() error {
-		if err := lower.InferShapes(gm, shapes); err != nil {
-			return err
-		}
-		if prof != nil && prof.fill(gm) > 0 {
-			if err := lower.InferShapes(gm, shapes); err != nil {
-				return err
-			}
-			prof.fill(gm)
-		}
-		return nil
-	}
-	if err := infer(); err != nil {
+	sp, err := calib.Specialize(ctx, gm, samples)
+	if err != nil {
 		return err
-	}
-	if prof != nil && prof.specializeShapes(gm) > 0 {
-		if err := infer(); err != nil {
-			return err
-		}
-	}
-	// Shape checks the exporter wrote as If nodes are constant now: fold
-	// them and keep only the branch taken.
-	if _, err := lower.FoldConstants(gm); err != nil {
-		return err
-	}
-	if inlined, err := lower.InlineConstantIfs(gm); err != nil {
-		return err
-	} else if inlined {
-		if err := infer(); err != nil {
-			return err
-		}
 	}
 	if err := q.TransformForAnnotation(gm); err != nil {
 		return err
 	}
-	return infer()
+	return sp.Infer(gm)
 }

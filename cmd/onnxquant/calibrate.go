@@ -86,6 +86,16 @@ func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// Bind dynamic sizes from the data and drop the shape-check branches
+	// no input shape can take, as quantize does. Shards to be merged must
+	// hold samples of the same input shapes so their graphs agree.
+	if _, err := calib.Specialize(ctx, gm, set); err != nil {
+		return nil, fmt.Errorf("model %q: %w", path, err)
+	}
 	// Samples run in parallel; threads left over when there are fewer
 	// samples than threads go to the kernels.
 	jobs := c.Int("jobs")
@@ -97,10 +107,6 @@ func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	opts := calib.Options{Workers: workers}
 	if !c.Bool("quiet") {
 		opts.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
-	}
-	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
 	}
 	reqs := calib.AllActivations(gm)
 	var st *calib.Stats

@@ -1,4 +1,4 @@
-package ethosu
+package calib
 
 import (
 	"context"
@@ -14,8 +14,9 @@ import (
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-// Ethos-U compiles static shapes, and the transform passes (LSTM unrolling,
-// constant folding of Shape arithmetic) need them. A model that declares
+// Specialize fits a model to its calibration data. Ethos-U compiles static
+// shapes, and the quantizer's transform passes (LSTM unrolling, constant
+// folding of Shape arithmetic) need them. A model that declares
 // every input size statically is inferred from its declaration. A model
 // with dynamic input dimensions is specialised from the calibration data:
 // a dimension every sample agrees on becomes fixed, and a dimension the
@@ -236,4 +237,63 @@ func toInt64(s []int) []int64 {
 		out[i] = int64(d)
 	}
 	return out
+}
+
+// Specialization sizes the tensors of a model the way its calibration data
+// does; Infer re-sizes them after later rewrites.
+type Specialization struct {
+	shapes map[string][]int64
+	prof   *shapeProfile
+}
+
+// Specialize sizes every tensor of gm from its declared input shapes or,
+// for dynamic inputs, from running the samples (see above), folds the
+// shape arithmetic that became constant, and inlines the If nodes whose
+// condition did: exporters write shape checks as If nodes, and their
+// branches that no shape can take are not code paths the data must cover.
+func Specialize(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) (*Specialization, error) {
+	sp := &Specialization{shapes: declaredShapes(gm)}
+	if !staticInputs(gm) {
+		prof, err := profileShapes(ctx, gm, samples)
+		if err != nil {
+			return nil, fmt.Errorf("sizing tensors from the calibration data: %w", err)
+		}
+		sp.prof, sp.shapes = prof, prof.inputShapes(gm)
+	}
+	if err := sp.Infer(gm); err != nil {
+		return nil, err
+	}
+	if sp.prof != nil && sp.prof.specializeShapes(gm) > 0 {
+		if err := sp.Infer(gm); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := lower.FoldConstants(gm); err != nil {
+		return nil, err
+	}
+	inlined, err := lower.InlineConstantIfs(gm)
+	if err != nil {
+		return nil, err
+	}
+	if inlined {
+		if err := sp.Infer(gm); err != nil {
+			return nil, err
+		}
+	}
+	return sp, nil
+}
+
+// Infer runs shape inference with the specialized input shapes and gives
+// values inference cannot size the shape every execution saw.
+func (sp *Specialization) Infer(gm *lower.GraphModule) error {
+	if err := lower.InferShapes(gm, sp.shapes); err != nil {
+		return err
+	}
+	if sp.prof != nil && sp.prof.fill(gm) > 0 {
+		if err := lower.InferShapes(gm, sp.shapes); err != nil {
+			return err
+		}
+		sp.prof.fill(gm)
+	}
+	return nil
 }
