@@ -91,6 +91,26 @@ func (e *Emitter) Replace(i int, v *Value) {
 	e.g.Adopt(e.anchor.Outputs[i], v)
 }
 
+// Split emits Split of x along axis into parts of the given sizes.
+func (e *Emitter) Split(x *Value, axis int64, sizes []int64) []*Value {
+	if len(sizes) == 1 {
+		return []*Value{x}
+	}
+	ax := IntAttr("axis", axis)
+	if e.Opset >= 13 {
+		return e.OpN("Split", []*Value{x, e.Ints("split", []int64{int64(len(sizes))}, sizes)}, len(sizes), ax)
+	}
+	return e.OpN("Split", []*Value{x}, len(sizes), ax, IntsAttr("split", sizes...))
+}
+
+// Unsqueeze emits Unsqueeze of x at axes.
+func (e *Emitter) Unsqueeze(x *Value, axes ...int64) *Value {
+	if e.Opset >= 13 {
+		return e.Op("Unsqueeze", []*Value{x, e.Ints("axes", []int64{int64(len(axes))}, axes)})
+	}
+	return e.Op("Unsqueeze", []*Value{x}, IntsAttr("axes", axes...))
+}
+
 // Done removes the anchor once its outputs have been replaced; its
 // orphaned inputs are left to dead-code elimination.
 func (e *Emitter) Done() { e.g.RemoveNode(e.anchor) }

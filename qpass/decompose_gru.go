@@ -51,44 +51,44 @@ func gruUnroll(rc *recurrence, lbr bool) {
 		rh := rc.recurrentWeight(d, 3, 2*H, 3*H)
 		var rbhV *lower.Value
 		if lbr && rbh != nil {
-			rbhV = e.floats("Rb_h", []int64{int64(H)}, rbh)
+			rbhV = e.Floats("Rb_h", []int64{int64(H)}, rbh)
 		}
 		h := rc.initialState(5, d)
 		hs[d] = make([]*lower.Value, rc.seq)
 		for _, t := range rc.order(d) {
-			parts := e.split(steps[t], 2, []int64{int64(H), int64(H), int64(H)})
+			parts := e.Split(steps[t], 2, []int64{int64(H), int64(H), int64(H)})
 			z, r, xh := parts[0], parts[1], parts[2]
 			var hh *lower.Value // the recurrent part of the candidate
 			if h != nil {
-				zr := e.split(e.op("MatMul", []*lower.Value{h, rzr}), 2, []int64{int64(H), int64(H)})
-				z = e.op("Add", []*lower.Value{z, zr[0]})
-				r = e.op("Add", []*lower.Value{r, zr[1]})
+				zr := e.Split(e.Op("MatMul", []*lower.Value{h, rzr}), 2, []int64{int64(H), int64(H)})
+				z = e.Op("Add", []*lower.Value{z, zr[0]})
+				r = e.Op("Add", []*lower.Value{r, zr[1]})
 			}
-			z = e.op("Sigmoid", []*lower.Value{z})
+			z = e.Op("Sigmoid", []*lower.Value{z})
 			if h != nil || rbhV != nil {
-				r = e.op("Sigmoid", []*lower.Value{r})
+				r = e.Op("Sigmoid", []*lower.Value{r})
 			}
 			switch {
 			case lbr && h != nil:
-				lin := e.op("MatMul", []*lower.Value{h, rh})
+				lin := e.Op("MatMul", []*lower.Value{h, rh})
 				if rbhV != nil {
-					lin = e.op("Add", []*lower.Value{lin, rbhV})
+					lin = e.Op("Add", []*lower.Value{lin, rbhV})
 				}
-				hh = e.op("Mul", []*lower.Value{r, lin})
+				hh = e.Op("Mul", []*lower.Value{r, lin})
 			case lbr && rbhV != nil:
-				hh = e.op("Mul", []*lower.Value{r, rbhV})
+				hh = e.Op("Mul", []*lower.Value{r, rbhV})
 			case h != nil:
-				hh = e.op("MatMul", []*lower.Value{e.op("Mul", []*lower.Value{r, h}), rh})
+				hh = e.Op("MatMul", []*lower.Value{e.Op("Mul", []*lower.Value{r, h}), rh})
 			}
 			cand := xh
 			if hh != nil {
-				cand = e.op("Add", []*lower.Value{xh, hh})
+				cand = e.Op("Add", []*lower.Value{xh, hh})
 			}
-			cand = e.op("Tanh", []*lower.Value{cand})
+			cand = e.Op("Tanh", []*lower.Value{cand})
 			if h != nil {
-				h = e.op("Add", []*lower.Value{cand, e.op("Mul", []*lower.Value{z, e.op("Sub", []*lower.Value{h, cand})})})
+				h = e.Op("Add", []*lower.Value{cand, e.Op("Mul", []*lower.Value{z, e.Op("Sub", []*lower.Value{h, cand})})})
 			} else {
-				h = e.op("Sub", []*lower.Value{cand, e.op("Mul", []*lower.Value{z, cand})})
+				h = e.Op("Sub", []*lower.Value{cand, e.Op("Mul", []*lower.Value{z, cand})})
 			}
 			hs[d][t] = h
 		}

@@ -58,9 +58,9 @@ func lstmUnroll(rc *recurrence, peep []float32) {
 		var pi, po, pf *lower.Value
 		if peep != nil {
 			off := d * 3 * H
-			pi = e.floats("P_i", []int64{int64(H)}, peep[off:off+H])
-			po = e.floats("P_o", []int64{int64(H)}, peep[off+H:off+2*H])
-			pf = e.floats("P_f", []int64{int64(H)}, peep[off+2*H:off+3*H])
+			pi = e.Floats("P_i", []int64{int64(H)}, peep[off:off+H])
+			po = e.Floats("P_o", []int64{int64(H)}, peep[off+H:off+2*H])
+			pf = e.Floats("P_f", []int64{int64(H)}, peep[off+2*H:off+3*H])
 		}
 		h := rc.initialState(5, d)
 		c := rc.initialState(6, d)
@@ -68,28 +68,28 @@ func lstmUnroll(rc *recurrence, peep []float32) {
 		for _, t := range rc.order(d) {
 			gates := steps[t]
 			if h != nil {
-				gates = e.op("Add", []*lower.Value{gates, e.op("MatMul", []*lower.Value{h, rt})})
+				gates = e.Op("Add", []*lower.Value{gates, e.Op("MatMul", []*lower.Value{h, rt})})
 			}
-			parts := e.split(gates, 2, []int64{int64(H), int64(H), int64(H), int64(H)})
+			parts := e.Split(gates, 2, []int64{int64(H), int64(H), int64(H), int64(H)})
 			i, o, f, g := parts[0], parts[1], parts[2], parts[3]
 			if pi != nil && c != nil {
-				i = e.op("Add", []*lower.Value{i, e.op("Mul", []*lower.Value{c, pi})})
-				f = e.op("Add", []*lower.Value{f, e.op("Mul", []*lower.Value{c, pf})})
+				i = e.Op("Add", []*lower.Value{i, e.Op("Mul", []*lower.Value{c, pi})})
+				f = e.Op("Add", []*lower.Value{f, e.Op("Mul", []*lower.Value{c, pf})})
 			}
-			i = e.op("Sigmoid", []*lower.Value{i})
-			g = e.op("Tanh", []*lower.Value{g})
-			ig := e.op("Mul", []*lower.Value{i, g})
+			i = e.Op("Sigmoid", []*lower.Value{i})
+			g = e.Op("Tanh", []*lower.Value{g})
+			ig := e.Op("Mul", []*lower.Value{i, g})
 			if c != nil {
-				f = e.op("Sigmoid", []*lower.Value{f})
-				c = e.op("Add", []*lower.Value{e.op("Mul", []*lower.Value{f, c}), ig})
+				f = e.Op("Sigmoid", []*lower.Value{f})
+				c = e.Op("Add", []*lower.Value{e.Op("Mul", []*lower.Value{f, c}), ig})
 			} else {
 				c = ig
 			}
 			if po != nil {
-				o = e.op("Add", []*lower.Value{o, e.op("Mul", []*lower.Value{c, po})})
+				o = e.Op("Add", []*lower.Value{o, e.Op("Mul", []*lower.Value{c, po})})
 			}
-			o = e.op("Sigmoid", []*lower.Value{o})
-			h = e.op("Mul", []*lower.Value{o, e.op("Tanh", []*lower.Value{c})})
+			o = e.Op("Sigmoid", []*lower.Value{o})
+			h = e.Op("Mul", []*lower.Value{o, e.Op("Tanh", []*lower.Value{c})})
 			hs[d][t] = h
 		}
 		finalH[d], finalC[d] = h, c

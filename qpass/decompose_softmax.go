@@ -39,18 +39,18 @@ func DecomposeSoftmax(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 			}
 			axis -= int64(rank)
 		}
-		e := newEmitter(n)
-		m := e.reduce("ReduceMax", x, []int64{axis})
-		d := e.op("Sub", []*lower.Value{x, m})
-		ex := e.op("Exp", []*lower.Value{d})
-		s := e.reduce("ReduceSum", ex, []int64{axis})
-		r := e.op("Reciprocal", []*lower.Value{s})
-		y := e.op("Mul", []*lower.Value{ex, r})
+		e := lower.NewEmitter(n, n.Graph().Module.Opset(""))
+		m := e.Reduce("ReduceMax", x, []int64{axis})
+		d := e.Op("Sub", []*lower.Value{x, m})
+		ex := e.Op("Exp", []*lower.Value{d})
+		s := e.Reduce("ReduceSum", ex, []int64{axis})
+		r := e.Op("Reciprocal", []*lower.Value{s})
+		y := e.Op("Mul", []*lower.Value{ex, r})
 		if op == "LogSoftmax" {
-			y = e.op("Log", []*lower.Value{y})
+			y = e.Op("Log", []*lower.Value{y})
 		}
-		e.replace(0, y)
-		e.done()
+		e.Replace(0, y)
+		e.Done()
 		return true, nil
 	})
 }

@@ -24,7 +24,7 @@ func DivToMul(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 		if !floatTyped(a) && !floatTyped(b) {
 			return false, nil
 		}
-		e := newEmitter(n)
+		e := lower.NewEmitter(n, n.Graph().Module.Opset(""))
 		var r *lower.Value
 		if f, dims, ok := constFloats(b); ok {
 			inv := make([]float32, len(f))
@@ -34,13 +34,13 @@ func DivToMul(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 					inv[i] = float32(math.Copysign(math.Inf(1), float64(x)))
 				}
 			}
-			r = e.floats("reciprocal", dims, inv)
+			r = e.Floats("reciprocal", dims, inv)
 		} else {
-			r = e.op("Reciprocal", []*lower.Value{b})
+			r = e.Op("Reciprocal", []*lower.Value{b})
 		}
-		y := e.op("Mul", []*lower.Value{a, r})
-		e.replace(0, y)
-		e.done()
+		y := e.Op("Mul", []*lower.Value{a, r})
+		e.Replace(0, y)
+		e.Done()
 		return true, nil
 	})
 }

@@ -247,10 +247,10 @@ func decomposeBatchNorm(bn *lower.Node, scale, shift []float64) bool {
 	for i := range s {
 		s[i], t[i] = float32(scale[i]), float32(shift[i])
 	}
-	e := newEmitter(bn)
-	m := e.op("Mul", []*lower.Value{bn.Inputs[0], e.floats("scale", dims, s)})
-	y := e.op("Add", []*lower.Value{m, e.floats("shift", dims, t)})
-	e.replace(0, y)
-	e.done()
+	e := lower.NewEmitter(bn, bn.Graph().Module.Opset(""))
+	m := e.Op("Mul", []*lower.Value{bn.Inputs[0], e.Floats("scale", dims, s)})
+	y := e.Op("Add", []*lower.Value{m, e.Floats("shift", dims, t)})
+	e.Replace(0, y)
+	e.Done()
 	return true
 }

@@ -31,10 +31,10 @@ func RecognizeGelu(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 		if !ok {
 			return false, nil
 		}
-		e := newEmitter(out)
-		y := e.op("Gelu", []*lower.Value{x})
-		e.replace(0, y)
-		e.done()
+		e := lower.NewEmitter(out, out.Graph().Module.Opset(""))
+		y := e.Op("Gelu", []*lower.Value{x})
+		e.Replace(0, y)
+		e.Done()
 		return true, nil
 	})
 }

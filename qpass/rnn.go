@@ -27,7 +27,7 @@ func unsupported(n *lower.Node, format string, args ...any) error {
 // per-direction weights, and how to put the step outputs back together.
 type recurrence struct {
 	n      *lower.Node
-	e      *emitter
+	e      *lower.Emitter
 	x      *lower.Value // (seq, batch, input) after undoing layout 1
 	seq    int
 	hidden int
@@ -105,10 +105,10 @@ func newRecurrence(n *lower.Node, gates int, defaultActs []string) (*recurrence,
 			}
 		}
 	}
-	rc.e = newEmitter(n)
+	rc.e = lower.NewEmitter(n, n.Graph().Module.Opset(""))
 	rc.x = n.Inputs[0]
 	if layout != 0 {
-		rc.x = rc.e.op("Transpose", []*lower.Value{rc.x}, lower.IntsAttr("perm", 1, 0, 2))
+		rc.x = rc.e.Op("Transpose", []*lower.Value{rc.x}, lower.IntsAttr("perm", 1, 0, 2))
 	}
 	return rc, nil
 }
@@ -131,22 +131,22 @@ func transposed(data []float32, d, rows, cols, from, to int) []float32 {
 func (rc *recurrence) inputProjection(d, gates int, bias []float32) []*lower.Value {
 	e := rc.e
 	gh := gates * rc.hidden
-	wt := e.floats("W_t", []int64{int64(rc.in), int64(gh)}, transposed(rc.w, d, gh, rc.in, 0, gh))
-	xw := e.op("MatMul", []*lower.Value{rc.x, wt})
+	wt := e.Floats("W_t", []int64{int64(rc.in), int64(gh)}, transposed(rc.w, d, gh, rc.in, 0, gh))
+	xw := e.Op("MatMul", []*lower.Value{rc.x, wt})
 	if bias != nil {
-		xw = e.op("Add", []*lower.Value{xw, e.floats("B", []int64{int64(gh)}, bias)})
+		xw = e.Op("Add", []*lower.Value{xw, e.Floats("B", []int64{int64(gh)}, bias)})
 	}
 	sizes := make([]int64, rc.seq)
 	for i := range sizes {
 		sizes[i] = 1
 	}
-	return e.split(xw, 0, sizes)
+	return e.Split(xw, 0, sizes)
 }
 
 // recurrentWeight is R[d] rows [from, to), transposed, as a constant.
 func (rc *recurrence) recurrentWeight(d, gates, from, to int) *lower.Value {
 	gh := gates * rc.hidden
-	return rc.e.floats("R_t", []int64{int64(rc.hidden), int64(to - from)}, transposed(rc.r, d, gh, rc.hidden, from, to))
+	return rc.e.Floats("R_t", []int64{int64(rc.hidden), int64(to - from)}, transposed(rc.r, d, gh, rc.hidden, from, to))
 }
 
 // initialState returns direction d of an optional (dirs, batch, H) input
@@ -160,12 +160,12 @@ func (rc *recurrence) initialState(i, d int) *lower.Value {
 	s := n.Inputs[i]
 	if n.AttrInt("layout", 0) != 0 {
 		// Batch-first states are (batch, dirs, H).
-		s = rc.e.op("Transpose", []*lower.Value{s}, lower.IntsAttr("perm", 1, 0, 2))
+		s = rc.e.Op("Transpose", []*lower.Value{s}, lower.IntsAttr("perm", 1, 0, 2))
 	}
 	if rc.dirs == 1 {
 		return s
 	}
-	return rc.e.split(s, 0, []int64{1, 1})[d]
+	return rc.e.Split(s, 0, []int64{1, 1})[d]
 }
 
 // order is the time steps direction d visits.
@@ -189,24 +189,24 @@ func (rc *recurrence) finish(hs [][]*lower.Value, finals [][]*lower.Value) {
 		if len(vs) == 1 {
 			return vs[0]
 		}
-		return e.op("Concat", vs, lower.IntAttr("axis", axis))
+		return e.Op("Concat", vs, lower.IntAttr("axis", axis))
 	}
 	layout := rc.n.AttrInt("layout", 0)
 	var ys []*lower.Value
 	for _, h := range hs {
-		ys = append(ys, e.unsqueeze(concat(h, 0), 1))
+		ys = append(ys, e.Unsqueeze(concat(h, 0), 1))
 	}
 	y := concat(ys, 1)
 	if layout != 0 {
-		y = e.op("Transpose", []*lower.Value{y}, lower.IntsAttr("perm", 2, 0, 1, 3))
+		y = e.Op("Transpose", []*lower.Value{y}, lower.IntsAttr("perm", 2, 0, 1, 3))
 	}
-	e.replace(0, y)
+	e.Replace(0, y)
 	for k, f := range finals {
 		s := concat(f, 0)
 		if layout != 0 {
-			s = e.op("Transpose", []*lower.Value{s}, lower.IntsAttr("perm", 1, 0, 2))
+			s = e.Op("Transpose", []*lower.Value{s}, lower.IntsAttr("perm", 1, 0, 2))
 		}
-		e.replace(k+1, s)
+		e.Replace(k+1, s)
 	}
-	e.done()
+	e.Done()
 }
