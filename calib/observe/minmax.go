@@ -5,24 +5,30 @@ import "math"
 // MinMax tracks the exact running minimum and maximum, like PyTorch's
 // MinMaxObserver. Merging is exact because min and max are associative
 // and commutative.
-type MinMax struct {
+type MinMax struct{ extremes }
+
+func newMinMax(s Spec) *MinMax { return &MinMax{newExtremes(s)} }
+
+// extremes is the state MinMax and MovingAverage share: a count and a
+// range, empty as (+Inf, -Inf). Range is the exact or the averaged extrema.
+type extremes struct {
 	spec     Spec
 	n        uint64
 	min, max float32
 }
 
-func newMinMax(s Spec) *MinMax {
-	return &MinMax{spec: s, min: float32(math.Inf(1)), max: float32(math.Inf(-1))}
+func newExtremes(s Spec) extremes {
+	return extremes{spec: s, min: float32(math.Inf(1)), max: float32(math.Inf(-1))}
 }
 
 // Spec implements Observer.
-func (m *MinMax) Spec() Spec { return m.spec }
+func (e *extremes) Spec() Spec { return e.spec }
 
 // Count implements Observer.
-func (m *MinMax) Count() uint64 { return m.n }
+func (e *extremes) Count() uint64 { return e.n }
 
-// Range implements Observer: the exact extrema, or (+Inf, -Inf) if empty.
-func (m *MinMax) Range() (float32, float32) { return m.min, m.max }
+// Range implements Observer.
+func (e *extremes) Range() (float32, float32) { return e.min, e.max }
 
 // Observe implements Observer.
 func (m *MinMax) Observe(data []float32, shape []int) error {

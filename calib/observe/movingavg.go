@@ -2,7 +2,6 @@ package observe
 
 import (
 	"fmt"
-	"math"
 )
 
 // MovingAverage tracks exponential moving averages of the per-batch
@@ -14,24 +13,10 @@ import (
 // merge of two non-empty observers: Merge accepts an empty side (a no-op
 // or a copy, both exact) and otherwise returns ErrNotMergeable. Shard QAT
 // by steps, not by data, or calibrate with MinMax/Histogram.
-type MovingAverage struct {
-	spec     Spec
-	n        uint64 // batches observed
-	min, max float32
-}
+// Its count is the number of non-empty batches.
+type MovingAverage struct{ extremes }
 
-func newMovingAverage(s Spec) *MovingAverage {
-	return &MovingAverage{spec: s, min: float32(math.Inf(1)), max: float32(math.Inf(-1))}
-}
-
-// Spec implements Observer.
-func (m *MovingAverage) Spec() Spec { return m.spec }
-
-// Count implements Observer: the number of non-empty batches.
-func (m *MovingAverage) Count() uint64 { return m.n }
-
-// Range implements Observer: the averaged extrema, or (+Inf, -Inf).
-func (m *MovingAverage) Range() (float32, float32) { return m.min, m.max }
+func newMovingAverage(s Spec) *MovingAverage { return &MovingAverage{newExtremes(s)} }
 
 // Observe implements Observer.
 func (m *MovingAverage) Observe(data []float32, shape []int) error {
