@@ -50,14 +50,8 @@ func (h *Histogram) Range() (float32, float32) {
 
 // Observe implements Observer.
 func (h *Histogram) Observe(data []float32, shape []int) error {
-	if err := checkShape(data, shape); err != nil {
-		return err
-	}
-	if len(data) == 0 {
-		return nil
-	}
-	lo, hi, err := extrema(data)
-	if err != nil {
+	lo, hi, ok, err := batchRange(data, shape)
+	if !ok {
 		return err
 	}
 	if h.n > 0 {

@@ -32,14 +32,8 @@ func (e *extremes) Range() (float32, float32) { return e.min, e.max }
 
 // Observe implements Observer.
 func (m *MinMax) Observe(data []float32, shape []int) error {
-	if err := checkShape(data, shape); err != nil {
-		return err
-	}
-	if len(data) == 0 {
-		return nil
-	}
-	lo, hi, err := extrema(data)
-	if err != nil {
+	lo, hi, ok, err := batchRange(data, shape)
+	if !ok {
 		return err
 	}
 	m.fold(uint64(len(data)), lo, hi)

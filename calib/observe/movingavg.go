@@ -20,14 +20,8 @@ func newMovingAverage(s Spec) *MovingAverage { return &MovingAverage{newExtremes
 
 // Observe implements Observer.
 func (m *MovingAverage) Observe(data []float32, shape []int) error {
-	if err := checkShape(data, shape); err != nil {
-		return err
-	}
-	if len(data) == 0 {
-		return nil
-	}
-	lo, hi, err := extrema(data)
-	if err != nil {
+	lo, hi, ok, err := batchRange(data, shape)
+	if !ok {
 		return err
 	}
 	if m.n == 0 {

@@ -113,3 +113,16 @@ func max32(a, b float32) float32 {
 	}
 	return a
 }
+
+// batchRange checks a batch against its shape and returns its extrema; ok
+// is false for an empty or rejected batch (err says which).
+func batchRange(data []float32, shape []int) (lo, hi float32, ok bool, err error) {
+	if err := checkShape(data, shape); err != nil {
+		return 0, 0, false, err
+	}
+	if len(data) == 0 {
+		return 0, 0, false, nil
+	}
+	lo, hi, err = extrema(data)
+	return lo, hi, err == nil, err
+}
