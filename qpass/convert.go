@@ -138,19 +138,18 @@ func (c *converter) site(p *Point, s Site, q QParams) error {
 		s.Consumer.Inputs[s.Input] = dq
 		return nil
 	}
-	if isGraphOutput(v) {
-		// Graph outputs keep their names: the dequantized tensor takes it.
-		name := v.Name
+	// Graph outputs keep their names: the dequantized tensor takes it.
+	name, output := v.Name, isGraphOutput(v)
+	if output {
 		g.RenameValue(v, g.NewValueName(name+"_float"))
-		g.ReplaceAllUses(v, dq)
-		dq.Producer.Inputs[0].Producer.Inputs[0] = v
-		g.RenameValue(dq, name)
-		return nil
 	}
 	g.ReplaceAllUses(v, dq)
 	// The QuantizeLinear reading v was rewritten too; point it back.
 	if q := dq.Producer.Inputs[0].Producer; q.Target.OpType == "QuantizeLinear" {
 		q.Inputs[0] = v
+	}
+	if output {
+		g.RenameValue(dq, name)
 	}
 	return nil
 }
