@@ -212,6 +212,11 @@ func (s *shard) sample(ctx context.Context, it *interp.Interpreter, set *dataset
 // Enter implements interp.Observer.
 func (s *shard) Enter(module string) { s.reached[module] = true }
 
+// DoesNotRetain implements interp.NonRetaining: observers fold each
+// tensor into fixed-size state and keep no reference to it, so the
+// interpreter may recycle the memory of dead values.
+func (s *shard) DoesNotRetain() {}
+
 // Value implements interp.Observer.
 func (s *shard) Value(module string, v *lower.Value, t *tensor.Dense) {
 	obs := s.watch[module][v.Name]
@@ -404,3 +409,5 @@ func normRequests(reqs []Request) []Request {
 	}
 	return out
 }
+
+var _ interp.NonRetaining = (*shard)(nil)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -446,8 +447,11 @@ func (c *checker) opRule(n *lower.Node) string {
 		}
 	case op == "Pad" && u55:
 		if mode := n.AttrString("mode", "constant"); mode != "constant" {
-			return fmt.Sprintf("Pad mode %q is not supported on %s (constant only)", mode, c.spec.Family())
+			return fmt.Sprintf("Pad mode %q is not supported on %s (constant only; the quantizer rewrites reflect, edge and wrap "+
+				"padding by constant, non-negative amounts as Slice and Concat, which this Pad does not have)", mode, c.spec.Family())
 		}
+	case op == "Slice" && u55:
+		return c.reverseRule(n)
 	case op == "Resize" && u55:
 		if mode := n.AttrString("mode", "nearest"); mode != "nearest" {
 			return fmt.Sprintf("Resize mode %q is not supported on %s (nearest only)", mode, c.spec.Family())
@@ -458,6 +462,124 @@ func (c *checker) opRule(n *lower.Node) string {
 		}
 	}
 	return ""
+}
+
+// reverseRule judges a Slice with a negative step, which lowers to TOSA
+// REVERSE (followed by SLICE when it also crops). Vela runs REVERSE on
+// U55/U65 along the H and W axes only ([V51] "REVERSE: W-axis and H-axis
+// only"; Arm's reflection padding is rejected there for that reason).
+//
+// Which ONNX axis is H or W depends on the layout the TOSA tensor gets.
+// ExecuTorch's ToTosaMemoryFormatPass makes rank-4 tensors channels-last
+// (NCHW → NHWC) and leaves lower ranks in their order; Vela then reads a
+// tensor of rank r ≤ 4 right-aligned onto NHWC (rank 3 is HWC, rank 2 WC,
+// rank 1 C). So the legal axes are:
+//
+//	rank 4 [N,C,H,W]: 2 (H) and 3 (W)
+//	rank 3:           0 (H) and 1 (W)
+//	rank 2:           0 (W)
+//	rank 1, rank > 4: none
+//
+// One more case is legal: a tensor whose only axis longer than 1 is the
+// reversed one (a vector such as [1, 1, T]) is laid along W by a RESHAPE
+// that only adds and drops size-1 axes, which moves no data. Vela itself
+// reshapes a reversal over the batch or of a rank > 4 tensor into one
+// along W, but that is a compiler rewrite rather than a documented
+// constraint, so other reversals of the N or C axis are rejected
+// (conservatively), as are strides other than -1, steps or axes that are
+// not constants, and unknown ranks. A reversal that yields a single
+// element along its axis is a plain SLICE.
+func (c *checker) reverseRule(n *lower.Node) string {
+	if len(n.Inputs) < 5 || n.Inputs[4] == nil {
+		return ""
+	}
+	steps, ok := constantInts(n.Inputs[4])
+	if !ok {
+		return "Slice steps are not constant, so whether it reverses (TOSA REVERSE, H and W only on " + string(c.spec.Family()) + ") is unknown"
+	}
+	var axes []int64
+	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
+		if axes, ok = constantInts(n.Inputs[3]); !ok {
+			axes = nil
+		}
+	} else {
+		for i := range steps {
+			axes = append(axes, int64(i))
+		}
+	}
+	x, y := n.Inputs[0], n.Outputs[0]
+	for i, step := range steps {
+		if step >= 0 {
+			continue
+		}
+		if step != -1 {
+			return fmt.Sprintf("Slice step %d reverses with a stride; only step -1 (TOSA REVERSE) is supported on %s", step, c.spec.Family())
+		}
+		if axes == nil || i >= len(axes) || x == nil || !x.HasShape {
+			return "Slice with step -1 (TOSA REVERSE) along an axis or a rank that is not known; " + string(c.spec.Family()) + " reverses only along H and W"
+		}
+		rank := len(x.Shape)
+		axis := axes[i]
+		if axis < 0 {
+			axis += int64(rank)
+		}
+		if axis < 0 || axis >= int64(rank) {
+			return fmt.Sprintf("Slice axis %d is out of range for rank %d", axes[i], rank)
+		}
+		if y != nil && y.HasShape && len(y.Shape) == rank && y.Shape[axis].Known() && y.Shape[axis].Value <= 1 {
+			continue // one element: nothing to reverse
+		}
+		if name := tosaAxis(rank, axis); name != "H" && name != "W" && !onlyLongAxis(x, axis) {
+			return fmt.Sprintf("Slice with step -1 is a TOSA REVERSE along axis %d of a rank-%d tensor, the %s axis in Ethos-U's NHWC layout; "+
+				"%s reverses only along H and W", axis, rank, name, c.spec.Family())
+		}
+	}
+	return ""
+}
+
+// onlyLongAxis reports whether axis is the one axis of v longer than 1
+// (all sizes known).
+func onlyLongAxis(v *lower.Value, axis int64) bool {
+	for i, d := range v.Shape {
+		if !d.Known() || (int64(i) != axis && d.Value != 1) {
+			return false
+		}
+	}
+	return true
+}
+
+// tosaAxis names the NHWC axis an ONNX axis becomes: rank-4 tensors are
+// made channels-last, lower ranks are right-aligned onto NHWC.
+func tosaAxis(rank int, axis int64) string {
+	switch rank {
+	case 4:
+		return [...]string{"N", "C", "H", "W"}[axis]
+	case 3, 2, 1:
+		return "NHWC"[4-rank+int(axis) : 4-rank+int(axis)+1]
+	}
+	return fmt.Sprintf("rank-%d", rank)
+}
+
+// constantInts reads an integer initializer or Constant, through body
+// captures.
+func constantInts(v *lower.Value) ([]int64, bool) {
+	v = source(v)
+	if v == nil || v.Producer == nil {
+		return nil, false
+	}
+	p := v.Producer
+	var t *onnxpb.TensorProto
+	switch {
+	case p.Op == lower.GetAttr:
+		t = p.Initializer
+	case p.Op == lower.CallFunction && p.Target.OpType == "Constant":
+		t = p.AttrTensor("value")
+	}
+	if t == nil {
+		return nil, false
+	}
+	out, err := onnxio.Int64s(t, p.Graph().Module.Root().Dir)
+	return out, err == nil
 }
 
 func isWeightDQ(v *lower.Value) bool {

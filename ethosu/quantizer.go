@@ -120,8 +120,8 @@ func (q *Quantizer) usesInt16() bool {
 
 // TransformForAnnotation runs the pre-annotation passes: constant folding,
 // BatchNorm folding, scalars to tensors, Div to Mul, decompositions of
-// normalisations, Softmax and recurrent ops, GELU recognition and the opset
-// raise. Only nodes that will be quantized are decomposed.
+// normalisations, Softmax, recurrent ops and (U55/U65) mirror padding, GELU
+// recognition and the opset raise. Only nodes that will be quantized are decomposed.
 func (q *Quantizer) TransformForAnnotation(gm *lower.GraphModule) error {
 	target := int64(13)
 	if q.usesInt16() {
@@ -132,7 +132,9 @@ func (q *Quantizer) TransformForAnnotation(gm *lower.GraphModule) error {
 			cfg, _ := q.configs.ForNode(n)
 			return cfg != nil
 		},
-		NeedsDecomposition: qpass.Decompositions{Softmax: true},
+		// U55/U65 have no mirror padding but run its Slice (REVERSE) and
+		// Concat pieces; U85 has MIRROR_PAD and keeps the Pad.
+		NeedsDecomposition: qpass.Decompositions{Softmax: true, ReflectPad: q.spec.U55Subset()},
 		TargetOpset:        target,
 		DumpAfter:          q.DumpAfter,
 		Log:                q.Log,

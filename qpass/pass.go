@@ -26,6 +26,10 @@ type Decompositions struct {
 	// softmax on every Ethos-U (U55 and U85 alike; only the TFLite route
 	// has a native SOFTMAX), so targets normally set it.
 	Softmax bool
+	// ReflectPad covers Pad in reflect, edge and wrap mode. Ethos-U85 has
+	// mirror padding (MIRROR_PAD); U55/U65 do not, but they run the
+	// Slice (REVERSE along H or W) and Concat pieces it splits into.
+	ReflectPad bool
 }
 
 // PassContext is what passes know about the quantization they prepare for.

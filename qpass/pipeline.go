@@ -25,6 +25,7 @@ func TransformForAnnotationPasses() []Pass {
 		{Name: "decompose-layernorm", Doc: decomposeLayerNormDoc, Run: DecomposeLayerNorm},
 		{Name: "decompose-lstm", Doc: decomposeLSTMDoc, Run: DecomposeLSTM},
 		{Name: "decompose-gru", Doc: decomposeGRUDoc, Run: DecomposeGRU},
+		{Name: "decompose-reflect-pad", Doc: decomposeReflectPadDoc, Run: DecomposeReflectPad},
 		{Name: "recognize-gelu", Doc: recognizeGeluDoc, Run: RecognizeGelu},
 		{Name: "infer-new-shapes", Doc: inferShapesDoc, Run: InferShapes},
 		{Name: "scalars-to-tensors", Doc: scalarsToTensorsDoc, Run: ScalarsToTensors},
@@ -43,6 +44,10 @@ var orderConstraints = [...]struct{ before, after, why string }{
 	{"reinfer-shapes", "fold-batchnorm", "a standalone BatchNormalization needs its input's rank"},
 	{"decompose-layernorm", "infer-new-shapes", "values made by decompositions have no shapes until inferred"},
 	{"decompose-lstm", "infer-new-shapes", "values made by decompositions have no shapes until inferred"},
+	{"decompose-reflect-pad", "infer-new-shapes", "values made by decompositions have no shapes until inferred"},
+	{"fold-constants", "decompose-reflect-pad", "pads computed by Constant subgraphs must be constants first"},
+	{"raise-opset", "decompose-reflect-pad", "Pad is read, and Slice written, in the input form of the final opset"},
+	{"reinfer-shapes", "decompose-reflect-pad", "padded axis sizes bound what reflect and wrap may reach"},
 	{"infer-new-shapes", "scalars-to-tensors", "scalars are shaped to the rank of the other operand"},
 	{"fold-constants", "fold-batchnorm", "BatchNormalization parameters computed by Constant subgraphs must be constants first"},
 	{"fold-constants", "scalars-to-tensors", "scalars computed from constants are only visible once folded"},
@@ -58,6 +63,7 @@ var orderConstraints = [...]struct{ before, after, why string }{
 	{"scalars-to-tensors", "div-to-mul", "a Div by a scalar Constant node becomes a Div by an initializer, which folds into a Mul"},
 	{"decompose-layernorm", "eliminate-dead-code", "decompositions leave their old constants for dead-code elimination"},
 	{"decompose-softmax", "eliminate-dead-code", "decompositions leave their old constants for dead-code elimination"},
+	{"decompose-reflect-pad", "eliminate-dead-code", "decompositions leave their old constants for dead-code elimination"},
 	{"div-to-mul", "eliminate-dead-code", "div-to-mul leaves the old divisor for dead-code elimination"},
 }
 

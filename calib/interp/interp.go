@@ -27,12 +27,14 @@ type Observer interface {
 	Value(module string, v *lower.Value, t *tensor.Dense)
 }
 
-// Interpreter runs one lowered model. It is read-only after New, so Run may
-// be called from many goroutines at once.
+// Interpreter runs one lowered model. Its plan is read-only after New, so
+// Run may be called from many goroutines at once; the only state Runs
+// share is the locked cache of recycled output buffers (see NonRetaining).
 type Interpreter struct {
 	gm      *lower.GraphModule
 	workers int
 	root    *plan
+	pools   idlePools
 }
 
 // New prepares gm for execution: it materializes initializers and Constant

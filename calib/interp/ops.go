@@ -42,17 +42,31 @@ func unary(f func(*tensor.Dense) (*tensor.Dense, error)) opBuilder {
 	}
 }
 
+// unaryAlloc is unary for kernels that take the frame's output allocator.
+func unaryAlloc(f func(kernels.Alloc, *tensor.Dense) (*tensor.Dense, error)) opBuilder {
+	return func(c *buildCtx) (kernel, error) {
+		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(f(fr.alloc, in[0]))
+		}, nil
+	}
+}
+
 // binary makes a builder for a two-input, attribute-free kernel.
 func binary(f func(a, b *tensor.Dense) (*tensor.Dense, error)) opBuilder {
+	return binaryAlloc(func(_ kernels.Alloc, a, b *tensor.Dense) (*tensor.Dense, error) { return f(a, b) })
+}
+
+// binaryAlloc is binary for kernels that take the frame's output allocator.
+func binaryAlloc(f func(alloc kernels.Alloc, a, b *tensor.Dense) (*tensor.Dense, error)) opBuilder {
 	return func(c *buildCtx) (kernel, error) {
 		if c.n.Target.Version < 7 && c.n.AttrInt("broadcast", 0) != 0 && c.n.HasAttr("axis") {
 			return nil, unsupportedf("legacy broadcast with axis")
 		}
-		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 			if len(in) < 2 {
 				return nil, fmt.Errorf("needs 2 inputs, got %d", len(in))
 			}
-			return one(f(in[0], in[1]))
+			return one(f(fr.alloc, in[0], in[1]))
 		}, nil
 	}
 }
@@ -78,5 +92,3 @@ func (c *buildCtx) requireInputs(n int) error {
 	}
 	return nil
 }
-
-var _ = kernels.New

@@ -12,22 +12,30 @@ import (
 
 func elementwiseOps(t map[string]opBuilder) {
 	for op, f := range map[string]func(*tensor.Dense) (*tensor.Dense, error){
-		"Abs": kernels.Abs, "Neg": kernels.Neg, "Relu": kernels.Relu, "Sigmoid": kernels.Sigmoid,
+		"Abs": kernels.Abs, "Neg": kernels.Neg, "Sigmoid": kernels.Sigmoid,
 		"Sqrt": kernels.Sqrt, "Log": kernels.Log, "Exp": kernels.Exp, "Erf": kernels.Erf,
 		"Tanh": kernels.Tanh, "Sin": kernels.Sin, "Cos": kernels.Cos, "Floor": kernels.Floor,
 		"Ceil": kernels.Ceil, "Round": kernels.Round, "Reciprocal": kernels.Reciprocal,
-		"Softplus": kernels.Softplus, "Softsign": kernels.Softsign, "HardSwish": kernels.HardSwish,
+		"Softplus": kernels.Softplus, "Softsign": kernels.Softsign,
 		"Sign": kernels.Sign, "Not": kernels.Not,
 	} {
 		t[op] = unary(f)
 	}
 	for op, f := range map[string]func(a, b *tensor.Dense) (*tensor.Dense, error){
-		"Add": kernels.Add, "Sub": kernels.Sub, "Mul": kernels.Mul, "Div": kernels.Div,
 		"Pow": kernels.Pow, "Equal": kernels.Equal, "Greater": kernels.Greater, "Less": kernels.Less,
 		"GreaterOrEqual": kernels.GreaterOrEqual, "LessOrEqual": kernels.LessOrEqual,
 		"And": kernels.And, "Or": kernels.Or, "Xor": kernels.Xor,
 	} {
 		t[op] = binary(f)
+	}
+	// The ops of convolutional networks' hot paths write into recycled
+	// buffers when the Run allows it (see NonRetaining).
+	t["Relu"] = unaryAlloc(kernels.ReluWith)
+	t["HardSwish"] = unaryAlloc(kernels.HardSwishWith)
+	for op, f := range map[string]func(kernels.Alloc, *tensor.Dense, *tensor.Dense) (*tensor.Dense, error){
+		"Add": kernels.AddWith, "Sub": kernels.SubWith, "Mul": kernels.MulWith, "Div": kernels.DivWith,
+	} {
+		t[op] = binaryAlloc(f)
 	}
 	for op, f := range map[string]func(...*tensor.Dense) (*tensor.Dense, error){
 		"Sum": kernels.Sum, "Max": kernels.Max, "Min": kernels.Min, "Mean": kernels.Mean,
@@ -46,8 +54,8 @@ func elementwiseOps(t map[string]opBuilder) {
 	}
 	t["HardSigmoid"] = func(c *buildCtx) (kernel, error) {
 		alpha, beta := c.n.AttrFloat("alpha", 0.2), c.n.AttrFloat("beta", 0.5)
-		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			return one(kernels.HardSigmoid(in[0], alpha, beta))
+		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.HardSigmoidWith(fr.alloc, in[0], alpha, beta))
 		}, nil
 	}
 	t["LeakyRelu"] = func(c *buildCtx) (kernel, error) {
@@ -122,11 +130,11 @@ func buildClip(c *buildCtx) (kernel, error) {
 	if c.n.Target.Version < 11 {
 		lo := float64(c.n.AttrFloat("min", -math.MaxFloat32))
 		hi := float64(c.n.AttrFloat("max", math.MaxFloat32))
-		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			return one(kernels.Clip(in[0], lo, hi))
+		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.ClipWith(fr.alloc, in[0], lo, hi))
 		}, nil
 	}
-	return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+	return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 		lo, hi := math.Inf(-1), math.Inf(1)
 		var err error
 		if len(in) > 1 && in[1] != nil {
@@ -139,7 +147,7 @@ func buildClip(c *buildCtx) (kernel, error) {
 				return nil, fmt.Errorf("max: %w", err)
 			}
 		}
-		return one(kernels.Clip(in[0], lo, hi))
+		return one(kernels.ClipWith(fr.alloc, in[0], lo, hi))
 	}, nil
 }
 

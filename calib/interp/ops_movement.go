@@ -28,8 +28,8 @@ func movementOps(t map[string]opBuilder) {
 		if !c.n.HasAttr("axis") && c.n.Target.Version >= 4 {
 			return nil, fmt.Errorf("Concat needs an axis attribute")
 		}
-		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			return one(kernels.Concat(in, axis))
+		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.ConcatWith(fr.alloc, in, axis))
 		}, nil
 	}
 	t["Split"] = buildSplit

@@ -9,14 +9,16 @@ import (
 func nnOps(t map[string]opBuilder) {
 	t["Conv"] = buildConv
 	t["ConvTranspose"] = buildConvTranspose
-	t["MaxPool"] = buildPool(kernels.MaxPool)
-	t["AveragePool"] = buildPool(kernels.AveragePool)
-	t["GlobalAveragePool"] = unary(kernels.GlobalAveragePool)
+	t["MaxPool"] = buildPool(kernels.MaxPoolWith)
+	t["AveragePool"] = buildPool(func(_ kernels.Alloc, x *tensor.Dense, p kernels.PoolParams) (*tensor.Dense, error) {
+		return kernels.AveragePool(x, p)
+	})
+	t["GlobalAveragePool"] = unaryAlloc(kernels.GlobalAveragePoolWith)
 	t["GlobalMaxPool"] = unary(kernels.GlobalMaxPool)
 	t["Gemm"] = buildGemm
 	t["MatMul"] = func(c *buildCtx) (kernel, error) {
-		return func(rc *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			return one(kernels.MatMul(in[0], in[1], rc.workers))
+		return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.MatMulWith(fr.alloc, in[0], in[1], rc.workers))
 		}, nil
 	}
 }
@@ -52,8 +54,8 @@ func optIn(in []*tensor.Dense, i int) *tensor.Dense {
 
 func buildConv(c *buildCtx) (kernel, error) {
 	p := kernels.ConvParams{Window: c.window(), Group: int(c.n.AttrInt("group", 1))}
-	return func(rc *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-		return one(kernels.Conv(in[0], in[1], optIn(in, 2), p, rc.workers))
+	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		return one(kernels.ConvWith(fr.alloc, in[0], in[1], optIn(in, 2), p, rc.workers))
 	}, nil
 }
 
@@ -69,7 +71,7 @@ func buildConvTranspose(c *buildCtx) (kernel, error) {
 	}, nil
 }
 
-func buildPool(f func(*tensor.Dense, kernels.PoolParams) (*tensor.Dense, error)) opBuilder {
+func buildPool(f func(kernels.Alloc, *tensor.Dense, kernels.PoolParams) (*tensor.Dense, error)) opBuilder {
 	return func(c *buildCtx) (kernel, error) {
 		if len(c.n.Outputs) > 1 && c.n.Outputs[1] != nil {
 			return nil, unsupportedf("MaxPool Indices output")
@@ -82,8 +84,8 @@ func buildPool(f func(*tensor.Dense, kernels.PoolParams) (*tensor.Dense, error))
 			CeilMode:        c.n.AttrInt("ceil_mode", 0) != 0,
 			CountIncludePad: c.n.AttrInt("count_include_pad", 0) != 0,
 		}
-		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			return one(f(in[0], p))
+		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(f(fr.alloc, in[0], p))
 		}, nil
 	}
 }
@@ -91,7 +93,7 @@ func buildPool(f func(*tensor.Dense, kernels.PoolParams) (*tensor.Dense, error))
 func buildGemm(c *buildCtx) (kernel, error) {
 	ta, tb := c.n.AttrInt("transA", 0) != 0, c.n.AttrInt("transB", 0) != 0
 	alpha, beta := c.n.AttrFloat("alpha", 1), c.n.AttrFloat("beta", 1)
-	return func(rc *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-		return one(kernels.Gemm(in[0], in[1], optIn(in, 2), ta, tb, alpha, beta, rc.workers))
+	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		return one(kernels.GemmWith(fr.alloc, in[0], in[1], optIn(in, 2), ta, tb, alpha, beta, rc.workers))
 	}, nil
 }

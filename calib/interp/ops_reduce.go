@@ -64,8 +64,8 @@ func reduceOps(t map[string]opBuilder) {
 			return nil, unsupportedf("BatchNormalization spatial=0")
 		}
 		eps := c.n.AttrFloat("epsilon", 1e-5)
-		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			return one(kernels.BatchNormalization(in[0], in[1], in[2], in[3], in[4], eps))
+		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.BatchNormalizationWith(fr.alloc, in[0], in[1], in[2], in[3], in[4], eps))
 		}, nil
 	}
 	t["LayerNormalization"] = func(c *buildCtx) (kernel, error) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/kernels"
 )
 
 // runCtx is the state of one Run shared by all frames.
@@ -19,6 +21,13 @@ type frame struct {
 	p      *plan
 	slots  []*tensor.Dense
 	parent *frame
+	// pool, when set (top-level frames of Runs whose observer does not
+	// retain tensors), recycles the hot kernels' output buffers; held[s]
+	// is the pool buffer slot s's tensor lives in. alloc is pool's
+	// allocator for kernels, nil (fresh memory) otherwise.
+	pool  *bufPool
+	held  []*liveBuf
+	alloc kernels.Alloc
 }
 
 // Run executes the model on inputs (one tensor per graph input, by name) and
@@ -30,6 +39,12 @@ func (it *Interpreter) Run(ctx context.Context, inputs map[string]*tensor.Dense,
 	}
 	rc := &runCtx{ctx: ctx, workers: it.workers, obs: obs}
 	fr := newFrame(p, nil)
+	if poolable(obs) {
+		fr.pool = it.pools.get()
+		defer it.pools.put(fr.pool)
+		fr.held = make([]*liveBuf, p.nslots)
+		fr.alloc = fr.pool.alloc
+	}
 	for _, in := range p.inputs {
 		t := inputs[in.value.Name]
 		if t == nil {
@@ -100,12 +115,22 @@ func (rc *runCtx) exec(fr *frame) error {
 				return nodeErr(st.node, p.module, fmt.Errorf("output %d (%q) was not computed", j, p.values[s].Name))
 			}
 			fr.slots[s] = outs[j]
+			if fr.pool != nil {
+				fr.held[s] = fr.pool.hold(outs[j])
+			}
 			if rc.obs != nil {
 				rc.obs.Value(p.module, p.values[s], outs[j])
 			}
 		}
 		for _, s := range st.free {
 			fr.slots[s] = nil
+			if fr.pool != nil && fr.held[s] != nil {
+				fr.pool.release(fr.held[s])
+				fr.held[s] = nil
+			}
+		}
+		if fr.pool != nil {
+			fr.pool.sweep()
 		}
 	}
 	return nil

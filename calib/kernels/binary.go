@@ -24,6 +24,26 @@ var arithNames = [...]string{"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}
 // Add returns a+b with multidirectional broadcasting; a and b share a numeric dtype.
 func Add(a, b *tensor.Dense) (*tensor.Dense, error) { return binaryOp(opAdd, a, b) }
 
+// AddWith is Add writing a float32 result into a buffer from alloc.
+func AddWith(alloc Alloc, a, b *tensor.Dense) (*tensor.Dense, error) {
+	return binaryOpWith(alloc, opAdd, a, b)
+}
+
+// MulWith is Mul writing a float32 result into a buffer from alloc.
+func MulWith(alloc Alloc, a, b *tensor.Dense) (*tensor.Dense, error) {
+	return binaryOpWith(alloc, opMul, a, b)
+}
+
+// SubWith is Sub writing a float32 result into a buffer from alloc.
+func SubWith(alloc Alloc, a, b *tensor.Dense) (*tensor.Dense, error) {
+	return binaryOpWith(alloc, opSub, a, b)
+}
+
+// DivWith is Div writing a float32 result into a buffer from alloc.
+func DivWith(alloc Alloc, a, b *tensor.Dense) (*tensor.Dense, error) {
+	return binaryOpWith(alloc, opDiv, a, b)
+}
+
 // Sub returns a-b with broadcasting.
 func Sub(a, b *tensor.Dense) (*tensor.Dense, error) { return binaryOp(opSub, a, b) }
 
@@ -106,6 +126,10 @@ func fold(op arith, xs []*tensor.Dense) (*tensor.Dense, error) {
 }
 
 func binaryOp(op arith, a, b *tensor.Dense) (*tensor.Dense, error) {
+	return binaryOpWith(nil, op, a, b)
+}
+
+func binaryOpWith(alloc Alloc, op arith, a, b *tensor.Dense) (*tensor.Dense, error) {
 	name := arithNames[op]
 	if a == nil || b == nil {
 		return nil, shapeErr(name, "missing input")
@@ -119,25 +143,25 @@ func binaryOp(op arith, a, b *tensor.Dense) (*tensor.Dense, error) {
 	var out any
 	switch x := ra.(type) {
 	case []float32:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []float64:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []int64:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []int32:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []int16:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []int8:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []uint8:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []uint16:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []uint32:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	case []uint64:
-		out, err = arithT(op, x, rb, as, bs, os)
+		out, err = arithT(alloc, op, x, rb, as, bs, os)
 	default:
 		return nil, dtypeErr(name, ra)
 	}
@@ -156,7 +180,7 @@ func isFloat[T number]() bool {
 	return false
 }
 
-func arithT[T number](op arith, a []T, rb any, as, bs, os []int) ([]T, error) {
+func arithT[T number](alloc Alloc, op arith, a []T, rb any, as, bs, os []int) ([]T, error) {
 	b, ok := rb.([]T)
 	if !ok {
 		return nil, fmt.Errorf("%s: operand types differ (%T vs %T): %w", arithNames[op], a, rb, ErrDtype)
@@ -168,7 +192,7 @@ func arithT[T number](op arith, a []T, rb any, as, bs, os []int) ([]T, error) {
 			}
 		}
 	}
-	out := make([]T, prod(os))
+	out := allocT[T](alloc, prod(os))
 	bcastRuns(os, [][]int{as, bs}, func(o int, offs []int, n int, steps []int) {
 		arithRun(op, out[o:o+n], a, offs[0], steps[0], b, offs[1], steps[1])
 	})

@@ -16,6 +16,11 @@ type ConvParams struct {
 // channel per group (depthwise) take a direct loop; the rest use im2col + GEMM.
 // workers bounds the goroutines used; the result does not depend on it.
 func Conv(x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, error) {
+	return ConvWith(nil, x, w, b, p, workers)
+}
+
+// ConvWith is Conv writing its result into a buffer from alloc.
+func ConvWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, error) {
 	const op = "Conv"
 	xs, xsh, err := f32in(op, x)
 	if err != nil {
@@ -51,7 +56,7 @@ func Conv(x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, erro
 			return nil, shapeErr(op, "bias %v must be [%d]", bsh, M)
 		}
 	}
-	out := make([]float32, N*M*g.outSize())
+	out := alloc.f32(N * M * g.outSize())
 	depthwise := group == C && wsh[1] == 1 && g.k[0] == 1
 	switch {
 	case depthwise && g.in[0] == 1 && g.k[1] == 3 && g.k[2] == 3 && g.d[1] == 1 && g.d[2] == 1:
@@ -169,6 +174,8 @@ func convDepthwise(xs, ws, bias, out []float32, N, C, mult int, g geom, workers 
 				for i := range oc {
 					oc[i] = v
 				}
+			} else {
+				clear(oc) // the taps accumulate onto it; padding adds none
 			}
 			wk := ws[m*K : (m+1)*K]
 			for kh := 0; kh < g.k[1]; kh++ {

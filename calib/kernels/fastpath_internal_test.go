@@ -6,11 +6,19 @@ import (
 	"testing"
 )
 
-// The branch-free float32 loops must give the generic loops' bits exactly,
-// on signed zeros, NaN, infinities and values on the bounds.
+// The branch-free and SIMD float32 loops must give the generic loops' bits
+// exactly, on signed zeros, NaN (payloads included), infinities and values
+// on the bounds, for lengths that exercise both the vector body (multiples
+// of 32) and the scalar tail, and for odd bounds (lo > hi, NaN bounds).
 func TestBranchFreeF32MatchesGeneric(t *testing.T) {
-	in := []float32{-1, 0, float32(math.Copysign(0, -1)), 3, 6, 7, 5.999, float32(math.NaN()),
-		float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45, math.Float32frombits(0xffc00001)}
+	specials := []float32{-1, 0, float32(math.Copysign(0, -1)), 3, 6, 7, 5.999, float32(math.NaN()),
+		float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45, math.Float32frombits(0xffc00001),
+		math.Float32frombits(0x7f800001), -6, 6.000001}
+	r := rand.New(rand.NewPCG(5, 6))
+	var in []float32
+	for len(in) < 32*6+13 {
+		in = append(in, specials[r.IntN(len(specials))], float32(r.NormFloat64()*4))
+	}
 	same := func(a, b []float32) bool {
 		for i := range a {
 			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
@@ -19,13 +27,18 @@ func TestBranchFreeF32MatchesGeneric(t *testing.T) {
 		}
 		return len(a) == len(b)
 	}
-	for _, b := range [][2]float32{{0, 6}, {float32(math.Copysign(0, -1)), 6}, {-1, 1}, {float32(math.Inf(-1)), float32(math.Inf(1))}} {
-		if got, want := clipF32(in, b[0], b[1]), clipT(in, b[0], b[1]); !same(got, want) {
-			t.Errorf("clip %v: %v, want %v", b, got, want)
+	nan := float32(math.NaN())
+	for _, n := range []int{len(specials), 32, 64 + 7, len(in)} {
+		in := in[:n]
+		for _, b := range [][2]float32{{0, 6}, {float32(math.Copysign(0, -1)), 6}, {-1, 1},
+			{float32(math.Inf(-1)), float32(math.Inf(1))}, {6, 0}, {nan, 6}, {0, nan}} {
+			if got, want := clipF32(make([]float32, n), in, b[0], b[1]), clipT(in, b[0], b[1]); !same(got, want) {
+				t.Errorf("clip %v, %d values: %v, want %v", b, n, got, want)
+			}
 		}
-	}
-	if got, want := reluF32(in), reluT(in); !same(got, want) {
-		t.Errorf("relu: %v, want %v", got, want)
+		if got, want := reluF32(make([]float32, n), in), reluT(in); !same(got, want) {
+			t.Errorf("relu, %d values: %v, want %v", n, got, want)
+		}
 	}
 }
 
@@ -83,8 +96,9 @@ func benchClipData() []float32 {
 
 func BenchmarkClipF32(b *testing.B) {
 	d := benchClipData()
+	out := make([]float32, len(d))
 	for b.Loop() {
-		clipF32(d, 0, 6)
+		clipF32(out, d, 0, 6)
 	}
 }
 

@@ -5,6 +5,11 @@ import "gorgonia.org/tensor"
 // Gemm is ONNX Gemm: Y = alpha*op(A)*op(B) + beta*C with A, B 2-D float32 and
 // C (optional) broadcast unidirectionally to [M, N].
 func Gemm(a, b, c *tensor.Dense, transA, transB bool, alpha, beta float32, workers int) (*tensor.Dense, error) {
+	return GemmWith(nil, a, b, c, transA, transB, alpha, beta, workers)
+}
+
+// GemmWith is Gemm writing its result into a buffer from alloc.
+func GemmWith(alloc Alloc, a, b, c *tensor.Dense, transA, transB bool, alpha, beta float32, workers int) (*tensor.Dense, error) {
 	const op = "Gemm"
 	as, ash, err := f32in(op, a)
 	if err != nil {
@@ -28,7 +33,9 @@ func Gemm(a, b, c *tensor.Dense, transA, transB bool, alpha, beta float32, worke
 	if K != K2 {
 		return nil, shapeErr(op, "inner dimensions differ: A %v (transA=%v), B %v (transB=%v)", ash, transA, bsh, transB)
 	}
-	out := make([]float32, M*N)
+	// With C absent the GEMM runs with beta 0, which writes C without
+	// reading it, so a recycled buffer needs no clearing.
+	out := alloc.f32(M * N)
 	var cb float32
 	if c != nil && beta != 0 {
 		cs, csh, err := f32in(op, c)
@@ -50,6 +57,12 @@ func Gemm(a, b, c *tensor.Dense, transA, transB bool, alpha, beta float32, worke
 // MatMul is numpy matmul on float32: 1-D operands are promoted (and the added
 // dim dropped afterwards) and batch dims broadcast.
 func MatMul(a, b *tensor.Dense, workers int) (*tensor.Dense, error) {
+	return MatMulWith(nil, a, b, workers)
+}
+
+// MatMulWith is MatMul writing its result into a buffer from alloc; every
+// GEMM below runs with beta 0 and together they cover the whole output.
+func MatMulWith(alloc Alloc, a, b *tensor.Dense, workers int) (*tensor.Dense, error) {
 	const op = "MatMul"
 	as, ash, err := f32in(op, a)
 	if err != nil {
@@ -80,7 +93,7 @@ func MatMul(a, b *tensor.Dense, workers int) (*tensor.Dense, error) {
 		return nil, err
 	}
 	nb := prod(batch)
-	out := make([]float32, nb*M*N)
+	out := alloc.f32(nb * M * N)
 	switch {
 	case prod(bbat) == 1:
 		// B is shared by every batch: fold A's batch into its rows (one GEMM).

@@ -79,7 +79,10 @@ func Transpose(x *tensor.Dense, perm []int) (*tensor.Dense, error) {
 }
 
 // Concat joins inputs of one dtype along axis; other dims must match.
-func Concat(xs []*tensor.Dense, axis int) (*tensor.Dense, error) {
+func Concat(xs []*tensor.Dense, axis int) (*tensor.Dense, error) { return ConcatWith(nil, xs, axis) }
+
+// ConcatWith is Concat writing a float32 result into a buffer from alloc.
+func ConcatWith(alloc Alloc, xs []*tensor.Dense, axis int) (*tensor.Dense, error) {
 	const op = "Concat"
 	if len(xs) == 0 || xs[0] == nil {
 		return nil, shapeErr(op, "needs inputs")
@@ -110,7 +113,12 @@ func Concat(xs []*tensor.Dense, axis int) (*tensor.Dense, error) {
 		out[axis] += s[axis]
 	}
 	outer, inner := prod(first[:axis]), prod(first[axis+1:])
-	dst := makeLike(raw(xs[0]), prod(out))
+	var dst any
+	if _, isF32 := raw(xs[0]).([]float32); isF32 && alloc != nil {
+		dst = alloc(prod(out))
+	} else {
+		dst = makeLike(raw(xs[0]), prod(out))
+	}
 	row := out[axis] * inner
 	off := 0
 	for _, x := range xs {

@@ -9,6 +9,11 @@ import (
 // BatchNormalization is inference-mode BatchNormalization: x [N, C, ...] with
 // per-channel scale, bias, mean and var ([C] each).
 func BatchNormalization(x, scale, bias, mean, variance *tensor.Dense, epsilon float32) (*tensor.Dense, error) {
+	return BatchNormalizationWith(nil, x, scale, bias, mean, variance, epsilon)
+}
+
+// BatchNormalizationWith is BatchNormalization writing into a buffer from alloc.
+func BatchNormalizationWith(alloc Alloc, x, scale, bias, mean, variance *tensor.Dense, epsilon float32) (*tensor.Dense, error) {
 	const op = "BatchNormalization"
 	xs, sh, err := f32in(op, x)
 	if err != nil {
@@ -30,7 +35,7 @@ func BatchNormalization(x, scale, bias, mean, variance *tensor.Dense, epsilon fl
 		p[i] = s
 	}
 	inner := prod(sh[2:])
-	out := make([]float32, len(xs))
+	out := alloc.f32(len(xs))
 	for nc := 0; nc < sh[0]*C; nc++ {
 		c := nc % C
 		a := float32(float64(p[0][c]) / math.Sqrt(float64(p[3][c])+float64(epsilon)))

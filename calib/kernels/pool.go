@@ -15,7 +15,10 @@ type PoolParams struct {
 
 // MaxPool is ONNX MaxPool (1-D to 3-D) on float32, int8 or uint8 input. Padding
 // never wins the max. Only the Y output is produced.
-func MaxPool(x *tensor.Dense, p PoolParams) (*tensor.Dense, error) {
+func MaxPool(x *tensor.Dense, p PoolParams) (*tensor.Dense, error) { return MaxPoolWith(nil, x, p) }
+
+// MaxPoolWith is MaxPool writing a float32 result into a buffer from alloc.
+func MaxPoolWith(alloc Alloc, x *tensor.Dense, p PoolParams) (*tensor.Dense, error) {
 	const op = "MaxPool"
 	if x == nil {
 		return nil, shapeErr(op, "missing input")
@@ -32,23 +35,23 @@ func MaxPool(x *tensor.Dense, p PoolParams) (*tensor.Dense, error) {
 	var out any
 	switch s := raw(x).(type) {
 	case []float32:
-		out = maxPoolT(s, nc, g, float32(math.Inf(-1)))
+		out = maxPoolT(allocT[float32](alloc, nc*g.outSize()), s, nc, g, float32(math.Inf(-1)))
 	case []float64:
-		out = maxPoolT(s, nc, g, math.Inf(-1))
+		out = maxPoolT(make([]float64, nc*g.outSize()), s, nc, g, math.Inf(-1))
 	case []uint8:
-		out = maxPoolT(s, nc, g, 0)
+		out = maxPoolT(make([]uint8, nc*g.outSize()), s, nc, g, 0)
 	case []int8:
-		out = maxPoolT(s, nc, g, math.MinInt8)
+		out = maxPoolT(make([]int8, nc*g.outSize()), s, nc, g, math.MinInt8)
 	default:
 		return nil, dtypeErr(op, s)
 	}
 	return New(g.outShape(sh[0], sh[1]), out)
 }
 
-func maxPoolT[T float32 | float64 | uint8 | int8](x []T, nc int, g geom, lowest T) []T {
+// maxPoolT fills out (nc*P elements, every one written) and returns it.
+func maxPoolT[T float32 | float64 | uint8 | int8](out, x []T, nc int, g geom, lowest T) []T {
 	I, P := g.inSize(), g.outSize()
 	H, W := g.in[1], g.in[2]
-	out := make([]T, nc*P)
 	for c := 0; c < nc; c++ {
 		xc := x[c*I : (c+1)*I]
 		oc := out[c*P : (c+1)*P]
@@ -175,15 +178,20 @@ func AveragePool(x *tensor.Dense, p PoolParams) (*tensor.Dense, error) {
 
 // GlobalAveragePool averages each [n, c] plane: output [N, C, 1, ...].
 func GlobalAveragePool(x *tensor.Dense) (*tensor.Dense, error) {
-	return globalPool("GlobalAveragePool", x, false)
+	return globalPool(nil, "GlobalAveragePool", x, false)
+}
+
+// GlobalAveragePoolWith is GlobalAveragePool writing into a buffer from alloc.
+func GlobalAveragePoolWith(alloc Alloc, x *tensor.Dense) (*tensor.Dense, error) {
+	return globalPool(alloc, "GlobalAveragePool", x, false)
 }
 
 // GlobalMaxPool takes the max of each [n, c] plane: output [N, C, 1, ...].
 func GlobalMaxPool(x *tensor.Dense) (*tensor.Dense, error) {
-	return globalPool("GlobalMaxPool", x, true)
+	return globalPool(nil, "GlobalMaxPool", x, true)
 }
 
-func globalPool(op string, x *tensor.Dense, isMax bool) (*tensor.Dense, error) {
+func globalPool(alloc Alloc, op string, x *tensor.Dense, isMax bool) (*tensor.Dense, error) {
 	xs, sh, err := f32in(op, x)
 	if err != nil {
 		return nil, err
@@ -192,7 +200,7 @@ func globalPool(op string, x *tensor.Dense, isMax bool) (*tensor.Dense, error) {
 		return nil, shapeErr(op, "input %v must have rank >= 3", sh)
 	}
 	nc, I := sh[0]*sh[1], prod(sh[2:])
-	out := make([]float32, nc)
+	out := alloc.f32(nc)
 	for c := range out {
 		plane := xs[c*I : (c+1)*I]
 		if isMax {

@@ -84,11 +84,16 @@ func Softsign(x *tensor.Dense) (*tensor.Dense, error) {
 
 // HardSigmoid returns max(0, min(1, alpha*x+beta)) (ONNX defaults alpha=0.2, beta=0.5).
 func HardSigmoid(x *tensor.Dense, alpha, beta float32) (*tensor.Dense, error) {
+	return HardSigmoidWith(nil, x, alpha, beta)
+}
+
+// HardSigmoidWith is HardSigmoid writing into a buffer from alloc.
+func HardSigmoidWith(alloc Alloc, x *tensor.Dense, alpha, beta float32) (*tensor.Dense, error) {
 	s, sh, err := f32in("HardSigmoid", x)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, len(s))
+	out := alloc.f32(len(s))
 	for i, v := range s {
 		out[i] = max(0, min(1, alpha*v+beta))
 	}
@@ -96,12 +101,15 @@ func HardSigmoid(x *tensor.Dense, alpha, beta float32) (*tensor.Dense, error) {
 }
 
 // HardSwish returns x*max(0, min(1, x/6+0.5)).
-func HardSwish(x *tensor.Dense) (*tensor.Dense, error) {
+func HardSwish(x *tensor.Dense) (*tensor.Dense, error) { return HardSwishWith(nil, x) }
+
+// HardSwishWith is HardSwish writing into a buffer from alloc.
+func HardSwishWith(alloc Alloc, x *tensor.Dense) (*tensor.Dense, error) {
 	s, sh, err := f32in("HardSwish", x)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, len(s))
+	out := alloc.f32(len(s))
 	for i, v := range s {
 		out[i] = v * max(0, min(1, v/6+0.5))
 	}
@@ -159,13 +167,16 @@ func Gelu(x *tensor.Dense, approximate string) (*tensor.Dense, error) {
 }
 
 // Relu returns max(x, 0) element-wise for any signed numeric type.
-func Relu(x *tensor.Dense) (*tensor.Dense, error) {
+func Relu(x *tensor.Dense) (*tensor.Dense, error) { return ReluWith(nil, x) }
+
+// ReluWith is Relu writing a float32 result into a buffer from alloc.
+func ReluWith(alloc Alloc, x *tensor.Dense) (*tensor.Dense, error) {
 	if x == nil {
 		return nil, shapeErr("Relu", "missing input")
 	}
 	switch s := raw(x).(type) {
 	case []float32:
-		return New(Dims(x), reluF32(s))
+		return New(Dims(x), reluF32(alloc.f32(len(s)), s))
 	case []float64:
 		return New(Dims(x), reluT(s))
 	case []int64:
@@ -180,9 +191,10 @@ func Relu(x *tensor.Dense) (*tensor.Dense, error) {
 
 // reluF32 is reluT for float32 without branches (see clipF32): v > 0
 // keeps the bits, anything else (negatives, zeros, NaN) gives +0.
-func reluF32(s []float32) []float32 {
-	out := make([]float32, len(s))
-	for i, v := range s {
+func reluF32(out, s []float32) []float32 {
+	out = out[:len(s)]
+	for i := reluVector(out, s); i < len(s); i++ {
+		v := s[i]
 		out[i] = math.Float32frombits(math.Float32bits(v) & -b2u(v > 0))
 	}
 	return out
@@ -267,14 +279,17 @@ func Sign(x *tensor.Dense) (*tensor.Dense, error) {
 
 // Clip clamps x into [lo, hi]; pass -Inf/+Inf (or the type's limits) for an absent bound.
 // Works on float32 and the integer types; NaN inputs pass through.
-func Clip(x *tensor.Dense, lo, hi float64) (*tensor.Dense, error) {
+func Clip(x *tensor.Dense, lo, hi float64) (*tensor.Dense, error) { return ClipWith(nil, x, lo, hi) }
+
+// ClipWith is Clip writing a float32 result into a buffer from alloc.
+func ClipWith(alloc Alloc, x *tensor.Dense, lo, hi float64) (*tensor.Dense, error) {
 	if x == nil {
 		return nil, shapeErr("Clip", "missing input")
 	}
 	var out any
 	switch s := raw(x).(type) {
 	case []float32:
-		out = clipF32(s, float32(lo), float32(hi))
+		out = clipF32(alloc.f32(len(s)), s, float32(lo), float32(hi))
 	case []float64:
 		out = clipT(s, lo, hi)
 	case []int64:
@@ -293,12 +308,15 @@ func Clip(x *tensor.Dense, lo, hi float64) (*tensor.Dense, error) {
 
 // clipF32 is clipT for float32 without branches: ReLU6 inputs fall on
 // either side of a bound at random, which a branch predictor cannot follow.
-// Each comparison becomes a mask selecting the bound's bits, so the result
-// is clipT's bit for bit (NaN and -0 included).
-func clipF32(s []float32, lo, hi float32) []float32 {
-	out := make([]float32, len(s))
+// The bulk goes through SIMD max/min where available (see clipVector); in
+// the scalar tail each comparison becomes a mask selecting the bound's
+// bits. Both give clipT's result bit for bit (NaN and -0 included).
+func clipF32(out, s []float32, lo, hi float32) []float32 {
+	out = out[:len(s)]
+	k := clipVector(out, s, lo, hi)
 	lb, hb := math.Float32bits(lo), math.Float32bits(hi)
-	for i, v := range s {
+	for i := k; i < len(s); i++ {
+		v := s[i]
 		b := math.Float32bits(v)
 		m := -b2u(v < lo)
 		b = b&^m | lb&m
