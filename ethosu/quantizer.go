@@ -220,6 +220,9 @@ func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphM
 		qp[id] = t
 	}
 	res.QParams = qp
+	if _, err := qpass.FitBiasRange(ann, qp, gm.Root().Dir); err != nil {
+		return nil, err
+	}
 	if err := step("convert", func() error { return qpass.ConvertToQDQ(gm, ann, qp) }); err != nil {
 		return nil, err
 	}
