@@ -16,6 +16,14 @@
 // tensors are never written after a kernel returns them, which also means an
 // Observer must not modify what it is handed.
 //
+// The dead values of Runs with no observer, or one that promises not to keep
+// tensors (NonRetaining), give their memory back to a per-Run buffer pool
+// that the hot kernels (Conv, Clip, Relu, Add, MaxPool, ...) write into,
+// and the pools are cached between Runs: fresh multi-megabyte outputs
+// otherwise cost more in first-touch page faults than cheap ops compute.
+// A buffer is reused only when no live value overlaps its memory, so views
+// and the Run's outputs are never overwritten.
+//
 // interp never changes the graph and never quantizes; the kernels live in
 // calib/kernels. docs/node-tests.md lists, per op, how much of the ONNX node
 // test suite the interpreter passes.

@@ -23,7 +23,8 @@ type Observer interface {
 	Enter(module string)
 	// Value is called for each graph (or body) input as the graph is
 	// entered and for each value a node computes, with the module it lives
-	// in. The tensor must not be modified; it may be kept.
+	// in. The tensor must not be modified; it may be kept, except by
+	// observers that implement NonRetaining (whose Runs recycle memory).
 	Value(module string, v *lower.Value, t *tensor.Dense)
 }
 

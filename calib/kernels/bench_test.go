@@ -47,3 +47,17 @@ func BenchmarkMatMul_1x16x64_by_64x64(b *testing.B) {
 	}
 	b.ReportMetric(2*16*64*64*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// ResNet's stem pool: 3x3, stride 2, padding 1 on [1,64,112,112].
+func BenchmarkMaxPool3x3s2_64ch_112x112(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 10))
+	x := mustF32(b, []int{1, 64, 112, 112}, randF32(r, 64*112*112))
+	p := PoolParams{Window: Window{Kernel: []int{3, 3}, Strides: []int{2, 2}, Pads: []int{1, 1, 1, 1}}}
+	out := make([]float32, 64*56*56)
+	alloc := func(int) []float32 { return out }
+	for b.Loop() {
+		if _, err := MaxPoolWith(alloc, x, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -121,26 +121,37 @@ func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers i
 
 // im2col fills rows [lo,hi) of col: row r = (c, kd, kh, kw) holds the input
 // values that tap meets at every output position (zero where it reads padding).
+// Only the padding part of a row is cleared, so each element is written once.
 func im2col(x, col []float32, lo, hi int, g geom) {
 	K, P := g.kSize(), g.outSize()
 	H, W := g.in[1], g.in[2]
-	OH, OW := g.out[1], g.out[2]
+	OD, OH, OW := g.out[0], g.out[1], g.out[2]
 	for r := lo; r < hi; r++ {
 		c, t := r/K, r%K
 		kd, kh, kw := t/(g.k[1]*g.k[2]), (t/g.k[2])%g.k[1], t%g.k[2]
 		dst := col[r*P : (r+1)*P]
-		clear(dst)
 		xc := x[c*g.inSize() : (c+1)*g.inSize()]
 		d0, d1 := g.validRange(0, kd)
 		h0, h1 := g.validRange(1, kh)
 		w0, w1 := g.validRange(2, kw)
+		if d0 >= d1 || h0 >= h1 || w0 >= w1 {
+			clear(dst)
+			continue
+		}
+		clear(dst[:(d0*OH+h0)*OW])
 		sw := g.s[2]
 		for od := d0; od < d1; od++ {
 			id := od*g.s[0] - g.pb[0] + kd*g.d[0]
+			if od > d0 {
+				// Rows of the previous plane past h1 and of this one before h0.
+				clear(dst[((od-1)*OH+h1)*OW : (od*OH+h0)*OW])
+			}
 			for oh := h0; oh < h1; oh++ {
 				ih := oh*g.s[1] - g.pb[1] + kh*g.d[1]
 				srow := xc[(id*H+ih)*W:]
-				drow := dst[(od*OH+oh)*OW:]
+				drow := dst[(od*OH+oh)*OW : (od*OH+oh+1)*OW]
+				clear(drow[:w0])
+				clear(drow[w1:])
 				iw := w0*sw - g.pb[2] + kw*g.d[2]
 				if sw == 1 {
 					copy(drow[w0:w1], srow[iw:iw+w1-w0])
@@ -152,6 +163,7 @@ func im2col(x, col []float32, lo, hi int, g geom) {
 				}
 			}
 		}
+		clear(dst[((d1-1)*OH+h1)*OW : OD*OH*OW])
 	}
 }
 

@@ -108,3 +108,116 @@ func BenchmarkClipT(b *testing.B) {
 		clipT(d, 0, 6)
 	}
 }
+
+// maxPool2D (both its branchy and its order-key planes) must give the
+// general loop's bits for every window form, on planes with and without
+// NaN payloads and signed zeros.
+func TestMaxPool2DMatchesGeneral(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	specials := []float32{float32(math.Copysign(0, -1)), 0, float32(math.NaN()), math.Float32frombits(0xffc00001),
+		float32(math.Inf(1)), float32(math.Inf(-1)), 1, 1}
+	plane := func(n int, withSpecials bool) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.IntN(9) - 4) // many ties
+			if withSpecials && r.IntN(5) == 0 {
+				v[i] = specials[r.IntN(len(specials))]
+			}
+		}
+		return v
+	}
+	same := func(a, b []float32) bool {
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				return false
+			}
+		}
+		return len(a) == len(b)
+	}
+	for _, hw := range [][2]int{{1, 1}, {3, 4}, {7, 9}, {12, 11}} {
+		for _, w := range []Window{
+			{Kernel: []int{3, 3}, Strides: []int{2, 2}, Pads: []int{1, 1, 1, 1}},
+			{Kernel: []int{2, 2}, Strides: []int{2, 2}},
+			{Kernel: []int{3, 2}, Strides: []int{1, 3}, Pads: []int{2, 0, 1, 2}},
+			{Kernel: []int{3, 3}, Dilations: []int{2, 2}, Pads: []int{2, 2, 2, 2}},
+			{Kernel: []int{5, 5}, Strides: []int{3, 3}, Pads: []int{4, 4, 4, 4}},
+		} {
+			for _, ceil := range []bool{false, true} {
+				g, err := w.resolve("MaxPool", hw[:], w.Kernel, ceil)
+				if err != nil {
+					continue
+				}
+				nc := 3
+				x := append(plane(hw[0]*hw[1], false), plane(2*hw[0]*hw[1], true)...)
+				lowest := float32(math.Inf(-1))
+				want := maxPool3D(make([]float32, nc*g.outSize()), x, nc, g, lowest)
+				got := maxPool2D(make([]float32, nc*g.outSize()), x, nc, g, lowest)
+				if !same(got, want) {
+					t.Errorf("in %v window %+v ceil %v: %v, want %v", hw, w, ceil, got, want)
+				}
+				xi := make([]int8, len(x))
+				for i := range xi {
+					xi[i] = int8(r.IntN(256) - 128)
+				}
+				wi := maxPool3D(make([]int8, nc*g.outSize()), xi, nc, g, math.MinInt8)
+				gi := maxPool2D(make([]int8, nc*g.outSize()), xi, nc, g, math.MinInt8)
+				for i := range wi {
+					if wi[i] != gi[i] {
+						t.Fatalf("int8 in %v window %+v: %v, want %v", hw, w, gi, wi)
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2col must fill every element of its rows, stale contents or not, with
+// the input value each tap meets or zero in the padding, for 1-D to 3-D
+// windows with strides, dilations and uneven pads.
+func TestIm2colWritesEveryElement(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, tc := range []struct {
+		in []int
+		w  Window
+	}{
+		{[]int{7, 6}, Window{Kernel: []int{3, 3}, Pads: []int{1, 1, 1, 1}}},
+		{[]int{9, 8}, Window{Kernel: []int{3, 2}, Strides: []int{2, 3}, Pads: []int{2, 0, 1, 3}}},
+		{[]int{9, 9}, Window{Kernel: []int{3, 3}, Dilations: []int{3, 2}, Pads: []int{3, 3, 3, 3}}},
+		{[]int{4, 5, 6}, Window{Kernel: []int{2, 3, 3}, Strides: []int{1, 2, 1}, Pads: []int{1, 1, 0, 2, 1, 1}}},
+		{[]int{10}, Window{Kernel: []int{4}, Strides: []int{3}, Pads: []int{3, 2}}},
+		{[]int{3, 3}, Window{Kernel: []int{2, 2}, Pads: []int{4, 4, 4, 4}}},
+	} {
+		g, err := tc.w.resolve("Conv", tc.in, tc.w.Kernel, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		C := 2
+		x := randF32(r, C*g.inSize())
+		rows, P := C*g.kSize(), g.outSize()
+		col := make([]float32, rows*P)
+		for i := range col {
+			col[i] = float32(math.NaN())
+		}
+		im2col(x, col, 0, rows, g)
+		for row := 0; row < rows; row++ {
+			c, tap := row/g.kSize(), row%g.kSize()
+			kk := [3]int{tap / (g.k[1] * g.k[2]), (tap / g.k[2]) % g.k[1], tap % g.k[2]}
+			for p := 0; p < P; p++ {
+				o := [3]int{p / (g.out[1] * g.out[2]), (p / g.out[2]) % g.out[1], p % g.out[2]}
+				want := float32(0)
+				inside := true
+				var at [3]int
+				for a := range 3 {
+					at[a] = o[a]*g.s[a] - g.pb[a] + kk[a]*g.d[a]
+					inside = inside && at[a] >= 0 && at[a] < g.in[a]
+				}
+				if inside {
+					want = x[c*g.inSize()+(at[0]*g.in[1]+at[1])*g.in[2]+at[2]]
+				}
+				if got := col[row*P+p]; math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("in %v %+v: row %d position %d = %v, want %v", tc.in, tc.w, row, p, got, want)
+				}
+			}
+		}
+	}
+}
