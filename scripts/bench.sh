@@ -108,7 +108,7 @@ cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 	echo
 	echo "## Per-sample time: onnxquant calibration against ONNX Runtime"
 	echo
-	echo "Go benchmarks in \`calib/bench_test.go\`, $( [[ $benchtime == *x ]] && echo "${benchtime%x} iterations" || echo "$benchtime") of 4 imagenet224 samples."
+	echo "Go benchmarks in \`calib/bench_test.go\`, $( [[ $benchtime == *x ]] && echo "${benchtime%x} iterations" || echo "$benchtime") of 4 imagenet224 samples, after one untimed warm-up pass (for both tools)."
 	echo "*onnxquant calibrate*: float interpreter plus one 2048-bin histogram observer per float activation"
 	echo "(\`calib.AllActivations\`), samples read from disk; workers run samples in parallel."
 	echo "*ORT calibrator workload*: every intermediate float tensor is a graph output, graph optimisations"
