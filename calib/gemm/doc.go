@@ -18,6 +18,10 @@
 // machines or builds, though each matches a float64 reference to float32
 // accuracy.
 //
+// An A operand that stays the same across calls (a layer's weights) can be
+// packed once with PackA and multiplied with SgemmPacked, which skips the
+// per-call packing of A and returns exactly Sgemm's bits.
+//
 // The package does not allocate per call beyond pooled packing buffers, keeps
 // no mutable global state except its sync.Pool, and never uses cgo.
 package gemm

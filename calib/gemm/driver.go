@@ -41,15 +41,32 @@ func aligned64(raw *[]float32, n int) []float32 {
 	return buf[off : off+n]
 }
 
+// prepacked is A packed ahead of the call (PackA), seen from a worker whose
+// share of C starts at row row0 of op(A) (a multiple of mr); pa nil means A
+// is packed block by block here.
+type prepacked struct {
+	pa   *PackedA
+	row0 int
+}
+
 // gemmBlocked computes C = alpha*op(A)*op(B) + beta*C for m, n, k >= 1 and
 // alpha != 0 with micro-kernel kern, on the calling goroutine.
 func gemmBlocked(kern *microKernel, ws *workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmBlockedFrom(kern, ws, transA, transB, m, n, k, alpha, prepacked{}, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmBlockedFrom is gemmBlocked taking the A panels from pre when it is set
+// (a is then unused) instead of packing them block by block.
+func gemmBlockedFrom(kern *microKernel, ws *workspace, transA, transB bool, m, n, k int, alpha float32, pre prepacked, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	mcMax, ncMax := mcTiles*mr, ncTiles*nr
 	kcMax := min(kcBlock, k)
 	ncCap := min(ncMax, roundUp(n, nr))
 	mcCap := min(mcMax, roundUp(m, mr))
-	pa := aligned64(&ws.rawA, mcCap*kcMax)
+	var pa []float32
+	if pre.pa == nil {
+		pa = aligned64(&ws.rawA, mcCap*kcMax)
+	}
 	pb := aligned64(&ws.rawB, ncCap*kcMax)
 	tile := aligned64(&ws.rawTile, mr*nr)
 
@@ -69,9 +86,12 @@ func gemmBlocked(kern *microKernel, ws *workspace, transA, transB bool, m, n, k 
 			}
 			for ic := 0; ic < m; ic += mcMax {
 				mc := min(mcMax, m-ic)
-				if transA {
+				switch {
+				case pre.pa != nil:
+					pa = pre.pa.block(pc, kc, pre.row0+ic, mc)
+				case transA:
 					packA(pa, true, a[pc*lda+ic:], lda, mc, kc, mr)
-				} else {
+				default:
 					packA(pa, false, a[ic*lda+pc:], lda, mc, kc, mr)
 				}
 				for jr := 0; jr < nc; jr += nr {

@@ -56,14 +56,21 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 	case m == 1:
 		path = rowVector
 	}
+	call := gemmCall{kern: kern, path: path, transA: transA, transB: transB, k: k, alpha: alpha,
+		a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	call.split(workers, m, n)
+}
+
+// split runs the m x n product over up to workers goroutines (workers >= 1).
+func (g *gemmCall) split(workers, m, n int) {
 	// Units along M and N that a worker's share must be a multiple of, so
 	// each element of C sees the same tile grid for any worker count.
-	unitM, unitN := kern.mr, kern.nr
-	if path != blocked {
+	unitM, unitN := g.kern.mr, g.kern.nr
+	if g.path != blocked {
 		unitM, unitN = 1, 1
 	}
 	parts := 1
-	if workers > 1 && 2*int64(m)*int64(n)*int64(k) >= minParallelFlops {
+	if workers > 1 && 2*int64(m)*int64(n)*int64(g.k) >= minParallelFlops {
 		parts = workers
 	}
 	splitM := ceilDiv(m, unitM) > ceilDiv(n, unitN)
@@ -73,11 +80,13 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 	}
 	parts = min(parts, units)
 
-	call := gemmCall{kern, path, transA, transB, k, alpha, a, lda, b, ldb, beta, c, ldc}
 	if parts <= 1 {
-		call.run(0, m, 0, n)
+		g.run(0, m, 0, n)
 		return
 	}
+	// The workers share a copy, so the single-goroutine path above keeps
+	// the call on the caller's stack.
+	shared := *g
 	var wg sync.WaitGroup
 	for w := 0; w < parts; w++ {
 		// Share units as evenly as possible; worker w gets [u0, u1).
@@ -91,7 +100,7 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 		} else {
 			j0, j1 = u0*unitN, min(u1*unitN, n)
 		}
-		wg.Go(func() { call.run(i0, i1, j0, j1) })
+		wg.Go(func() { shared.run(i0, i1, j0, j1) })
 	}
 	wg.Wait()
 }
@@ -111,18 +120,29 @@ type gemmCall struct {
 	beta           float32
 	c              []float32
 	ldc            int
+	// packed, when set, holds A already packed (path blocked only); a and
+	// lda are then not sliced per worker, the row offset is passed instead.
+	packed *PackedA
 }
 
 // run computes rows [i0,i1) and columns [j0,j1) of C.
 func (g *gemmCall) run(i0, i1, j0, j1 int) {
 	a, b, c := g.a, g.b, g.c
 	if i0 > 0 {
-		a = a[offset(g.transA, i0, 0, g.lda):]
+		if g.packed == nil {
+			a = a[offset(g.transA, i0, 0, g.lda):]
+		}
 		c = c[i0*g.ldc:]
 	}
 	if j0 > 0 {
 		b = b[offset(g.transB, 0, j0, g.ldb):]
 		c = c[j0:]
+	}
+	if g.packed != nil {
+		ws := workspaces.Get().(*workspace)
+		gemmBlockedFrom(g.kern, ws, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, prepacked{g.packed, i0}, a, g.lda, b, g.ldb, g.beta, c, g.ldc)
+		workspaces.Put(ws)
+		return
 	}
 	gemmRange(g.kern, g.path, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc)
 }

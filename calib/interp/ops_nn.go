@@ -54,6 +54,17 @@ func optIn(in []*tensor.Dense, i int) *tensor.Dense {
 
 func buildConv(c *buildCtx) (kernel, error) {
 	p := kernels.ConvParams{Window: c.window(), Group: int(c.n.AttrInt("group", 1))}
+	// A weight known at New is packed for the GEMM once here rather than on
+	// every Run; the plan is read-only, so concurrent Runs share it. A weight
+	// the plan cannot take (wrong type or rank) keeps the generic path, which
+	// reports the problem at Run as before.
+	if w := c.constInput(1); w != nil {
+		if cp, err := kernels.NewConvPlan(w, p); err == nil {
+			return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+				return one(cp.ConvWith(fr.alloc, in[0], optIn(in, 2), rc.workers))
+			}, nil
+		}
+	}
 	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 		return one(kernels.ConvWith(fr.alloc, in[0], in[1], optIn(in, 2), p, rc.workers))
 	}, nil

@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/gemm"
 )
 
 // ConvParams are Conv's attributes. Group 0 means 1; Window.Kernel, when set,
@@ -21,6 +23,12 @@ func Conv(x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, erro
 
 // ConvWith is Conv writing its result into a buffer from alloc.
 func ConvWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, error) {
+	return convWith(alloc, x, w, b, p, workers, nil)
+}
+
+// convWith is ConvWith taking the weight of each group prepacked for the
+// GEMM path when packed is not nil (one per group, see ConvPlan).
+func convWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int, packed []*gemm.PackedA) (*tensor.Dense, error) {
 	const op = "Conv"
 	xs, xsh, err := f32in(op, x)
 	if err != nil {
@@ -64,7 +72,7 @@ func ConvWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int) (*t
 	case depthwise:
 		convDepthwise(xs, ws, bias, out, N, C, M/C, g, workers)
 	default:
-		convGemm(xs, ws, bias, out, N, C, M, group, g, workers)
+		convGemm(xs, ws, bias, out, N, C, M, group, g, workers, packed)
 	}
 	return New(g.outShape(N, M), out)
 }
@@ -82,7 +90,8 @@ func equalInts(a, b []int) bool {
 }
 
 // convGemm runs each (image, group) as one GEMM: out[Mg, P] = W[Mg, Cg*K] x col[Cg*K, P].
-func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers int) {
+// packed, when not nil, holds each group's W already packed.
+func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers int, packed []*gemm.PackedA) {
 	Cg, Mg := C/group, M/group
 	K, P, I := g.kSize(), g.outSize(), g.inSize()
 	rows := Cg * K
@@ -112,6 +121,12 @@ func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers i
 					}
 				}
 				beta = 1
+			}
+			if packed != nil {
+				if Mg > 0 && P > 0 {
+					gemm.SgemmPacked(max(workers, 1), packed[gi], false, P, 1, src, P, beta, og, P)
+				}
+				continue
 			}
 			wg := ws[gi*Mg*rows : (gi+1)*Mg*rows]
 			sgemmParallel(workers, false, false, Mg, P, rows, 1, wg, rows, src, P, beta, og, P)

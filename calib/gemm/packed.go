@@ -1,0 +1,93 @@
+package gemm
+
+import "runtime"
+
+// PackedA is the A operand of a product packed once, ahead of the calls that
+// use it, for a matrix that does not change between calls (a convolution's
+// weights, a layer's constant matrix). Packing is a plain copy that costs a
+// read and a write of the whole of A on every Sgemm call; for a weight
+// multiplied by a fresh B per sample that is work repeated for nothing.
+//
+// The panels hold exactly what gemmBlocked would pack on each call: for each
+// K block of kcBlock (the last one shorter), ceil(m/mr) slivers of mr rows,
+// so SgemmPacked sums every element of C in the same order as Sgemm and the
+// results are bit-identical.
+//
+// A PackedA is read-only once built and may be used by any number of
+// goroutines at once.
+type PackedA struct {
+	transA bool
+	m, k   int
+	// a and lda are the source, still needed by the matrix-vector paths
+	// (n == 1 or m == 1), which read A in place.
+	a    []float32
+	lda  int
+	kern *microKernel
+	// mPad is m rounded up to the kernel's mr: K block pc (a multiple of
+	// kcBlock) starts at data[pc*mPad], and its sliver s at
+	// data[pc*mPad+s*mr*kc] where kc is that block's depth.
+	mPad int
+	data []float32 // nil when m <= 1 (a row vector is never packed)
+}
+
+// PackA packs op(A), the m x k matrix stored in a with leading dimension lda
+// (transposed when transA), for SgemmPacked. It keeps a reference to a for
+// the products that read A in place (n == 1), so a must not change while the
+// PackedA is in use. Like Sgemm, it panics on inconsistent arguments.
+func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
+	if m < 0 || k < 0 {
+		panic("gemm: PackA: negative dimension")
+	}
+	checkMatrix("A", transA, m, k, a, lda)
+	pa := &PackedA{transA: transA, m: m, k: k, a: a, lda: lda, kern: &kernel}
+	if m <= 1 || k == 0 {
+		return pa
+	}
+	mr := pa.kern.mr
+	pa.mPad = roundUp(m, mr)
+	var raw []float32
+	pa.data = aligned64(&raw, pa.mPad*k)
+	for pc := 0; pc < k; pc += kcBlock {
+		kc := min(kcBlock, k-pc)
+		dst := pa.data[pc*pa.mPad : pc*pa.mPad+pa.mPad*kc]
+		if transA {
+			packA(dst, true, a[pc*lda:], lda, m, kc, mr)
+		} else {
+			packA(dst, false, a[pc:], lda, m, kc, mr)
+		}
+	}
+	return pa
+}
+
+// Rows reports the number of rows of op(A) (the product's M).
+func (pa *PackedA) Rows() int { return pa.m }
+
+// Cols reports the number of columns of op(A) (the product's K).
+func (pa *PackedA) Cols() int { return pa.k }
+
+// block returns the packed slivers of K block pc (depth kc) covering rows
+// [row, row+mc) of op(A); row is a multiple of mr.
+func (pa *PackedA) block(pc, kc, row, mc int) []float32 {
+	off := pc*pa.mPad + row*kc
+	return pa.data[off : off+roundUp(mc, pa.kern.mr)*kc]
+}
+
+// SgemmPacked is SgemmParallel with A taken from pa: C = alpha*op(A)*op(B) +
+// beta*C, op(A) being pa's m x k matrix, op(B) k x n and C m x n. The result
+// is bit-identical to SgemmParallel (and Sgemm) called with pa's source
+// matrix, for every worker count.
+func SgemmPacked(workers int, pa *PackedA, transB bool, n int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	m, k := pa.m, pa.k
+	if pa.data == nil || n <= 1 || alpha == 0 {
+		// The paths that never pack A (vector products, no product at all).
+		SgemmParallel(workers, pa.transA, transB, m, n, k, alpha, pa.a, pa.lda, b, ldb, beta, c, ldc)
+		return
+	}
+	checkArgs(pa.transA, transB, m, n, k, pa.a, pa.lda, b, ldb, c, ldc)
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	call := gemmCall{kern: pa.kern, path: blocked, transA: pa.transA, transB: transB, k: k, alpha: alpha,
+		a: pa.a, lda: pa.lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, packed: pa}
+	call.split(workers, m, n)
+}

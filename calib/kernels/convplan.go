@@ -1,0 +1,61 @@
+package kernels
+
+import (
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/gemm"
+)
+
+// ConvPlan is a Conv whose weight is known before the first call (an
+// initializer), with each group's weight matrix packed once for the GEMM
+// instead of on every call. Packing copies the whole weight, so for a model
+// dominated by convolutions it is a sizeable share of the work saved.
+//
+// Results are bit-identical to ConvWith with the same weight. A ConvPlan is
+// read-only after NewConvPlan and may be used by concurrent calls; the weight
+// tensor must not change while the plan is in use.
+type ConvPlan struct {
+	w      *tensor.Dense
+	p      ConvParams
+	packed []*gemm.PackedA // one per group; nil when Conv never takes the GEMM path (depthwise)
+}
+
+// NewConvPlan prepares Conv with weight w [M, C/group, k...] and attributes p.
+// It checks only what the weight alone decides (element type, rank, groups);
+// the rest is checked against each input at Run, as ConvWith does.
+func NewConvPlan(w *tensor.Dense, p ConvParams) (*ConvPlan, error) {
+	const op = "Conv"
+	ws, wsh, err := f32in(op, w)
+	if err != nil {
+		return nil, err
+	}
+	if len(wsh) < 3 || len(wsh) > 5 {
+		return nil, shapeErr(op, "weight %v must be rank 3 to 5", wsh)
+	}
+	group := max(p.Group, 1)
+	M := wsh[0]
+	if M%group != 0 {
+		return nil, shapeErr(op, "weight %v does not split into %d groups", wsh, group)
+	}
+	cp := &ConvPlan{w: w, p: p}
+	// ConvWith takes the direct depthwise loop when each group has one input
+	// channel and the kernel has no depth extent; only the rest reaches GEMM.
+	if wsh[1] == 1 && (len(wsh) < 5 || wsh[2] == 1) {
+		return cp, nil
+	}
+	Mg, rows := M/group, 1
+	for _, d := range wsh[1:] {
+		rows *= d
+	}
+	cp.packed = make([]*gemm.PackedA, group)
+	for gi := range cp.packed {
+		cp.packed[gi] = gemm.PackA(false, Mg, rows, ws[gi*Mg*rows:(gi+1)*Mg*rows], rows)
+	}
+	return cp, nil
+}
+
+// ConvWith runs the planned Conv on x with optional bias b, writing its
+// result into a buffer from alloc.
+func (cp *ConvPlan) ConvWith(alloc Alloc, x, b *tensor.Dense, workers int) (*tensor.Dense, error) {
+	return convWith(alloc, x, cp.w, b, cp.p, workers, cp.packed)
+}
