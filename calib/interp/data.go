@@ -3,67 +3,12 @@ package interp
 import (
 	"fmt"
 
+	"github.com/onnxquant/onnxquant/calib/kernels"
 	"gorgonia.org/tensor"
 )
 
-// flat returns t's elements as a row-major slice (a scalar tensor's single
-// element as a one-element slice). It shares memory with t when t is
-// contiguous; callers must not write to it.
-func flat(t *tensor.Dense) any {
-	if t.RequiresIterator() {
-		if m, ok := t.Materialize().(*tensor.Dense); ok {
-			t = m
-		}
-	}
-	n := t.Shape().TotalSize()
-	switch s := t.Data().(type) {
-	case []float32:
-		return s[:n]
-	case []float64:
-		return s[:n]
-	case []int64:
-		return s[:n]
-	case []int32:
-		return s[:n]
-	case []int16:
-		return s[:n]
-	case []int8:
-		return s[:n]
-	case []uint8:
-		return s[:n]
-	case []uint16:
-		return s[:n]
-	case []uint32:
-		return s[:n]
-	case []uint64:
-		return s[:n]
-	case []bool:
-		return s[:n]
-	case float32:
-		return []float32{s}
-	case float64:
-		return []float64{s}
-	case int64:
-		return []int64{s}
-	case int32:
-		return []int32{s}
-	case int16:
-		return []int16{s}
-	case int8:
-		return []int8{s}
-	case uint8:
-		return []uint8{s}
-	case uint16:
-		return []uint16{s}
-	case uint32:
-		return []uint32{s}
-	case uint64:
-		return []uint64{s}
-	case bool:
-		return []bool{s}
-	}
-	return nil
-}
+// flat returns t's elements as a row-major slice; see kernels.Flat.
+func flat(t *tensor.Dense) any { return kernels.Flat(t) }
 
 // concatFlat joins slices of one element type.
 func concatFlat(parts []any) (any, error) {

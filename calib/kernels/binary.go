@@ -81,7 +81,7 @@ func Mean(xs ...*tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch v := raw(s).(type) {
+	switch v := Flat(s).(type) {
 	case []float32:
 		inv := float32(len(xs))
 		for i := range v {
@@ -110,7 +110,7 @@ func fold(op arith, xs []*tensor.Dense) (*tensor.Dense, error) {
 		if xs[0] == nil {
 			return nil, shapeErr(name, "missing input")
 		}
-		return New(Dims(xs[0]), cloneSlice(raw(xs[0])))
+		return New(Dims(xs[0]), cloneSlice(Flat(xs[0])))
 	}
 	acc, err := binaryOp(op, xs[0], xs[1])
 	for _, x := range xs[2:] {
@@ -139,7 +139,7 @@ func binaryOpWith(alloc Alloc, op arith, a, b *tensor.Dense) (*tensor.Dense, err
 	if err != nil {
 		return nil, err
 	}
-	ra, rb := raw(a), raw(b)
+	ra, rb := Flat(a), Flat(b)
 	var out any
 	switch x := ra.(type) {
 	case []float32:

@@ -13,7 +13,7 @@ func Cast(x *tensor.Dense, to tensor.Dtype) (*tensor.Dense, error) {
 	if x == nil {
 		return nil, shapeErr("Cast", "missing input")
 	}
-	src := raw(x)
+	src := Flat(x)
 	var out any
 	switch to {
 	case tensor.Float32:

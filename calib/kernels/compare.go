@@ -43,7 +43,7 @@ func compare(op cmpOp, a, b *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	ra, rb := raw(a), raw(b)
+	ra, rb := Flat(a), Flat(b)
 	var out []bool
 	switch x := ra.(type) {
 	case []float32:
@@ -140,16 +140,16 @@ func logic(op logOp, a, b *tensor.Dense) (*tensor.Dense, error) {
 	if a == nil || b == nil {
 		return nil, shapeErr(name, "missing input")
 	}
-	x, ok := raw(a).([]bool)
+	x, ok := Flat(a).([]bool)
 	if !ok {
-		return nil, dtypeErr(name, raw(a))
+		return nil, dtypeErr(name, Flat(a))
 	}
 	as, bs := Dims(a), Dims(b)
 	os, err := BroadcastShape(name, as, bs)
 	if err != nil {
 		return nil, err
 	}
-	out, err := logicT(op, x, raw(b), as, bs, os)
+	out, err := logicT(op, x, Flat(b), as, bs, os)
 	if err != nil {
 		return nil, err
 	}
@@ -187,9 +187,9 @@ func Not(x *tensor.Dense) (*tensor.Dense, error) {
 	if x == nil {
 		return nil, shapeErr("Not", "missing input")
 	}
-	s, ok := raw(x).([]bool)
+	s, ok := Flat(x).([]bool)
 	if !ok {
-		return nil, dtypeErr("Not", raw(x))
+		return nil, dtypeErr("Not", Flat(x))
 	}
 	out := make([]bool, len(s))
 	for i, v := range s {
@@ -203,9 +203,9 @@ func Where(cond, x, y *tensor.Dense) (*tensor.Dense, error) {
 	if cond == nil || x == nil || y == nil {
 		return nil, shapeErr("Where", "missing input")
 	}
-	c, ok := raw(cond).([]bool)
+	c, ok := Flat(cond).([]bool)
 	if !ok {
-		return nil, dtypeErr("Where", raw(cond))
+		return nil, dtypeErr("Where", Flat(cond))
 	}
 	if x.Dtype() != y.Dtype() {
 		return nil, fmt.Errorf("Where: x is %v but y is %v: %w", x.Dtype(), y.Dtype(), ErrDtype)
@@ -216,7 +216,7 @@ func Where(cond, x, y *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	// One index per output element: pick from x (index i) or y (index n+i) of the concatenation.
-	rx, ry := raw(x), raw(y)
+	rx, ry := Flat(x), Flat(y)
 	nx := prod(xs)
 	idx := make([]int, prod(os))
 	bcastRuns(os, [][]int{cs, xs, ys}, func(o int, offs []int, n int, steps []int) {

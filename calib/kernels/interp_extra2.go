@@ -67,27 +67,27 @@ func Mod(a, b *tensor.Dense, fmod bool) (*tensor.Dense, error) {
 		return nil, err
 	}
 	var out any
-	switch x := raw(a).(type) {
+	switch x := Flat(a).(type) {
 	case []float32:
-		out, err = withB(op, x, raw(b), func(y []float32) any { return bcast2(x, y, as, bs, os, modFloat[float32](fmod)) })
+		out, err = withB(op, x, Flat(b), func(y []float32) any { return bcast2(x, y, as, bs, os, modFloat[float32](fmod)) })
 	case []float64:
-		out, err = withB(op, x, raw(b), func(y []float64) any { return bcast2(x, y, as, bs, os, modFloat[float64](fmod)) })
+		out, err = withB(op, x, Flat(b), func(y []float64) any { return bcast2(x, y, as, bs, os, modFloat[float64](fmod)) })
 	case []int64:
-		out, err = withB(op, x, raw(b), func(y []int64) any { return bcast2(x, y, as, bs, os, modInt[int64](fmod)) })
+		out, err = withB(op, x, Flat(b), func(y []int64) any { return bcast2(x, y, as, bs, os, modInt[int64](fmod)) })
 	case []int32:
-		out, err = withB(op, x, raw(b), func(y []int32) any { return bcast2(x, y, as, bs, os, modInt[int32](fmod)) })
+		out, err = withB(op, x, Flat(b), func(y []int32) any { return bcast2(x, y, as, bs, os, modInt[int32](fmod)) })
 	case []int16:
-		out, err = withB(op, x, raw(b), func(y []int16) any { return bcast2(x, y, as, bs, os, modInt[int16](fmod)) })
+		out, err = withB(op, x, Flat(b), func(y []int16) any { return bcast2(x, y, as, bs, os, modInt[int16](fmod)) })
 	case []int8:
-		out, err = withB(op, x, raw(b), func(y []int8) any { return bcast2(x, y, as, bs, os, modInt[int8](fmod)) })
+		out, err = withB(op, x, Flat(b), func(y []int8) any { return bcast2(x, y, as, bs, os, modInt[int8](fmod)) })
 	case []uint8:
-		out, err = withB(op, x, raw(b), func(y []uint8) any { return bcast2(x, y, as, bs, os, modUint[uint8]) })
+		out, err = withB(op, x, Flat(b), func(y []uint8) any { return bcast2(x, y, as, bs, os, modUint[uint8]) })
 	case []uint16:
-		out, err = withB(op, x, raw(b), func(y []uint16) any { return bcast2(x, y, as, bs, os, modUint[uint16]) })
+		out, err = withB(op, x, Flat(b), func(y []uint16) any { return bcast2(x, y, as, bs, os, modUint[uint16]) })
 	case []uint32:
-		out, err = withB(op, x, raw(b), func(y []uint32) any { return bcast2(x, y, as, bs, os, modUint[uint32]) })
+		out, err = withB(op, x, Flat(b), func(y []uint32) any { return bcast2(x, y, as, bs, os, modUint[uint32]) })
 	case []uint64:
-		out, err = withB(op, x, raw(b), func(y []uint64) any { return bcast2(x, y, as, bs, os, modUint[uint64]) })
+		out, err = withB(op, x, Flat(b), func(y []uint64) any { return bcast2(x, y, as, bs, os, modUint[uint64]) })
 	default:
 		return nil, dtypeErr(op, x)
 	}
@@ -127,15 +127,15 @@ func BitShift(a, b *tensor.Dense, left bool) (*tensor.Dense, error) {
 		return nil, err
 	}
 	var out any
-	switch x := raw(a).(type) {
+	switch x := Flat(a).(type) {
 	case []uint8:
-		out, err = withB(op, x, raw(b), func(y []uint8) any { return bcast2(x, y, as, bs, os, shiftT[uint8](left)) })
+		out, err = withB(op, x, Flat(b), func(y []uint8) any { return bcast2(x, y, as, bs, os, shiftT[uint8](left)) })
 	case []uint16:
-		out, err = withB(op, x, raw(b), func(y []uint16) any { return bcast2(x, y, as, bs, os, shiftT[uint16](left)) })
+		out, err = withB(op, x, Flat(b), func(y []uint16) any { return bcast2(x, y, as, bs, os, shiftT[uint16](left)) })
 	case []uint32:
-		out, err = withB(op, x, raw(b), func(y []uint32) any { return bcast2(x, y, as, bs, os, shiftT[uint32](left)) })
+		out, err = withB(op, x, Flat(b), func(y []uint32) any { return bcast2(x, y, as, bs, os, shiftT[uint32](left)) })
 	case []uint64:
-		out, err = withB(op, x, raw(b), func(y []uint64) any { return bcast2(x, y, as, bs, os, shiftT[uint64](left)) })
+		out, err = withB(op, x, Flat(b), func(y []uint64) any { return bcast2(x, y, as, bs, os, shiftT[uint64](left)) })
 	default:
 		return nil, dtypeErr(op, x)
 	}
@@ -177,7 +177,7 @@ func Float32Map(op string, x *tensor.Dense, f func(float64) float64) (*tensor.De
 
 // Classify returns a bool tensor with f applied to each float32 (or float64) element.
 func Classify(op string, x *tensor.Dense, f func(float64) bool) (*tensor.Dense, error) {
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		out := make([]bool, len(s))
 		for i, v := range s {
@@ -191,7 +191,7 @@ func Classify(op string, x *tensor.Dense, f func(float64) bool) (*tensor.Dense, 
 		}
 		return New(Dims(x), out)
 	}
-	return nil, dtypeErr(op, raw(x))
+	return nil, dtypeErr(op, Flat(x))
 }
 
 // Trilu keeps the lower (upper=false) or upper triangle of the last two
@@ -203,7 +203,7 @@ func Trilu(x *tensor.Dense, k int, upper bool) (*tensor.Dense, error) {
 		return nil, shapeErr(op, "input %v must have rank >= 2", sh)
 	}
 	r, c := sh[len(sh)-2], sh[len(sh)-1]
-	src := raw(x)
+	src := Flat(x)
 	idx := make([]int, 0, prod(sh))
 	keep := make([]bool, 0, prod(sh))
 	for base := 0; base < prod(sh); base += r * c {
@@ -298,7 +298,7 @@ func EyeLike(x *tensor.Dense, k int, dtype tensor.Dtype) (*tensor.Dense, error) 
 	if err != nil {
 		return nil, err
 	}
-	one := raw(ones)
+	one := Flat(ones)
 	out := makeLike(one, prod(sh))
 	for i := 0; i < sh[0]; i++ {
 		if j := i + k; j >= 0 && j < sh[1] {
@@ -348,7 +348,7 @@ func GatherND(x, indices *tensor.Dense, batchDims int) (*tensor.Dense, error) {
 			}
 		}
 	}
-	out, err := takeAny(op, raw(x), take)
+	out, err := takeAny(op, Flat(x), take)
 	if err != nil {
 		return nil, err
 	}
@@ -422,10 +422,10 @@ func ScatterND(x, indices, updates *tensor.Dense, reduction string) (*tensor.Den
 }
 
 func scatterInto(op string, x, updates *tensor.Dense, targets []int, reduction string) (*tensor.Dense, error) {
-	out := cloneSlice(raw(x))
+	out := cloneSlice(Flat(x))
 	switch d := out.(type) {
 	case []float32:
-		u, ok := raw(updates).([]float32)
+		u, ok := Flat(updates).([]float32)
 		if !ok || len(u) != len(targets) {
 			return nil, shapeErr(op, "updates do not match indices")
 		}
@@ -447,7 +447,7 @@ func scatterInto(op string, x, updates *tensor.Dense, targets []int, reduction s
 		if reduction != "" && reduction != "none" {
 			return nil, dtypeErr(op, d)
 		}
-		u := raw(updates)
+		u := Flat(updates)
 		for i, t := range targets {
 			setFrom(out, t, u, i)
 		}
@@ -459,9 +459,9 @@ func scatterInto(op string, x, updates *tensor.Dense, targets []int, reduction s
 // is nil) whose condition is true.
 func Compress(x, cond *tensor.Dense, axis *int) (*tensor.Dense, error) {
 	const op = "Compress"
-	c, ok := raw(cond).([]bool)
+	c, ok := Flat(cond).([]bool)
 	if !ok {
-		return nil, dtypeErr(op, raw(cond))
+		return nil, dtypeErr(op, Flat(cond))
 	}
 	sh := Dims(x)
 	if axis == nil {
@@ -489,7 +489,7 @@ func Compress(x, cond *tensor.Dense, axis *int) (*tensor.Dense, error) {
 			}
 		}
 	}
-	out, err := take(op, raw(x), idx)
+	out, err := take(op, Flat(x), idx)
 	if err != nil {
 		return nil, err
 	}

@@ -9,13 +9,13 @@ import "gorgonia.org/tensor"
 // optional. reduction is "none", "sum" or "mean" (weighted mean over the
 // elements whose target is not ignoreIndex, when that is set).
 func NegativeLogLikelihoodLoss(x, target, weight *tensor.Dense, reduction string, ignoreIndex *int) (*tensor.Dense, error) {
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		return nllT(s, x, target, weight, reduction, ignoreIndex)
 	case []float64:
 		return nllT(s, x, target, weight, reduction, ignoreIndex)
 	}
-	return nil, dtypeErr("NegativeLogLikelihoodLoss", raw(x))
+	return nil, dtypeErr("NegativeLogLikelihoodLoss", Flat(x))
 }
 
 func nllT[T float32 | float64](xs []T, x, target, weight *tensor.Dense, reduction string, ignoreIndex *int) (*tensor.Dense, error) {
@@ -30,7 +30,7 @@ func nllT[T float32 | float64](xs []T, x, target, weight *tensor.Dense, reductio
 	}
 	var w []T
 	if weight != nil {
-		ws, ok := raw(weight).([]T)
+		ws, ok := Flat(weight).([]T)
 		if !ok || len(ws) != sh[1] {
 			return nil, shapeErr(op, "weight must be [%d] of the input's type", sh[1])
 		}

@@ -53,8 +53,8 @@ func TestDepthwiseConvMatchesGroupedGemmPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reference: four separate single-channel convolutions.
-	xs, ws := raw(x).([]float32), raw(w).([]float32)
-	gs := raw(got).([]float32)
+	xs, ws := Flat(x).([]float32), Flat(w).([]float32)
+	gs := Flat(got).([]float32)
 	per := len(gs) / 4
 	for c := 0; c < 4; c++ {
 		xc := mustF32(t, []int{1, 1, 7, 6}, xs[c*42:(c+1)*42])
@@ -83,7 +83,7 @@ func TestConvAndMatMulAreBitIdenticalForOneAndTwoWorkers(t *testing.T) {
 		if err := errors.Join(err1, err2, err3, err4); err != nil {
 			t.Fatal(err)
 		}
-		return [][]float32{raw(c1).([]float32), raw(c2).([]float32), raw(m).([]float32), raw(ct).([]float32)}
+		return [][]float32{Flat(c1).([]float32), Flat(c2).([]float32), Flat(m).([]float32), Flat(ct).([]float32)}
 	}
 	one, two := run(1), run(2)
 	for i := range one {

@@ -67,7 +67,7 @@ func CumSum(x *tensor.Dense, axis int, exclusive, reverse bool) (*tensor.Dense, 
 	}
 	outer, n, inner := prod(sh[:axis]), sh[axis], prod(sh[axis+1:])
 	var out any
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		out = cumsumT(s, outer, n, inner, exclusive, reverse)
 	case []float64:
@@ -117,7 +117,7 @@ func OneHot(indices *tensor.Dense, depth int, values *tensor.Dense, axis int) (*
 	if err != nil {
 		return nil, err
 	}
-	vals := raw(values)
+	vals := Flat(values)
 	if n, _ := sliceLen(vals); n != 2 {
 		return nil, shapeErr(op, "values must hold [off, on]")
 	}
@@ -151,7 +151,7 @@ func OneHot(indices *tensor.Dense, depth int, values *tensor.Dense, axis int) (*
 }
 
 func oneHotIndices(t *tensor.Dense) ([]int, error) {
-	switch s := raw(t).(type) {
+	switch s := Flat(t).(type) {
 	case []float32:
 		r := make([]int, len(s))
 		for i, v := range s {
@@ -175,9 +175,9 @@ func NonZero(x *tensor.Dense) (*tensor.Dense, error) {
 	if x == nil {
 		return nil, shapeErr(op, "missing input")
 	}
-	nz, ok := castBool(raw(x)).([]bool)
+	nz, ok := castBool(Flat(x)).([]bool)
 	if !ok {
-		return nil, dtypeErr(op, raw(x))
+		return nil, dtypeErr(op, Flat(x))
 	}
 	sh := Dims(x)
 	if len(sh) == 0 {

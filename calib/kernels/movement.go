@@ -6,7 +6,7 @@ import (
 
 // gatherTo builds a tensor of shape sh with out[i] = x[idx[i]].
 func gatherTo(op string, x *tensor.Dense, sh []int, idx []int) (*tensor.Dense, error) {
-	out, err := take(op, raw(x), idx)
+	out, err := take(op, Flat(x), idx)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func ConcatWith(alloc Alloc, xs []*tensor.Dense, axis int) (*tensor.Dense, error
 			return nil, shapeErr(op, "missing input")
 		}
 		if x.Dtype() != xs[0].Dtype() {
-			return nil, dtypeErr(op, raw(x))
+			return nil, dtypeErr(op, Flat(x))
 		}
 		s := Dims(x)
 		if len(s) != len(first) {
@@ -114,15 +114,15 @@ func ConcatWith(alloc Alloc, xs []*tensor.Dense, axis int) (*tensor.Dense, error
 	}
 	outer, inner := prod(first[:axis]), prod(first[axis+1:])
 	var dst any
-	if _, isF32 := raw(xs[0]).([]float32); isF32 && alloc != nil {
+	if _, isF32 := Flat(xs[0]).([]float32); isF32 && alloc != nil {
 		dst = alloc(prod(out))
 	} else {
-		dst = makeLike(raw(xs[0]), prod(out))
+		dst = makeLike(Flat(xs[0]), prod(out))
 	}
 	row := out[axis] * inner
 	off := 0
 	for _, x := range xs {
-		src := raw(x)
+		src := Flat(x)
 		blk := Dims(x)[axis] * inner
 		for o := 0; o < outer; o++ {
 			copyAt(dst, o*row+off, src, o*blk, blk)
@@ -165,7 +165,7 @@ func Split(x *tensor.Dense, axis int, sizes []int, numOutputs int) ([]*tensor.De
 		return nil, shapeErr(op, "split sizes %v do not add up to dim %d of %v", sizes, dim, in)
 	}
 	outer, inner := prod(in[:axis]), prod(in[axis+1:])
-	src := raw(x)
+	src := Flat(x)
 	res := make([]*tensor.Dense, len(sizes))
 	off := 0
 	for i, s := range sizes {

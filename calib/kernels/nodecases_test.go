@@ -167,11 +167,11 @@ func TestElementwiseMatchesONNXNodeTests(t *testing.T) {
 		lo, hi := math.Inf(-1), math.Inf(1)
 		if d := inAt(c, 1); d != nil {
 			v, _ := Cast(d, tensor.Float64)
-			lo = raw(v).([]float64)[0]
+			lo = Flat(v).([]float64)[0]
 		}
 		if d := inAt(c, 2); d != nil {
 			v, _ := Cast(d, tensor.Float64)
-			hi = raw(v).([]float64)[0]
+			hi = Flat(v).([]float64)[0]
 		}
 		return one(Clip(c.in[0], lo, hi))
 	})

@@ -206,9 +206,9 @@ func checkClose(t *testing.T, label string, got, want *tensor.Dense) {
 		t.Errorf("%s: dtype %v, want %v", label, got.Dtype(), want.Dtype())
 		return
 	}
-	switch w := raw(want).(type) {
+	switch w := Flat(want).(type) {
 	case []float32:
-		g := raw(got).([]float32)
+		g := Flat(got).([]float32)
 		bad := 0
 		for i := range w {
 			d := math.Abs(float64(g[i]) - float64(w[i]))
@@ -223,7 +223,7 @@ func checkClose(t *testing.T, label string, got, want *tensor.Dense) {
 			t.Errorf("%s: %d of %d elements differ", label, bad, len(w))
 		}
 	default:
-		gs, ws := fmt.Sprint(raw(got)), fmt.Sprint(w)
+		gs, ws := fmt.Sprint(Flat(got)), fmt.Sprint(w)
 		if gs != ws {
 			t.Errorf("%s: got %.300s, want %.300s", label, gs, ws)
 		}

@@ -46,7 +46,7 @@ func Pad(x *tensor.Dense, pads []int, mode string, value float64, axes []int) (*
 	default:
 		return nil, shapeErr(op, "unknown mode %q", mode)
 	}
-	src := raw(x)
+	src := Flat(x)
 	n := prod(in)
 	fill := n // index of the fill value appended after the data
 	ist := strides(in)

@@ -33,7 +33,7 @@ func MaxPoolWith(alloc Alloc, x *tensor.Dense, p PoolParams) (*tensor.Dense, err
 	}
 	nc := sh[0] * sh[1]
 	var out any
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		out = maxPoolT(allocT[float32](alloc, nc*g.outSize()), s, nc, g, float32(math.Inf(-1)))
 	case []float64:

@@ -107,7 +107,7 @@ func DequantizeLinear(x, scale, zeroPoint *tensor.Dense, axis int) (*tensor.Dens
 	sh := Dims(x)
 	xi, err := Ints(x)
 	if err != nil {
-		if u, ok := raw(x).([]uint16); ok {
+		if u, ok := Flat(x).([]uint16); ok {
 			xi = toIntsU16(u)
 		} else {
 			return nil, fmt.Errorf("%s: %w", op, err)
@@ -123,7 +123,7 @@ func DequantizeLinear(x, scale, zeroPoint *tensor.Dense, axis int) (*tensor.Dens
 			return nil, fmt.Errorf("%s: zero point is %v, input %v: %w", op, zeroPoint.Dtype(), x.Dtype(), ErrDtype)
 		}
 		if zp, err = Ints(zeroPoint); err != nil {
-			if u, ok := raw(zeroPoint).([]uint16); ok {
+			if u, ok := Flat(zeroPoint).([]uint16); ok {
 				zp = toIntsU16(u)
 			} else {
 				return nil, fmt.Errorf("%s: zero point: %w", op, err)

@@ -59,7 +59,7 @@ func Reduce(r Reduction, x *tensor.Dense, axes []int, keepDims, noopWithEmptyAxe
 	}
 	sh := Dims(x)
 	if len(axes) == 0 && noopWithEmptyAxes {
-		return New(sh, cloneSlice(raw(x)))
+		return New(sh, cloneSlice(Flat(x)))
 	}
 	red := make([]bool, len(sh))
 	if len(axes) == 0 {
@@ -91,7 +91,7 @@ func Reduce(r Reduction, x *tensor.Dense, axes []int, keepDims, noopWithEmptyAxe
 	n := prod(kept)
 	cnt := prod(sh) / n
 	var out any
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		out = reduceF32(r, s, idx, n, cnt)
 	case []int64:
@@ -100,7 +100,7 @@ func Reduce(r Reduction, x *tensor.Dense, axes []int, keepDims, noopWithEmptyAxe
 		out = reduceInt(r, s, idx, n)
 	}
 	if out == nil {
-		return nil, dtypeErr(op, raw(x))
+		return nil, dtypeErr(op, Flat(x))
 	}
 	return New(osh, out)
 }
@@ -229,7 +229,7 @@ func argExt(op string, x *tensor.Dense, axis int, keepDims, last, isMax bool) (*
 	}
 	outer, n, inner := prod(sh[:axis]), sh[axis], prod(sh[axis+1:])
 	var out []int64
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		out = argT(s, outer, n, inner, last, isMax)
 	case []float64:

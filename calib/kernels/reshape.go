@@ -6,7 +6,7 @@ import (
 
 // withShape copies x's data into a new tensor of shape sh (same element count).
 func withShape(x *tensor.Dense, sh []int) (*tensor.Dense, error) {
-	return New(sh, cloneSlice(raw(x)))
+	return New(sh, cloneSlice(Flat(x)))
 }
 
 // Reshape is ONNX Reshape: a 0 copies the input dim (unless allowZero, when it
@@ -173,7 +173,7 @@ func ConstantOfShape(shape []int, value *tensor.Dense) (*tensor.Dense, error) {
 	}
 	src := any([]float32{0})
 	if value != nil {
-		src = raw(value)
+		src = Flat(value)
 		if n, _ := sliceLen(src); n != 1 {
 			return nil, shapeErr("ConstantOfShape", "value must hold one element, has %d", n)
 		}
@@ -192,19 +192,19 @@ func Range(start, limit, delta *tensor.Dense) (*tensor.Dense, error) {
 	if start == nil || limit == nil || delta == nil {
 		return nil, shapeErr(op, "missing input")
 	}
-	switch s := raw(start).(type) {
+	switch s := Flat(start).(type) {
 	case []float32:
-		return rangeT(s, raw(limit), raw(delta))
+		return rangeT(s, Flat(limit), Flat(delta))
 	case []float64:
-		return rangeT(s, raw(limit), raw(delta))
+		return rangeT(s, Flat(limit), Flat(delta))
 	case []int64:
-		return rangeT(s, raw(limit), raw(delta))
+		return rangeT(s, Flat(limit), Flat(delta))
 	case []int32:
-		return rangeT(s, raw(limit), raw(delta))
+		return rangeT(s, Flat(limit), Flat(delta))
 	case []int16:
-		return rangeT(s, raw(limit), raw(delta))
+		return rangeT(s, Flat(limit), Flat(delta))
 	}
-	return nil, dtypeErr(op, raw(start))
+	return nil, dtypeErr(op, Flat(start))
 }
 
 func rangeT[T number](s []T, l, d any) (*tensor.Dense, error) {

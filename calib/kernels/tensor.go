@@ -73,9 +73,10 @@ func Dims(d *tensor.Dense) []int {
 	return append([]int(nil), s...)
 }
 
-// raw returns d's elements as a contiguous slice in row-major order. It shares
-// memory with d when d is already contiguous; callers must not write to it.
-func raw(d *tensor.Dense) any {
+// Flat returns d's elements as a contiguous slice in row-major order (a
+// scalar's element as a one-element slice). It shares memory with d when d
+// is already contiguous; callers must not write to it.
+func Flat(d *tensor.Dense) any {
 	if d.RequiresIterator() {
 		if m, ok := d.Materialize().(*tensor.Dense); ok {
 			d = m
@@ -137,7 +138,7 @@ func Float32s(d *tensor.Dense) ([]float32, error) {
 	if d == nil {
 		return nil, fmt.Errorf("missing float32 tensor")
 	}
-	s, ok := raw(d).([]float32)
+	s, ok := Flat(d).([]float32)
 	if !ok {
 		return nil, fmt.Errorf("want float32, got %v: %w", d.Dtype(), ErrDtype)
 	}
@@ -149,7 +150,7 @@ func f32in(op string, d *tensor.Dense) ([]float32, []int, error) {
 	if d == nil {
 		return nil, nil, shapeErr(op, "missing input")
 	}
-	s, ok := raw(d).([]float32)
+	s, ok := Flat(d).([]float32)
 	if !ok {
 		return nil, nil, fmt.Errorf("%s: want float32, got %v: %w", op, d.Dtype(), ErrDtype)
 	}
@@ -162,7 +163,7 @@ func Ints(d *tensor.Dense) ([]int, error) {
 	if d == nil {
 		return nil, nil
 	}
-	switch s := raw(d).(type) {
+	switch s := Flat(d).(type) {
 	case []int64:
 		return toInts(s), nil
 	case []int32:

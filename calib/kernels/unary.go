@@ -174,7 +174,7 @@ func ReluWith(alloc Alloc, x *tensor.Dense) (*tensor.Dense, error) {
 	if x == nil {
 		return nil, shapeErr("Relu", "missing input")
 	}
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		return New(Dims(x), reluF32(alloc.f32(len(s)), s))
 	case []float64:
@@ -186,7 +186,7 @@ func ReluWith(alloc Alloc, x *tensor.Dense) (*tensor.Dense, error) {
 	case []int8:
 		return New(Dims(x), reluT(s))
 	}
-	return nil, dtypeErr("Relu", raw(x))
+	return nil, dtypeErr("Relu", Flat(x))
 }
 
 // reluF32 is reluT for float32 without branches (see clipF32): v > 0
@@ -221,7 +221,7 @@ func signed(op string, x *tensor.Dense, abs bool) (*tensor.Dense, error) {
 		return nil, shapeErr(op, "missing input")
 	}
 	var out any
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		out = negAbs(s, abs)
 	case []float64:
@@ -287,7 +287,7 @@ func ClipWith(alloc Alloc, x *tensor.Dense, lo, hi float64) (*tensor.Dense, erro
 		return nil, shapeErr("Clip", "missing input")
 	}
 	var out any
-	switch s := raw(x).(type) {
+	switch s := Flat(x).(type) {
 	case []float32:
 		out = clipF32(alloc.f32(len(s)), s, float32(lo), float32(hi))
 	case []float64:
