@@ -17,21 +17,9 @@ func ResizeCubic(x *tensor.Dense, p ResizeParams, a float64, excludeOutside bool
 		return nil, err
 	}
 	r := len(sh)
-	out := make([]int, r)
-	scales := make([]float64, r)
-	switch {
-	case len(p.Sizes) == r:
-		for i := range out {
-			out[i] = p.Sizes[i]
-			scales[i] = float64(out[i]) / float64(sh[i])
-		}
-	case len(p.Scales) == r:
-		for i := range out {
-			scales[i] = float64(p.Scales[i])
-			out[i] = int(math.Floor(float64(sh[i]) * scales[i]))
-		}
-	default:
-		return nil, shapeErr(op, "needs %d scales or sizes, got scales %v sizes %v", r, p.Scales, p.Sizes)
+	out, scales, err := p.outputSize(sh)
+	if err != nil {
+		return nil, err
 	}
 	ctm := p.CoordinateTransformation
 	if ctm == "" {

@@ -26,21 +26,9 @@ func Resize(x *tensor.Dense, p ResizeParams) (*tensor.Dense, error) {
 		return nil, err
 	}
 	r := len(sh)
-	out := make([]int, r)
-	scales := make([]float64, r)
-	switch {
-	case len(p.Sizes) == r:
-		for i := range out {
-			out[i] = p.Sizes[i]
-			scales[i] = float64(out[i]) / float64(sh[i])
-		}
-	case len(p.Scales) == r:
-		for i := range out {
-			scales[i] = float64(p.Scales[i])
-			out[i] = int(math.Floor(float64(sh[i]) * scales[i]))
-		}
-	default:
-		return nil, shapeErr(op, "needs %d scales or sizes, got scales %v sizes %v", r, p.Scales, p.Sizes)
+	out, scales, err := p.outputSize(sh)
+	if err != nil {
+		return nil, err
 	}
 	mode := p.Mode
 	if mode == "" {
@@ -163,4 +151,27 @@ func Upsample(x *tensor.Dense, scales []float32, mode string) (*tensor.Dense, er
 		mode = "linear"
 	}
 	return Resize(x, ResizeParams{Mode: mode, CoordinateTransformation: "asymmetric", NearestMode: "floor", Scales: scales})
+}
+
+// outputSize is the output shape and per-axis scale of a resize, from
+// Sizes or Scales (output = floor(input × scale)).
+func (p ResizeParams) outputSize(sh []int) ([]int, []float64, error) {
+	r := len(sh)
+	out := make([]int, r)
+	scales := make([]float64, r)
+	switch {
+	case len(p.Sizes) == r:
+		for i := range out {
+			out[i] = p.Sizes[i]
+			scales[i] = float64(out[i]) / float64(sh[i])
+		}
+	case len(p.Scales) == r:
+		for i := range out {
+			scales[i] = float64(p.Scales[i])
+			out[i] = int(math.Floor(float64(sh[i]) * scales[i]))
+		}
+	default:
+		return nil, nil, shapeErr("Resize", "needs %d scales or sizes, got scales %v sizes %v", r, p.Scales, p.Sizes)
+	}
+	return out, scales, nil
 }
