@@ -112,14 +112,8 @@ func isGraphOutput(g *lower.Graph, v *lower.Value) bool {
 // staticInputs reports whether every graph input declares all its sizes.
 func staticInputs(gm *lower.GraphModule) bool {
 	for _, p := range gm.Graph.Placeholders() {
-		v := p.Outputs[0]
-		if !v.HasShape {
+		if !sized(p.Outputs[0]) {
 			return false
-		}
-		for _, d := range v.Shape {
-			if !d.Known() {
-				return false
-			}
 		}
 	}
 	return true
@@ -219,6 +213,7 @@ func (p *shapeProfile) fill(gm *lower.GraphModule) int {
 	return n
 }
 
+// sized reports whether every dimension of v is known.
 func sized(v *lower.Value) bool {
 	if !v.HasShape {
 		return false
