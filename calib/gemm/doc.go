@@ -20,7 +20,9 @@
 //
 // An A operand that stays the same across calls (a layer's weights) can be
 // packed once with PackA and multiplied with SgemmPacked, which skips the
-// per-call packing of A and returns exactly Sgemm's bits.
+// per-call packing of A and returns exactly Sgemm's bits. A B operand that is
+// cheaper to generate than to store (a convolution's im2col matrix) can be
+// handed to SgemmSource as a BPacker writing each block straight in packed form.
 //
 // The package does not allocate per call beyond pooled packing buffers, keeps
 // no mutable global state except its sync.Pool, and never uses cgo.

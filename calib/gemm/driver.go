@@ -43,10 +43,13 @@ func aligned64(raw *[]float32, n int) []float32 {
 
 // prepacked is A packed ahead of the call (PackA), seen from a worker whose
 // share of C starts at row row0 of op(A) (a multiple of mr); pa nil means A
-// is packed block by block here.
+// is packed block by block here. src, when set, packs the B blocks instead
+// of b, for the worker's share of C starting at column col0 of op(B).
 type prepacked struct {
 	pa   *PackedA
 	row0 int
+	src  BPacker
+	col0 int
 }
 
 // gemmBlocked computes C = alpha*op(A)*op(B) + beta*C for m, n, k >= 1 and
@@ -74,9 +77,12 @@ func gemmBlockedFrom(kern *microKernel, ws *workspace, transA, transB bool, m, n
 		nc := min(ncMax, n-jc)
 		for pc := 0; pc < k; pc += kcBlock {
 			kc := min(kcBlock, k-pc)
-			if transB {
+			switch {
+			case pre.src != nil:
+				pre.src.PackB(pb, pc, kc, pre.col0+jc, nc, nr)
+			case transB:
 				packB(pb, true, b[jc*ldb+pc:], ldb, kc, nc, nr)
-			} else {
+			default:
 				packB(pb, false, b[pc*ldb+jc:], ldb, kc, nc, nr)
 			}
 			// Later K blocks accumulate onto the partial sums in C.
@@ -107,7 +113,7 @@ func gemmBlockedFrom(kern *microKernel, ws *workspace, transA, transB bool, m, n
 						}
 						// Ragged right edge: compute the whole tile into
 						// scratch, then merge the part inside C.
-						kern.run(kc, as, bs, tile, nr, 1, 0, mr)
+						kern.run(kc, as, bs, tile, nr, 1, 0, rows)
 						mergeTile(c[co:], ldc, tile, nr, rows, cols, alpha, bet)
 					}
 				}

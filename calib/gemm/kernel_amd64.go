@@ -12,9 +12,53 @@ func kernAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
 //go:noescape
 func kernAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
 
+// Partial-tile variants of kernAVX512: kernAVX512xR computes only the first
+// R rows of the 12-row panels, so a ragged bottom edge of C (M = 64 leaves 4
+// rows for the last tile) does not pay for 12 rows of FMAs. Every element
+// goes through the same FMAs in the same order as in kernAVX512.
+//
+//go:noescape
+func kernAVX512x1(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x2(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x3(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x4(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x5(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x6(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x7(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x8(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x9(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x10(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+//go:noescape
+func kernAVX512x11(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+// avx512Parts[r] is the kernel computing r rows (index 12: the full tile).
+var avx512Parts = [13]func(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int){
+	nil, kernAVX512x1, kernAVX512x2, kernAVX512x3, kernAVX512x4, kernAVX512x5, kernAVX512x6,
+	kernAVX512x7, kernAVX512x8, kernAVX512x9, kernAVX512x10, kernAVX512x11, kernAVX512,
+}
+
 var avx512Kernel = microKernel{name: "avx512-12x32", mr: 12, nr: 32, run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, rows int) {
 	checkKernelArgs(12, 32, rows, k, a, b, c, ldc)
-	kernAVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, rows)
+	avx512Parts[rows](k, &a[0], &b[0], &c[0], ldc, alpha, beta, rows)
 }}
 
 var avx2Kernel = microKernel{name: "avx2-6x16", mr: 6, nr: 16, run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, rows int) {

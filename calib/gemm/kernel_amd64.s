@@ -754,3 +754,3017 @@ kernAVX512_done:
 	VZEROUPPER
 	RET
 
+// func kernAVX512x1(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 1x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 1 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 1 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   Z2, Z3: one k-step row of packed B (32 floats)
+//   Z4: broadcast A value for the current row; reused for alpha after the loop
+//   Z5: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x1(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x1_tail
+kernAVX512x1_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z2
+	VMOVUPS 64(BX), Z3
+	VBROADCASTSS 0(AX), Z4
+	VFMADD231PS Z2, Z4, Z0
+	VFMADD231PS Z3, Z4, Z1
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z2
+	VMOVUPS 64(BX), Z3
+	VBROADCASTSS 0(AX), Z4
+	VFMADD231PS Z2, Z4, Z0
+	VFMADD231PS Z3, Z4, Z1
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z2
+	VMOVUPS 64(BX), Z3
+	VBROADCASTSS 0(AX), Z4
+	VFMADD231PS Z2, Z4, Z0
+	VFMADD231PS Z3, Z4, Z1
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z2
+	VMOVUPS 64(BX), Z3
+	VBROADCASTSS 0(AX), Z4
+	VFMADD231PS Z2, Z4, Z0
+	VFMADD231PS Z3, Z4, Z1
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x1_loop4
+kernAVX512x1_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x1_store
+kernAVX512x1_loop1:
+	VMOVUPS 0(BX), Z2
+	VMOVUPS 64(BX), Z3
+	VBROADCASTSS 0(AX), Z4
+	VFMADD231PS Z2, Z4, Z0
+	VFMADD231PS Z3, Z4, Z1
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x1_loop1
+kernAVX512x1_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z4
+	VBROADCASTSS beta+44(FP), Z5
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x1_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z4, Z0, Z0
+	VFMADD231PS 0(DI), Z5, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z4, Z1, Z1
+	VFMADD231PS 64(DI), Z5, Z1
+	VMOVUPS Z1, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x1_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z4, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z4, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+kernAVX512x1_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x2(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 2x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 2 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 2 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   Z4, Z5: one k-step row of packed B (32 floats)
+//   Z6: broadcast A value for the current row; reused for alpha after the loop
+//   Z7: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x2(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x2_tail
+kernAVX512x2_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z4
+	VMOVUPS 64(BX), Z5
+	VBROADCASTSS 0(AX), Z6
+	VFMADD231PS Z4, Z6, Z0
+	VFMADD231PS Z5, Z6, Z1
+	VBROADCASTSS 4(AX), Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z3
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z4
+	VMOVUPS 64(BX), Z5
+	VBROADCASTSS 0(AX), Z6
+	VFMADD231PS Z4, Z6, Z0
+	VFMADD231PS Z5, Z6, Z1
+	VBROADCASTSS 4(AX), Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z3
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z4
+	VMOVUPS 64(BX), Z5
+	VBROADCASTSS 0(AX), Z6
+	VFMADD231PS Z4, Z6, Z0
+	VFMADD231PS Z5, Z6, Z1
+	VBROADCASTSS 4(AX), Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z3
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z4
+	VMOVUPS 64(BX), Z5
+	VBROADCASTSS 0(AX), Z6
+	VFMADD231PS Z4, Z6, Z0
+	VFMADD231PS Z5, Z6, Z1
+	VBROADCASTSS 4(AX), Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z3
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x2_loop4
+kernAVX512x2_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x2_store
+kernAVX512x2_loop1:
+	VMOVUPS 0(BX), Z4
+	VMOVUPS 64(BX), Z5
+	VBROADCASTSS 0(AX), Z6
+	VFMADD231PS Z4, Z6, Z0
+	VFMADD231PS Z5, Z6, Z1
+	VBROADCASTSS 4(AX), Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z3
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x2_loop1
+kernAVX512x2_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z6
+	VBROADCASTSS beta+44(FP), Z7
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x2_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z6, Z0, Z0
+	VFMADD231PS 0(DI), Z7, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z6, Z1, Z1
+	VFMADD231PS 64(DI), Z7, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x2_done
+	ADDQ SI, DI
+	VMULPS Z6, Z2, Z2
+	VFMADD231PS 0(DI), Z7, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z6, Z3, Z3
+	VFMADD231PS 64(DI), Z7, Z3
+	VMOVUPS Z3, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x2_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z6, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z6, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x2_done
+	ADDQ SI, DI
+	VMULPS Z6, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z6, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+kernAVX512x2_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x3(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 3x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 3 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 3 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   Z6, Z7: one k-step row of packed B (32 floats)
+//   Z8: broadcast A value for the current row; reused for alpha after the loop
+//   Z9: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x3(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x3_tail
+kernAVX512x3_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z6
+	VMOVUPS 64(BX), Z7
+	VBROADCASTSS 0(AX), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z7, Z8, Z1
+	VBROADCASTSS 4(AX), Z8
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z3
+	VBROADCASTSS 8(AX), Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z5
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z6
+	VMOVUPS 64(BX), Z7
+	VBROADCASTSS 0(AX), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z7, Z8, Z1
+	VBROADCASTSS 4(AX), Z8
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z3
+	VBROADCASTSS 8(AX), Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z5
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z6
+	VMOVUPS 64(BX), Z7
+	VBROADCASTSS 0(AX), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z7, Z8, Z1
+	VBROADCASTSS 4(AX), Z8
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z3
+	VBROADCASTSS 8(AX), Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z5
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z6
+	VMOVUPS 64(BX), Z7
+	VBROADCASTSS 0(AX), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z7, Z8, Z1
+	VBROADCASTSS 4(AX), Z8
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z3
+	VBROADCASTSS 8(AX), Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z5
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x3_loop4
+kernAVX512x3_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x3_store
+kernAVX512x3_loop1:
+	VMOVUPS 0(BX), Z6
+	VMOVUPS 64(BX), Z7
+	VBROADCASTSS 0(AX), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z7, Z8, Z1
+	VBROADCASTSS 4(AX), Z8
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z3
+	VBROADCASTSS 8(AX), Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z5
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x3_loop1
+kernAVX512x3_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z8
+	VBROADCASTSS beta+44(FP), Z9
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x3_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z8, Z0, Z0
+	VFMADD231PS 0(DI), Z9, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z8, Z1, Z1
+	VFMADD231PS 64(DI), Z9, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x3_done
+	ADDQ SI, DI
+	VMULPS Z8, Z2, Z2
+	VFMADD231PS 0(DI), Z9, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z8, Z3, Z3
+	VFMADD231PS 64(DI), Z9, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x3_done
+	ADDQ SI, DI
+	VMULPS Z8, Z4, Z4
+	VFMADD231PS 0(DI), Z9, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z8, Z5, Z5
+	VFMADD231PS 64(DI), Z9, Z5
+	VMOVUPS Z5, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x3_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z8, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z8, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x3_done
+	ADDQ SI, DI
+	VMULPS Z8, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z8, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x3_done
+	ADDQ SI, DI
+	VMULPS Z8, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z8, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+kernAVX512x3_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x4(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 4x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 4 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 4 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   row  3 of C: Z6 (cols 0-15), Z7 (cols 16-31)
+//   Z8, Z9: one k-step row of packed B (32 floats)
+//   Z10: broadcast A value for the current row; reused for alpha after the loop
+//   Z11: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x4(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x4_tail
+kernAVX512x4_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z8
+	VMOVUPS 64(BX), Z9
+	VBROADCASTSS 0(AX), Z10
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	VBROADCASTSS 4(AX), Z10
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z3
+	VBROADCASTSS 8(AX), Z10
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z5
+	VBROADCASTSS 12(AX), Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z7
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z8
+	VMOVUPS 64(BX), Z9
+	VBROADCASTSS 0(AX), Z10
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	VBROADCASTSS 4(AX), Z10
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z3
+	VBROADCASTSS 8(AX), Z10
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z5
+	VBROADCASTSS 12(AX), Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z7
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z8
+	VMOVUPS 64(BX), Z9
+	VBROADCASTSS 0(AX), Z10
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	VBROADCASTSS 4(AX), Z10
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z3
+	VBROADCASTSS 8(AX), Z10
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z5
+	VBROADCASTSS 12(AX), Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z7
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z8
+	VMOVUPS 64(BX), Z9
+	VBROADCASTSS 0(AX), Z10
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	VBROADCASTSS 4(AX), Z10
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z3
+	VBROADCASTSS 8(AX), Z10
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z5
+	VBROADCASTSS 12(AX), Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z7
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x4_loop4
+kernAVX512x4_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x4_store
+kernAVX512x4_loop1:
+	VMOVUPS 0(BX), Z8
+	VMOVUPS 64(BX), Z9
+	VBROADCASTSS 0(AX), Z10
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	VBROADCASTSS 4(AX), Z10
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z3
+	VBROADCASTSS 8(AX), Z10
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z5
+	VBROADCASTSS 12(AX), Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z7
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x4_loop1
+kernAVX512x4_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z10
+	VBROADCASTSS beta+44(FP), Z11
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x4_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z10, Z0, Z0
+	VFMADD231PS 0(DI), Z11, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z10, Z1, Z1
+	VFMADD231PS 64(DI), Z11, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x4_done
+	ADDQ SI, DI
+	VMULPS Z10, Z2, Z2
+	VFMADD231PS 0(DI), Z11, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z10, Z3, Z3
+	VFMADD231PS 64(DI), Z11, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x4_done
+	ADDQ SI, DI
+	VMULPS Z10, Z4, Z4
+	VFMADD231PS 0(DI), Z11, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z10, Z5, Z5
+	VFMADD231PS 64(DI), Z11, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x4_done
+	ADDQ SI, DI
+	VMULPS Z10, Z6, Z6
+	VFMADD231PS 0(DI), Z11, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z10, Z7, Z7
+	VFMADD231PS 64(DI), Z11, Z7
+	VMOVUPS Z7, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x4_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z10, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z10, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x4_done
+	ADDQ SI, DI
+	VMULPS Z10, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z10, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x4_done
+	ADDQ SI, DI
+	VMULPS Z10, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z10, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x4_done
+	ADDQ SI, DI
+	VMULPS Z10, Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z10, Z7, Z7
+	VMOVUPS Z7, 64(DI)
+kernAVX512x4_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x5(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 5x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 5 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 5 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   row  3 of C: Z6 (cols 0-15), Z7 (cols 16-31)
+//   row  4 of C: Z8 (cols 0-15), Z9 (cols 16-31)
+//   Z10, Z11: one k-step row of packed B (32 floats)
+//   Z12: broadcast A value for the current row; reused for alpha after the loop
+//   Z13: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x5(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x5_tail
+kernAVX512x5_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z10
+	VMOVUPS 64(BX), Z11
+	VBROADCASTSS 0(AX), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z11, Z12, Z1
+	VBROADCASTSS 4(AX), Z12
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z3
+	VBROADCASTSS 8(AX), Z12
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z5
+	VBROADCASTSS 12(AX), Z12
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z7
+	VBROADCASTSS 16(AX), Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z9
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z10
+	VMOVUPS 64(BX), Z11
+	VBROADCASTSS 0(AX), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z11, Z12, Z1
+	VBROADCASTSS 4(AX), Z12
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z3
+	VBROADCASTSS 8(AX), Z12
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z5
+	VBROADCASTSS 12(AX), Z12
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z7
+	VBROADCASTSS 16(AX), Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z9
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z10
+	VMOVUPS 64(BX), Z11
+	VBROADCASTSS 0(AX), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z11, Z12, Z1
+	VBROADCASTSS 4(AX), Z12
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z3
+	VBROADCASTSS 8(AX), Z12
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z5
+	VBROADCASTSS 12(AX), Z12
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z7
+	VBROADCASTSS 16(AX), Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z9
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z10
+	VMOVUPS 64(BX), Z11
+	VBROADCASTSS 0(AX), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z11, Z12, Z1
+	VBROADCASTSS 4(AX), Z12
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z3
+	VBROADCASTSS 8(AX), Z12
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z5
+	VBROADCASTSS 12(AX), Z12
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z7
+	VBROADCASTSS 16(AX), Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z9
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x5_loop4
+kernAVX512x5_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x5_store
+kernAVX512x5_loop1:
+	VMOVUPS 0(BX), Z10
+	VMOVUPS 64(BX), Z11
+	VBROADCASTSS 0(AX), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z11, Z12, Z1
+	VBROADCASTSS 4(AX), Z12
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z3
+	VBROADCASTSS 8(AX), Z12
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z5
+	VBROADCASTSS 12(AX), Z12
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z7
+	VBROADCASTSS 16(AX), Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z9
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x5_loop1
+kernAVX512x5_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z12
+	VBROADCASTSS beta+44(FP), Z13
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x5_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z12, Z0, Z0
+	VFMADD231PS 0(DI), Z13, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z12, Z1, Z1
+	VFMADD231PS 64(DI), Z13, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x5_done
+	ADDQ SI, DI
+	VMULPS Z12, Z2, Z2
+	VFMADD231PS 0(DI), Z13, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z12, Z3, Z3
+	VFMADD231PS 64(DI), Z13, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x5_done
+	ADDQ SI, DI
+	VMULPS Z12, Z4, Z4
+	VFMADD231PS 0(DI), Z13, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z12, Z5, Z5
+	VFMADD231PS 64(DI), Z13, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x5_done
+	ADDQ SI, DI
+	VMULPS Z12, Z6, Z6
+	VFMADD231PS 0(DI), Z13, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z12, Z7, Z7
+	VFMADD231PS 64(DI), Z13, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x5_done
+	ADDQ SI, DI
+	VMULPS Z12, Z8, Z8
+	VFMADD231PS 0(DI), Z13, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z12, Z9, Z9
+	VFMADD231PS 64(DI), Z13, Z9
+	VMOVUPS Z9, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x5_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z12, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z12, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x5_done
+	ADDQ SI, DI
+	VMULPS Z12, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z12, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x5_done
+	ADDQ SI, DI
+	VMULPS Z12, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z12, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x5_done
+	ADDQ SI, DI
+	VMULPS Z12, Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z12, Z7, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x5_done
+	ADDQ SI, DI
+	VMULPS Z12, Z8, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z12, Z9, Z9
+	VMOVUPS Z9, 64(DI)
+kernAVX512x5_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x6(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 6x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 6 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 6 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   row  3 of C: Z6 (cols 0-15), Z7 (cols 16-31)
+//   row  4 of C: Z8 (cols 0-15), Z9 (cols 16-31)
+//   row  5 of C: Z10 (cols 0-15), Z11 (cols 16-31)
+//   Z12, Z13: one k-step row of packed B (32 floats)
+//   Z14: broadcast A value for the current row; reused for alpha after the loop
+//   Z15: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x6(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x6_tail
+kernAVX512x6_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z12
+	VMOVUPS 64(BX), Z13
+	VBROADCASTSS 0(AX), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 4(AX), Z14
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z3
+	VBROADCASTSS 8(AX), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 12(AX), Z14
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z7
+	VBROADCASTSS 16(AX), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 20(AX), Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z11
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z12
+	VMOVUPS 64(BX), Z13
+	VBROADCASTSS 0(AX), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 4(AX), Z14
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z3
+	VBROADCASTSS 8(AX), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 12(AX), Z14
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z7
+	VBROADCASTSS 16(AX), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 20(AX), Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z11
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z12
+	VMOVUPS 64(BX), Z13
+	VBROADCASTSS 0(AX), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 4(AX), Z14
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z3
+	VBROADCASTSS 8(AX), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 12(AX), Z14
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z7
+	VBROADCASTSS 16(AX), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 20(AX), Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z11
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z12
+	VMOVUPS 64(BX), Z13
+	VBROADCASTSS 0(AX), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 4(AX), Z14
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z3
+	VBROADCASTSS 8(AX), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 12(AX), Z14
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z7
+	VBROADCASTSS 16(AX), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 20(AX), Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z11
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x6_loop4
+kernAVX512x6_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x6_store
+kernAVX512x6_loop1:
+	VMOVUPS 0(BX), Z12
+	VMOVUPS 64(BX), Z13
+	VBROADCASTSS 0(AX), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 4(AX), Z14
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z3
+	VBROADCASTSS 8(AX), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 12(AX), Z14
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z7
+	VBROADCASTSS 16(AX), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 20(AX), Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z11
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x6_loop1
+kernAVX512x6_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z14
+	VBROADCASTSS beta+44(FP), Z15
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x6_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z14, Z0, Z0
+	VFMADD231PS 0(DI), Z15, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z14, Z1, Z1
+	VFMADD231PS 64(DI), Z15, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z2, Z2
+	VFMADD231PS 0(DI), Z15, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z14, Z3, Z3
+	VFMADD231PS 64(DI), Z15, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z4, Z4
+	VFMADD231PS 0(DI), Z15, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z14, Z5, Z5
+	VFMADD231PS 64(DI), Z15, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z6, Z6
+	VFMADD231PS 0(DI), Z15, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z14, Z7, Z7
+	VFMADD231PS 64(DI), Z15, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z8, Z8
+	VFMADD231PS 0(DI), Z15, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z14, Z9, Z9
+	VFMADD231PS 64(DI), Z15, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z10, Z10
+	VFMADD231PS 0(DI), Z15, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z14, Z11, Z11
+	VFMADD231PS 64(DI), Z15, Z11
+	VMOVUPS Z11, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x6_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z14, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z14, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z14, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z14, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z14, Z7, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z8, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z14, Z9, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x6_done
+	ADDQ SI, DI
+	VMULPS Z14, Z10, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z14, Z11, Z11
+	VMOVUPS Z11, 64(DI)
+kernAVX512x6_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x7(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 7x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 7 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 7 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   row  3 of C: Z6 (cols 0-15), Z7 (cols 16-31)
+//   row  4 of C: Z8 (cols 0-15), Z9 (cols 16-31)
+//   row  5 of C: Z10 (cols 0-15), Z11 (cols 16-31)
+//   row  6 of C: Z12 (cols 0-15), Z13 (cols 16-31)
+//   Z14, Z15: one k-step row of packed B (32 floats)
+//   Z16: broadcast A value for the current row; reused for alpha after the loop
+//   Z17: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x7(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x7_tail
+kernAVX512x7_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z14
+	VMOVUPS 64(BX), Z15
+	VBROADCASTSS 0(AX), Z16
+	VFMADD231PS Z14, Z16, Z0
+	VFMADD231PS Z15, Z16, Z1
+	VBROADCASTSS 4(AX), Z16
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z3
+	VBROADCASTSS 8(AX), Z16
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z5
+	VBROADCASTSS 12(AX), Z16
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z7
+	VBROADCASTSS 16(AX), Z16
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z9
+	VBROADCASTSS 20(AX), Z16
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z11
+	VBROADCASTSS 24(AX), Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z13
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z14
+	VMOVUPS 64(BX), Z15
+	VBROADCASTSS 0(AX), Z16
+	VFMADD231PS Z14, Z16, Z0
+	VFMADD231PS Z15, Z16, Z1
+	VBROADCASTSS 4(AX), Z16
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z3
+	VBROADCASTSS 8(AX), Z16
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z5
+	VBROADCASTSS 12(AX), Z16
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z7
+	VBROADCASTSS 16(AX), Z16
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z9
+	VBROADCASTSS 20(AX), Z16
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z11
+	VBROADCASTSS 24(AX), Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z13
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z14
+	VMOVUPS 64(BX), Z15
+	VBROADCASTSS 0(AX), Z16
+	VFMADD231PS Z14, Z16, Z0
+	VFMADD231PS Z15, Z16, Z1
+	VBROADCASTSS 4(AX), Z16
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z3
+	VBROADCASTSS 8(AX), Z16
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z5
+	VBROADCASTSS 12(AX), Z16
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z7
+	VBROADCASTSS 16(AX), Z16
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z9
+	VBROADCASTSS 20(AX), Z16
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z11
+	VBROADCASTSS 24(AX), Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z13
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z14
+	VMOVUPS 64(BX), Z15
+	VBROADCASTSS 0(AX), Z16
+	VFMADD231PS Z14, Z16, Z0
+	VFMADD231PS Z15, Z16, Z1
+	VBROADCASTSS 4(AX), Z16
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z3
+	VBROADCASTSS 8(AX), Z16
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z5
+	VBROADCASTSS 12(AX), Z16
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z7
+	VBROADCASTSS 16(AX), Z16
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z9
+	VBROADCASTSS 20(AX), Z16
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z11
+	VBROADCASTSS 24(AX), Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z13
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x7_loop4
+kernAVX512x7_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x7_store
+kernAVX512x7_loop1:
+	VMOVUPS 0(BX), Z14
+	VMOVUPS 64(BX), Z15
+	VBROADCASTSS 0(AX), Z16
+	VFMADD231PS Z14, Z16, Z0
+	VFMADD231PS Z15, Z16, Z1
+	VBROADCASTSS 4(AX), Z16
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z3
+	VBROADCASTSS 8(AX), Z16
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z5
+	VBROADCASTSS 12(AX), Z16
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z7
+	VBROADCASTSS 16(AX), Z16
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z9
+	VBROADCASTSS 20(AX), Z16
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z11
+	VBROADCASTSS 24(AX), Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z13
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x7_loop1
+kernAVX512x7_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z16
+	VBROADCASTSS beta+44(FP), Z17
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x7_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z16, Z0, Z0
+	VFMADD231PS 0(DI), Z17, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z16, Z1, Z1
+	VFMADD231PS 64(DI), Z17, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z2, Z2
+	VFMADD231PS 0(DI), Z17, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z16, Z3, Z3
+	VFMADD231PS 64(DI), Z17, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z4, Z4
+	VFMADD231PS 0(DI), Z17, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z16, Z5, Z5
+	VFMADD231PS 64(DI), Z17, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z6, Z6
+	VFMADD231PS 0(DI), Z17, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z16, Z7, Z7
+	VFMADD231PS 64(DI), Z17, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z8, Z8
+	VFMADD231PS 0(DI), Z17, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z16, Z9, Z9
+	VFMADD231PS 64(DI), Z17, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z10, Z10
+	VFMADD231PS 0(DI), Z17, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z16, Z11, Z11
+	VFMADD231PS 64(DI), Z17, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z12, Z12
+	VFMADD231PS 0(DI), Z17, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z16, Z13, Z13
+	VFMADD231PS 64(DI), Z17, Z13
+	VMOVUPS Z13, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x7_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z16, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z16, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z16, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z16, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z16, Z7, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z8, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z16, Z9, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z10, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z16, Z11, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x7_done
+	ADDQ SI, DI
+	VMULPS Z16, Z12, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z16, Z13, Z13
+	VMOVUPS Z13, 64(DI)
+kernAVX512x7_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x8(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 8x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 8 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 8 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   row  3 of C: Z6 (cols 0-15), Z7 (cols 16-31)
+//   row  4 of C: Z8 (cols 0-15), Z9 (cols 16-31)
+//   row  5 of C: Z10 (cols 0-15), Z11 (cols 16-31)
+//   row  6 of C: Z12 (cols 0-15), Z13 (cols 16-31)
+//   row  7 of C: Z14 (cols 0-15), Z15 (cols 16-31)
+//   Z16, Z17: one k-step row of packed B (32 floats)
+//   Z18: broadcast A value for the current row; reused for alpha after the loop
+//   Z19: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x8(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x8_tail
+kernAVX512x8_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z16
+	VMOVUPS 64(BX), Z17
+	VBROADCASTSS 0(AX), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VBROADCASTSS 4(AX), Z18
+	VFMADD231PS Z16, Z18, Z2
+	VFMADD231PS Z17, Z18, Z3
+	VBROADCASTSS 8(AX), Z18
+	VFMADD231PS Z16, Z18, Z4
+	VFMADD231PS Z17, Z18, Z5
+	VBROADCASTSS 12(AX), Z18
+	VFMADD231PS Z16, Z18, Z6
+	VFMADD231PS Z17, Z18, Z7
+	VBROADCASTSS 16(AX), Z18
+	VFMADD231PS Z16, Z18, Z8
+	VFMADD231PS Z17, Z18, Z9
+	VBROADCASTSS 20(AX), Z18
+	VFMADD231PS Z16, Z18, Z10
+	VFMADD231PS Z17, Z18, Z11
+	VBROADCASTSS 24(AX), Z18
+	VFMADD231PS Z16, Z18, Z12
+	VFMADD231PS Z17, Z18, Z13
+	VBROADCASTSS 28(AX), Z18
+	VFMADD231PS Z16, Z18, Z14
+	VFMADD231PS Z17, Z18, Z15
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z16
+	VMOVUPS 64(BX), Z17
+	VBROADCASTSS 0(AX), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VBROADCASTSS 4(AX), Z18
+	VFMADD231PS Z16, Z18, Z2
+	VFMADD231PS Z17, Z18, Z3
+	VBROADCASTSS 8(AX), Z18
+	VFMADD231PS Z16, Z18, Z4
+	VFMADD231PS Z17, Z18, Z5
+	VBROADCASTSS 12(AX), Z18
+	VFMADD231PS Z16, Z18, Z6
+	VFMADD231PS Z17, Z18, Z7
+	VBROADCASTSS 16(AX), Z18
+	VFMADD231PS Z16, Z18, Z8
+	VFMADD231PS Z17, Z18, Z9
+	VBROADCASTSS 20(AX), Z18
+	VFMADD231PS Z16, Z18, Z10
+	VFMADD231PS Z17, Z18, Z11
+	VBROADCASTSS 24(AX), Z18
+	VFMADD231PS Z16, Z18, Z12
+	VFMADD231PS Z17, Z18, Z13
+	VBROADCASTSS 28(AX), Z18
+	VFMADD231PS Z16, Z18, Z14
+	VFMADD231PS Z17, Z18, Z15
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z16
+	VMOVUPS 64(BX), Z17
+	VBROADCASTSS 0(AX), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VBROADCASTSS 4(AX), Z18
+	VFMADD231PS Z16, Z18, Z2
+	VFMADD231PS Z17, Z18, Z3
+	VBROADCASTSS 8(AX), Z18
+	VFMADD231PS Z16, Z18, Z4
+	VFMADD231PS Z17, Z18, Z5
+	VBROADCASTSS 12(AX), Z18
+	VFMADD231PS Z16, Z18, Z6
+	VFMADD231PS Z17, Z18, Z7
+	VBROADCASTSS 16(AX), Z18
+	VFMADD231PS Z16, Z18, Z8
+	VFMADD231PS Z17, Z18, Z9
+	VBROADCASTSS 20(AX), Z18
+	VFMADD231PS Z16, Z18, Z10
+	VFMADD231PS Z17, Z18, Z11
+	VBROADCASTSS 24(AX), Z18
+	VFMADD231PS Z16, Z18, Z12
+	VFMADD231PS Z17, Z18, Z13
+	VBROADCASTSS 28(AX), Z18
+	VFMADD231PS Z16, Z18, Z14
+	VFMADD231PS Z17, Z18, Z15
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z16
+	VMOVUPS 64(BX), Z17
+	VBROADCASTSS 0(AX), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VBROADCASTSS 4(AX), Z18
+	VFMADD231PS Z16, Z18, Z2
+	VFMADD231PS Z17, Z18, Z3
+	VBROADCASTSS 8(AX), Z18
+	VFMADD231PS Z16, Z18, Z4
+	VFMADD231PS Z17, Z18, Z5
+	VBROADCASTSS 12(AX), Z18
+	VFMADD231PS Z16, Z18, Z6
+	VFMADD231PS Z17, Z18, Z7
+	VBROADCASTSS 16(AX), Z18
+	VFMADD231PS Z16, Z18, Z8
+	VFMADD231PS Z17, Z18, Z9
+	VBROADCASTSS 20(AX), Z18
+	VFMADD231PS Z16, Z18, Z10
+	VFMADD231PS Z17, Z18, Z11
+	VBROADCASTSS 24(AX), Z18
+	VFMADD231PS Z16, Z18, Z12
+	VFMADD231PS Z17, Z18, Z13
+	VBROADCASTSS 28(AX), Z18
+	VFMADD231PS Z16, Z18, Z14
+	VFMADD231PS Z17, Z18, Z15
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x8_loop4
+kernAVX512x8_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x8_store
+kernAVX512x8_loop1:
+	VMOVUPS 0(BX), Z16
+	VMOVUPS 64(BX), Z17
+	VBROADCASTSS 0(AX), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VBROADCASTSS 4(AX), Z18
+	VFMADD231PS Z16, Z18, Z2
+	VFMADD231PS Z17, Z18, Z3
+	VBROADCASTSS 8(AX), Z18
+	VFMADD231PS Z16, Z18, Z4
+	VFMADD231PS Z17, Z18, Z5
+	VBROADCASTSS 12(AX), Z18
+	VFMADD231PS Z16, Z18, Z6
+	VFMADD231PS Z17, Z18, Z7
+	VBROADCASTSS 16(AX), Z18
+	VFMADD231PS Z16, Z18, Z8
+	VFMADD231PS Z17, Z18, Z9
+	VBROADCASTSS 20(AX), Z18
+	VFMADD231PS Z16, Z18, Z10
+	VFMADD231PS Z17, Z18, Z11
+	VBROADCASTSS 24(AX), Z18
+	VFMADD231PS Z16, Z18, Z12
+	VFMADD231PS Z17, Z18, Z13
+	VBROADCASTSS 28(AX), Z18
+	VFMADD231PS Z16, Z18, Z14
+	VFMADD231PS Z17, Z18, Z15
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x8_loop1
+kernAVX512x8_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z18
+	VBROADCASTSS beta+44(FP), Z19
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x8_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z18, Z0, Z0
+	VFMADD231PS 0(DI), Z19, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z18, Z1, Z1
+	VFMADD231PS 64(DI), Z19, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z2, Z2
+	VFMADD231PS 0(DI), Z19, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z18, Z3, Z3
+	VFMADD231PS 64(DI), Z19, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z4, Z4
+	VFMADD231PS 0(DI), Z19, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z18, Z5, Z5
+	VFMADD231PS 64(DI), Z19, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z6, Z6
+	VFMADD231PS 0(DI), Z19, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z18, Z7, Z7
+	VFMADD231PS 64(DI), Z19, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z8, Z8
+	VFMADD231PS 0(DI), Z19, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z18, Z9, Z9
+	VFMADD231PS 64(DI), Z19, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z10, Z10
+	VFMADD231PS 0(DI), Z19, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z18, Z11, Z11
+	VFMADD231PS 64(DI), Z19, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z12, Z12
+	VFMADD231PS 0(DI), Z19, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z18, Z13, Z13
+	VFMADD231PS 64(DI), Z19, Z13
+	VMOVUPS Z13, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z14, Z14
+	VFMADD231PS 0(DI), Z19, Z14
+	VMOVUPS Z14, 0(DI)
+	VMULPS Z18, Z15, Z15
+	VFMADD231PS 64(DI), Z19, Z15
+	VMOVUPS Z15, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x8_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z18, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z18, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z18, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z18, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z18, Z7, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z8, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z18, Z9, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z10, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z18, Z11, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z12, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z18, Z13, Z13
+	VMOVUPS Z13, 64(DI)
+	DECQ R9
+	JZ kernAVX512x8_done
+	ADDQ SI, DI
+	VMULPS Z18, Z14, Z14
+	VMOVUPS Z14, 0(DI)
+	VMULPS Z18, Z15, Z15
+	VMOVUPS Z15, 64(DI)
+kernAVX512x8_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x9(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 9x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 9 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 9 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   row  3 of C: Z6 (cols 0-15), Z7 (cols 16-31)
+//   row  4 of C: Z8 (cols 0-15), Z9 (cols 16-31)
+//   row  5 of C: Z10 (cols 0-15), Z11 (cols 16-31)
+//   row  6 of C: Z12 (cols 0-15), Z13 (cols 16-31)
+//   row  7 of C: Z14 (cols 0-15), Z15 (cols 16-31)
+//   row  8 of C: Z16 (cols 0-15), Z17 (cols 16-31)
+//   Z18, Z19: one k-step row of packed B (32 floats)
+//   Z20: broadcast A value for the current row; reused for alpha after the loop
+//   Z21: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x9(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x9_tail
+kernAVX512x9_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z18
+	VMOVUPS 64(BX), Z19
+	VBROADCASTSS 0(AX), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z19, Z20, Z1
+	VBROADCASTSS 4(AX), Z20
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VBROADCASTSS 8(AX), Z20
+	VFMADD231PS Z18, Z20, Z4
+	VFMADD231PS Z19, Z20, Z5
+	VBROADCASTSS 12(AX), Z20
+	VFMADD231PS Z18, Z20, Z6
+	VFMADD231PS Z19, Z20, Z7
+	VBROADCASTSS 16(AX), Z20
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z9
+	VBROADCASTSS 20(AX), Z20
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z11
+	VBROADCASTSS 24(AX), Z20
+	VFMADD231PS Z18, Z20, Z12
+	VFMADD231PS Z19, Z20, Z13
+	VBROADCASTSS 28(AX), Z20
+	VFMADD231PS Z18, Z20, Z14
+	VFMADD231PS Z19, Z20, Z15
+	VBROADCASTSS 32(AX), Z20
+	VFMADD231PS Z18, Z20, Z16
+	VFMADD231PS Z19, Z20, Z17
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z18
+	VMOVUPS 64(BX), Z19
+	VBROADCASTSS 0(AX), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z19, Z20, Z1
+	VBROADCASTSS 4(AX), Z20
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VBROADCASTSS 8(AX), Z20
+	VFMADD231PS Z18, Z20, Z4
+	VFMADD231PS Z19, Z20, Z5
+	VBROADCASTSS 12(AX), Z20
+	VFMADD231PS Z18, Z20, Z6
+	VFMADD231PS Z19, Z20, Z7
+	VBROADCASTSS 16(AX), Z20
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z9
+	VBROADCASTSS 20(AX), Z20
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z11
+	VBROADCASTSS 24(AX), Z20
+	VFMADD231PS Z18, Z20, Z12
+	VFMADD231PS Z19, Z20, Z13
+	VBROADCASTSS 28(AX), Z20
+	VFMADD231PS Z18, Z20, Z14
+	VFMADD231PS Z19, Z20, Z15
+	VBROADCASTSS 32(AX), Z20
+	VFMADD231PS Z18, Z20, Z16
+	VFMADD231PS Z19, Z20, Z17
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z18
+	VMOVUPS 64(BX), Z19
+	VBROADCASTSS 0(AX), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z19, Z20, Z1
+	VBROADCASTSS 4(AX), Z20
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VBROADCASTSS 8(AX), Z20
+	VFMADD231PS Z18, Z20, Z4
+	VFMADD231PS Z19, Z20, Z5
+	VBROADCASTSS 12(AX), Z20
+	VFMADD231PS Z18, Z20, Z6
+	VFMADD231PS Z19, Z20, Z7
+	VBROADCASTSS 16(AX), Z20
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z9
+	VBROADCASTSS 20(AX), Z20
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z11
+	VBROADCASTSS 24(AX), Z20
+	VFMADD231PS Z18, Z20, Z12
+	VFMADD231PS Z19, Z20, Z13
+	VBROADCASTSS 28(AX), Z20
+	VFMADD231PS Z18, Z20, Z14
+	VFMADD231PS Z19, Z20, Z15
+	VBROADCASTSS 32(AX), Z20
+	VFMADD231PS Z18, Z20, Z16
+	VFMADD231PS Z19, Z20, Z17
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z18
+	VMOVUPS 64(BX), Z19
+	VBROADCASTSS 0(AX), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z19, Z20, Z1
+	VBROADCASTSS 4(AX), Z20
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VBROADCASTSS 8(AX), Z20
+	VFMADD231PS Z18, Z20, Z4
+	VFMADD231PS Z19, Z20, Z5
+	VBROADCASTSS 12(AX), Z20
+	VFMADD231PS Z18, Z20, Z6
+	VFMADD231PS Z19, Z20, Z7
+	VBROADCASTSS 16(AX), Z20
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z9
+	VBROADCASTSS 20(AX), Z20
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z11
+	VBROADCASTSS 24(AX), Z20
+	VFMADD231PS Z18, Z20, Z12
+	VFMADD231PS Z19, Z20, Z13
+	VBROADCASTSS 28(AX), Z20
+	VFMADD231PS Z18, Z20, Z14
+	VFMADD231PS Z19, Z20, Z15
+	VBROADCASTSS 32(AX), Z20
+	VFMADD231PS Z18, Z20, Z16
+	VFMADD231PS Z19, Z20, Z17
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x9_loop4
+kernAVX512x9_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x9_store
+kernAVX512x9_loop1:
+	VMOVUPS 0(BX), Z18
+	VMOVUPS 64(BX), Z19
+	VBROADCASTSS 0(AX), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z19, Z20, Z1
+	VBROADCASTSS 4(AX), Z20
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VBROADCASTSS 8(AX), Z20
+	VFMADD231PS Z18, Z20, Z4
+	VFMADD231PS Z19, Z20, Z5
+	VBROADCASTSS 12(AX), Z20
+	VFMADD231PS Z18, Z20, Z6
+	VFMADD231PS Z19, Z20, Z7
+	VBROADCASTSS 16(AX), Z20
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z19, Z20, Z9
+	VBROADCASTSS 20(AX), Z20
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z19, Z20, Z11
+	VBROADCASTSS 24(AX), Z20
+	VFMADD231PS Z18, Z20, Z12
+	VFMADD231PS Z19, Z20, Z13
+	VBROADCASTSS 28(AX), Z20
+	VFMADD231PS Z18, Z20, Z14
+	VFMADD231PS Z19, Z20, Z15
+	VBROADCASTSS 32(AX), Z20
+	VFMADD231PS Z18, Z20, Z16
+	VFMADD231PS Z19, Z20, Z17
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x9_loop1
+kernAVX512x9_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z20
+	VBROADCASTSS beta+44(FP), Z21
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x9_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z20, Z0, Z0
+	VFMADD231PS 0(DI), Z21, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z20, Z1, Z1
+	VFMADD231PS 64(DI), Z21, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z2, Z2
+	VFMADD231PS 0(DI), Z21, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z20, Z3, Z3
+	VFMADD231PS 64(DI), Z21, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z4, Z4
+	VFMADD231PS 0(DI), Z21, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z20, Z5, Z5
+	VFMADD231PS 64(DI), Z21, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z6, Z6
+	VFMADD231PS 0(DI), Z21, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z20, Z7, Z7
+	VFMADD231PS 64(DI), Z21, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z8, Z8
+	VFMADD231PS 0(DI), Z21, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z20, Z9, Z9
+	VFMADD231PS 64(DI), Z21, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z10, Z10
+	VFMADD231PS 0(DI), Z21, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z20, Z11, Z11
+	VFMADD231PS 64(DI), Z21, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z12, Z12
+	VFMADD231PS 0(DI), Z21, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z20, Z13, Z13
+	VFMADD231PS 64(DI), Z21, Z13
+	VMOVUPS Z13, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z14, Z14
+	VFMADD231PS 0(DI), Z21, Z14
+	VMOVUPS Z14, 0(DI)
+	VMULPS Z20, Z15, Z15
+	VFMADD231PS 64(DI), Z21, Z15
+	VMOVUPS Z15, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z16, Z16
+	VFMADD231PS 0(DI), Z21, Z16
+	VMOVUPS Z16, 0(DI)
+	VMULPS Z20, Z17, Z17
+	VFMADD231PS 64(DI), Z21, Z17
+	VMOVUPS Z17, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x9_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z20, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z20, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z20, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z20, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z20, Z7, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z8, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z20, Z9, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z10, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z20, Z11, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z12, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z20, Z13, Z13
+	VMOVUPS Z13, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z14, Z14
+	VMOVUPS Z14, 0(DI)
+	VMULPS Z20, Z15, Z15
+	VMOVUPS Z15, 64(DI)
+	DECQ R9
+	JZ kernAVX512x9_done
+	ADDQ SI, DI
+	VMULPS Z20, Z16, Z16
+	VMOVUPS Z16, 0(DI)
+	VMULPS Z20, Z17, Z17
+	VMOVUPS Z17, 64(DI)
+kernAVX512x9_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x10(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 10x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 10 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 10 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   row  3 of C: Z6 (cols 0-15), Z7 (cols 16-31)
+//   row  4 of C: Z8 (cols 0-15), Z9 (cols 16-31)
+//   row  5 of C: Z10 (cols 0-15), Z11 (cols 16-31)
+//   row  6 of C: Z12 (cols 0-15), Z13 (cols 16-31)
+//   row  7 of C: Z14 (cols 0-15), Z15 (cols 16-31)
+//   row  8 of C: Z16 (cols 0-15), Z17 (cols 16-31)
+//   row  9 of C: Z18 (cols 0-15), Z19 (cols 16-31)
+//   Z20, Z21: one k-step row of packed B (32 floats)
+//   Z22: broadcast A value for the current row; reused for alpha after the loop
+//   Z23: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x10(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x10_tail
+kernAVX512x10_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z20
+	VMOVUPS 64(BX), Z21
+	VBROADCASTSS 0(AX), Z22
+	VFMADD231PS Z20, Z22, Z0
+	VFMADD231PS Z21, Z22, Z1
+	VBROADCASTSS 4(AX), Z22
+	VFMADD231PS Z20, Z22, Z2
+	VFMADD231PS Z21, Z22, Z3
+	VBROADCASTSS 8(AX), Z22
+	VFMADD231PS Z20, Z22, Z4
+	VFMADD231PS Z21, Z22, Z5
+	VBROADCASTSS 12(AX), Z22
+	VFMADD231PS Z20, Z22, Z6
+	VFMADD231PS Z21, Z22, Z7
+	VBROADCASTSS 16(AX), Z22
+	VFMADD231PS Z20, Z22, Z8
+	VFMADD231PS Z21, Z22, Z9
+	VBROADCASTSS 20(AX), Z22
+	VFMADD231PS Z20, Z22, Z10
+	VFMADD231PS Z21, Z22, Z11
+	VBROADCASTSS 24(AX), Z22
+	VFMADD231PS Z20, Z22, Z12
+	VFMADD231PS Z21, Z22, Z13
+	VBROADCASTSS 28(AX), Z22
+	VFMADD231PS Z20, Z22, Z14
+	VFMADD231PS Z21, Z22, Z15
+	VBROADCASTSS 32(AX), Z22
+	VFMADD231PS Z20, Z22, Z16
+	VFMADD231PS Z21, Z22, Z17
+	VBROADCASTSS 36(AX), Z22
+	VFMADD231PS Z20, Z22, Z18
+	VFMADD231PS Z21, Z22, Z19
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z20
+	VMOVUPS 64(BX), Z21
+	VBROADCASTSS 0(AX), Z22
+	VFMADD231PS Z20, Z22, Z0
+	VFMADD231PS Z21, Z22, Z1
+	VBROADCASTSS 4(AX), Z22
+	VFMADD231PS Z20, Z22, Z2
+	VFMADD231PS Z21, Z22, Z3
+	VBROADCASTSS 8(AX), Z22
+	VFMADD231PS Z20, Z22, Z4
+	VFMADD231PS Z21, Z22, Z5
+	VBROADCASTSS 12(AX), Z22
+	VFMADD231PS Z20, Z22, Z6
+	VFMADD231PS Z21, Z22, Z7
+	VBROADCASTSS 16(AX), Z22
+	VFMADD231PS Z20, Z22, Z8
+	VFMADD231PS Z21, Z22, Z9
+	VBROADCASTSS 20(AX), Z22
+	VFMADD231PS Z20, Z22, Z10
+	VFMADD231PS Z21, Z22, Z11
+	VBROADCASTSS 24(AX), Z22
+	VFMADD231PS Z20, Z22, Z12
+	VFMADD231PS Z21, Z22, Z13
+	VBROADCASTSS 28(AX), Z22
+	VFMADD231PS Z20, Z22, Z14
+	VFMADD231PS Z21, Z22, Z15
+	VBROADCASTSS 32(AX), Z22
+	VFMADD231PS Z20, Z22, Z16
+	VFMADD231PS Z21, Z22, Z17
+	VBROADCASTSS 36(AX), Z22
+	VFMADD231PS Z20, Z22, Z18
+	VFMADD231PS Z21, Z22, Z19
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z20
+	VMOVUPS 64(BX), Z21
+	VBROADCASTSS 0(AX), Z22
+	VFMADD231PS Z20, Z22, Z0
+	VFMADD231PS Z21, Z22, Z1
+	VBROADCASTSS 4(AX), Z22
+	VFMADD231PS Z20, Z22, Z2
+	VFMADD231PS Z21, Z22, Z3
+	VBROADCASTSS 8(AX), Z22
+	VFMADD231PS Z20, Z22, Z4
+	VFMADD231PS Z21, Z22, Z5
+	VBROADCASTSS 12(AX), Z22
+	VFMADD231PS Z20, Z22, Z6
+	VFMADD231PS Z21, Z22, Z7
+	VBROADCASTSS 16(AX), Z22
+	VFMADD231PS Z20, Z22, Z8
+	VFMADD231PS Z21, Z22, Z9
+	VBROADCASTSS 20(AX), Z22
+	VFMADD231PS Z20, Z22, Z10
+	VFMADD231PS Z21, Z22, Z11
+	VBROADCASTSS 24(AX), Z22
+	VFMADD231PS Z20, Z22, Z12
+	VFMADD231PS Z21, Z22, Z13
+	VBROADCASTSS 28(AX), Z22
+	VFMADD231PS Z20, Z22, Z14
+	VFMADD231PS Z21, Z22, Z15
+	VBROADCASTSS 32(AX), Z22
+	VFMADD231PS Z20, Z22, Z16
+	VFMADD231PS Z21, Z22, Z17
+	VBROADCASTSS 36(AX), Z22
+	VFMADD231PS Z20, Z22, Z18
+	VFMADD231PS Z21, Z22, Z19
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z20
+	VMOVUPS 64(BX), Z21
+	VBROADCASTSS 0(AX), Z22
+	VFMADD231PS Z20, Z22, Z0
+	VFMADD231PS Z21, Z22, Z1
+	VBROADCASTSS 4(AX), Z22
+	VFMADD231PS Z20, Z22, Z2
+	VFMADD231PS Z21, Z22, Z3
+	VBROADCASTSS 8(AX), Z22
+	VFMADD231PS Z20, Z22, Z4
+	VFMADD231PS Z21, Z22, Z5
+	VBROADCASTSS 12(AX), Z22
+	VFMADD231PS Z20, Z22, Z6
+	VFMADD231PS Z21, Z22, Z7
+	VBROADCASTSS 16(AX), Z22
+	VFMADD231PS Z20, Z22, Z8
+	VFMADD231PS Z21, Z22, Z9
+	VBROADCASTSS 20(AX), Z22
+	VFMADD231PS Z20, Z22, Z10
+	VFMADD231PS Z21, Z22, Z11
+	VBROADCASTSS 24(AX), Z22
+	VFMADD231PS Z20, Z22, Z12
+	VFMADD231PS Z21, Z22, Z13
+	VBROADCASTSS 28(AX), Z22
+	VFMADD231PS Z20, Z22, Z14
+	VFMADD231PS Z21, Z22, Z15
+	VBROADCASTSS 32(AX), Z22
+	VFMADD231PS Z20, Z22, Z16
+	VFMADD231PS Z21, Z22, Z17
+	VBROADCASTSS 36(AX), Z22
+	VFMADD231PS Z20, Z22, Z18
+	VFMADD231PS Z21, Z22, Z19
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x10_loop4
+kernAVX512x10_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x10_store
+kernAVX512x10_loop1:
+	VMOVUPS 0(BX), Z20
+	VMOVUPS 64(BX), Z21
+	VBROADCASTSS 0(AX), Z22
+	VFMADD231PS Z20, Z22, Z0
+	VFMADD231PS Z21, Z22, Z1
+	VBROADCASTSS 4(AX), Z22
+	VFMADD231PS Z20, Z22, Z2
+	VFMADD231PS Z21, Z22, Z3
+	VBROADCASTSS 8(AX), Z22
+	VFMADD231PS Z20, Z22, Z4
+	VFMADD231PS Z21, Z22, Z5
+	VBROADCASTSS 12(AX), Z22
+	VFMADD231PS Z20, Z22, Z6
+	VFMADD231PS Z21, Z22, Z7
+	VBROADCASTSS 16(AX), Z22
+	VFMADD231PS Z20, Z22, Z8
+	VFMADD231PS Z21, Z22, Z9
+	VBROADCASTSS 20(AX), Z22
+	VFMADD231PS Z20, Z22, Z10
+	VFMADD231PS Z21, Z22, Z11
+	VBROADCASTSS 24(AX), Z22
+	VFMADD231PS Z20, Z22, Z12
+	VFMADD231PS Z21, Z22, Z13
+	VBROADCASTSS 28(AX), Z22
+	VFMADD231PS Z20, Z22, Z14
+	VFMADD231PS Z21, Z22, Z15
+	VBROADCASTSS 32(AX), Z22
+	VFMADD231PS Z20, Z22, Z16
+	VFMADD231PS Z21, Z22, Z17
+	VBROADCASTSS 36(AX), Z22
+	VFMADD231PS Z20, Z22, Z18
+	VFMADD231PS Z21, Z22, Z19
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x10_loop1
+kernAVX512x10_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z22
+	VBROADCASTSS beta+44(FP), Z23
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x10_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z22, Z0, Z0
+	VFMADD231PS 0(DI), Z23, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z22, Z1, Z1
+	VFMADD231PS 64(DI), Z23, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z2, Z2
+	VFMADD231PS 0(DI), Z23, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z22, Z3, Z3
+	VFMADD231PS 64(DI), Z23, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z4, Z4
+	VFMADD231PS 0(DI), Z23, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z22, Z5, Z5
+	VFMADD231PS 64(DI), Z23, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z6, Z6
+	VFMADD231PS 0(DI), Z23, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z22, Z7, Z7
+	VFMADD231PS 64(DI), Z23, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z8, Z8
+	VFMADD231PS 0(DI), Z23, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z22, Z9, Z9
+	VFMADD231PS 64(DI), Z23, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z10, Z10
+	VFMADD231PS 0(DI), Z23, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z22, Z11, Z11
+	VFMADD231PS 64(DI), Z23, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z12, Z12
+	VFMADD231PS 0(DI), Z23, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z22, Z13, Z13
+	VFMADD231PS 64(DI), Z23, Z13
+	VMOVUPS Z13, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z14, Z14
+	VFMADD231PS 0(DI), Z23, Z14
+	VMOVUPS Z14, 0(DI)
+	VMULPS Z22, Z15, Z15
+	VFMADD231PS 64(DI), Z23, Z15
+	VMOVUPS Z15, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z16, Z16
+	VFMADD231PS 0(DI), Z23, Z16
+	VMOVUPS Z16, 0(DI)
+	VMULPS Z22, Z17, Z17
+	VFMADD231PS 64(DI), Z23, Z17
+	VMOVUPS Z17, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z18, Z18
+	VFMADD231PS 0(DI), Z23, Z18
+	VMOVUPS Z18, 0(DI)
+	VMULPS Z22, Z19, Z19
+	VFMADD231PS 64(DI), Z23, Z19
+	VMOVUPS Z19, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x10_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z22, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z22, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z22, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z22, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z22, Z7, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z8, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z22, Z9, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z10, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z22, Z11, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z12, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z22, Z13, Z13
+	VMOVUPS Z13, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z14, Z14
+	VMOVUPS Z14, 0(DI)
+	VMULPS Z22, Z15, Z15
+	VMOVUPS Z15, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z16, Z16
+	VMOVUPS Z16, 0(DI)
+	VMULPS Z22, Z17, Z17
+	VMOVUPS Z17, 64(DI)
+	DECQ R9
+	JZ kernAVX512x10_done
+	ADDQ SI, DI
+	VMULPS Z22, Z18, Z18
+	VMOVUPS Z18, 0(DI)
+	VMULPS Z22, Z19, Z19
+	VMOVUPS Z19, 64(DI)
+kernAVX512x10_done:
+	VZEROUPPER
+	RET
+
+// func kernAVX512x11(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+//
+// Computes the 11x32 tile C = alpha*(Apanel*Bpanel) + beta*C, where
+// Apanel is packed A (k steps of 12 row values) and Bpanel is packed B
+// (k steps of 32 column values). beta == 0 stores without reading C.
+// Only the first 11 rows of each k step of Apanel are used.
+// Only C rows 0..rows-1 are written, 1 <= rows <= 11 (ragged bottom edge of C).
+//
+// Register layout:
+//   row  0 of C: Z0 (cols 0-15), Z1 (cols 16-31)
+//   row  1 of C: Z2 (cols 0-15), Z3 (cols 16-31)
+//   row  2 of C: Z4 (cols 0-15), Z5 (cols 16-31)
+//   row  3 of C: Z6 (cols 0-15), Z7 (cols 16-31)
+//   row  4 of C: Z8 (cols 0-15), Z9 (cols 16-31)
+//   row  5 of C: Z10 (cols 0-15), Z11 (cols 16-31)
+//   row  6 of C: Z12 (cols 0-15), Z13 (cols 16-31)
+//   row  7 of C: Z14 (cols 0-15), Z15 (cols 16-31)
+//   row  8 of C: Z16 (cols 0-15), Z17 (cols 16-31)
+//   row  9 of C: Z18 (cols 0-15), Z19 (cols 16-31)
+//   row 10 of C: Z20 (cols 0-15), Z21 (cols 16-31)
+//   Z22, Z23: one k-step row of packed B (32 floats)
+//   Z24: broadcast A value for the current row; reused for alpha after the loop
+//   Z25: beta (after the loop)
+//   AX = packed A, BX = packed B, CX = k-loop counter, DI = C row, SI = ldc in bytes,
+//   R9 = rows of C left to store
+TEXT ·kernAVX512x11(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	// Zero the accumulators.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	// Unrolled k loop: 4 steps per iteration.
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ kernAVX512x11_tail
+kernAVX512x11_loop4:
+	// k step +0
+	VMOVUPS 0(BX), Z22
+	VMOVUPS 64(BX), Z23
+	VBROADCASTSS 0(AX), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z23, Z24, Z1
+	VBROADCASTSS 4(AX), Z24
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z23, Z24, Z3
+	VBROADCASTSS 8(AX), Z24
+	VFMADD231PS Z22, Z24, Z4
+	VFMADD231PS Z23, Z24, Z5
+	VBROADCASTSS 12(AX), Z24
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z23, Z24, Z7
+	VBROADCASTSS 16(AX), Z24
+	VFMADD231PS Z22, Z24, Z8
+	VFMADD231PS Z23, Z24, Z9
+	VBROADCASTSS 20(AX), Z24
+	VFMADD231PS Z22, Z24, Z10
+	VFMADD231PS Z23, Z24, Z11
+	VBROADCASTSS 24(AX), Z24
+	VFMADD231PS Z22, Z24, Z12
+	VFMADD231PS Z23, Z24, Z13
+	VBROADCASTSS 28(AX), Z24
+	VFMADD231PS Z22, Z24, Z14
+	VFMADD231PS Z23, Z24, Z15
+	VBROADCASTSS 32(AX), Z24
+	VFMADD231PS Z22, Z24, Z16
+	VFMADD231PS Z23, Z24, Z17
+	VBROADCASTSS 36(AX), Z24
+	VFMADD231PS Z22, Z24, Z18
+	VFMADD231PS Z23, Z24, Z19
+	VBROADCASTSS 40(AX), Z24
+	VFMADD231PS Z22, Z24, Z20
+	VFMADD231PS Z23, Z24, Z21
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +1
+	VMOVUPS 0(BX), Z22
+	VMOVUPS 64(BX), Z23
+	VBROADCASTSS 0(AX), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z23, Z24, Z1
+	VBROADCASTSS 4(AX), Z24
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z23, Z24, Z3
+	VBROADCASTSS 8(AX), Z24
+	VFMADD231PS Z22, Z24, Z4
+	VFMADD231PS Z23, Z24, Z5
+	VBROADCASTSS 12(AX), Z24
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z23, Z24, Z7
+	VBROADCASTSS 16(AX), Z24
+	VFMADD231PS Z22, Z24, Z8
+	VFMADD231PS Z23, Z24, Z9
+	VBROADCASTSS 20(AX), Z24
+	VFMADD231PS Z22, Z24, Z10
+	VFMADD231PS Z23, Z24, Z11
+	VBROADCASTSS 24(AX), Z24
+	VFMADD231PS Z22, Z24, Z12
+	VFMADD231PS Z23, Z24, Z13
+	VBROADCASTSS 28(AX), Z24
+	VFMADD231PS Z22, Z24, Z14
+	VFMADD231PS Z23, Z24, Z15
+	VBROADCASTSS 32(AX), Z24
+	VFMADD231PS Z22, Z24, Z16
+	VFMADD231PS Z23, Z24, Z17
+	VBROADCASTSS 36(AX), Z24
+	VFMADD231PS Z22, Z24, Z18
+	VFMADD231PS Z23, Z24, Z19
+	VBROADCASTSS 40(AX), Z24
+	VFMADD231PS Z22, Z24, Z20
+	VFMADD231PS Z23, Z24, Z21
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +2
+	VMOVUPS 0(BX), Z22
+	VMOVUPS 64(BX), Z23
+	VBROADCASTSS 0(AX), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z23, Z24, Z1
+	VBROADCASTSS 4(AX), Z24
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z23, Z24, Z3
+	VBROADCASTSS 8(AX), Z24
+	VFMADD231PS Z22, Z24, Z4
+	VFMADD231PS Z23, Z24, Z5
+	VBROADCASTSS 12(AX), Z24
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z23, Z24, Z7
+	VBROADCASTSS 16(AX), Z24
+	VFMADD231PS Z22, Z24, Z8
+	VFMADD231PS Z23, Z24, Z9
+	VBROADCASTSS 20(AX), Z24
+	VFMADD231PS Z22, Z24, Z10
+	VFMADD231PS Z23, Z24, Z11
+	VBROADCASTSS 24(AX), Z24
+	VFMADD231PS Z22, Z24, Z12
+	VFMADD231PS Z23, Z24, Z13
+	VBROADCASTSS 28(AX), Z24
+	VFMADD231PS Z22, Z24, Z14
+	VFMADD231PS Z23, Z24, Z15
+	VBROADCASTSS 32(AX), Z24
+	VFMADD231PS Z22, Z24, Z16
+	VFMADD231PS Z23, Z24, Z17
+	VBROADCASTSS 36(AX), Z24
+	VFMADD231PS Z22, Z24, Z18
+	VFMADD231PS Z23, Z24, Z19
+	VBROADCASTSS 40(AX), Z24
+	VFMADD231PS Z22, Z24, Z20
+	VFMADD231PS Z23, Z24, Z21
+	ADDQ $48, AX
+	ADDQ $128, BX
+	// k step +3
+	VMOVUPS 0(BX), Z22
+	VMOVUPS 64(BX), Z23
+	VBROADCASTSS 0(AX), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z23, Z24, Z1
+	VBROADCASTSS 4(AX), Z24
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z23, Z24, Z3
+	VBROADCASTSS 8(AX), Z24
+	VFMADD231PS Z22, Z24, Z4
+	VFMADD231PS Z23, Z24, Z5
+	VBROADCASTSS 12(AX), Z24
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z23, Z24, Z7
+	VBROADCASTSS 16(AX), Z24
+	VFMADD231PS Z22, Z24, Z8
+	VFMADD231PS Z23, Z24, Z9
+	VBROADCASTSS 20(AX), Z24
+	VFMADD231PS Z22, Z24, Z10
+	VFMADD231PS Z23, Z24, Z11
+	VBROADCASTSS 24(AX), Z24
+	VFMADD231PS Z22, Z24, Z12
+	VFMADD231PS Z23, Z24, Z13
+	VBROADCASTSS 28(AX), Z24
+	VFMADD231PS Z22, Z24, Z14
+	VFMADD231PS Z23, Z24, Z15
+	VBROADCASTSS 32(AX), Z24
+	VFMADD231PS Z22, Z24, Z16
+	VFMADD231PS Z23, Z24, Z17
+	VBROADCASTSS 36(AX), Z24
+	VFMADD231PS Z22, Z24, Z18
+	VFMADD231PS Z23, Z24, Z19
+	VBROADCASTSS 40(AX), Z24
+	VFMADD231PS Z22, Z24, Z20
+	VFMADD231PS Z23, Z24, Z21
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ DX
+	JNZ kernAVX512x11_loop4
+kernAVX512x11_tail:
+	ANDQ $3, CX
+	JZ kernAVX512x11_store
+kernAVX512x11_loop1:
+	VMOVUPS 0(BX), Z22
+	VMOVUPS 64(BX), Z23
+	VBROADCASTSS 0(AX), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z23, Z24, Z1
+	VBROADCASTSS 4(AX), Z24
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z23, Z24, Z3
+	VBROADCASTSS 8(AX), Z24
+	VFMADD231PS Z22, Z24, Z4
+	VFMADD231PS Z23, Z24, Z5
+	VBROADCASTSS 12(AX), Z24
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z23, Z24, Z7
+	VBROADCASTSS 16(AX), Z24
+	VFMADD231PS Z22, Z24, Z8
+	VFMADD231PS Z23, Z24, Z9
+	VBROADCASTSS 20(AX), Z24
+	VFMADD231PS Z22, Z24, Z10
+	VFMADD231PS Z23, Z24, Z11
+	VBROADCASTSS 24(AX), Z24
+	VFMADD231PS Z22, Z24, Z12
+	VFMADD231PS Z23, Z24, Z13
+	VBROADCASTSS 28(AX), Z24
+	VFMADD231PS Z22, Z24, Z14
+	VFMADD231PS Z23, Z24, Z15
+	VBROADCASTSS 32(AX), Z24
+	VFMADD231PS Z22, Z24, Z16
+	VFMADD231PS Z23, Z24, Z17
+	VBROADCASTSS 36(AX), Z24
+	VFMADD231PS Z22, Z24, Z18
+	VFMADD231PS Z23, Z24, Z19
+	VBROADCASTSS 40(AX), Z24
+	VFMADD231PS Z22, Z24, Z20
+	VFMADD231PS Z23, Z24, Z21
+	ADDQ $48, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ kernAVX512x11_loop1
+kernAVX512x11_store:
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), SI
+	SHLQ $2, SI
+	MOVQ rows+48(FP), R9
+	VBROADCASTSS alpha+40(FP), Z24
+	VBROADCASTSS beta+44(FP), Z25
+	// beta == +0 or -0: C is write-only (BLAS semantics: NaNs in C are not read).
+	MOVL beta+44(FP), R8
+	ANDL $0x7fffffff, R8
+	JZ kernAVX512x11_overwrite
+	// C = beta*C + alpha*acc, row by row.
+	VMULPS Z24, Z0, Z0
+	VFMADD231PS 0(DI), Z25, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z24, Z1, Z1
+	VFMADD231PS 64(DI), Z25, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z2, Z2
+	VFMADD231PS 0(DI), Z25, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z24, Z3, Z3
+	VFMADD231PS 64(DI), Z25, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z4, Z4
+	VFMADD231PS 0(DI), Z25, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z24, Z5, Z5
+	VFMADD231PS 64(DI), Z25, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z6, Z6
+	VFMADD231PS 0(DI), Z25, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z24, Z7, Z7
+	VFMADD231PS 64(DI), Z25, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z8, Z8
+	VFMADD231PS 0(DI), Z25, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z24, Z9, Z9
+	VFMADD231PS 64(DI), Z25, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z10, Z10
+	VFMADD231PS 0(DI), Z25, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z24, Z11, Z11
+	VFMADD231PS 64(DI), Z25, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z12, Z12
+	VFMADD231PS 0(DI), Z25, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z24, Z13, Z13
+	VFMADD231PS 64(DI), Z25, Z13
+	VMOVUPS Z13, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z14, Z14
+	VFMADD231PS 0(DI), Z25, Z14
+	VMOVUPS Z14, 0(DI)
+	VMULPS Z24, Z15, Z15
+	VFMADD231PS 64(DI), Z25, Z15
+	VMOVUPS Z15, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z16, Z16
+	VFMADD231PS 0(DI), Z25, Z16
+	VMOVUPS Z16, 0(DI)
+	VMULPS Z24, Z17, Z17
+	VFMADD231PS 64(DI), Z25, Z17
+	VMOVUPS Z17, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z18, Z18
+	VFMADD231PS 0(DI), Z25, Z18
+	VMOVUPS Z18, 0(DI)
+	VMULPS Z24, Z19, Z19
+	VFMADD231PS 64(DI), Z25, Z19
+	VMOVUPS Z19, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z20, Z20
+	VFMADD231PS 0(DI), Z25, Z20
+	VMOVUPS Z20, 0(DI)
+	VMULPS Z24, Z21, Z21
+	VFMADD231PS 64(DI), Z25, Z21
+	VMOVUPS Z21, 64(DI)
+	VZEROUPPER
+	RET
+kernAVX512x11_overwrite:
+	// C = alpha*acc, row by row.
+	VMULPS Z24, Z0, Z0
+	VMOVUPS Z0, 0(DI)
+	VMULPS Z24, Z1, Z1
+	VMOVUPS Z1, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z2, Z2
+	VMOVUPS Z2, 0(DI)
+	VMULPS Z24, Z3, Z3
+	VMOVUPS Z3, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z4, Z4
+	VMOVUPS Z4, 0(DI)
+	VMULPS Z24, Z5, Z5
+	VMOVUPS Z5, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z6, Z6
+	VMOVUPS Z6, 0(DI)
+	VMULPS Z24, Z7, Z7
+	VMOVUPS Z7, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z8, Z8
+	VMOVUPS Z8, 0(DI)
+	VMULPS Z24, Z9, Z9
+	VMOVUPS Z9, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z10, Z10
+	VMOVUPS Z10, 0(DI)
+	VMULPS Z24, Z11, Z11
+	VMOVUPS Z11, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z12, Z12
+	VMOVUPS Z12, 0(DI)
+	VMULPS Z24, Z13, Z13
+	VMOVUPS Z13, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z14, Z14
+	VMOVUPS Z14, 0(DI)
+	VMULPS Z24, Z15, Z15
+	VMOVUPS Z15, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z16, Z16
+	VMOVUPS Z16, 0(DI)
+	VMULPS Z24, Z17, Z17
+	VMOVUPS Z17, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z18, Z18
+	VMOVUPS Z18, 0(DI)
+	VMULPS Z24, Z19, Z19
+	VMOVUPS Z19, 64(DI)
+	DECQ R9
+	JZ kernAVX512x11_done
+	ADDQ SI, DI
+	VMULPS Z24, Z20, Z20
+	VMOVUPS Z20, 0(DI)
+	VMULPS Z24, Z21, Z21
+	VMOVUPS Z21, 64(DI)
+kernAVX512x11_done:
+	VZEROUPPER
+	RET
+

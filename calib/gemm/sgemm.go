@@ -123,6 +123,9 @@ type gemmCall struct {
 	// packed, when set, holds A already packed (path blocked only); a and
 	// lda are then not sliced per worker, the row offset is passed instead.
 	packed *PackedA
+	// src, when set (with packed), produces the packed B blocks; b and ldb
+	// are then unused and the column offset is passed instead.
+	src BPacker
 }
 
 // run computes rows [i0,i1) and columns [j0,j1) of C.
@@ -135,12 +138,15 @@ func (g *gemmCall) run(i0, i1, j0, j1 int) {
 		c = c[i0*g.ldc:]
 	}
 	if j0 > 0 {
-		b = b[offset(g.transB, 0, j0, g.ldb):]
+		if g.src == nil {
+			b = b[offset(g.transB, 0, j0, g.ldb):]
+		}
 		c = c[j0:]
 	}
 	if g.packed != nil {
 		ws := workspaces.Get().(*workspace)
-		gemmBlockedFrom(g.kern, ws, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, prepacked{g.packed, i0}, a, g.lda, b, g.ldb, g.beta, c, g.ldc)
+		pre := prepacked{pa: g.packed, row0: i0, src: g.src, col0: j0}
+		gemmBlockedFrom(g.kern, ws, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, pre, a, g.lda, b, g.ldb, g.beta, c, g.ldc)
 		workspaces.Put(ws)
 		return
 	}

@@ -96,8 +96,11 @@ func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers i
 	K, P, I := g.kSize(), g.outSize(), g.inSize()
 	rows := Cg * K
 	pointwise := K == 1 && g.s == [3]int{1, 1, 1} && g.pb == [3]int{} && g.pe == [3]int{}
+	// With the weight prepacked, im2col is produced block by block in
+	// packed form (colPacker) instead of stored whole.
+	fused := !pointwise && packed != nil && Mg >= 2 && P >= 2 && canPackCols(g)
 	var col []float32
-	if !pointwise {
+	if !pointwise && !fused {
 		buf := getCol(rows * P)
 		defer putCol(buf)
 		col = *buf
@@ -106,7 +109,7 @@ func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers i
 		for gi := 0; gi < group; gi++ {
 			xg := xs[(n*C+gi*Cg)*I : (n*C+(gi+1)*Cg)*I]
 			src := xg
-			if !pointwise {
+			if !pointwise && !fused {
 				parallelFor(workers, rows, func(lo, hi int) { im2col(xg, col, lo, hi, g) })
 				src = col
 			}
@@ -121,6 +124,19 @@ func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers i
 					}
 				}
 				beta = 1
+			}
+			if fused {
+				cp := &colPacker{x: xg, g: g}
+				if usePrepared(g) {
+					hp, wp := preparedDims(g)
+					buf := getCol(Cg * hp * wp)
+					cp.prepare(*buf, Cg)
+					gemm.SgemmSource(max(workers, 1), packed[gi], P, 1, cp, beta, og, P)
+					putCol(buf)
+					continue
+				}
+				gemm.SgemmSource(max(workers, 1), packed[gi], P, 1, cp, beta, og, P)
+				continue
 			}
 			if packed != nil {
 				if Mg > 0 && P > 0 {

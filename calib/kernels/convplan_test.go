@@ -38,6 +38,14 @@ func TestConvPlanMatchesConvWith(t *testing.T) {
 		{"depthwise", []int{1, 8, 10, 10}, []int{8, 1, 3, 3}, ConvParams{Group: 8, Window: Window{Pads: []int{1, 1, 1, 1}}}, true, []int{1, 2}},
 		{"depthwise mult2 5x5", []int{1, 4, 10, 10}, []int{8, 1, 5, 5}, ConvParams{Group: 4}, false, []int{1}},
 		{"1-D", []int{2, 5, 50}, []int{20, 5, 4}, ConvParams{Window: Window{Dilations: []int{2}}}, true, []int{1, 2}},
+		// The im2col matrix built block by block in packed form (colPacker):
+		// strides with and without the phase-reordered input, odd widths,
+		// dilation with stride, asymmetric padding, wider than one N block.
+		{"1x1 stride2", []int{1, 20, 15, 13}, []int{26, 20, 1, 1}, ConvParams{Window: Window{Strides: []int{2, 2}}}, true, []int{1, 2}},
+		{"3x3 stride2 odd", []int{1, 9, 15, 17}, []int{14, 9, 3, 3}, ConvParams{Window: Window{Strides: []int{2, 2}, Pads: []int{1, 0, 0, 1}}}, false, []int{1, 2}},
+		{"5x5 stride3 dilation2", []int{1, 4, 31, 29}, []int{13, 4, 5, 5}, ConvParams{Window: Window{Strides: []int{3, 3}, Dilations: []int{2, 2}, Pads: []int{4, 2, 3, 1}}}, true, []int{1, 2}},
+		{"3x5 stride 1x2", []int{1, 5, 20, 22}, []int{17, 5, 3, 5}, ConvParams{Window: Window{Strides: []int{1, 2}, Pads: []int{1, 2, 1, 2}}}, false, []int{1, 2}},
+		{"2x2 stride2 wide", []int{1, 3, 140, 150}, []int{16, 3, 2, 2}, ConvParams{Window: Window{Strides: []int{2, 2}}}, true, []int{1, 2}},
 		{"3-D", []int{1, 3, 6, 8, 8}, []int{16, 3, 3, 3, 3}, ConvParams{}, true, []int{1, 2}},
 		{"3-D depth kernel one channel per group", []int{1, 4, 5, 6, 6}, []int{4, 1, 2, 3, 3}, ConvParams{Group: 4}, false, []int{1}},
 	}
