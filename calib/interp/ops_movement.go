@@ -50,31 +50,9 @@ func movementOps(t map[string]opBuilder) {
 		if c.n.Target.Version < 6 {
 			return nil, unsupportedf("Tile before opset 6")
 		}
-		reps, err := c.shapeArg(1)
-		if err != nil {
-			return nil, err
-		}
-		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			r, _, err := reps.get(in)
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.Tile(in[0], r))
-		}, nil
+		return withShapeOperand(c, kernels.Tile)
 	}
-	t["Expand"] = func(c *buildCtx) (kernel, error) {
-		shape, err := c.shapeArg(1)
-		if err != nil {
-			return nil, err
-		}
-		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			s, _, err := shape.get(in)
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.Expand(in[0], s))
-		}, nil
-	}
+	t["Expand"] = func(c *buildCtx) (kernel, error) { return withShapeOperand(c, kernels.Expand) }
 	t["Pad"] = buildPad
 	t["ConstantOfShape"] = func(c *buildCtx) (kernel, error) {
 		var value *tensor.Dense
@@ -269,5 +247,21 @@ func buildPad(c *buildCtx) (kernel, error) {
 			}
 		}
 		return one(kernels.Pad(in[0], p, mode, value, a))
+	}, nil
+}
+
+// withShapeOperand builds the kernel of an op whose second input is a shape
+// (Tile's repeats, Expand's shape), read once at New when it is constant.
+func withShapeOperand(c *buildCtx, f func(x *tensor.Dense, shape []int) (*tensor.Dense, error)) (kernel, error) {
+	arg, err := c.shapeArg(1)
+	if err != nil {
+		return nil, err
+	}
+	return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+		s, _, err := arg.get(in)
+		if err != nil {
+			return nil, err
+		}
+		return one(f(in[0], s))
 	}, nil
 }
