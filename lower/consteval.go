@@ -198,31 +198,19 @@ func cTensorFromProto(tp *onnxpb.TensorProto, dir string, limit int64) (*cTensor
 			}
 		}
 	case []int8:
-		for i, x := range v {
-			t.I[i] = int64(x)
-		}
+		widen(t.I, v)
 	case []uint8:
-		for i, x := range v {
-			t.I[i] = int64(x)
-		}
+		widen(t.I, v)
 	case []int16:
-		for i, x := range v {
-			t.I[i] = int64(x)
-		}
+		widen(t.I, v)
 	case []int32:
-		for i, x := range v {
-			t.I[i] = int64(x)
-		}
+		widen(t.I, v)
 	case []uint32:
-		for i, x := range v {
-			t.I[i] = int64(x)
-		}
+		widen(t.I, v)
 	case []int64:
 		copy(t.I, v)
 	case []uint64:
-		for i, x := range v {
-			t.I[i] = int64(x)
-		}
+		widen(t.I, v)
 	case []bool:
 		for i, x := range v {
 			if x {
@@ -382,4 +370,11 @@ func gatherElems(src *cTensor, shape []int64, pick func(k int) int) *cTensor {
 		}
 	}
 	return out
+}
+
+// widen copies integers of any width into int64s.
+func widen[T ~int8 | ~uint8 | ~int16 | ~int32 | ~uint32 | ~uint64](dst []int64, src []T) {
+	for i, x := range src {
+		dst[i] = int64(x)
+	}
 }
