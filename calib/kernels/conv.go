@@ -23,12 +23,13 @@ func Conv(x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, erro
 
 // ConvWith is Conv writing its result into a buffer from alloc.
 func ConvWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, error) {
-	return convWith(alloc, x, w, b, p, workers, nil)
+	return convWith(alloc, x, w, b, p, workers, nil, nil)
 }
 
 // convWith is ConvWith taking the weight of each group prepacked for the
-// GEMM path when packed is not nil (one per group, see ConvPlan).
-func convWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int, packed []*gemm.PackedA) (*tensor.Dense, error) {
+// GEMM path when packed is not nil (one per group, see ConvPlan), and
+// computing 3x3 layers with wino where that is cheaper.
+func convWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int, packed []*gemm.PackedA, wino *winograd3x3) (*tensor.Dense, error) {
 	const op = "Conv"
 	xs, xsh, err := f32in(op, x)
 	if err != nil {
@@ -71,6 +72,8 @@ func convWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int, pac
 		depthwise3x3(xs, ws, bias, out, N, C, M/C, g, workers)
 	case depthwise:
 		convDepthwise(xs, ws, bias, out, N, C, M/C, g, workers)
+	case wino != nil && wino.applies(g):
+		wino.run(xs, bias, out, N, g, workers)
 	default:
 		convGemm(xs, ws, bias, out, N, C, M, group, g, workers, packed)
 	}

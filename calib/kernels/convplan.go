@@ -11,13 +11,16 @@ import (
 // instead of on every call. Packing copies the whole weight, so for a model
 // dominated by convolutions it is a sizeable share of the work saved.
 //
-// Results are bit-identical to ConvWith with the same weight. A ConvPlan is
+// Results are bit-identical to ConvWith with the same weight, except for
+// 3x3 stride-1 layers where Winograd's F(2x2, 3x3) is cheaper than im2col +
+// GEMM (see winograd3x3): those differ in the last bits. A ConvPlan is
 // read-only after NewConvPlan and may be used by concurrent calls; the weight
 // tensor must not change while the plan is in use.
 type ConvPlan struct {
 	w      *tensor.Dense
 	p      ConvParams
 	packed []*gemm.PackedA // one per group; nil when Conv never takes the GEMM path (depthwise)
+	wino   *winograd3x3    // nil unless the weight is 3x3 and the Conv ungrouped, stride 1, undilated
 }
 
 // NewConvPlan prepares Conv with weight w [M, C/group, k...] and attributes p.
@@ -37,7 +40,7 @@ func NewConvPlan(w *tensor.Dense, p ConvParams) (*ConvPlan, error) {
 	if M%group != 0 {
 		return nil, shapeErr(op, "weight %v does not split into %d groups", wsh, group)
 	}
-	cp := &ConvPlan{w: w, p: p}
+	cp := &ConvPlan{w: w, p: p, wino: newWinograd3x3(ws, wsh, p)}
 	// ConvWith takes the direct depthwise loop when each group has one input
 	// channel and the kernel has no depth extent; only the rest reaches GEMM.
 	if wsh[1] == 1 && (len(wsh) < 5 || wsh[2] == 1) {
@@ -57,5 +60,5 @@ func NewConvPlan(w *tensor.Dense, p ConvParams) (*ConvPlan, error) {
 // ConvWith runs the planned Conv on x with optional bias b, writing its
 // result into a buffer from alloc.
 func (cp *ConvPlan) ConvWith(alloc Alloc, x, b *tensor.Dense, workers int) (*tensor.Dense, error) {
-	return convWith(alloc, x, cp.w, b, cp.p, workers, cp.packed)
+	return convWith(alloc, x, cp.w, b, cp.p, workers, cp.packed, cp.wino)
 }
