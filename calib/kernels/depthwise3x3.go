@@ -28,36 +28,46 @@ func depthwise3x3(xs, ws, bias, out []float32, N, C, mult int, g geom, workers i
 				b = bias[m]
 			}
 			wk := ws[m*9 : m*9+9 : m*9+9]
-			w0, w1, w2, w3, w4, w5, w6, w7, w8 := wk[0], wk[1], wk[2], wk[3], wk[4], wk[5], wk[6], wk[7], wk[8]
 			for oh := 0; oh < OH; oh++ {
 				ih := oh*sh - ph
 				orow := oc[oh*OW : (oh+1)*OW]
-				if ih < 0 || ih+3 > H {
-					dwEdge(xc, wk, b, orow, 0, OW, ih, H, W, sw, pw)
-					continue
+				// The input rows under the window, nil where it reads
+				// padding (those taps add nothing, as in dwEdge).
+				var rows [3][]float32
+				for k := range rows {
+					if y := ih + k; y >= 0 && y < H {
+						rows[k] = xc[y*W : (y+1)*W]
+					}
 				}
-				r0, r1, r2 := xc[ih*W:(ih+1)*W], xc[(ih+1)*W:(ih+2)*W], xc[(ih+2)*W:(ih+3)*W]
 				dwEdge(xc, wk, b, orow, 0, owLo, ih, H, W, sw, pw)
-				iw := owLo*sw - pw
-				for ow := owLo; ow < owHi; ow++ {
-					a0, a1, a2 := r0[iw:iw+3:iw+3], r1[iw:iw+3:iw+3], r2[iw:iw+3:iw+3]
-					acc := b
-					acc += w0 * a0[0]
-					acc += w1 * a0[1]
-					acc += w2 * a0[2]
-					acc += w3 * a1[0]
-					acc += w4 * a1[1]
-					acc += w5 * a1[2]
-					acc += w6 * a2[0]
-					acc += w7 * a2[1]
-					acc += w8 * a2[2]
-					orow[ow] = acc
-					iw += sw
-				}
+				dw3x3Interior(rows, owLo*sw-pw, orow[owLo:owHi], wk, b, sw)
 				dwEdge(xc, wk, b, orow, owHi, OW, ih, H, W, sw, pw)
 			}
 		}
 	})
+}
+
+// dw3x3InteriorGo computes the outputs orow of one output row whose taps
+// all fall inside the row's columns, the first window starting at column
+// iw, with column stride sw. rows are the input rows under the window, nil
+// for those in the padding, whose taps are left out (not added as zeros:
+// -0 + +0 would turn a -0 sum into +0).
+func dw3x3InteriorGo(rows [3][]float32, iw int, orow, wk []float32, b float32, sw int) {
+	wk = wk[:9:9]
+	for ow := range orow {
+		acc := b
+		for k, r := range rows {
+			if r == nil {
+				continue
+			}
+			a := r[iw : iw+3 : iw+3]
+			acc += wk[3*k] * a[0]
+			acc += wk[3*k+1] * a[1]
+			acc += wk[3*k+2] * a[2]
+		}
+		orow[ow] = acc
+		iw += sw
+	}
 }
 
 // dwEdge computes output columns [ow0, ow1) of one output row whose window
