@@ -120,11 +120,7 @@ func convGemm(xs, ws, bias, out []float32, N, C, M, group int, g geom, workers i
 			beta := float32(0)
 			if bias != nil {
 				for m := 0; m < Mg; m++ {
-					v := bias[gi*Mg+m]
-					row := og[m*P : (m+1)*P]
-					for i := range row {
-						row[i] = v
-					}
+					fillF32(og[m*P:(m+1)*P], bias[gi*Mg+m])
 				}
 				beta = 1
 			}
@@ -254,4 +250,17 @@ func convDepthwise(xs, ws, bias, out []float32, N, C, mult int, g geom, workers 
 			}
 		}
 	})
+}
+
+// fillF32 sets every element of s to v, by doubling copies: memmove's
+// vector loop instead of one store per element, which showed up as a tenth
+// of MobileNet's pointwise-convolution time.
+func fillF32(s []float32, v float32) {
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for n := 1; n < len(s); n *= 2 {
+		copy(s[n:], s[:n])
+	}
 }
