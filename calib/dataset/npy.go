@@ -78,11 +78,17 @@ func decodeNPY(r io.Reader) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw := make([]byte, numElements(shape)*elemSize(dt))
+	data, raw, err := makeRaw(dt, numElements(shape))
+	if err != nil {
+		return nil, err
+	}
+	// The payload is read straight into the backing slice's memory and put
+	// into host order in place: one read and at most one pass over the data.
 	if _, err := io.ReadFull(r, raw); err != nil {
 		return nil, fmt.Errorf("reading %v data of shape %v: %w", dt, shape, err)
 	}
-	return decodeDense(dt, shape, raw, order)
+	fromOrder(dt, raw, order)
+	return newDense(shape, data)
 }
 
 func readNPYHeader(r io.Reader) (string, error) {
