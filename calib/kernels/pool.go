@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"unsafe"
 
 	"gorgonia.org/tensor"
 )
@@ -118,16 +119,16 @@ func maxPool2D[T float32 | float64 | uint8 | int8](out, x []T, nc int, g geom, l
 	for ow := range w.cols {
 		w.cols[ow] = tapRange(ow*g.s[2]-g.pb[2], g.k[2], g.d[2], W)
 	}
-	xf, isF32 := any(x).([]float32)
-	of, _ := any(out).([]float32)
-	for c := 0; c < nc; c++ {
-		xc := x[c*H*W : (c+1)*H*W]
-		oc := out[c*OH*OW : (c+1)*OH*OW]
-		if isF32 && orderKeySafe(xf[c*H*W:(c+1)*H*W]) {
-			maxPlaneKeys(of[c*OH*OW:(c+1)*OH*OW], xf[c*H*W:(c+1)*H*W], &w, float32(lowest))
-			continue
+	if xf, isF32 := any(x).([]float32); isF32 {
+		of := any(out).([]float32)
+		sep := newSepMax(&w)
+		for c := 0; c < nc; c++ {
+			sep.plane(of[c*OH*OW:(c+1)*OH*OW], xf[c*H*W:(c+1)*H*W])
 		}
-		maxPlane(oc, xc, &w, lowest)
+		return out
+	}
+	for c := 0; c < nc; c++ {
+		maxPlane(out[c*OH*OW:(c+1)*OH*OW], x[c*H*W:(c+1)*H*W], &w, lowest)
 	}
 	return out
 }
@@ -182,60 +183,6 @@ func maxPlane[T float32 | float64 | uint8 | int8](oc, xc []T, w *pool2D, lowest 
 				}
 			}
 			orow[ow] = m
-		}
-	}
-}
-
-// orderKeySafe reports whether a float32 plane holds neither NaN nor -0.
-// On such values the order key (orderKey) is strictly increasing with the
-// value, so the largest key is maxPoolT's pick: equal values are equal
-// bits, and the NaN and signed-zero rules never come into play.
-func orderKeySafe(s []float32) bool {
-	bad := uint32(0)
-	for _, v := range s {
-		b := math.Float32bits(v)
-		bad |= b2u(b == 0x80000000) | b2u(b&0x7fffffff > 0x7f800000)
-	}
-	return bad == 0
-}
-
-// orderKey maps float bits to an int32 that orders like the float (for
-// non-NaN values, -0 below +0); it is its own inverse.
-func orderKey(b int32) int32 { return b ^ int32(uint32(b>>31)>>1) }
-
-// maxPlaneKeys is maxPlane for float32 planes that pass orderKeySafe: the
-// comparisons run on integer keys, which compile to conditional moves
-// instead of branches that random data mispredicts half the time.
-func maxPlaneKeys(oc, xc []float32, w *pool2D, lowest float32) {
-	W, OW, dh, dw := w.g.in[2], w.g.out[2], w.g.d[1], w.g.d[2]
-	key := func(v float32) int32 { return orderKey(int32(math.Float32bits(v))) }
-	for oh, r := range w.rows {
-		h0, h1, ih := r[0], r[1], r[2]
-		orow := oc[oh*OW : (oh+1)*OW]
-		for ow, cl := range w.cols {
-			a, b, base := cl[0], cl[1], cl[2]
-			if a >= b || h0 >= h1 {
-				orow[ow] = lowest
-				continue
-			}
-			m := key(xc[(ih+h0*dh)*W+base+a*dw])
-			if b-a == 3 && dw == 1 {
-				// The common 3-wide interior: three loads per row.
-				for kh := h0; kh < h1; kh++ {
-					t := xc[(ih+kh*dh)*W+base+a:]
-					t = t[:3:3]
-					m = max(m, key(t[0]), key(t[1]), key(t[2]))
-				}
-				orow[ow] = math.Float32frombits(uint32(orderKey(m)))
-				continue
-			}
-			for kh := h0; kh < h1; kh++ {
-				row := xc[(ih+kh*dh)*W:]
-				for k := a; k < b; k++ {
-					m = max(m, key(row[base+k*dw]))
-				}
-			}
-			orow[ow] = math.Float32frombits(uint32(orderKey(m)))
 		}
 	}
 }
@@ -370,4 +317,252 @@ func globalPool(alloc Alloc, op string, x *tensor.Dense, isMax bool) (*tensor.De
 		osh = append(osh, 1)
 	}
 	return New(osh, out)
+}
+
+// Fast float32 2-D max pooling.
+//
+// A window's max is the max of its rows' maxes, so each input row's
+// horizontal window maxes are computed once and shared by every output row
+// whose window covers that row (separable pooling). The comparisons run on
+// integer keys (maxKey) that order like the floats, which compile to
+// conditional moves: no branch for random data to mispredict.
+//
+// Keys agree with the exact rule (the first tap, then each later one that is
+// greater or NaN) except in two cases, both visible in the window's max key:
+// a NaN in the window (every NaN key is above +Inf's), and a max of +0 when
+// the window may also hold a -0 (the rule keeps whichever zero comes first,
+// keys always pick +0). Those windows are recomputed tap by tap, so the
+// results are the general loop's bit for bit.
+
+// keyShift moves the keys of negative NaNs, the lowest order keys, past
+// the top of the int32 range, above every other key: then a window max above
+// keyPosInf means the window holds a NaN of either sign.
+const keyShift = 0x7fffff
+
+const (
+	keyPosInf  = int32(0x7f800000 - keyShift) // maxKey(+Inf)
+	keyPosZero = int32(-keyShift)             // maxKey(+0)
+)
+
+// maxKey maps a float32 to an int32 ordered like the float for non-NaN
+// values (-0 just below +0), with every NaN above maxKey(+Inf).
+func maxKey(v float32) int32 { return keyOfBits(math.Float32bits(v)) }
+
+// fromMaxKey inverts maxKey for non-NaN keys, giving the float's bits.
+func fromMaxKey(k int32) uint32 {
+	b := k + keyShift
+	return uint32(b ^ int32(uint32(b>>31)>>1))
+}
+
+// sepMax holds the per-call state of separable pooling: the resolved
+// window, the range of output columns whose windows lie wholly inside the
+// input (the interior, which takes the tight loops), and scratch reused by
+// every plane.
+type sepMax struct {
+	w              *pool2D
+	colLo, colHi   int     // interior output columns [colLo, colHi)
+	kb             []int32 // [W] keys of one input row
+	rk             []int32 // [H][OW] horizontal window max keys of each input row
+	done           []bool  // which rows of rk hold the current plane's keys
+	acc            []int32 // [OW] vertical max keys of one output row
+	keyLowestEmpty int32   // key stored for windows with no tap in the input
+}
+
+func newSepMax(w *pool2D) *sepMax {
+	H, W, OW := w.g.in[1], w.g.in[2], w.g.out[2]
+	s := &sepMax{w: w, kb: make([]int32, W), rk: make([]int32, H*OW), done: make([]bool, H), acc: make([]int32, OW),
+		keyLowestEmpty: maxKey(float32(math.Inf(-1)))}
+	k := w.g.k[2]
+	s.colLo = OW
+	for ow, cl := range w.cols {
+		if cl[0] == 0 && cl[1] == k {
+			s.colLo = min(s.colLo, ow)
+			s.colHi = ow + 1
+		}
+	}
+	// Interior windows form one run; anything after a gap is handled by the
+	// general loop, which is correct for every window.
+	for ow := s.colLo; ow < s.colHi; ow++ {
+		if cl := w.cols[ow]; cl[0] != 0 || cl[1] != k {
+			s.colHi = ow
+			break
+		}
+	}
+	s.colHi = max(s.colHi, s.colLo)
+	return s
+}
+
+// plane pools one [H, W] float32 plane into oc, whose windows all have
+// lowest = -Inf as the value of an empty window.
+func (s *sepMax) plane(oc, xc []float32) {
+	w := s.w
+	OW, dh := w.g.out[2], w.g.d[1]
+	clear(s.done)
+	negZero := 0 // whether xc holds a -0: 0 not yet known, 1 no, 2 yes
+	zeroWindows := 0
+	ou := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(oc))), len(oc))
+	for oh, r := range w.rows {
+		h0, h1, ih := r[0], r[1], r[2]
+		orow := ou[oh*OW : (oh+1)*OW]
+		for kh := h0; kh < h1; kh++ {
+			if iy := ih + kh*dh; !s.done[iy] {
+				s.rowKeys(iy, xc)
+				s.done[iy] = true
+			}
+		}
+		var acc []int32
+		switch {
+		case h0 >= h1:
+			acc = s.acc
+			for i := range acc {
+				acc[i] = s.keyLowestEmpty
+			}
+		case h1-h0 == 3:
+			a := s.rk[(ih+h0*dh)*OW:][:OW]
+			b := s.rk[(ih+(h0+1)*dh)*OW:][:OW]
+			c := s.rk[(ih+(h0+2)*dh)*OW:][:OW]
+			acc = s.acc[:OW]
+			for i := range acc {
+				acc[i] = max(a[i], b[i], c[i])
+			}
+		default:
+			acc = s.acc[:OW]
+			copy(acc, s.rk[(ih+h0*dh)*OW:][:OW])
+			for kh := h0 + 1; kh < h1; kh++ {
+				rk := s.rk[(ih+kh*dh)*OW:][:OW]
+				for i, k := range rk {
+					acc[i] = max(acc[i], k)
+				}
+			}
+		}
+		for ow, m := range acc {
+			if m <= keyPosInf && m != keyPosZero {
+				orow[ow] = fromMaxKey(m)
+				continue
+			}
+			// A NaN, or a zero max that may be a -0 after all.
+			v := float32(0)
+			if m > keyPosInf {
+				v = maxWindow(xc, w, r, w.cols[ow])
+			} else {
+				// Check the window itself while zero maxes are few (as
+				// after a ReLU); once they are many (a dead channel), scan
+				// the plane for -0 once instead.
+				if negZero == 0 {
+					if zeroWindows++; zeroWindows > 32 {
+						negZero = 1
+						for _, x := range xc {
+							if math.Float32bits(x) == 0x80000000 {
+								negZero = 2
+								break
+							}
+						}
+					}
+				}
+				if negZero != 1 {
+					v = maxWindow(xc, w, r, w.cols[ow])
+				}
+			}
+			orow[ow] = math.Float32bits(v)
+		}
+	}
+}
+
+// rowKeys fills row iy of s.rk with the max key of every horizontal window
+// of input row iy; windows with no tap inside the input get the key of -Inf.
+func (s *sepMax) rowKeys(iy int, xc []float32) {
+	w := s.w
+	W, OW, sw, dw, k := w.g.in[2], w.g.out[2], w.g.s[2], w.g.d[2], w.g.k[2]
+	xu := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(xc[iy*W:]))), W)
+	rk := s.rk[iy*OW : (iy+1)*OW]
+	edge := func(ow int) {
+		cl := w.cols[ow]
+		a, b, base := cl[0], cl[1], cl[2]
+		if a >= b {
+			rk[ow] = s.keyLowestEmpty
+			return
+		}
+		m := keyOfBits(xu[base+a*dw])
+		for t := a + 1; t < b; t++ {
+			m = max(m, keyOfBits(xu[base+t*dw]))
+		}
+		rk[ow] = m
+	}
+	for ow := 0; ow < s.colLo; ow++ {
+		edge(ow)
+	}
+	if lo, hi := s.colLo, s.colHi; lo < hi {
+		i := w.cols[lo][2]
+		switch {
+		case k == 3 && dw == 1 && sw == 2:
+			// ResNet's stem: neighbouring windows share one tap, so each
+			// element is converted to a key once.
+			prev := keyOfBits(xu[i])
+			for ow := lo; ow < hi; ow++ {
+				t := xu[i+1 : i+3 : i+3]
+				k1, k2 := keyOfBits(t[0]), keyOfBits(t[1])
+				rk[ow] = max(prev, k1, k2)
+				prev = k2
+				i += 2
+			}
+		default:
+			// Convert the run of the row the interior windows cover once,
+			// then take each window's max from the keys.
+			kb := s.kb[:W]
+			end := w.cols[hi-1][2] + (k-1)*dw + 1
+			for j := i; j < end; j++ {
+				kb[j] = keyOfBits(xu[j])
+			}
+			switch {
+			case k == 3 && dw == 1:
+				for ow := lo; ow < hi; ow++ {
+					t := kb[i : i+3 : i+3]
+					rk[ow] = max(t[0], t[1], t[2])
+					i += sw
+				}
+			case k == 2 && dw == 1:
+				for ow := lo; ow < hi; ow++ {
+					t := kb[i : i+2 : i+2]
+					rk[ow] = max(t[0], t[1])
+					i += sw
+				}
+			default:
+				for ow := lo; ow < hi; ow++ {
+					m := kb[i]
+					for t := 1; t < k; t++ {
+						m = max(m, kb[i+t*dw])
+					}
+					rk[ow] = m
+					i += sw
+				}
+			}
+		}
+	}
+	for ow := s.colHi; ow < OW; ow++ {
+		edge(ow)
+	}
+}
+
+// keyOfBits is maxKey on the bits of a float32.
+func keyOfBits(u uint32) int32 {
+	b := int32(u)
+	return (b ^ int32(uint32(b>>31)>>1)) - keyShift
+}
+
+// maxWindow is one window of maxPlane: the taps of output row r and column
+// cl (both non-empty) in order, with the exact rule.
+func maxWindow(xc []float32, w *pool2D, r, cl [3]int) float32 {
+	W, dh, dw := w.g.in[2], w.g.d[1], w.g.d[2]
+	h0, h1, ih := r[0], r[1], r[2]
+	a, b, base := cl[0], cl[1], cl[2]
+	m := xc[(ih+h0*dh)*W+base+a*dw]
+	for kh := h0; kh < h1; kh++ {
+		row := xc[(ih+kh*dh)*W:]
+		for k := a; k < b; k++ {
+			if v := row[base+k*dw]; v > m || v != v {
+				m = v
+			}
+		}
+	}
+	return m
 }
