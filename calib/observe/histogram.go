@@ -93,6 +93,26 @@ func (h *Histogram) bin(data []float32) {
 	}
 	c0, c1, c2, c3 := h.lanes[:bins], h.lanes[bins:2*bins], h.lanes[2*bins:3*bins], h.lanes[3*bins:]
 	i := 0
+	// With every cell index of the grid inside the int32 range, the indices
+	// are computed eight at a time (binIndexVector) into a small buffer and
+	// then counted: the same floor of the same exact product.
+	if off > -1<<30 && off+int64(bins) < 1<<30 {
+		var idx [512]int32
+		for i+len(idx) <= len(data) {
+			n := binIndexVector(data[i:i+len(idx)], scale, int32(off), idx[:])
+			if n == 0 {
+				break
+			}
+			for k := 0; k < n; k += 4 {
+				t := idx[k : k+4 : k+4]
+				c0[t[0]]++
+				c1[t[1]]++
+				c2[t[2]]++
+				c3[t[3]]++
+			}
+			i += n
+		}
+	}
 	for ; i+4 <= len(data); i += 4 {
 		d := data[i : i+4 : i+4]
 		c0[int64(math.Floor(float64(d[0])*scale))-off]++
