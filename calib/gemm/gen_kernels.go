@@ -43,6 +43,10 @@ func main() {
 	specs := []spec{
 		{name: "kernAVX2", reg: "Y", lanes: 8, mr: 6, nr: 16, unrl: 4},
 		{name: "kernAVX512", reg: "Z", lanes: 16, mr: 12, nr: 32, unrl: 4},
+		// For products with 16 columns or fewer (Winograd on 7x7 maps),
+		// where the 32-wide tile would compute half of its columns for
+		// nothing: 28 accumulators of one register each.
+		{name: "kernAVX512Narrow", reg: "Z", lanes: 16, mr: 28, nr: 16, unrl: 4},
 	}
 	for part := 1; part < 12; part++ {
 		specs = append(specs, spec{name: fmt.Sprintf("kernAVX512x%d", part), reg: "Z", lanes: 16, mr: 12, nr: 32, unrl: 4, part: part})

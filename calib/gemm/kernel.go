@@ -77,8 +77,3 @@ func storeRow4(c []float32, x0, x1, x2, x3, alpha, beta float32) {
 	c[2] = float32(beta*c[2]) + float32(alpha*x2)
 	c[3] = float32(beta*c[3]) + float32(alpha*x3)
 }
-
-// Tile reports the micro-kernel's tile: mr rows of op(A) by nr columns of
-// op(B). A product costs about as much as one with m and n rounded up to
-// these, which callers choosing between algorithms need to know.
-func Tile() (mr, nr int) { return kernel.mr, kernel.nr }

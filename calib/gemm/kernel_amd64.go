@@ -61,6 +61,14 @@ var avx512Kernel = microKernel{name: "avx512-12x32", mr: 12, nr: 32, run: func(k
 	avx512Parts[rows](k, &a[0], &b[0], &c[0], ldc, alpha, beta, rows)
 }}
 
+//go:noescape
+func kernAVX512Narrow(k int, a, b, c *float32, ldc int, alpha, beta float32, rows int)
+
+var avx512NarrowKernel = microKernel{name: "avx512-28x16", mr: 28, nr: 16, run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, rows int) {
+	checkKernelArgs(28, 16, rows, k, a, b, c, ldc)
+	kernAVX512Narrow(k, &a[0], &b[0], &c[0], ldc, alpha, beta, rows)
+}}
+
 var avx2Kernel = microKernel{name: "avx2-6x16", mr: 6, nr: 16, run: func(k int, a, b, c []float32, ldc int, alpha, beta float32, rows int) {
 	checkKernelArgs(6, 16, rows, k, a, b, c, ldc)
 	kernAVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, rows)
@@ -74,14 +82,24 @@ func checkKernelArgs(mr, nr, rows, k int, a, b, c []float32, ldc int) {
 	}
 }
 
-// availableKernels lists the kernels this CPU can run, fastest first.
+// availableKernels lists the kernels this CPU can run, fastest first; the
+// narrow AVX-512 kernel comes second, for kernelFor.
 func availableKernels() []microKernel {
 	var ks []microKernel
 	if cpu.X86.HasAVX512F {
-		ks = append(ks, avx512Kernel)
+		ks = append(ks, avx512Kernel, avx512NarrowKernel)
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ks = append(ks, avx2Kernel)
 	}
 	return append(ks, goKernel)
+}
+
+// narrowKernelFor returns the kernel for products of few columns that goes
+// with the default kernel, or nil when there is none.
+func narrowKernelFor() *microKernel {
+	if cpu.X86.HasAVX512F {
+		return &avx512NarrowKernel
+	}
+	return nil
 }

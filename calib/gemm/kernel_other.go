@@ -6,3 +6,6 @@ package gemm
 func availableKernels() []microKernel {
 	return []microKernel{goKernel}
 }
+
+// narrowKernelFor returns nil: the portable kernel is the only one.
+func narrowKernelFor() *microKernel { return nil }

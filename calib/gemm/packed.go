@@ -35,11 +35,48 @@ type PackedA struct {
 // the products that read A in place (n == 1), so a must not change while the
 // PackedA is in use. Like Sgemm, it panics on inconsistent arguments.
 func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
+	return packAWith(&kernel, transA, m, k, a, lda)
+}
+
+// PackAFor is PackA for products with about n columns: it picks the
+// micro-kernel (and so the panel layout) that computes such products
+// fastest. Today that matters for n <= 16, where the AVX-512 kernel's 32
+// columns would be half wasted and a 28x16 kernel is used instead.
+// Results are those of Sgemm run with the same kernel; they may differ in
+// the last bits from PackA's, whose kernel sums in another order.
+func PackAFor(transA bool, m, k int, a []float32, lda int, n int) *PackedA {
+	return packAWith(kernelFor(m, n), transA, m, k, a, lda)
+}
+
+// TileFor reports the tile (rows of op(A) by columns of op(B)) of the
+// micro-kernel PackAFor uses for an m x n product. The product costs about
+// as much as one with m and n rounded up to these, which callers choosing
+// between algorithms need to know.
+func TileFor(m, n int) (mr, nr int) {
+	kern := kernelFor(m, n)
+	return kern.mr, kern.nr
+}
+
+// kernelFor is the kernel computing an m x n product with the fewer
+// multiply-adds once the ragged edges are rounded up to whole tiles,
+// keeping the default unless the narrow one saves a fifth or more.
+func kernelFor(m, n int) *microKernel {
+	if narrow == nil {
+		return &kernel
+	}
+	wide := roundUp(m, kernel.mr) * roundUp(n, kernel.nr)
+	if 5*roundUp(m, narrow.mr)*roundUp(n, narrow.nr) <= 4*wide {
+		return narrow
+	}
+	return &kernel
+}
+
+func packAWith(kern *microKernel, transA bool, m, k int, a []float32, lda int) *PackedA {
 	if m < 0 || k < 0 {
 		panic("gemm: PackA: negative dimension")
 	}
 	checkMatrix("A", transA, m, k, a, lda)
-	pa := &PackedA{transA: transA, m: m, k: k, a: a, lda: lda, kern: &kernel}
+	pa := &PackedA{transA: transA, m: m, k: k, a: a, lda: lda, kern: kern}
 	if m <= 1 || k == 0 {
 		return pa
 	}

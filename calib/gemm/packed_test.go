@@ -68,3 +68,33 @@ func TestPackAPanicsOnShortSlice(t *testing.T) {
 	}()
 	PackA(false, 4, 4, make([]float32, 15), 4)
 }
+
+// PackAFor picks the narrow kernel for few columns where one exists, and
+// the products it packs for are right (float64 reference) and independent
+// of the worker count, for column counts around the narrow tile's width.
+func TestPackAForFewColumns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	if narrow != nil {
+		if mr, nr := TileFor(512, 16); mr != narrow.mr || nr != narrow.nr {
+			t.Errorf("TileFor(512, 16) = %dx%d, want the narrow kernel's %dx%d", mr, nr, narrow.mr, narrow.nr)
+		}
+		if mr, nr := TileFor(512, 3136); mr != kernel.mr || nr != kernel.nr {
+			t.Errorf("TileFor(512, 3136) = %dx%d, want the default kernel's %dx%d", mr, nr, kernel.mr, kernel.nr)
+		}
+	}
+	for _, s := range [][3]int{{512, 16, 512}, {60, 9, 300}, {29, 16, 40}, {100, 1, 30}, {1, 16, 8}} {
+		p := newProblem(rng, false, false, s[0], s[1], s[2], 0, 1, 0)
+		pa := PackAFor(false, p.m, p.k, p.a, p.lda, p.n)
+		var first []float32
+		for _, w := range []int{1, 2, 3} {
+			got := slices.Clone(p.c)
+			SgemmPacked(w, pa, false, p.n, 1, p.b, p.ldb, 0, got, p.ldc)
+			p.check(t, got)
+			if first == nil {
+				first = got
+			} else if !slices.Equal(first, got) {
+				t.Fatalf("%v: workers=%d changes the result", s, w)
+			}
+		}
+	}
+}

@@ -10,6 +10,9 @@ import (
 // changed afterwards.
 var kernel = availableKernels()[0]
 
+// narrow is the kernel for products with few columns (nil without one).
+var narrow = narrowKernelFor()
+
 // KernelName reports which micro-kernel Sgemm uses on this machine (for
 // logs and benchmarks), e.g. "avx512-12x32", "avx2-6x16" or "go4x4".
 func KernelName() string { return kernel.name }

@@ -27,8 +27,10 @@ type winograd3x3 struct {
 	w    []float32 // [M, C, 3, 3]
 	M, C int
 
-	once sync.Once
-	u    [16]*gemm.PackedA // U at each tile position, [M x C]
+	once  sync.Once
+	u     [16]*gemm.PackedA // U at each tile position, [M x C]
+	mu    sync.Mutex
+	tiles int // the tile count U's packing was chosen for; 0 until built
 }
 
 // winogradTilePositions is the number of positions of a transformed tile.
@@ -64,11 +66,11 @@ func (wg *winograd3x3) applies(g geom) bool {
 		return false
 	}
 	const moveCost = 30 // multiply-adds per float moved outside the GEMM
-	mr, nr := gemm.Tile()
-	M, C, P := roundUp(wg.M, mr), wg.C, g.outSize()
-	tiles := winogradTiles(g)
-	direct := M*9*C*roundUp(P, nr) + moveCost*9*C*P
-	wino := winogradTilePositions*M*C*roundUp(tiles, nr) + moveCost*winogradTilePositions*(2*C+wg.M)*tiles
+	C, P, tiles := wg.C, g.outSize(), winogradTiles(g)
+	mr, nr := gemm.TileFor(wg.M, P)
+	direct := roundUp(wg.M, mr)*9*C*roundUp(P, nr) + moveCost*9*C*P
+	mr, nr = wg.tile(tiles)
+	wino := winogradTilePositions*roundUp(wg.M, mr)*C*roundUp(tiles, nr) + moveCost*winogradTilePositions*(2*C+wg.M)*tiles
 	// The margin leaves alone layers where the two are close (ResNet-18's
 	// 7x7 ones measure even): they would pay U's memory for nothing.
 	return 5*wino < 4*direct
@@ -81,9 +83,25 @@ func winogradTiles(g geom) int {
 	return ((g.out[1] + 1) / 2) * ((g.out[2] + 1) / 2)
 }
 
-// packed returns U packed for the GEMM, building it on the first call.
-func (wg *winograd3x3) packed() *[16]*gemm.PackedA {
+// tile is the micro-kernel tile of the products for maps of the given
+// number of tiles: that of U's packing once it is built.
+func (wg *winograd3x3) tile(tiles int) (mr, nr int) {
+	wg.mu.Lock()
+	defer wg.mu.Unlock()
+	if wg.tiles != 0 {
+		tiles = wg.tiles
+	}
+	return gemm.TileFor(wg.M, tiles)
+}
+
+// packed returns U packed for the GEMM, building it on the first call,
+// for the kernel best suited to maps of that call's number of tiles (a
+// model's maps keep their size from one sample to the next).
+func (wg *winograd3x3) packed(tiles int) *[16]*gemm.PackedA {
 	wg.once.Do(func() {
+		wg.mu.Lock()
+		wg.tiles = tiles
+		wg.mu.Unlock()
 		M, C := wg.M, wg.C
 		u := make([]float32, winogradTilePositions*M*C)
 		for mc := range M * C {
@@ -92,7 +110,7 @@ func (wg *winograd3x3) packed() *[16]*gemm.PackedA {
 			}
 		}
 		for pos := range wg.u {
-			wg.u[pos] = gemm.PackA(false, M, C, u[pos*M*C:(pos+1)*M*C], C)
+			wg.u[pos] = gemm.PackAFor(false, M, C, u[pos*M*C:(pos+1)*M*C], C, tiles)
 		}
 	})
 	return &wg.u
@@ -125,11 +143,11 @@ func winogradWeight(g []float32) [16]float32 {
 // run computes the convolution of the N images in xs into out ([N, M, OH,
 // OW]), adding bias when it is not nil.
 func (wg *winograd3x3) run(xs, bias, out []float32, N int, g geom, workers int) {
-	u := wg.packed()
 	M, C := wg.M, wg.C
 	H, W, OH, OW := g.in[1], g.in[2], g.out[1], g.out[2]
 	th, tw := (OH+1)/2, (OW+1)/2
 	tiles := th * tw
+	u := wg.packed(tiles)
 	vs, ms := winogradStride(C*tiles), winogradStride(M*tiles)
 	vBuf, mBuf := getCol(winogradTilePositions*vs), getCol(winogradTilePositions*ms)
 	defer putCol(vBuf)
