@@ -44,8 +44,16 @@ func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
 // columns would be half wasted and a 28x16 kernel is used instead.
 // Results are those of Sgemm run with the same kernel; they may differ in
 // the last bits from PackA's, whose kernel sums in another order.
+//
+// Unlike PackA it keeps no reference to a once the panels are built, so a
+// may be dropped or reused: single-column products then run on the panels
+// too, instead of reading A in place.
 func PackAFor(transA bool, m, k int, a []float32, lda int, n int) *PackedA {
-	return packAWith(kernelFor(m, n), transA, m, k, a, lda)
+	pa := packAWith(kernelFor(m, n), transA, m, k, a, lda)
+	if pa.data != nil {
+		pa.a, pa.lda = nil, 0
+	}
+	return pa
 }
 
 // TileFor reports the tile (rows of op(A) by columns of op(B)) of the
@@ -110,17 +118,23 @@ func (pa *PackedA) block(pc, kc, row, mc int) []float32 {
 }
 
 // SgemmPacked is SgemmParallel with A taken from pa: C = alpha*op(A)*op(B) +
-// beta*C, op(A) being pa's m x k matrix, op(B) k x n and C m x n. The result
-// is bit-identical to SgemmParallel (and Sgemm) called with pa's source
-// matrix, for every worker count.
+// beta*C, op(A) being pa's m x k matrix, op(B) k x n and C m x n. With pa
+// from PackA the result is bit-identical to SgemmParallel (and Sgemm)
+// called with pa's source matrix; with pa from PackAFor, to the same with
+// PackAFor's kernel. Either way it does not depend on the worker count.
 func SgemmPacked(workers int, pa *PackedA, transB bool, n int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	m, k := pa.m, pa.k
-	if pa.data == nil || n <= 1 || alpha == 0 {
+	if pa.data == nil || (n <= 1 && pa.a != nil) {
 		// The paths that never pack A (vector products, no product at all).
 		SgemmParallel(workers, pa.transA, transB, m, n, k, alpha, pa.a, pa.lda, b, ldb, beta, c, ldc)
 		return
 	}
-	checkArgs(pa.transA, transB, m, n, k, pa.a, pa.lda, b, ldb, c, ldc)
+	checkMatrix("B", transB, k, n, b, ldb)
+	checkMatrix("C", false, m, n, c, ldc)
+	if alpha == 0 || n == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}

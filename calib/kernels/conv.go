@@ -23,13 +23,13 @@ func Conv(x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, erro
 
 // ConvWith is Conv writing its result into a buffer from alloc.
 func ConvWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int) (*tensor.Dense, error) {
-	return convWith(alloc, x, w, b, p, workers, nil, nil)
+	return convWith(alloc, x, w, b, p, workers, nil)
 }
 
-// convWith is ConvWith taking the weight of each group prepacked for the
-// GEMM path when packed is not nil (one per group, see ConvPlan), and
-// computing 3x3 layers with wino where that is cheaper.
-func convWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int, packed []*gemm.PackedA, wino *winograd3x3) (*tensor.Dense, error) {
+// convWith is ConvWith taking, when plan is not nil, the weight of each
+// group prepacked for the GEMM path and computing 3x3 layers with
+// Winograd where that is cheaper (see ConvPlan).
+func convWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int, plan *ConvPlan) (*tensor.Dense, error) {
 	const op = "Conv"
 	xs, xsh, err := f32in(op, x)
 	if err != nil {
@@ -72,10 +72,12 @@ func convWith(alloc Alloc, x, w, b *tensor.Dense, p ConvParams, workers int, pac
 		depthwise3x3(xs, ws, bias, out, N, C, M/C, g, workers)
 	case depthwise:
 		convDepthwise(xs, ws, bias, out, N, C, M/C, g, workers)
-	case wino != nil && wino.applies(g):
-		wino.run(xs, bias, out, N, g, workers)
+	case plan != nil && plan.wino != nil && plan.wino.applies(g):
+		plan.wino.run(xs, bias, out, N, g, workers)
+	case plan != nil:
+		convGemm(xs, ws, bias, out, N, C, M, group, g, workers, plan.packedWeights())
 	default:
-		convGemm(xs, ws, bias, out, N, C, M, group, g, workers, packed)
+		convGemm(xs, ws, bias, out, N, C, M, group, g, workers, nil)
 	}
 	return New(g.outShape(N, M), out)
 }

@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"sync"
+
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/gemm"
@@ -17,10 +19,16 @@ import (
 // read-only after NewConvPlan and may be used by concurrent calls; the weight
 // tensor must not change while the plan is in use.
 type ConvPlan struct {
-	w      *tensor.Dense
-	p      ConvParams
-	packed []*gemm.PackedA // one per group; nil when Conv never takes the GEMM path (depthwise)
-	wino   *winograd3x3    // nil unless the weight is 3x3 and the Conv ungrouped, stride 1, undilated
+	w    *tensor.Dense
+	p    ConvParams
+	wino *winograd3x3 // nil unless the weight is 3x3 and the Conv ungrouped, stride 1, undilated
+
+	// gemmPath is false when Conv never takes the GEMM path (depthwise).
+	// The packed weights are built on the first call that takes it: a
+	// layer Winograd computes never needs them.
+	gemmPath   bool
+	packedOnce sync.Once
+	packed     []*gemm.PackedA // one per group
 }
 
 // NewConvPlan prepares Conv with weight w [M, C/group, k...] and attributes p.
@@ -36,29 +44,38 @@ func NewConvPlan(w *tensor.Dense, p ConvParams) (*ConvPlan, error) {
 		return nil, shapeErr(op, "weight %v must be rank 3 to 5", wsh)
 	}
 	group := max(p.Group, 1)
-	M := wsh[0]
-	if M%group != 0 {
+	if wsh[0]%group != 0 {
 		return nil, shapeErr(op, "weight %v does not split into %d groups", wsh, group)
 	}
-	cp := &ConvPlan{w: w, p: p, wino: newWinograd3x3(ws, wsh, p)}
 	// ConvWith takes the direct depthwise loop when each group has one input
 	// channel and the kernel has no depth extent; only the rest reaches GEMM.
-	if wsh[1] == 1 && (len(wsh) < 5 || wsh[2] == 1) {
-		return cp, nil
+	depthwise := wsh[1] == 1 && (len(wsh) < 5 || wsh[2] == 1)
+	return &ConvPlan{w: w, p: p, wino: newWinograd3x3(ws, wsh, p), gemmPath: !depthwise}, nil
+}
+
+// packedWeights returns each group's weight matrix packed for the GEMM
+// (nil for a depthwise Conv), packing it on the first call.
+func (cp *ConvPlan) packedWeights() []*gemm.PackedA {
+	if !cp.gemmPath {
+		return nil
 	}
-	Mg, rows := M/group, 1
-	for _, d := range wsh[1:] {
-		rows *= d
-	}
-	cp.packed = make([]*gemm.PackedA, group)
-	for gi := range cp.packed {
-		cp.packed[gi] = gemm.PackA(false, Mg, rows, ws[gi*Mg*rows:(gi+1)*Mg*rows], rows)
-	}
-	return cp, nil
+	cp.packedOnce.Do(func() {
+		ws, wsh := cp.w.Data().([]float32), cp.w.Shape()
+		group := max(cp.p.Group, 1)
+		Mg, rows := wsh[0]/group, 1
+		for _, d := range wsh[1:] {
+			rows *= d
+		}
+		cp.packed = make([]*gemm.PackedA, group)
+		for gi := range cp.packed {
+			cp.packed[gi] = gemm.PackA(false, Mg, rows, ws[gi*Mg*rows:(gi+1)*Mg*rows], rows)
+		}
+	})
+	return cp.packed
 }
 
 // ConvWith runs the planned Conv on x with optional bias b, writing its
 // result into a buffer from alloc.
 func (cp *ConvPlan) ConvWith(alloc Alloc, x, b *tensor.Dense, workers int) (*tensor.Dense, error) {
-	return convWith(alloc, x, cp.w, b, cp.p, workers, cp.packed, cp.wino)
+	return convWith(alloc, x, cp.w, b, cp.p, workers, cp)
 }

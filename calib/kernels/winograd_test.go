@@ -143,6 +143,11 @@ func BenchmarkWinogradResNet18(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		im2col, err := NewConvPlan(w, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		im2col.wino = nil
 		g, err := p.Window.resolve("Conv", xsh[2:], []int{3, 3}, false)
 		if err != nil {
 			b.Fatal(err)
@@ -151,7 +156,7 @@ func BenchmarkWinogradResNet18(b *testing.B) {
 		alloc := func(n int) []float32 { return out[:n] }
 		b.Run(fmt.Sprintf("c%d_%dx%d/im2col", l.c, l.hw, l.hw), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := convWith(alloc, x, w, nil, p, 1, plan.packed, nil); err != nil {
+				if _, err := im2col.ConvWith(alloc, x, nil, 1); err != nil {
 					b.Fatal(err)
 				}
 			}
