@@ -194,7 +194,11 @@ func (s *shard) sample(ctx context.Context, it *interp.Interpreter, set *dataset
 	}
 	s.reached = map[string]bool{}
 	s.err = nil
-	if _, err := it.Run(ctx, smp.Inputs, s); err != nil {
+	// The outputs are dropped and the observers keep no tensor, so nothing
+	// refers to the inputs once Run returns.
+	_, err = it.Run(ctx, smp.Inputs, s)
+	set.Release(smp)
+	if err != nil {
 		return fmt.Errorf("sample %q: %w", smp.Name, err)
 	}
 	if s.err != nil {

@@ -40,7 +40,7 @@ var npyTypes = map[string]tensor.Dtype{
 
 // ReadNPY reads a .npy file into a Dense. A 0-d array gives a Dense of shape ().
 func ReadNPY(path string) (*tensor.Dense, error) {
-	d, err := readNPY(path)
+	d, err := readNPY(path, nil)
 	var pe *fs.PathError
 	if err != nil && !errors.As(err, &pe) {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -50,17 +50,19 @@ func ReadNPY(path string) (*tensor.Dense, error) {
 
 // readNPY is ReadNPY without the path in format errors, for callers whose
 // errors name the file already. Errors opening the file are *fs.PathError.
-func readNPY(path string) (*tensor.Dense, error) {
+// A float32 array goes into memory from f32 when it is not nil.
+func readNPY(path string, f32 func(n int) []float32) (*tensor.Dense, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return decodeNPY(bufio.NewReader(f))
+	return decodeNPY(bufio.NewReader(f), f32)
 }
 
-// decodeNPY reads one .npy stream.
-func decodeNPY(r io.Reader) (*tensor.Dense, error) {
+// decodeNPY reads one .npy stream, a float32 array into memory from f32
+// when it is not nil.
+func decodeNPY(r io.Reader, f32 func(n int) []float32) (*tensor.Dense, error) {
 	header, err := readNPYHeader(r)
 	if err != nil {
 		return nil, err
@@ -78,7 +80,7 @@ func decodeNPY(r io.Reader) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, raw, err := makeRaw(dt, numElements(shape))
+	data, raw, err := makeRaw(dt, numElements(shape), f32)
 	if err != nil {
 		return nil, err
 	}

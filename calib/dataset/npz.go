@@ -28,7 +28,7 @@ func readNPZ(file string) (map[string]*tensor.Dense, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: array %q: %w", file, name, err)
 		}
-		d, err := decodeNPY(bufio.NewReader(rc))
+		d, err := decodeNPY(bufio.NewReader(rc), nil)
 		rc.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: array %q: %w", file, name, err)

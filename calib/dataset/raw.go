@@ -25,11 +25,16 @@ func isLittleEndianHost() bool {
 	return b[0] == 1
 }
 
-// makeRaw returns a zeroed []T of n elements for dtype dt together with a
-// byte view of its memory, of length n*elemSize(dt).
-func makeRaw(dt tensor.Dtype, n int) (any, []byte, error) {
+// makeRaw returns a []T of n elements for dtype dt together with a byte
+// view of its memory, of length n*elemSize(dt). The slice is zeroed, except
+// a float32 one taken from f32 (when not nil), whose contents are whatever
+// it held: the caller overwrites every byte.
+func makeRaw(dt tensor.Dtype, n int, f32 func(n int) []float32) (any, []byte, error) {
 	switch dt {
 	case tensor.Float32:
+		if f32 != nil {
+			return withBytes(f32(n))
+		}
 		return withBytes(make([]float32, n))
 	case tensor.Float64:
 		return withBytes(make([]float64, n))

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gorgonia.org/tensor"
 )
@@ -25,6 +26,8 @@ type Sample struct {
 type Set struct {
 	specs   []InputSpec
 	samples []entry
+	// recycled holds *[]float32 arrays of released samples (see Release).
+	recycled sync.Pool
 }
 
 type kind int

@@ -4,10 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -334,6 +336,29 @@ func TestTensorProtoTypedFields(t *testing.T) {
 		}
 		if d.Dtype() != tc.dtype {
 			t.Errorf("%s: dtype %v, want %v", tc.test, d.Dtype(), tc.dtype)
+		}
+	}
+}
+
+// Released arrays are read into again: every sample must still load its
+// own values, whichever sample's memory it gets and whatever size that was.
+func TestLoadAfterReleaseReadsEachSamplesValues(t *testing.T) {
+	dir := t.TempDir()
+	for i, vals := range [][]float32{{1, 2, 3, 4}, {5, 6, 7, 8}, {-1, -2, -3, -4}} {
+		writeNPY(t, filepath.Join(dir, fmt.Sprintf("s%d.npy", i)), dense([]int{1, 4}, vals...))
+	}
+	set := open(t, image("x", 1, 4), dir)
+	want := [][]float32{{1, 2, 3, 4}, {5, 6, 7, 8}, {-1, -2, -3, -4}}
+	for round := range 3 {
+		for i := range set.Len() {
+			smp, err := set.Load(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := smp.Inputs["x"].Data().([]float32); !slices.Equal(got, want[i]) {
+				t.Fatalf("round %d sample %d: %v, want %v", round, i, got, want[i])
+			}
+			set.Release(smp)
 		}
 	}
 }
