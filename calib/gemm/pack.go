@@ -43,6 +43,10 @@ func packB(dst []float32, trans bool, b []float32, ldb, kc, nc, nr int) {
 		}
 		j0 := s * nr
 		if !trans {
+			if cols == nr {
+				copyRows(d, b[j0:], ldb, kc, nr)
+				continue
+			}
 			for p := 0; p < kc; p++ {
 				copy(d[p*nr:p*nr+cols], b[p*ldb+j0:p*ldb+j0+cols])
 			}
@@ -54,5 +58,12 @@ func packB(dst []float32, trans bool, b []float32, ldb, kc, nc, nr int) {
 				d[p*nr+j] = v
 			}
 		}
+	}
+}
+
+// copyRowsGo is copyRows without assembly.
+func copyRowsGo(d, b []float32, ldb, kc, cols int) {
+	for p := 0; p < kc; p++ {
+		copy(d[p*cols:(p+1)*cols], b[p*ldb:p*ldb+cols])
 	}
 }

@@ -66,3 +66,19 @@ func vecMat(x, w []float32, ld int, acc []float32) {
 	}
 	vecMatGo(x, w, ld, acc[j:], j)
 }
+
+//go:noescape
+func rowsAVX512(rows int, dst, src *float32, lds int, width int)
+
+// copyRows copies kc rows of cols floats from b (row stride ldb) into d,
+// rows back to back (width cols): a packed-B sliver. Whole slivers of the
+// AVX-512 kernels' widths take the assembly loop, where a memmove call per
+// 64 or 128 bytes cost more than the copy.
+func copyRows(d, b []float32, ldb, kc, cols int) {
+	if haveAVX512 && kc > 0 && (cols == 16 || cols == 32) {
+		_, _ = d[kc*cols-1], b[(kc-1)*ldb+cols-1]
+		rowsAVX512(kc, &d[0], &b[0], ldb, cols)
+		return
+	}
+	copyRowsGo(d, b, ldb, kc, cols)
+}

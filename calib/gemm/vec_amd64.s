@@ -191,3 +191,39 @@ cols256_store:
 	VMOVUPS Y3, 96(DI)
 	VZEROUPPER
 	RET
+
+// func rowsAVX512(rows int, dst, src *float32, lds int, width int)
+//
+// Copies rows rows of width (16 or 32) floats from src (row stride lds
+// floats) to dst (rows packed back to back): one packed-B sliver.
+TEXT ·rowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ rows+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), DX
+	SHLQ $2, DX
+	MOVQ width+32(FP), AX
+	CMPQ AX, $16
+	JEQ  rows16
+
+rows32:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    DX, SI
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     rows32
+	VZEROUPPER
+	RET
+
+rows16:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    DX, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     rows16
+	VZEROUPPER
+	RET
