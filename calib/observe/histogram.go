@@ -71,11 +71,15 @@ const laneMin = 8192
 // bin adds data (inside the current grid) to the cells: cell
 // floor(x * 2^-exp) - lo, where the product is exact (see cellOf).
 //
-// Activations repeat values (a ReLU output is half zeros), and counting
-// them into one array makes each increment wait for the previous store to
-// the same cell. For large batches four interleaved count arrays break that
-// chain; they are folded into the cells at the end, so the counts are the
-// same integers.
+// Activations repeat values: a ReLU output is half zeros, a ReLU6 output
+// piles up at 6, and counting those one by one into one array makes each
+// increment wait for the previous store to the same cell. For large
+// batches the indices are computed eight at a time (binPack), and the two
+// cells expected to be hot (the one holding 0, else the first, and the
+// one holding max) are only tallied there, once per chunk; the remaining
+// indices go to four interleaved count arrays, which breaks the chains of
+// the cells that are merely frequent. They are folded into the cells at
+// the end, so the counts are the same integers.
 func (h *Histogram) bin(data []float32) {
 	scale := math.Ldexp(1, -h.exp)
 	off := h.lo
@@ -93,24 +97,37 @@ func (h *Histogram) bin(data []float32) {
 	}
 	c0, c1, c2, c3 := h.lanes[:bins], h.lanes[bins:2*bins], h.lanes[2*bins:3*bins], h.lanes[3*bins:]
 	i := 0
-	// With every cell index of the grid inside the int32 range, the indices
-	// are computed eight at a time (binIndexVector) into a small buffer and
-	// then counted: the same floor of the same exact product.
+	// binPack needs every cell index of the grid inside the int32 range.
 	if off > -1<<30 && off+int64(bins) < 1<<30 {
-		var idx [512]int32
-		for i+len(idx) <= len(data) {
-			n := binIndexVector(data[i:i+len(idx)], scale, int32(off), idx[:])
+		hot0, hot1 := h.hotCells()
+		single := h.singleExact()
+		// Chunks of 2048 measured faster than 512 (fewer calls and
+		// loop restarts); larger ones gain nothing more.
+		var idx [2048]int32
+		var hits0, hits1 int
+		for i+8 <= len(data) {
+			n, kept, a, b := binPack(data[i:], scale, single, int32(off), hot0, hot1, idx[:])
 			if n == 0 {
 				break
 			}
-			for k := 0; k < n; k += 4 {
+			hits0 += a
+			hits1 += b
+			k := 0
+			for ; k+4 <= kept; k += 4 {
 				t := idx[k : k+4 : k+4]
 				c0[t[0]]++
 				c1[t[1]]++
 				c2[t[2]]++
 				c3[t[3]]++
 			}
+			for _, t := range idx[k:kept] {
+				c0[t]++
+			}
 			i += n
+		}
+		h.cells[hot0] += uint64(hits0)
+		if hot1 >= 0 {
+			h.cells[hot1] += uint64(hits1)
 		}
 	}
 	for ; i+4 <= len(data); i += 4 {
@@ -126,6 +143,34 @@ func (h *Histogram) bin(data []float32) {
 	for j := range h.cells {
 		h.cells[j] += uint64(c0[j]) + uint64(c1[j]) + uint64(c2[j]) + uint64(c3[j])
 	}
+}
+
+// singleExact reports whether x * 2^-exp is exact in float32 for every x
+// in [min, max], so that bin may multiply in float32. The power of two must
+// be a normal float32 (-127 <= exp <= 126). The product of a float32 by a
+// normal power of two is exact unless it underflows, which needs exp > 0;
+// there a positive x whose product rounds to a subnormal or to +0 still has
+// floor 0, but a negative one rounded to -0 would get floor 0 instead of
+// -1, so negative data then needs float64. The cell indices are within
+// int32, far from float32 overflow.
+func (h *Histogram) singleExact() bool {
+	return h.exp >= -127 && h.exp <= 126 && (h.exp <= 0 || !(h.min < 0))
+}
+
+// hotCells picks the two cells bin tallies without scattering: the one
+// holding 0 (ReLU zeros of either sign), or the first cell when 0 is off
+// the grid, and the one holding max (a ReLU6 or clip ceiling). The second
+// is -1, which no index equals, when both are the same cell. Any choice
+// gives the same counts; these are the ones worth it for activations.
+func (h *Histogram) hotCells() (hot0, hot1 int32) {
+	if z := -h.lo; z >= 0 && z < int64(len(h.cells)) {
+		hot0 = int32(z)
+	}
+	hot1 = int32(cellOf(h.max, h.exp) - h.lo)
+	if hot1 == hot0 {
+		hot1 = -1
+	}
+	return hot0, hot1
 }
 
 // Merge implements Observer. Both sides are moved to the canonical level
