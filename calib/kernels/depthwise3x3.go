@@ -32,16 +32,20 @@ func depthwise3x3(xs, ws, bias, out []float32, N, C, mult int, g geom, workers i
 				ih := oh*sh - ph
 				orow := oc[oh*OW : (oh+1)*OW]
 				// The input rows under the window, nil where it reads
-				// padding (those taps add nothing, as in dwEdge).
+				// padding (those taps add nothing).
 				var rows [3][]float32
 				for k := range rows {
 					if y := ih + k; y >= 0 && y < H {
 						rows[k] = xc[y*W : (y+1)*W]
 					}
 				}
-				dwEdge(xc, wk, b, orow, 0, owLo, ih, H, W, sw, pw)
+				for ow := 0; ow < owLo; ow++ {
+					orow[ow] = dw3x3Edge(rows, wk, b, ow*sw-pw, W)
+				}
 				dw3x3Interior(rows, owLo*sw-pw, orow[owLo:owHi], wk, b, sw)
-				dwEdge(xc, wk, b, orow, owHi, OW, ih, H, W, sw, pw)
+				for ow := owHi; ow < OW; ow++ {
+					orow[ow] = dw3x3Edge(rows, wk, b, ow*sw-pw, W)
+				}
 			}
 		}
 	})
@@ -70,25 +74,21 @@ func dw3x3InteriorGo(rows [3][]float32, iw int, orow, wk []float32, b float32, s
 	}
 }
 
-// dwEdge computes output columns [ow0, ow1) of one output row whose window
-// starts at input row ih, checking every tap against the input bounds.
-func dwEdge(xc, wk []float32, b float32, orow []float32, ow0, ow1, ih, H, W, sw, pw int) {
-	for ow := ow0; ow < ow1; ow++ {
-		iw := ow*sw - pw
-		acc := b
-		for kh := 0; kh < 3; kh++ {
-			y := ih + kh
-			if y < 0 || y >= H {
-				continue
-			}
-			for kw := 0; kw < 3; kw++ {
-				x := iw + kw
-				if x < 0 || x >= W {
-					continue
-				}
-				acc += wk[kh*3+kw] * xc[y*W+x]
+// dw3x3Edge computes one output whose window starts at column iw and may
+// hang over the left or right edge of the rows (width W): bias, then the
+// products of the taps inside, row by row, as dw3x3InteriorGo sums them.
+func dw3x3Edge(rows [3][]float32, wk []float32, b float32, iw, W int) float32 {
+	wk = wk[:9:9]
+	acc := b
+	for k, r := range rows {
+		if r == nil {
+			continue
+		}
+		for kw := range 3 {
+			if x := iw + kw; x >= 0 && x < W {
+				acc += wk[3*k+kw] * r[x]
 			}
 		}
-		orow[ow] = acc
 	}
+	return acc
 }
