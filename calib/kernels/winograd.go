@@ -102,15 +102,20 @@ func (wg *winograd3x3) packed(tiles int) *[16]*gemm.PackedA {
 		wg.mu.Lock()
 		wg.tiles = tiles
 		wg.mu.Unlock()
+		// U is built transposed, [C, M] per position: packing then copies
+		// runs of rows instead of gathering each column.
 		M, C := wg.M, wg.C
 		u := make([]float32, winogradTilePositions*M*C)
-		for mc := range M * C {
-			for pos, v := range winogradWeight(wg.w[mc*9 : mc*9+9]) {
-				u[pos*M*C+mc] = v
+		for m := range M {
+			for c := range C {
+				mc := m*C + c
+				for pos, v := range winogradWeight(wg.w[mc*9 : mc*9+9]) {
+					u[pos*M*C+c*M+m] = v
+				}
 			}
 		}
 		for pos := range wg.u {
-			wg.u[pos] = gemm.PackAFor(false, M, C, u[pos*M*C:(pos+1)*M*C], C, tiles)
+			wg.u[pos] = gemm.PackAFor(true, M, C, u[pos*M*C:(pos+1)*M*C], M, tiles)
 		}
 	})
 	return &wg.u
