@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -281,4 +282,37 @@ func decodeRaw(dt int32, raw []byte, n int) any {
 		return unpackBits(raw, n, 2)
 	}
 	return nil
+}
+
+// SharedFloat32s returns the elements of a FLOAT tensor whose data is raw
+// little-endian bytes (in the proto or external) as a []float32 sharing
+// those bytes' memory, when this host is little-endian and the bytes are
+// 4-byte aligned; ok is false otherwise, and then Values gives a copy.
+//
+// It exists for read-only users of large weights (the calibration
+// interpreter): a copy would double the model's share of the process's
+// memory. The result must not be written, and t's raw bytes must not be
+// written while it is in use (onnxquant replaces a tensor's RawData rather
+// than editing it in place).
+func SharedFloat32s(t *onnxpb.TensorProto, dir string) (vals []float32, ok bool, err error) {
+	if t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) || t.Segment != nil || !littleEndianHost() {
+		return nil, false, nil
+	}
+	raw, isRaw, err := rawBytes(t, dir)
+	if err != nil {
+		return nil, false, fmt.Errorf("tensor %q (%s): %w", t.GetName(), DataTypeName(t.GetDataType()), err)
+	}
+	n, err := NumElements(t)
+	if err != nil || !isRaw || n == 0 || int64(len(raw)) != 4*n || uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%4 != 0 {
+		return nil, false, nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(raw))), n), true, nil
+}
+
+// littleEndianHost reports whether this machine stores the low byte first,
+// the layout of ONNX raw data.
+func littleEndianHost() bool {
+	var probe [2]byte
+	binary.NativeEndian.PutUint16(probe[:], 1)
+	return probe[0] == 1
 }

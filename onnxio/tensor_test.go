@@ -330,3 +330,30 @@ func TestMismatchedDataSizesAreErrorsNamingTheTensor(t *testing.T) {
 		wantMention(t, err, tp.GetName())
 	}
 }
+
+// A raw FLOAT tensor is viewed in place: the values are the little-endian
+// floats of its bytes (hand-encoded), and they share the bytes' memory.
+// Typed float_data and other types are not viewed.
+func TestSharedFloat32sViewsRawBytes(t *testing.T) {
+	raw := []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0, 0, 0, 0xc0, 0x7f} // 1, -2, NaN
+	tp := &onnxpb.TensorProto{Name: proto.String("w"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Dims: []int64{3}, RawData: raw}
+	got, ok, err := onnxio.SharedFloat32s(tp, "")
+	if err != nil || !ok {
+		t.Fatalf("SharedFloat32s: ok=%v err=%v, want a view", ok, err)
+	}
+	if got[0] != 1 || got[1] != -2 || !math.IsNaN(float64(got[2])) {
+		t.Fatalf("values %v, want [1 -2 NaN]", got)
+	}
+	raw[2], raw[3] = 0, 0x40 // 1.0 becomes 2.0 in the bytes: the view must see it
+	if got[0] != 2 {
+		t.Errorf("after editing the bytes the view reads %v: it is a copy", got[0])
+	}
+	typed := &onnxpb.TensorProto{DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Dims: []int64{2}, FloatData: []float32{1, 2}}
+	if _, ok, _ := onnxio.SharedFloat32s(typed, ""); ok {
+		t.Error("float_data was viewed; only raw bytes can be")
+	}
+	double := &onnxpb.TensorProto{DataType: proto.Int32(int32(onnxpb.TensorProto_DOUBLE)), Dims: []int64{1}, RawData: make([]byte, 8)}
+	if _, ok, _ := onnxio.SharedFloat32s(double, ""); ok {
+		t.Error("a DOUBLE tensor was viewed as float32")
+	}
+}

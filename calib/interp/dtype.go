@@ -85,13 +85,21 @@ func onnxTypeOf(d tensor.Dtype) int32 {
 	return 0
 }
 
-// toDense materializes a TensorProto (initializer or Constant value).
+// toDense materializes a TensorProto (initializer or Constant value). A
+// float32 one shares the proto's raw bytes where it can: kernels never
+// write their inputs, and a copy would double the weights' memory.
 func toDense(t *onnxpb.TensorProto, dir string) (*tensor.Dense, error) {
 	if _, ok := dtypeOf(t.GetDataType()); !ok {
 		return nil, fmt.Errorf("tensor %q: data type %s is not supported", t.GetName(), onnxio.DataTypeName(t.GetDataType()))
 	}
-	vals, err := onnxio.Values(t, dir)
+	var vals any
+	shared, ok, err := onnxio.SharedFloat32s(t, dir)
 	if err != nil {
+		return nil, err
+	}
+	if ok {
+		vals = shared
+	} else if vals, err = onnxio.Values(t, dir); err != nil {
 		return nil, err
 	}
 	switch t.GetDataType() {
