@@ -2,43 +2,6 @@
 
 #include "textflag.h"
 
-// Even and odd elements of a register pair (A, B) for VPERMI2PS.
-DATA dwEven<>+0(SB)/4, $0
-DATA dwEven<>+4(SB)/4, $2
-DATA dwEven<>+8(SB)/4, $4
-DATA dwEven<>+12(SB)/4, $6
-DATA dwEven<>+16(SB)/4, $8
-DATA dwEven<>+20(SB)/4, $10
-DATA dwEven<>+24(SB)/4, $12
-DATA dwEven<>+28(SB)/4, $14
-DATA dwEven<>+32(SB)/4, $16
-DATA dwEven<>+36(SB)/4, $18
-DATA dwEven<>+40(SB)/4, $20
-DATA dwEven<>+44(SB)/4, $22
-DATA dwEven<>+48(SB)/4, $24
-DATA dwEven<>+52(SB)/4, $26
-DATA dwEven<>+56(SB)/4, $28
-DATA dwEven<>+60(SB)/4, $30
-GLOBL dwEven<>(SB), RODATA|NOPTR, $64
-
-DATA dwOdd<>+0(SB)/4, $1
-DATA dwOdd<>+4(SB)/4, $3
-DATA dwOdd<>+8(SB)/4, $5
-DATA dwOdd<>+12(SB)/4, $7
-DATA dwOdd<>+16(SB)/4, $9
-DATA dwOdd<>+20(SB)/4, $11
-DATA dwOdd<>+24(SB)/4, $13
-DATA dwOdd<>+28(SB)/4, $15
-DATA dwOdd<>+32(SB)/4, $17
-DATA dwOdd<>+36(SB)/4, $19
-DATA dwOdd<>+40(SB)/4, $21
-DATA dwOdd<>+44(SB)/4, $23
-DATA dwOdd<>+48(SB)/4, $25
-DATA dwOdd<>+52(SB)/4, $27
-DATA dwOdd<>+56(SB)/4, $29
-DATA dwOdd<>+60(SB)/4, $31
-GLOBL dwOdd<>(SB), RODATA|NOPTR, $64
-
 // DWMASK sets AX to the mask of the first min(max(CX, 0), 16) lanes,
 // clobbering CX.
 #define DWMASK(done)  \
@@ -110,8 +73,8 @@ TEXT ·dw3x3RowAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS 24(DX), Z6
 	VBROADCASTSS 28(DX), Z7
 	VBROADCASTSS 32(DX), Z8
-	VMOVUPS      dwEven<>(SB), Z30
-	VMOVUPS      dwOdd<>(SB), Z31
+	VMOVUPS      ·permEven(SB), Z30
+	VMOVUPS      ·permOdd(SB), Z31
 	CMPQ         R10, $2
 	JEQ          s2Block
 

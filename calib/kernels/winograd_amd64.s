@@ -2,45 +2,8 @@
 
 #include "textflag.h"
 
-// Permutation indices for VPERMI2PS over a pair of registers (A, B), lanes
-// 0-15 of A then of B: the even and odd elements, and the two halves of
-// the interleaving of A with B.
-DATA winoEven<>+0(SB)/4, $0
-DATA winoEven<>+4(SB)/4, $2
-DATA winoEven<>+8(SB)/4, $4
-DATA winoEven<>+12(SB)/4, $6
-DATA winoEven<>+16(SB)/4, $8
-DATA winoEven<>+20(SB)/4, $10
-DATA winoEven<>+24(SB)/4, $12
-DATA winoEven<>+28(SB)/4, $14
-DATA winoEven<>+32(SB)/4, $16
-DATA winoEven<>+36(SB)/4, $18
-DATA winoEven<>+40(SB)/4, $20
-DATA winoEven<>+44(SB)/4, $22
-DATA winoEven<>+48(SB)/4, $24
-DATA winoEven<>+52(SB)/4, $26
-DATA winoEven<>+56(SB)/4, $28
-DATA winoEven<>+60(SB)/4, $30
-GLOBL winoEven<>(SB), RODATA|NOPTR, $64
-
-DATA winoOdd<>+0(SB)/4, $1
-DATA winoOdd<>+4(SB)/4, $3
-DATA winoOdd<>+8(SB)/4, $5
-DATA winoOdd<>+12(SB)/4, $7
-DATA winoOdd<>+16(SB)/4, $9
-DATA winoOdd<>+20(SB)/4, $11
-DATA winoOdd<>+24(SB)/4, $13
-DATA winoOdd<>+28(SB)/4, $15
-DATA winoOdd<>+32(SB)/4, $17
-DATA winoOdd<>+36(SB)/4, $19
-DATA winoOdd<>+40(SB)/4, $21
-DATA winoOdd<>+44(SB)/4, $23
-DATA winoOdd<>+48(SB)/4, $25
-DATA winoOdd<>+52(SB)/4, $27
-DATA winoOdd<>+56(SB)/4, $29
-DATA winoOdd<>+60(SB)/4, $31
-GLOBL winoOdd<>(SB), RODATA|NOPTR, $64
-
+// Indices for VPERMI2PS interleaving a register pair (A, B): the two
+// halves of A0 B0 A1 B1 ... (permEven and permOdd are in perm_amd64.s).
 DATA winoZipLo<>+0(SB)/4, $0
 DATA winoZipLo<>+4(SB)/4, $16
 DATA winoZipLo<>+8(SB)/4, $1
@@ -129,8 +92,8 @@ TEXT ·winogradInputRowAVX512(SB), NOSPLIT, $0-40
 	MOVQ    stride+24(FP), R8
 	SHLQ    $2, R8
 	MOVQ    tw+32(FP), BX
-	VMOVUPS winoEven<>(SB), Z30
-	VMOVUPS winoOdd<>(SB), Z31
+	VMOVUPS ·permEven(SB), Z30
+	VMOVUPS ·permOdd(SB), Z31
 
 inBlock:
 	MOVQ $0xffff, AX
