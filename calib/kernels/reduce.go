@@ -50,8 +50,9 @@ func ReduceMin(x *tensor.Dense, axes []int, keepDims, noopWithEmptyAxes bool) (*
 
 // Reduce applies reduction r over axes (negative allowed). Empty axes reduce
 // everything unless noopWithEmptyAxes, which returns x unchanged (ONNX opset 13/18
-// semantics; older opsets simply pass noopWithEmptyAxes=false). Float32
-// reductions accumulate in float64; integer inputs support Sum, Prod, Max, Min.
+// semantics; older opsets simply pass noopWithEmptyAxes=false). Float32 and
+// float64 reductions accumulate in float64; integer inputs support Sum,
+// Prod, Max, Min.
 func Reduce(r Reduction, x *tensor.Dense, axes []int, keepDims, noopWithEmptyAxes bool) (*tensor.Dense, error) {
 	op := r.String()
 	if x == nil {
@@ -93,7 +94,9 @@ func Reduce(r Reduction, x *tensor.Dense, axes []int, keepDims, noopWithEmptyAxe
 	var out any
 	switch s := Flat(x).(type) {
 	case []float32:
-		out = reduceF32(r, s, idx, n, cnt)
+		out = reduceFloat(r, s, idx, n, cnt)
+	case []float64:
+		out = reduceFloat(r, s, idx, n, cnt)
 	case []int64:
 		out = reduceInt(r, s, idx, n)
 	case []int32:
@@ -105,7 +108,8 @@ func Reduce(r Reduction, x *tensor.Dense, axes []int, keepDims, noopWithEmptyAxe
 	return New(osh, out)
 }
 
-func reduceF32(r Reduction, s []float32, idx []int, n, cnt int) []float32 {
+// reduceFloat reduces float32 or float64 values, accumulating in float64.
+func reduceFloat[T float32 | float64](r Reduction, s []T, idx []int, n, cnt int) []T {
 	acc := make([]float64, n)
 	switch r {
 	case RedMax, RedMin:
@@ -165,9 +169,9 @@ func reduceF32(r Reduction, s []float32, idx []int, n, cnt int) []float32 {
 			}
 		}
 	}
-	out := make([]float32, n)
+	out := make([]T, n)
 	for i, v := range acc {
-		out[i] = float32(v)
+		out[i] = T(v)
 	}
 	return out
 }
