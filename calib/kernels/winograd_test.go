@@ -206,3 +206,41 @@ func TestWinogradRowTransformsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// One plan serves concurrent calls (the interpreter runs samples in
+// parallel), including the first ones, which build U: every call must get
+// the single-call result.
+func TestWinogradPlanConcurrentFirstUse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	x := mustF32(t, []int{1, 64, 28, 28}, randF32(rng, 64*28*28))
+	w := mustF32(t, []int{64, 64, 3, 3}, randF32(rng, 64*64*9))
+	p := ConvParams{Window: Window{Pads: []int{1, 1, 1, 1}}}
+	cp, err := NewConvPlan(w, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !planUsesWinograd(t, cp, x.Shape()) {
+		t.Fatal("the test shape does not take Winograd")
+	}
+	results := make(chan []float32, 4)
+	for range 4 {
+		go func() {
+			out, err := cp.ConvWith(nil, x, nil, 1)
+			if err != nil {
+				t.Error(err)
+				results <- nil
+				return
+			}
+			results <- out.Data().([]float32)
+		}()
+	}
+	var first []float32
+	for range 4 {
+		got := <-results
+		if first == nil {
+			first = got
+		} else if !slices.Equal(got, first) {
+			t.Fatal("concurrent calls of one plan disagree")
+		}
+	}
+}
