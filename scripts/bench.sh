@@ -171,9 +171,10 @@ cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 	echo "trace (GODEBUG=gctrace=1). Observers have a fixed size and samples are read one at a time into"
 	echo "recycled arrays, so the live heap (the model, its packed weights, the observers) does not grow"
 	echo "with the data set. What remains per sample is a little short-lived garbage (tensor headers,"
-	echo "scratch of some kernels, about 0.1 MB), so RSS drifts up until the collector's first cycle after"
-	echo "warm-up, at about twice the live heap (Go's default GOGC=100), and is capped there: that"
-	echo "ceiling, not the sample count, bounds it. Wall time includes loading the model and packing its"
+	echo "scratch of some kernels, about 0.1 MB); the command line runs the collector at GOGC=25 (unless"
+	echo "GOGC is set), so that garbage is collected every few hundred samples instead of being allowed to"
+	echo "grow to the size of the live heap (Go's default, GOGC=100, would let RSS drift up to about twice"
+	echo "the live heap over a few thousand samples). Wall time includes loading the model and packing its"
 	echo "weights (about 1 s for ResNet-18), which is why the 16-sample rows cost more per sample."
 	echo
 	echo "| model | -j | samples | wall (s) | ms/sample | peak RSS (MiB) | live heap (MB) | GC cycles |"

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -133,7 +134,19 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitFailure
 }
 
+// gcPercent is the garbage collector's target unless GOGC is set. Most of
+// onnxquant's heap is long-lived (the model's weights, packed copies of
+// them, observers) and each sample leaves only a little garbage, so Go's
+// default of 100 would let that garbage grow to the size of the weights
+// before collecting it, doubling the process's memory on a large model.
+// At 25 a collection comes every few hundred samples, at no measurable
+// cost, and the heap peaks about a quarter above what is live.
+const gcPercent = 25
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := runContext(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
