@@ -58,6 +58,26 @@ func depthwise3x3(xs, ws, bias, out []float32, N, C, mult int, g geom, workers i
 // -0 + +0 would turn a -0 sum into +0).
 func dw3x3InteriorGo(rows [3][]float32, iw int, orow, wk []float32, b float32, sw int) {
 	wk = wk[:9:9]
+	if r0, r1, r2 := rows[0], rows[1], rows[2]; r0 != nil && r1 != nil && r2 != nil {
+		// All three rows: the nine products unrolled (same order).
+		w0, w1, w2, w3, w4, w5, w6, w7, w8 := wk[0], wk[1], wk[2], wk[3], wk[4], wk[5], wk[6], wk[7], wk[8]
+		for ow := range orow {
+			a0, a1, a2 := r0[iw:iw+3:iw+3], r1[iw:iw+3:iw+3], r2[iw:iw+3:iw+3]
+			acc := b
+			acc += w0 * a0[0]
+			acc += w1 * a0[1]
+			acc += w2 * a0[2]
+			acc += w3 * a1[0]
+			acc += w4 * a1[1]
+			acc += w5 * a1[2]
+			acc += w6 * a2[0]
+			acc += w7 * a2[1]
+			acc += w8 * a2[2]
+			orow[ow] = acc
+			iw += sw
+		}
+		return
+	}
 	for ow := range orow {
 		acc := b
 		for k, r := range rows {
