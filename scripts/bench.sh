@@ -53,8 +53,8 @@ for n in 256 1024 4096; do
 done
 
 # measure MODEL DATA JOBS: prints "wall_seconds peak_rss_kib gc_cycles
-# live_mib", the last two from the Go runtime's GC trace (live heap after
-# the last collection).
+# live_mb", the last two from the Go runtime's GC trace (the largest heap
+# left live after a collection).
 measure() {
 	local model="$1" data="$2" jobs="$3" log="$work/time.log" gc="$work/gc.log"
 	local t0 t1
@@ -71,7 +71,7 @@ measure() {
 	local rss cycles live
 	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
 	cycles=$(grep -c '^gc ' "$gc" || true)
-	live=$(awk '/^gc / {for (i = 1; i <= NF; i++) if ($i ~ /->.*->/) {split($i, h, "->"); v = h[3]}} END {print v}' "$gc")
+	live=$(awk '/^gc / {for (i = 1; i <= NF; i++) if ($i ~ /->.*->/) {split($i, h, "->"); if (h[3] + 0 > v) v = h[3] + 0}} END {print v}' "$gc")
 	echo "$(echo "$t1 - $t0" | bc -l) ${rss:-?} ${cycles:-?} ${live:-?}"
 }
 
@@ -167,8 +167,8 @@ cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 	echo "## Whole process: \`onnxquant calibrate\` wall time and peak RSS"
 	echo
 	echo "256, 1024 and 4096 samples are the 16 imagenet224 samples repeated. Peak RSS from GNU time -v;"
-	echo "live heap after the last collection and the number of collections from the Go runtime's GC"
-	echo "trace (GODEBUG=gctrace=1). Observers have a fixed size and samples are read one at a time into"
+	echo "peak live heap (the most left live after any collection) and the number of collections from the"
+	echo "Go runtime's GC trace (GODEBUG=gctrace=1). Observers have a fixed size and samples are read one at a time into"
 	echo "recycled arrays, so the live heap (the model, its packed weights, the observers) does not grow"
 	echo "with the data set. What remains per sample is a little short-lived garbage (tensor headers,"
 	echo "scratch of some kernels, about 0.1 MB); the command line runs the collector at GOGC=25 (unless"
@@ -177,7 +177,7 @@ cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 	echo "the live heap over a few thousand samples). Wall time includes loading the model and packing its"
 	echo "weights (about 1 s for ResNet-18), which is why the 16-sample rows cost more per sample."
 	echo
-	echo "| model | -j | samples | wall (s) | ms/sample | peak RSS (MiB) | live heap (MB) | GC cycles |"
+	echo "| model | -j | samples | wall (s) | ms/sample | peak RSS (MiB) | peak live heap (MB) | GC cycles |"
 	echo "|---|---|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
