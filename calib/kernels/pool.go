@@ -411,6 +411,7 @@ func (s *sepMax) plane(oc, xc []float32) {
 			}
 		}
 		var acc []int32
+		converted := false // whether orow holds every non-special window already
 		switch {
 		case h0 >= h1:
 			acc = s.acc
@@ -422,6 +423,14 @@ func (s *sepMax) plane(oc, xc []float32) {
 			b := s.rk[(ih+(h0+1)*dh)*OW:][:OW]
 			c := s.rk[(ih+(h0+2)*dh)*OW:][:OW]
 			acc = s.acc[:OW]
+			special, ok := maxKeys3(a, b, c, acc, orow)
+			if ok && special == 0 {
+				continue
+			}
+			if ok {
+				converted = true
+				break
+			}
 			for i := range acc {
 				acc[i] = max(a[i], b[i], c[i])
 			}
@@ -437,7 +446,9 @@ func (s *sepMax) plane(oc, xc []float32) {
 		}
 		for ow, m := range acc {
 			if m <= keyPosInf && m != keyPosZero {
-				orow[ow] = fromMaxKey(m)
+				if !converted {
+					orow[ow] = fromMaxKey(m)
+				}
 				continue
 			}
 			// A NaN, or a zero max that may be a -0 after all.
@@ -494,6 +505,8 @@ func (s *sepMax) rowKeys(iy int, xc []float32) {
 	if lo, hi := s.colLo, s.colHi; lo < hi {
 		i := w.cols[lo][2]
 		switch {
+		case k == 3 && dw == 1 && sw == 2 && maxKeysS2K3(xc[iy*W+i:(iy+1)*W], rk[lo:hi]):
+			// ResNet's stem, 16 windows at a time.
 		case k == 3 && dw == 1 && sw == 2:
 			// ResNet's stem: neighbouring windows share one tap, so each
 			// element is converted to a key once.
