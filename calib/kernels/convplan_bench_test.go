@@ -48,6 +48,11 @@ func BenchmarkConvPlanResNet18(b *testing.B) {
 				}
 				return out[:n]
 			}
+			// One call first: the plan packs its weights (or builds its
+			// Winograd form) on first use, once per model, not per sample.
+			if _, err := plan.ConvWith(alloc, x, nil, 1); err != nil {
+				b.Fatal(err)
+			}
 			for b.Loop() {
 				if _, err := plan.ConvWith(alloc, x, nil, 1); err != nil {
 					b.Fatal(err)
