@@ -1,19 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
-
-// DWMASK sets AX to the mask of the first min(max(CX, 0), 16) lanes,
-// clobbering CX.
-#define DWMASK(done)  \
-	MOVQ $0xffff, AX; \
-	CMPQ CX, $16;     \
-	JGE  done;        \
-	XORQ AX, AX;      \
-	CMPQ CX, $0;      \
-	JLE  done;        \
-	MOVQ $1, AX;      \
-	SHLQ CX, AX;      \
-	DECQ AX
+#include "lanes_amd64.h"
 
 // TAP adds w*x to the accumulator Z20: a product rounded on its own, then
 // the sum, as the scalar loop does.
@@ -79,11 +67,8 @@ TEXT ·dw3x3RowAVX512(SB), NOSPLIT, $0-72
 	JEQ          s2Block
 
 s1Block:
-	MOVQ BX, CX
-	DWMASK(s1Mask)
-
-s1Mask:
-	KMOVW   AX, K1
+	MOVQ    BX, CX
+	LANEMASK(DX, K1)
 	VMOVAPS Z9, Z20
 	BTQ     $0, R13
 	JCC     s1Row1
@@ -111,40 +96,8 @@ s1Store:
 	RET
 
 s2Block:
-	// Output lane t reads elements 2t..2t+2: the block's m = min(n, 16)
-	// outputs read elements 0..2m, i.e. 2m+1 of x[0:32] and 2m-1 of x[2:34].
-	MOVQ BX, R11
-	CMPQ R11, $16
-	JLE  s2Count
-	MOVQ $16, R11
-
-s2Count:
-	LEAQ 1(R11)(R11*1), R12
-	MOVQ R12, CX
-	DWMASK(s2K2)
-
-s2K2:
-	KMOVW AX, K2
-	LEAQ  -16(R12), CX
-	DWMASK(s2K3)
-
-s2K3:
-	KMOVW AX, K3
-	LEAQ  -2(R12), CX
-	DWMASK(s2K4)
-
-s2K4:
-	KMOVW AX, K4
-	LEAQ  -18(R12), CX
-	DWMASK(s2K5)
-
-s2K5:
-	KMOVW   AX, K5
-	MOVQ    R11, CX
-	DWMASK(s2K1)
-
-s2K1:
-	KMOVW   AX, K1
+	BLOCK16(BX, R11, DX)
+	STRIDE2MASKS(DX)
 	VMOVAPS Z9, Z20
 	BTQ     $0, R13
 	JCC     s2Row1

@@ -1,19 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
-
-// POOLMASK sets AX to the mask of the first min(max(CX, 0), 16) lanes,
-// clobbering CX.
-#define POOLMASK(done) \
-	MOVQ $0xffff, AX;  \
-	CMPQ CX, $16;      \
-	JGE  done;         \
-	XORQ AX, AX;       \
-	CMPQ CX, $0;       \
-	JLE  done;         \
-	MOVQ $1, AX;       \
-	SHLQ CX, AX;       \
-	DECQ AX
+#include "lanes_amd64.h"
 
 // KEY turns the float32 bits in z into maxKey order keys (Z28 holds
 // keyShift): b ^ (uint32(b >> 31) >> 1) - keyShift.
@@ -38,40 +26,8 @@ TEXT ·maxKeysS2K3AVX512(SB), NOSPLIT, $0-24
 	VPBROADCASTD AX, Z28
 
 rowBlock:
-	MOVQ BX, R11
-	CMPQ R11, $16
-	JLE  rowCount
-	MOVQ $16, R11
-
-rowCount:
-	// The block's R11 windows read elements 0..2*R11: 2*R11+1 of x[0:32],
-	// 2*R11-1 of x[2:34].
-	LEAQ 1(R11)(R11*1), R12
-	MOVQ R12, CX
-	POOLMASK(rowK2)
-
-rowK2:
-	KMOVW AX, K2
-	LEAQ  -16(R12), CX
-	POOLMASK(rowK3)
-
-rowK3:
-	KMOVW AX, K3
-	LEAQ  -2(R12), CX
-	POOLMASK(rowK4)
-
-rowK4:
-	KMOVW AX, K4
-	LEAQ  -18(R12), CX
-	POOLMASK(rowK5)
-
-rowK5:
-	KMOVW       AX, K5
-	MOVQ        R11, CX
-	POOLMASK(rowK1)
-
-rowK1:
-	KMOVW       AX, K1
+	BLOCK16(BX, R11, DX)
+	STRIDE2MASKS(DX)
 	VMOVDQU32.Z (SI), K2, Z0
 	VMOVDQU32.Z 64(SI), K3, Z1
 	VMOVDQU32.Z 8(SI), K4, Z2
@@ -116,11 +72,8 @@ TEXT ·maxKeys3AVX512(SB), NOSPLIT, $0-56
 	VPBROADCASTD AX, Z30
 
 finBlock:
-	MOVQ BX, CX
-	POOLMASK(finK1)
-
-finK1:
-	KMOVW       AX, K1
+	MOVQ        BX, CX
+	LANEMASK(R11, K1)
 	VMOVDQU32.Z (SI), K1, Z0
 	VMOVDQU32.Z (R8), K1, Z1
 	VMOVDQU32.Z (R9), K1, Z2

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "lanes_amd64.h"
 
 // Indices for VPERMI2PS interleaving a register pair (A, B): the two
 // halves of A0 B0 A1 B1 ... (permEven and permOdd are in perm_amd64.s).
@@ -96,16 +97,8 @@ TEXT ·winogradInputRowAVX512(SB), NOSPLIT, $0-40
 	VMOVUPS ·permOdd(SB), Z31
 
 inBlock:
-	MOVQ $0xffff, AX
-	CMPQ BX, $16
-	JGE  inMask
-	MOVQ BX, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-
-inMask:
-	KMOVW AX, K1
+	MOVQ  BX, CX
+	LANEMASK(DX, K1)
 	MOVQ  SI, R10
 	LOADROW(R10, Z0, Z1, Z2, Z3)
 	ADDQ  R9, R10
@@ -129,19 +122,6 @@ inMask:
 	JG    inBlock
 	VZEROUPPER
 	RET
-
-// MASK16 sets AX to the mask of the first min(max(n, 0), 16) lanes; n is
-// in CX, which it clobbers.
-#define MASK16(done)  \
-	MOVQ $0xffff, AX; \
-	CMPQ CX, $16;     \
-	JGE  done;        \
-	XORQ AX, AX;      \
-	CMPQ CX, $0;      \
-	JLE  done;        \
-	MOVQ $1, AX;      \
-	SHLQ CX, AX;      \
-	DECQ AX
 
 // ATROWS applies Aᵀ down one column of the tile (m0..m3) into r0, r1:
 // r0 = m0+m1+m2, r1 = m1-m2-m3.
@@ -191,21 +171,11 @@ TEXT ·winogradOutputRowAVX512(SB), NOSPLIT, $0-60
 
 outBlock:
 	MOVQ BX, CX
-	MASK16(outM1)
-
-outM1:
-	KMOVW AX, K1
-	MOVQ  DX, CX
-	MASK16(outM2)
-
-outM2:
-	KMOVW AX, K2
-	MOVQ  DX, CX
-	SUBQ  $16, CX
-	MASK16(outM3)
-
-outM3:
-	KMOVW     AX, K3
+	LANEMASK(R12, K1)
+	MOVQ DX, CX
+	LANEMASK(R12, K2)
+	LEAQ -16(DX), CX
+	LANEMASK(R12, K3)
 	MOVQ      SI, R12
 	VMOVUPS.Z (R12), K1, Z0
 	ADDQ      R8, R12
