@@ -10,7 +10,7 @@ func winogradInputRowAVX512(plane *float32, pw int, v *float32, stride, tw int)
 //go:noescape
 func winogradOutputRowAVX512(mt *float32, stride int, o *float32, ow, tw, cols, rows int, bias float32)
 
-// winogradInputRow is winogradInputRowGo, 16 tiles per instruction with
+// winogradInputRow is winogradInputRowGo, 16 tiles at a time with
 // AVX-512. The vector form reads up to winogradSlack floats past the 4
 // rows, which the caller's plane provides.
 func winogradInputRow(plane []float32, pw int, v []float32, stride, tw int) {
@@ -23,7 +23,7 @@ func winogradInputRow(plane []float32, pw int, v []float32, stride, tw int) {
 	winogradInputRowAVX512(&plane[0], pw, &v[0], stride, tw)
 }
 
-// winogradOutputRow is winogradOutputRowGo, 16 tiles per instruction with
+// winogradOutputRow is winogradOutputRowGo, 16 tiles at a time with
 // AVX-512 (masked loads and stores: it touches nothing past the tiles).
 func winogradOutputRow(mt []float32, stride int, o []float32, OW, tw, rows int, bias float32) {
 	if !cpu.X86.HasAVX512F || tw == 0 {
