@@ -295,7 +295,7 @@ func decodeRaw(dt int32, raw []byte, n int) any {
 // written while it is in use (onnxquant replaces a tensor's RawData rather
 // than editing it in place).
 func SharedFloat32s(t *onnxpb.TensorProto, dir string) (vals []float32, ok bool, err error) {
-	if t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) || t.Segment != nil || !littleEndianHost() {
+	if t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) || t.Segment != nil || !LittleEndianHost() {
 		return nil, false, nil
 	}
 	raw, isRaw, err := rawBytes(t, dir)
@@ -309,9 +309,10 @@ func SharedFloat32s(t *onnxpb.TensorProto, dir string) (vals []float32, ok bool,
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(raw))), n), true, nil
 }
 
-// littleEndianHost reports whether this machine stores the low byte first,
-// the layout of ONNX raw data.
-func littleEndianHost() bool {
+// LittleEndianHost reports whether this machine stores the low byte first,
+// the layout of ONNX raw data (and of most .npy files): where it does, such
+// bytes can be used in place.
+func LittleEndianHost() bool {
 	var probe [2]byte
 	binary.NativeEndian.PutUint16(probe[:], 1)
 	return probe[0] == 1

@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // Bulk decoding of array payloads. encoding/binary.Read decodes a slice one
@@ -16,14 +18,6 @@ import (
 // when the file's byte order is not the host's. The result is the same as
 // binary.Read's: the same bits for every element, and bools normalized to
 // false for a zero byte and true for any other.
-
-// isLittleEndianHost reports whether multi-byte values are stored least
-// significant byte first on this machine.
-func isLittleEndianHost() bool {
-	var b [2]byte
-	binary.NativeEndian.PutUint16(b[:], 1)
-	return b[0] == 1
-}
 
 // makeRaw returns a []T of n elements for dtype dt together with a byte
 // view of its memory, of length n*elemSize(dt). The slice is zeroed, except
@@ -84,7 +78,7 @@ func fromOrder(dt tensor.Dtype, raw []byte, order binary.ByteOrder) {
 		}
 		return
 	}
-	if size == 1 || (order == binary.LittleEndian) == isLittleEndianHost() {
+	if size == 1 || (order == binary.LittleEndian) == onnxio.LittleEndianHost() {
 		return
 	}
 	switch size {
