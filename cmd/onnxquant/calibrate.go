@@ -24,7 +24,7 @@ func calibrateCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` (.npy, .npz, sample folder or folder of samples); repeatable"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "stats `FILE` (JSON)", Required: true},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "worker threads; results do not depend on it"},
+			jobsFlag("worker threads; results do not depend on it"),
 			&cli.BoolFlag{Name: "merge", Usage: "merge the stats files given as arguments"},
 			&cli.BoolFlag{Name: "shard", Usage: "this is one shard of the data: check path coverage when merging, not now"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -34,9 +34,6 @@ func calibrateCommand() *cli.Command {
 }
 
 func calibrateAction(c *cli.Context) error {
-	if c.Int("jobs") < 1 {
-		return usagef("--jobs %d: expected at least 1", c.Int("jobs"))
-	}
 	var (
 		st  *calib.Stats
 		err error

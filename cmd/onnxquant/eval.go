@@ -22,7 +22,7 @@ func evalCommand() *cli.Command {
 			&cli.IntFlag{Name: "top", Value: 10, Usage: "show the `N` worst layers (0: all)"},
 			&cli.Float64Flag{Name: "threshold", Value: 0.5, Usage: "decision `THRESHOLD` for outputs in [0, 1]"},
 			&cli.Float64Flag{Name: "hint-below", Value: 30, Usage: "propose a16w8 for modules with an int8 activation under `DB` dB"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "samples evaluated in parallel"},
+			jobsFlag("samples evaluated in parallel"),
 			&cli.BoolFlag{Name: "json", Usage: "print the full report as JSON"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
 		},

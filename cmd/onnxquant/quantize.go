@@ -33,7 +33,7 @@ func quantizeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "calibration workers"},
+			jobsFlag("calibration workers"),
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after transform `PASS`"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each pass as it runs"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -75,8 +75,11 @@ type quantizeJob struct {
 	Eval      bool
 	EvalData  []string
 	DumpAfter string
-	Log       func(string)
-	Progress  func(done, total int)
+	// MakeOutDir creates Out's folder when the model is written (batch
+	// manifests name outputs in folders that need not exist yet).
+	MakeOutDir bool
+	Log        func(string)
+	Progress   func(done, total int)
 }
 
 func quantizeAction(c *cli.Context) error {
@@ -172,8 +175,10 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if same, _ := samePath(job.In, job.Out); same {
 		return finish(fmt.Errorf("output %q is the input model: refusing to overwrite it", job.Out))
 	}
-	if err := checkOutputDir(job.Out); err != nil {
-		return finish(err)
+	if !job.MakeOutDir {
+		if err := checkOutputDir(job.Out); err != nil {
+			return finish(err)
+		}
 	}
 	res, err := quantizeFile(ctx, q, job.In, job.Calib, job.QAT)
 	if res != nil {
@@ -192,6 +197,11 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 		return finish(err)
 	}
 	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
+	if job.MakeOutDir {
+		if err := os.MkdirAll(filepath.Dir(job.Out), 0o755); err != nil {
+			return finish(fmt.Errorf("output %q: %w", job.Out, err))
+		}
+	}
 	if err := m.Save(job.Out, onnxio.SaveOptions{}); err != nil {
 		return finish(err)
 	}
