@@ -28,6 +28,9 @@ type Set struct {
 	samples []entry
 	// recycled holds *[]float32 arrays of released samples (see Release).
 	recycled sync.Pool
+	// shapes holds each sample's array shapes by input, when OpenSamples
+	// probed them.
+	shapes []map[string][]int
 }
 
 type kind int
@@ -42,6 +45,17 @@ const (
 type entry struct {
 	path string
 	kind kind
+	// part of parts: one sample of a stacked .npy file (see OpenSamples);
+	// parts is 0 for a file that is one sample.
+	part, parts int
+}
+
+// name is how messages and Names refer to the sample.
+func (e entry) name() string {
+	if e.parts == 0 {
+		return e.path
+	}
+	return fmt.Sprintf("%s[%d]", e.path, e.part)
 }
 
 // Open lists the samples at paths. Each path is a sample (a .npy or .npz
@@ -80,7 +94,7 @@ func (s *Set) Len() int { return len(s.samples) }
 func (s *Set) Names() []string {
 	names := make([]string, len(s.samples))
 	for i, e := range s.samples {
-		names[i] = e.path
+		names[i] = e.name()
 	}
 	return names
 }

@@ -181,6 +181,12 @@ func batchJobs(c *cli.Context) ([]quantizeJob, error) {
 		if job.Config == "" {
 			job.Config = c.String("config")
 		}
+		job.SchemeSet = e.Scheme != "" || c.IsSet("scheme")
+		scheme, err := resolveScheme(job)
+		if err != nil {
+			return nil, usagef("%s: %v", where, err)
+		}
+		job.Scheme = scheme
 		if job.Out == "" {
 			if c.String("out-dir") == "" {
 				return nil, usagef("%s: no output (give output or --out-dir)", where)

@@ -7,7 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/lower"
 )
@@ -25,6 +24,7 @@ func calibrateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` (.npy, .npz, sample folder or folder of samples); repeatable"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "stats `FILE` (JSON)", Required: true},
 			jobsFlag("worker threads; results do not depend on it"),
+			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape; repeatable"},
 			&cli.BoolFlag{Name: "merge", Usage: "merge the stats files given as arguments"},
 			&cli.BoolFlag{Name: "shard", Usage: "this is one shard of the data: check path coverage when merging, not now"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -75,11 +75,21 @@ func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	if err != nil {
 		return nil, err
 	}
-	specs, err := calib.ModelInputSpecs(gm)
-	if err != nil {
+	if _, err := calib.ModelInputSpecs(gm); err != nil {
 		return nil, fmt.Errorf("model %q: %w", path, err)
 	}
-	set, err := dataset.Open(c.StringSlice("calib"), specs)
+	shapes, err := parseInputShapes(c.StringSlice("input-shape"))
+	if err != nil {
+		return nil, err
+	}
+	if err := calib.FixInputShapes(gm, shapes); err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("model %q: %v", path, err)}
+	}
+	note := func(string) {}
+	if !c.Bool("quiet") {
+		note = func(s string) { fmt.Fprintf(c.App.ErrWriter, "note: %s\n", s) }
+	}
+	set, _, err := openCalibration(gm, c.StringSlice("calib"), note)
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,14 @@ func usagef(format string, args ...any) error {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
-		Name:      "onnxquant",
-		Usage:     "quantize float ONNX models to integer QDQ ONNX for Arm Ethos-U NPUs",
-		Version:   onnxquant.Version,
-		Writer:    stdout,
-		ErrWriter: stderr,
+		Name:    "onnxquant",
+		Usage:   "quantize float ONNX models to integer QDQ ONNX for Arm Ethos-U NPUs",
+		Version: onnxquant.Version,
+		// A comma belongs to the value (--input-shape x=1,3,48,192, or a
+		// path); list flags repeat or take several words instead.
+		DisableSliceFlagSeparator: true,
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
 		// Errors are printed once, by run, with the right exit code.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{

@@ -12,7 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/evaluate"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/lower"
@@ -30,6 +29,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET`"},
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "YAML or JSON `FILE` with global, io, module_name and module_type entries"},
+			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape (samples of another shape are then an error); repeatable"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
@@ -49,6 +49,12 @@ type quantizeReport struct {
 	Target    string             `json:"target"`
 	Scheme    string             `json:"scheme"`
 	Samples   int                `json:"samples"`
+	// InputShapes are the input shapes the model was specialised to, by
+	// input (null for one the samples left dynamic).
+	InputShapes map[string][]int `json:"input_shapes,omitempty"`
+	// Notes tell what was decided from the data: stacked files split,
+	// dynamic sizes bound.
+	Notes []string `json:"notes,omitempty"`
 	Coverage  map[string]int     `json:"coverage"`
 	Points    int                `json:"quantization_points"`
 	TimingsMS map[string]float64 `json:"timings_ms"`
@@ -67,7 +73,12 @@ type quantizeJob struct {
 	In, Out        string
 	Calib          []string
 	Target, Scheme string
-	Config         string
+	// SchemeSet: the scheme was given explicitly (flag or manifest), so a
+	// config file's global entry must agree with it.
+	SchemeSet bool
+	Config    string
+	// InputShapes fix graph inputs to static shapes (--input-shape).
+	InputShapes map[string][]int64
 	QAT            bool
 	Workers        int
 	// Eval measures the quantized model against the float one on EvalData
@@ -90,7 +101,15 @@ func quantizeAction(c *cli.Context) error {
 		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"),
 		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
 		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"),
-		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"),
+		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"), SchemeSet: c.IsSet("scheme"),
+	}
+	shapes, err := parseInputShapes(c.StringSlice("input-shape"))
+	if err != nil {
+		return err
+	}
+	job.InputShapes = shapes
+	if job.Scheme, err = resolveScheme(job); err != nil {
+		return err
 	}
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
@@ -106,6 +125,11 @@ func quantizeAction(c *cli.Context) error {
 		return err
 	}
 	rep, qerr := quantizeToFile(c.Context, q, job)
+	if !c.Bool("quiet") {
+		for _, n := range rep.Notes {
+			fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)
+		}
+	}
 	if rep.EvalError != "" {
 		fmt.Fprintf(c.App.ErrWriter, "onnxquant: warning: evaluation skipped: %s\n", rep.EvalError)
 	}
@@ -180,7 +204,7 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 			return finish(err)
 		}
 	}
-	res, err := quantizeFile(ctx, q, job.In, job.Calib, job.QAT)
+	res, err := quantizeFile(ctx, q, job, rep)
 	if res != nil {
 		rep.Legality = res.Legality
 		for k, d := range res.Timings {
@@ -222,19 +246,27 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	return finish(nil)
 }
 
-// quantizeFile loads, lowers, calibrates and quantizes one model.
-func quantizeFile(ctx context.Context, q *ethosu.Quantizer, in string, calibPaths []string, qat bool) (*ethosu.Result, error) {
-	gm, err := lower.LoadFile(in)
+// quantizeFile loads, lowers, calibrates and quantizes one model, noting
+// in rep what it decided from the data.
+func quantizeFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob, rep *quantizeReport) (*ethosu.Result, error) {
+	gm, err := lower.LoadFile(job.In)
 	if err != nil {
 		return nil, err
 	}
-	set, err := dataset.Open(calibPaths, calib.InputSpecs(gm))
+	if err := refuseQuantized(gm, job.In, job.QAT); err != nil {
+		return nil, err
+	}
+	if err := calib.FixInputShapes(gm, job.InputShapes); err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("model %q: %v", job.In, err)}
+	}
+	set, shapes, err := openCalibration(gm, job.Calib, func(s string) { rep.Notes = append(rep.Notes, s) })
 	if err != nil {
 		return nil, err
 	}
-	res, err := q.QuantizeWithSubmodules(ctx, gm, set, qat)
+	rep.InputShapes = shapes
+	res, err := q.QuantizeWithSubmodules(ctx, gm, set, job.QAT)
 	if err != nil {
-		return res, fmt.Errorf("model %q: %w", in, err)
+		return res, fmt.Errorf("model %q: %w", job.In, err)
 	}
 	return res, nil
 }
