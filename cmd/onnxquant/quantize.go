@@ -44,17 +44,17 @@ func quantizeCommand() *cli.Command {
 
 // quantizeReport is what --report writes, and one row of a batch.
 type quantizeReport struct {
-	Input     string             `json:"input"`
-	Output    string             `json:"output,omitempty"`
-	Target    string             `json:"target"`
-	Scheme    string             `json:"scheme"`
-	Samples   int                `json:"samples"`
+	Input   string `json:"input"`
+	Output  string `json:"output,omitempty"`
+	Target  string `json:"target"`
+	Scheme  string `json:"scheme"`
+	Samples int    `json:"samples"`
 	// InputShapes are the input shapes the model was specialised to, by
 	// input (null for one the samples left dynamic).
 	InputShapes map[string][]int `json:"input_shapes,omitempty"`
 	// Notes tell what was decided from the data: stacked files split,
 	// dynamic sizes bound.
-	Notes []string `json:"notes,omitempty"`
+	Notes     []string           `json:"notes,omitempty"`
 	Coverage  map[string]int     `json:"coverage"`
 	Points    int                `json:"quantization_points"`
 	TimingsMS map[string]float64 `json:"timings_ms"`
@@ -79,8 +79,8 @@ type quantizeJob struct {
 	Config    string
 	// InputShapes fix graph inputs to static shapes (--input-shape).
 	InputShapes map[string][]int64
-	QAT            bool
-	Workers        int
+	QAT         bool
+	Workers     int
 	// Eval measures the quantized model against the float one on EvalData
 	// (Calib when empty) into the report.
 	Eval      bool
