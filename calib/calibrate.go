@@ -35,7 +35,8 @@ type Options struct {
 	// Workers run samples in parallel; below 1 means 1. Results are the
 	// same for any value.
 	Workers int
-	// Progress, when set, is called after each sample with the number done.
+	// Progress, when set, is called with 0 done when the samples start,
+	// then after each sample with the number done.
 	Progress func(done, total int)
 }
 
@@ -100,6 +101,9 @@ func Observe(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs
 		firstErr error
 		errAt    = set.Len()
 	)
+	if opts.Progress != nil {
+		opts.Progress(0, set.Len())
+	}
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -19,7 +19,8 @@ type Options struct {
 	// Workers run samples in parallel; below 1 means 1. The report is the
 	// same for any value: sums are reduced in sample order.
 	Workers int
-	// Progress, when set, is called after each sample.
+	// Progress, when set, is called with 0 done when the samples start,
+	// then after each sample.
 	Progress func(done, total int)
 	// Threshold is the decision threshold of probability outputs; 0 means 0.5.
 	Threshold float32
@@ -96,6 +97,9 @@ func (e *evaluator) runAll(ctx context.Context, opts Options) ([]*sampleResult, 
 		firstErr error
 		errAt    = n
 	)
+	if opts.Progress != nil {
+		opts.Progress(0, n)
+	}
 	for w := 0; w < workers; w++ {
 		lo, hi := w*n/workers, (w+1)*n/workers
 		wg.Add(1)

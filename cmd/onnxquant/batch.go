@@ -16,7 +16,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
-	"golang.org/x/term"
 )
 
 func batchCommand() *cli.Command {
@@ -235,20 +234,31 @@ func batchAction(c *cli.Context) error {
 	}
 	quiet, verbose := c.Bool("quiet"), c.Bool("verbose")
 	stderr := c.App.ErrWriter
-	tty := false
-	if f, ok := stderr.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	var progress func(done, total int)
-	if tty && !quiet {
-		progress = progressPrinter(stderr, "batch")
-	}
 	var (
-		mu   sync.Mutex
-		done int
-		next = make(chan int)
-		wg   sync.WaitGroup
+		mu      sync.Mutex
+		done    int
+		next    = make(chan int)
+		wg      sync.WaitGroup
+		running = map[int]bool{}
 	)
+	out := newProgress(stderr)
+	var progress func(done, total int)
+	if !quiet {
+		// Called with mu held, like running's updates.
+		progress = out.counter("batch", "models", func() string {
+			var names []string
+			for i := range jobs {
+				if running[i] {
+					names = append(names, jobs[i].In)
+				}
+			}
+			if len(names) == 0 {
+				return ""
+			}
+			return "running: " + strings.Join(names, ", ")
+		})
+		progress(0, len(jobs))
+	}
 	workers := min(max(c.Int("jobs"), 1), len(jobs))
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -256,6 +266,12 @@ func batchAction(c *cli.Context) error {
 			defer wg.Done()
 			for i := range next {
 				job := jobs[i]
+				mu.Lock()
+				running[i] = true
+				if progress != nil {
+					progress(done, len(jobs))
+				}
+				mu.Unlock()
 				if verbose {
 					job.Log = func(s string) {
 						mu.Lock()
@@ -273,14 +289,12 @@ func batchAction(c *cli.Context) error {
 				mu.Lock()
 				results[i] = batchResult{report: rep, err: err}
 				done++
-				if tty {
-					fmt.Fprint(stderr, "\r\033[K")
-				}
+				delete(running, i)
 				switch {
 				case err != nil:
-					fmt.Fprintf(stderr, "[%d/%d] FAILED %s: %v\n", done, len(jobs), job.In, err)
+					out.println(fmt.Sprintf("[%d/%d] FAILED %s: %v", done, len(jobs), job.In, err))
 				case !quiet:
-					fmt.Fprintf(stderr, "[%d/%d] ok %s -> %s (%.0f ms)\n", done, len(jobs), job.In, job.Out, rep.TimingsMS["total"])
+					out.println(fmt.Sprintf("[%d/%d] ok %s -> %s (%.0f ms)", done, len(jobs), job.In, job.Out, rep.TimingsMS["total"]))
 				}
 				if progress != nil {
 					progress(done, len(jobs))

@@ -113,7 +113,7 @@ func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	}
 	opts := calib.Options{Workers: workers}
 	if !c.Bool("quiet") {
-		opts.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
+		opts.Progress = newProgress(c.App.ErrWriter).counter("calibrate", "samples", nil)
 	}
 	reqs := calib.AllActivations(gm)
 	var st *calib.Stats

@@ -35,7 +35,7 @@ func evalCommand() *cli.Command {
 			}
 			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below")}
 			if !c.Bool("quiet") {
-				opts.Progress = progressPrinter(c.App.ErrWriter, "eval")
+				opts.Progress = newProgress(c.App.ErrWriter).counter("eval", "samples", nil)
 			}
 			rep, err := evaluate.EvaluateFiles(c.Context, c.String("float"), c.String("quant"), c.StringSlice("data"), opts)
 			if err != nil {

@@ -91,6 +91,8 @@ type quantizeJob struct {
 	MakeOutDir bool
 	Log        func(string)
 	Progress   func(done, total int)
+	// EvalProgress reports the --report evaluation's samples.
+	EvalProgress func(done, total int)
 }
 
 func quantizeAction(c *cli.Context) error {
@@ -118,7 +120,9 @@ func quantizeAction(c *cli.Context) error {
 		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
 	}
 	if !c.Bool("quiet") {
-		job.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
+		p := newProgress(c.App.ErrWriter)
+		job.Progress = p.counter("calibrate", "samples", nil)
+		job.EvalProgress = p.counter("eval", "samples", nil)
 	}
 	q, err := newQuantizer(job)
 	if err != nil {
@@ -236,7 +240,7 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 			rep.EvalData = job.Calib
 		}
 		evalStart := time.Now()
-		ev, err := evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers})
+		ev, err := evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers, Progress: job.EvalProgress})
 		rep.TimingsMS["eval"] = float64(time.Since(evalStart).Microseconds()) / 1000
 		if err != nil {
 			rep.EvalError = err.Error()
