@@ -1,11 +1,13 @@
 package tests
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -208,5 +210,49 @@ func TestSchemeFlagAndConfigGlobalMustAgree(t *testing.T) {
 	// Agreeing is fine.
 	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", out, "--config", cfg, "--scheme", "16x8", "-q"); r.code != 0 {
 		t.Errorf("agreeing flag and config: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+func TestEvalWritesTheLayerTableAsCSVAndReportsAre0644(t *testing.T) {
+	dir := t.TempDir()
+	q := filepath.Join(dir, "q.onnx")
+	report := filepath.Join(dir, "r.json")
+	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", q, "--report", report, "-q"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	for _, p := range []string{q, report} {
+		if info, err := os.Stat(p); err != nil || info.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, want 0644 (%v)", p, info.Mode().Perm(), err)
+		}
+	}
+	table := filepath.Join(dir, "layers.csv")
+	r := onnxquant(t, "eval", "--float", "models/tinynet.onnx", "--quant", q, "--data", "models/tinynet_calib", "--json", "--csv", table, "-q")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	var rep struct {
+		Layers []struct {
+			Name string  `json:"name"`
+			SQNR float64 `json:"sqnr_db"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(rep.Layers)+1 || strings.Join(rows[0], ",") != "tensor,submodule,module,kind,bits,sqnr_db,sqnr_infinite,max_abs_error,count" {
+		t.Fatalf("%d rows for %d layers, header %v", len(rows), len(rep.Layers), rows[0])
+	}
+	for i, l := range rep.Layers {
+		if rows[i+1][0] != l.Name || rows[i+1][5] != strconv.FormatFloat(l.SQNR, 'f', -1, 64) {
+			t.Errorf("row %d %v, JSON layer %+v", i+1, rows[i+1], l)
+		}
 	}
 }

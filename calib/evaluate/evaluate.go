@@ -233,7 +233,8 @@ func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
 			tr, tg = append(tr, r.thrRef[j]...), append(tg, r.thrGot[j]...)
 			unit = unit && r.unit[j]
 		}
-		o := Output{Name: name, SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs}
+		sqnr := acc.SQNR()
+		o := Output{Name: name, SQNR: DB(sqnr), SQNRInfinite: math.IsInf(sqnr, 1), MaxAbsError: acc.MaxAbs}
 		if len(ar) > 0 {
 			a := metrics.Agreement(ar, ag)
 			o.ArgmaxAgreement = &a
@@ -252,9 +253,10 @@ func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
 		if acc.N == 0 {
 			continue
 		}
+		sqnr := acc.SQNR()
 		rep.Layers = append(rep.Layers, Layer{
 			Name: p.float.Name, Submodule: p.float.Module, Module: p.module, Kind: p.kind, Bits: p.bits,
-			SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs, Count: acc.N,
+			SQNR: DB(sqnr), SQNRInfinite: math.IsInf(sqnr, 1), MaxAbsError: acc.MaxAbs, Count: acc.N,
 		})
 	}
 	sort.SliceStable(rep.Layers, func(a, b int) bool { return rep.Layers[a].SQNR < rep.Layers[b].SQNR })

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -24,6 +28,7 @@ func evalCommand() *cli.Command {
 			&cli.Float64Flag{Name: "hint-below", Value: 30, Usage: "propose a16w8 for modules with an int8 activation under `DB` dB"},
 			jobsFlag("samples evaluated in parallel"),
 			&cli.BoolFlag{Name: "json", Usage: "print the full report as JSON"},
+			&cli.StringFlag{Name: "csv", Usage: "write the per-layer table (every layer) as CSV to `FILE`"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
 		},
 		Action: func(c *cli.Context) error {
@@ -41,6 +46,11 @@ func evalCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if path := c.String("csv"); path != "" {
+				if err := writeLayersCSV(path, rep); err != nil {
+					return err
+				}
+			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
@@ -50,6 +60,28 @@ func evalCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// writeLayersCSV writes every compared layer, worst first, as CSV: one
+// header row, then one row per layer. An infinite SQNR (identical
+// tensors) is an empty sqnr_db with sqnr_infinite true.
+func writeLayersCSV(path string, rep *evaluate.Report) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"tensor", "submodule", "module", "kind", "bits", "sqnr_db", "sqnr_infinite", "max_abs_error", "count"})
+	for _, l := range rep.Layers {
+		sqnr := ""
+		if f := float64(l.SQNR); !math.IsInf(f, 0) && !math.IsNaN(f) {
+			sqnr = strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
+		}
+		w.Write([]string{l.Name, l.Submodule, l.Module, l.Kind, strconv.Itoa(l.Bits), sqnr, strconv.FormatBool(l.SQNRInfinite),
+			strconv.FormatFloat(l.MaxAbsError, 'g', -1, 64), strconv.Itoa(l.Count)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
 }
 
 // printEvalSummary writes the outputs, the top worst layers (all when top

@@ -32,6 +32,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape (samples of another shape are then an error); repeatable"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
+			&cli.StringFlag{Name: "csv", Usage: "write the --report evaluation's per-layer table as CSV to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
 			jobsFlag("calibration workers"),
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after transform `PASS`"},
@@ -116,6 +117,9 @@ func quantizeAction(c *cli.Context) error {
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
 	}
+	if c.String("csv") != "" && !job.Eval {
+		return usagef("--csv needs --report FILE.json: the table comes from its evaluation")
+	}
 	if c.Bool("verbose") {
 		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
 	}
@@ -139,6 +143,11 @@ func quantizeAction(c *cli.Context) error {
 	}
 	if path := c.String("report"); path != "" {
 		if err := writeJSONFile(path, rep); err != nil && qerr == nil {
+			qerr = err
+		}
+	}
+	if path := c.String("csv"); path != "" && rep.Eval != nil {
+		if err := writeLayersCSV(path, rep.Eval); err != nil && qerr == nil {
 			qerr = err
 		}
 	}
@@ -291,7 +300,11 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %q: %w", path, err)
 	}
 	tmp := f.Name()
-	_, werr := f.Write(data)
+	// CreateTemp makes the file 0600; a report is ordinary output.
+	werr := f.Chmod(0o644)
+	if werr == nil {
+		_, werr = f.Write(data)
+	}
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr
