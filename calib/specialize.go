@@ -91,7 +91,7 @@ func (p *shapeProfile) specializeShapes(gm *lower.GraphModule) int {
 			}
 			out := node.Outputs[0]
 			vals := p.shapeOf[m.Name][out.Name]
-			if vals == nil || isGraphOutput(g, out) {
+			if vals == nil || out.IsGraphOutput() {
 				continue
 			}
 			t := &onnxpb.TensorProto{Dims: []int64{int64(len(vals))}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: slices.Clone(vals)}
@@ -103,10 +103,6 @@ func (p *shapeProfile) specializeShapes(gm *lower.GraphModule) int {
 		return nil
 	})
 	return n
-}
-
-func isGraphOutput(g *lower.Graph, v *lower.Value) bool {
-	return slices.Contains(g.OutputNode().Inputs, v)
 }
 
 // staticInputs reports whether every graph input declares all its sizes.

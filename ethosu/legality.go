@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -327,9 +326,12 @@ func dataInput(n *lower.Node, i int) bool {
 // body reading a dequantized outer tensor counts as quantized.
 func source(v *lower.Value) *lower.Value { return v.Source() }
 
+// isConstantTensor reports whether v carries data fixed in the file (an
+// initializer, overridable or not, or a Constant node's output), so it
+// needs no DequantizeLinear.
 func isConstantTensor(v *lower.Value) bool {
-	v = source(v)
-	return v.Producer != nil && (v.Producer.Op == lower.GetAttr || v.Producer.Target.OpType == "Constant")
+	_, _, fixed := v.Constant()
+	return fixed || v.IsInitializer(lower.EnclosingGraphs)
 }
 
 // fusedPair reports a Conv/Gemm/MatMul output read directly by the Relu or
@@ -493,13 +495,13 @@ func (c *checker) reverseRule(n *lower.Node) string {
 	if len(n.Inputs) < 5 || n.Inputs[4] == nil {
 		return ""
 	}
-	steps, ok := constantInts(n.Inputs[4])
+	steps, ok := n.Inputs[4].ConstantInts()
 	if !ok {
 		return "Slice steps are not constant, so whether it reverses (TOSA REVERSE, H and W only on " + string(c.spec.Family()) + ") is unknown"
 	}
 	var axes []int64
 	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
-		if axes, ok = constantInts(n.Inputs[3]); !ok {
+		if axes, ok = n.Inputs[3].ConstantInts(); !ok {
 			axes = nil
 		}
 	} else {
@@ -558,28 +560,6 @@ func tosaAxis(rank int, axis int64) string {
 		return "NHWC"[4-rank+int(axis) : 4-rank+int(axis)+1]
 	}
 	return fmt.Sprintf("rank-%d", rank)
-}
-
-// constantInts reads an integer initializer or Constant, through body
-// captures.
-func constantInts(v *lower.Value) ([]int64, bool) {
-	v = source(v)
-	if v == nil || v.Producer == nil {
-		return nil, false
-	}
-	p := v.Producer
-	var t *onnxpb.TensorProto
-	switch {
-	case p.Op == lower.GetAttr:
-		t = p.Initializer
-	case p.Op == lower.CallFunction && p.Target.OpType == "Constant":
-		t = p.AttrTensor("value")
-	}
-	if t == nil {
-		return nil, false
-	}
-	out, err := onnxio.Int64s(t, p.Graph().Module.Root().Dir)
-	return out, err == nil
 }
 
 func isWeightDQ(v *lower.Value) bool {

@@ -53,7 +53,7 @@ func int8TablesOnU55() func(n *lower.Node, cfg *qpass.Config) *qpass.Config {
 			return cfg
 		}
 		op := n.Target.OpType
-		actMatMul := op == "MatMul" && len(n.Inputs) > 1 && !constantOperand(n.Inputs[0]) && !constantOperand(n.Inputs[1])
+		actMatMul := op == "MatMul" && len(n.Inputs) > 1 && !n.Inputs[0].IsInitializer(lower.EnclosingGraphs) && !n.Inputs[1].IsInitializer(lower.EnclosingGraphs)
 		if !table[op] && !actMatMul {
 			return cfg
 		}
@@ -64,13 +64,6 @@ func int8TablesOnU55() func(n *lower.Node, cfg *qpass.Config) *qpass.Config {
 		}
 		return int8[cfg]
 	}
-}
-
-// constantOperand reports whether an operand is an initializer, possibly
-// read through body captures.
-func constantOperand(v *lower.Value) bool {
-	v = v.Source()
-	return v != nil && v.Producer != nil && v.Producer.Op == lower.GetAttr
 }
 
 // CompileSpec returns the quantizer's target.
