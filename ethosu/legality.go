@@ -58,7 +58,7 @@ func CheckOperators(gm *lower.GraphModule, spec CompileSpec) *Report {
 
 func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 	r := &Report{Target: spec.Target}
-	c := &checker{spec: spec, npu: npuOps(), u85: u85OnlyOps(), table: tableOps(), quantizedModel: qdq}
+	c := &checker{spec: spec, lim: spec.Limits(), npu: npuOps(), u85: u85OnlyOps(), table: tableOps(), rules: Rules(), quantizedModel: qdq}
 	_ = gm.Walk(func(m *lower.GraphModule) error {
 		control := controlValues(m.Graph)
 		for _, n := range m.Graph.Nodes {
@@ -69,9 +69,7 @@ func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 			if v.Node == "" {
 				v.Node = n.Name
 			}
-			if rule := c.node(n, control, &v); rule != "" {
-				v.Legal, v.Rule = false, rule
-			}
+			c.judge(n, classify(n, control), &v)
 			r.Nodes = append(r.Nodes, v)
 		}
 		return nil
@@ -81,9 +79,65 @@ func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 
 type checker struct {
 	spec            CompileSpec
+	lim             Limits
 	npu, u85, table map[string]bool
+	rules           []Rule
 	// qdq: the model is quantized, so Q/DQ placement is checked too.
 	quantizedModel bool
+}
+
+// NodeClass sorts the nodes of a model by what the target does with them.
+type NodeClass int
+
+// The classes, each with its placement.
+const (
+	// AnyNode is not a class of its own: a rule on AnyNode judges all.
+	AnyNode NodeClass = iota
+	// BoundaryNode: QuantizeLinear/DequantizeLinear, folded by the compiler.
+	BoundaryNode
+	// ControlFlowNode: If, Loop, Scan.
+	ControlFlowNode
+	// ControlValueNode computes only what steers control flow.
+	ControlValueNode
+	// ConstantNode: a Constant the compiler folds.
+	ConstantNode
+	// ComputeNode: everything the NPU computes.
+	ComputeNode
+)
+
+func classify(n *lower.Node, control map[*lower.Value]bool) NodeClass {
+	switch op := n.Target.OpType; {
+	case op == "QuantizeLinear" || op == "DequantizeLinear":
+		return BoundaryNode
+	case op == "If" || op == "Loop" || op == "Scan":
+		return ControlFlowNode
+	case isControl(n, control):
+		return ControlValueNode
+	case op == "Constant":
+		return ConstantNode
+	}
+	return ComputeNode
+}
+
+// judge places n and applies the first rule it breaks.
+func (c *checker) judge(n *lower.Node, class NodeClass, v *Verdict) {
+	switch class {
+	case BoundaryNode:
+		v.Placement = Boundary
+	case ControlFlowNode, ControlValueNode:
+		if !c.lim.ControlFlowOnNPU {
+			v.Placement = OnHost
+		}
+	}
+	for _, r := range c.rules {
+		if r.On != AnyNode && r.On != class || r.Ops != nil && !r.Ops[n.Target.OpType] || r.QuantizedOnly && !c.quantizedModel {
+			continue
+		}
+		if msg := r.Check(c, n); msg != "" {
+			v.Legal, v.Rule, v.RuleName = false, msg, r.Name
+			return
+		}
+	}
 }
 
 // controlValues are the values computed only to decide control flow (If
@@ -146,53 +200,6 @@ func controlValues(g *lower.Graph) map[*lower.Value]bool {
 		}
 	}
 	return control
-}
-
-func (c *checker) node(n *lower.Node, control map[*lower.Value]bool, v *Verdict) string {
-	op := n.Target.OpType
-	if n.Target.Domain != "" && n.Target.Domain != "ai.onnx" {
-		return fmt.Sprintf("operator of domain %q has no Ethos-U equivalent", n.Target.Domain)
-	}
-	switch op {
-	case "QuantizeLinear", "DequantizeLinear":
-		v.Placement = Boundary
-		return c.qdq(n)
-	case "If", "Loop", "Scan":
-		if op == "Scan" {
-			return "Scan has no Ethos-U equivalent"
-		}
-		if c.spec.U55Subset() {
-			v.Placement = OnHost
-		}
-		return ""
-	}
-	if isControl(n, control) {
-		if c.spec.U55Subset() {
-			v.Placement = OnHost
-		}
-		return ""
-	}
-	if op == "Constant" {
-		return ""
-	}
-	for _, t := range append(append([]*lower.Value{}, n.Inputs...), n.Outputs...) {
-		if t != nil && t.HasShape && len(t.Shape) > 6 {
-			return fmt.Sprintf("tensor %q has rank %d; the limit is 6", t.Name, len(t.Shape))
-		}
-	}
-	if !c.npu[op] && !c.u85[op] {
-		return "operator not supported by Ethos-U (no TOSA INT lowering)"
-	}
-	if c.u85[op] && c.spec.U55Subset() {
-		return fmt.Sprintf("%s is not supported on %s (only on Ethos-U85)", op, c.spec.Family())
-	}
-	if !c.quantizedModel {
-		return c.opRule(n)
-	}
-	if rule := c.quantized(n); rule != "" {
-		return rule
-	}
-	return c.opRule(n)
 }
 
 func isControl(n *lower.Node, control map[*lower.Value]bool) bool {
@@ -339,61 +346,6 @@ func quantDType(v *lower.Value) int32 {
 	return v.Producer.Inputs[0].DType
 }
 
-// opRule applies the per-operator limits of the target.
-func (c *checker) opRule(n *lower.Node) string {
-	op := n.Target.OpType
-	u55 := c.spec.U55Subset()
-	int16 := int32(onnxpb.TensorProto_INT16)
-	switch {
-	case c.table[op] && u55:
-		if quantDType(n.Inputs[0]) == int16 {
-			return fmt.Sprintf("%s becomes a TABLE lookup, which is int8 only on %s", op, c.spec.Family())
-		}
-	case op == "MatMul" && u55:
-		// A constant operand makes it a fully connected layer (a 1×1
-		// CONV2D, 16x8 allowed); two activations make a TOSA MATMUL,
-		// which is i8×i8 only.
-		a, b := n.Inputs[0], n.Inputs[1]
-		if !isWeightDQ(a) && !isWeightDQ(b) && (quantDType(a) == int16 || quantDType(b) == int16) {
-			return "activation×activation MatMul is int8 only on " + string(c.spec.Family())
-		}
-	case op == "Conv" || op == "ConvTranspose":
-		return c.convRule(n)
-	case op == "MaxPool" || op == "AveragePool":
-		k := n.AttrInts("kernel_shape", nil)
-		if len(k) == 2 {
-			if k[0] > 256 || k[0]*k[1] > 65536 {
-				return fmt.Sprintf("pooling kernel %v exceeds ky ≤ 256, kx·ky ≤ 65536", k)
-			}
-			pads := n.AttrInts("pads", nil)
-			if op == "AveragePool" && anyNonZero(pads) && (k[0] > 8 || k[1] > 8) {
-				return fmt.Sprintf("padded average pooling kernel %v exceeds 8x8", k)
-			}
-		}
-		for _, s := range n.AttrInts("strides", nil) {
-			if s > 3 && u55 {
-				return fmt.Sprintf("pooling stride %d exceeds 3", s)
-			}
-		}
-	case op == "Pad" && u55:
-		if mode := n.AttrString("mode", "constant"); mode != "constant" {
-			return fmt.Sprintf("Pad mode %q is not supported on %s (constant only; the quantizer rewrites reflect, edge and wrap "+
-				"padding by constant, non-negative amounts as Slice and Concat, which this Pad does not have)", mode, c.spec.Family())
-		}
-	case op == "Slice" && u55:
-		return c.reverseRule(n)
-	case op == "Resize" && u55:
-		if mode := n.AttrString("mode", "nearest"); mode != "nearest" {
-			return fmt.Sprintf("Resize mode %q is not supported on %s (nearest only)", mode, c.spec.Family())
-		}
-	case op == "Gather" && u55:
-		if len(n.Inputs) > 1 && !isConstantTensor(n.Inputs[1]) {
-			return "Gather with a computed index is not supported on " + string(c.spec.Family())
-		}
-	}
-	return ""
-}
-
 // reverseRule judges a Slice with a negative step, which lowers to TOSA
 // REVERSE (followed by SLICE when it also crops). Vela runs REVERSE on
 // U55/U65 along the H and W axes only ([V51] "REVERSE: W-axis and H-axis
@@ -502,42 +454,6 @@ func anyNonZero(xs []int64) bool {
 		}
 	}
 	return false
-}
-
-// convRule applies Vela's kernel and stride limits to a 2-D convolution.
-func (c *checker) convRule(n *lower.Node) string {
-	k := n.AttrInts("kernel_shape", nil)
-	if len(k) == 0 && len(n.Inputs) > 1 && n.Inputs[1] != nil && n.Inputs[1].HasShape {
-		for _, d := range n.Inputs[1].Shape[2:] {
-			k = append(k, d.Value)
-		}
-	}
-	if len(k) == 3 && c.spec.U55Subset() {
-		return "3-D convolution is not supported on " + string(c.spec.Family())
-	}
-	if len(k) == 2 {
-		if k[0] > 64 || k[0]*k[1] > 4096 {
-			return fmt.Sprintf("kernel %v exceeds ky ≤ 64 and kx·ky ≤ 4096", k)
-		}
-	}
-	strides := n.AttrInts("strides", nil)
-	dil := n.AttrInts("dilations", nil)
-	pads := n.AttrInts("pads", nil)
-	for _, s := range strides {
-		if n.Target.OpType == "ConvTranspose" {
-			if s > 2 {
-				return fmt.Sprintf("transposed convolution stride %v is not (1,1) or (2,2)", strides)
-			}
-			continue
-		}
-		if s > 3 && (anyNonZero(pads) || anyOver(dil, 1)) {
-			return fmt.Sprintf("stride %v exceeds 3 with padding or dilation", strides)
-		}
-	}
-	if n.Target.OpType == "ConvTranspose" && anyOver(dil, 1) {
-		return "transposed convolution needs dilation 1"
-	}
-	return ""
 }
 
 func anyOver(xs []int64, limit int64) bool {
