@@ -213,7 +213,6 @@ func (c *converter) batchNorm14(n *Node, _ int64) error {
 	return nil
 }
 
-
 // dropout12 moves ratio to an input (inference ignores it either way).
 func (c *converter) dropout12(n *Node, _ int64) error {
 	if a := n.Attr("ratio"); a != nil {
