@@ -162,7 +162,7 @@ func (a *Annotation) node(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	case binaryOps[op] || oneToOneOps[op]:
 		a.Quantized[n] = cfg
 		for i, v := range n.Inputs {
-			if isFloat(v) && !(op == "Pow" && i == 1 && isConstant(v)) {
+			if isFloat(v) && !(op == "Pow" && i == 1 && v.IsInitializer(lower.EnclosingGraphs)) {
 				a.input(n, i, cfg.InputActivation)
 			}
 		}
@@ -225,7 +225,7 @@ func (a *Annotation) weighted(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	if err != nil {
 		return err
 	}
-	w := outerValue(n.Inputs[1])
+	w := n.Inputs[1].Source()
 	wp := a.out[w]
 	if wp == nil || wp.Root().Axis != axis || wp.Root().Spec.Key() != cfg.Weight.Key() {
 		wp = a.newPoint(cfg.Weight, Site{Kind: OutputSite, Value: w, Graph: w.Producer.Graph()})
@@ -238,8 +238,8 @@ func (a *Annotation) weighted(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	}
 	a.edge[edgeKey{n, 1}] = wp.Root()
 	if len(n.Inputs) > 2 && n.Inputs[2] != nil && isFloat(n.Inputs[2]) && in != nil {
-		b := outerValue(n.Inputs[2])
-		if !isConstant(b) {
+		b := n.Inputs[2].Source()
+		if !b.IsInitializer(lower.EnclosingGraphs) {
 			return fmt.Errorf("node %q (%s): bias %q is not a constant", n.Meta.SourceName, n.Target.OpType, b.Name)
 		}
 		bp := a.newPoint(&QSpec{DType: int32(onnxpb.TensorProto_INT32), QMin: cfg.BiasQMin, QMax: cfg.BiasQMax, Symmetric: true, PerChannel: wp.Root().Spec.PerChannel},
@@ -262,7 +262,7 @@ func fusableActivation(n *lower.Node, cfg *Config, cs *ConfigSet) *lower.Node {
 		return nil
 	}
 	users := n.Graph().Users(n.Outputs[0])
-	if len(users) != 1 || users[0].Op != lower.CallFunction || isGraphOutput(n.Outputs[0]) {
+	if len(users) != 1 || users[0].Op != lower.CallFunction || n.Outputs[0].IsGraphOutput() {
 		return nil
 	}
 	u := users[0]
@@ -286,7 +286,7 @@ func clipMin(n *lower.Node) float32 {
 	if n.Target.Version < 11 {
 		return n.AttrFloat("min", -1)
 	}
-	if len(n.Inputs) < 2 || n.Inputs[1] == nil || !isConstant(n.Inputs[1]) {
+	if len(n.Inputs) < 2 || n.Inputs[1] == nil || !n.Inputs[1].IsInitializer(lower.EnclosingGraphs) {
 		return -1
 	}
 	vals, err := onnxio.Float32s(n.Inputs[1].Producer.Initializer, n.Graph().Module.Root().Dir)
@@ -330,7 +330,7 @@ func (a *Annotation) input(n *lower.Node, i int, spec *QSpec) *Point {
 	if v == nil || spec == nil {
 		return nil
 	}
-	if ov := outerValue(v); ov != v {
+	if ov := v.Source(); ov != v {
 		// A body reading an outer value: quantize it where it is made,
 		// the only place an observer sees it; the body's capture then
 		// reads the dequantized tensor.
@@ -395,27 +395,7 @@ func hasFloat(n *lower.Node) bool {
 	return false
 }
 
-// isConstant reports whether v is an initializer, of its own graph or of
-// an enclosing one that a body captures.
-func isConstant(v *lower.Value) bool {
-	v = outerValue(v)
-	return v != nil && v.Producer != nil && v.Producer.Op == lower.GetAttr
-}
-
-// outerValue follows body captures to the outer value they stand for.
-func outerValue(v *lower.Value) *lower.Value { return v.Source() }
-
 // isWeight reports whether input i of n is a float initializer.
 func isWeight(n *lower.Node, i int) bool {
-	return i < len(n.Inputs) && isConstant(n.Inputs[i]) && isFloat(n.Inputs[i])
-}
-
-func isGraphOutput(v *lower.Value) bool {
-	out := v.Producer.Graph().OutputNode()
-	for _, o := range out.Inputs {
-		if o == v {
-			return true
-		}
-	}
-	return false
+	return i < len(n.Inputs) && n.Inputs[i].IsInitializer(lower.EnclosingGraphs) && isFloat(n.Inputs[i])
 }
