@@ -188,7 +188,7 @@ func TestSchemeFlagAndConfigGlobalMustAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "q.onnx")
-	failsCleanly(t, 2, out, []string{"--scheme int8", cfg, "global: a16w8", "disagree"},
+	failsCleanly(t, 2, out, []string{"scheme int8", cfg, "global: a16w8", "disagree"},
 		"models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", out, "--scheme", "int8", "--config", cfg)
 	// The config alone decides, and the report records what ran.
 	report := filepath.Join(dir, "r.json")

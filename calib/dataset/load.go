@@ -72,6 +72,12 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 		return s.readFolder(e.path)
 	case testDataSet:
 		return s.readTestDataSet(e.path)
+	case inMemory:
+		arrays, err := s.load(e.part)
+		if err != nil {
+			return fail("", err)
+		}
+		return arrays, nil
 	}
 	return fail("", fmt.Errorf("unknown sample kind %d", e.kind))
 }

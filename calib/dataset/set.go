@@ -31,6 +31,8 @@ type Set struct {
 	// shapes holds each sample's array shapes by input, when OpenSamples
 	// probed them.
 	shapes []map[string][]int
+	// load gives the arrays of in-memory sample i (FromFunc).
+	load func(i int) (map[string]*tensor.Dense, error)
 }
 
 type kind int
@@ -40,13 +42,15 @@ const (
 	npzFile                 // one array per input
 	inputFolder             // one <input>.npy per input
 	testDataSet             // input_N.pb TensorProtos
+	inMemory                // given by a function (FromFunc)
 )
 
 type entry struct {
 	path string
 	kind kind
 	// part of parts: one sample of a stacked .npy file (see OpenSamples);
-	// parts is 0 for a file that is one sample.
+	// parts is 0 for a file that is one sample. For an in-memory sample,
+	// part is its index.
 	part, parts int
 }
 

@@ -264,3 +264,20 @@ func (s *Set) sameShapes() error {
 	}
 	return nil
 }
+
+// FromFunc returns a set of n samples held by the caller: load(i) gives
+// sample i's arrays by input name, and name(i) what messages call it.
+// They are checked against specs on Load like samples read from files.
+func FromFunc(specs []InputSpec, n int, name func(i int) string, load func(i int) (map[string]*tensor.Dense, error)) (*Set, error) {
+	if len(specs) == 0 {
+		return nil, errors.New("the model has no inputs to feed")
+	}
+	if n == 0 {
+		return nil, errors.New("no calibration data given")
+	}
+	set := &Set{specs: specs, load: load}
+	for i := range n {
+		set.samples = append(set.samples, entry{path: name(i), kind: inMemory, part: i})
+	}
+	return set, nil
+}

@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/onnxquant/onnxquant"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -181,11 +183,16 @@ func batchJobs(c *cli.Context) ([]quantizeJob, error) {
 			job.Config = c.String("config")
 		}
 		job.SchemeSet = e.Scheme != "" || c.IsSet("scheme")
-		scheme, err := resolveScheme(job)
-		if err != nil {
+		// Target, scheme and config-key mistakes are usage errors of the
+		// whole batch, found before anything runs; other failures (a
+		// config file that cannot be read) are the model's.
+		scheme, err := onnxquant.CheckOptions(job.options())
+		switch {
+		case errors.Is(err, onnxquant.ErrInvalidOptions):
 			return nil, usagef("%s: %v", where, err)
+		case err == nil:
+			job.Scheme = scheme
 		}
-		job.Scheme = scheme
 		if job.Out == "" {
 			if c.String("out-dir") == "" {
 				return nil, usagef("%s: no output (give output or --out-dir)", where)
@@ -219,19 +226,7 @@ func batchAction(c *cli.Context) error {
 			return fmt.Errorf("--out-dir: %w", err)
 		}
 	}
-	// Target, scheme and config-key mistakes are usage errors of the whole
-	// batch, found before anything runs; other failures are per model.
 	results := make([]batchResult, len(jobs))
-	var ready []int
-	for i := range jobs {
-		if _, err := newQuantizer(jobs[i]); err != nil {
-			var ue *usageError
-			if errors.As(err, &ue) {
-				return usagef("%s: %v", jobs[i].In, err)
-			}
-		}
-		ready = append(ready, i)
-	}
 	quiet, verbose := c.Bool("quiet"), c.Bool("verbose")
 	stderr := c.App.ErrWriter
 	var (
@@ -279,13 +274,7 @@ func batchAction(c *cli.Context) error {
 						fmt.Fprintf(stderr, "%s: %s\n", job.In, s)
 					}
 				}
-				var rep *quantizeReport
-				q, err := newQuantizer(job)
-				if err == nil {
-					rep, err = quantizeToFile(c.Context, q, job)
-				} else {
-					rep = &quantizeReport{Input: job.In, Target: job.Target, Scheme: job.Scheme, Error: err.Error()}
-				}
+				rep, err := quantizeToFile(c.Context, job)
 				mu.Lock()
 				results[i] = batchResult{report: rep, err: err}
 				done++
@@ -303,7 +292,7 @@ func batchAction(c *cli.Context) error {
 			}
 		}()
 	}
-	for _, i := range ready {
+	for i := range jobs {
 		next <- i
 	}
 	close(next)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/lower"
@@ -89,7 +90,7 @@ func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	if !c.Bool("quiet") {
 		note = func(s string) { fmt.Fprintf(c.App.ErrWriter, "note: %s\n", s) }
 	}
-	set, _, err := openCalibration(gm, c.StringSlice("calib"), note)
+	set, _, err := onnxquant.OpenCalibration(gm, c.StringSlice("calib"), note)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib/evaluate"
 )
 
@@ -27,6 +28,7 @@ func evalCommand() *cli.Command {
 			&cli.Float64Flag{Name: "threshold", Value: 0.5, Usage: "decision `THRESHOLD` for outputs in [0, 1]"},
 			&cli.Float64Flag{Name: "hint-below", Value: 30, Usage: "propose a16w8 for modules with an int8 activation under `DB` dB"},
 			jobsFlag("samples evaluated in parallel"),
+			&cli.BoolFlag{Name: "any-source", Usage: "compare even when --float is not the file --quant records as its source (an export of the same weights)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the full report as JSON"},
 			&cli.StringFlag{Name: "csv", Usage: "write the per-layer table (every layer) as CSV to `FILE`"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
@@ -37,6 +39,9 @@ func evalCommand() *cli.Command {
 			}
 			if c.Int("top") < 0 {
 				return usagef("--top %d: expected 0 or more", c.Int("top"))
+			}
+			if err := onnxquant.CheckSource(c.String("float"), c.String("quant"), c.Bool("any-source")); err != nil {
+				return err
 			}
 			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below")}
 			if !c.Bool("quiet") {

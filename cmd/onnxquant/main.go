@@ -184,7 +184,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stderr, "onnxquant: %v\n", err)
 	var ue *usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "Required flag") {
+	if errors.As(err, &ue) || errors.Is(err, onnxquant.ErrInvalidOptions) || strings.HasPrefix(err.Error(), "Required flag") {
 		return exitUsage
 	}
 	return exitFailure

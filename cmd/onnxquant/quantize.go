@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,12 +11,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/onnxquant/onnxquant/calib"
+	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib/evaluate"
 	"github.com/onnxquant/onnxquant/ethosu"
-	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio"
-	"github.com/onnxquant/onnxquant/qpass"
 	"github.com/onnxquant/onnxquant/quantize"
 )
 
@@ -58,12 +54,14 @@ type quantizeReport struct {
 	InputShapes map[string][]int `json:"input_shapes,omitempty"`
 	// Notes tell what was decided from the data: stacked files split,
 	// dynamic sizes bound.
-	Notes     []string           `json:"notes,omitempty"`
-	Coverage  map[string]int     `json:"coverage"`
-	Points    int                `json:"quantization_points"`
-	TimingsMS map[string]float64 `json:"timings_ms"`
-	Error     string             `json:"error,omitempty"`
-	Legality  *ethosu.Report     `json:"legality,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+	// Provenance is what the output's metadata_props record.
+	Provenance map[string]string  `json:"provenance,omitempty"`
+	Coverage   map[string]int     `json:"coverage"`
+	Points     int                `json:"quantization_points"`
+	TimingsMS  map[string]float64 `json:"timings_ms"`
+	Error      string             `json:"error,omitempty"`
+	Legality   *ethosu.Report     `json:"legality,omitempty"`
 	// EvalData are the samples Eval was measured on (the calibration
 	// data unless --eval-data is given).
 	EvalData  []string         `json:"eval_data,omitempty"`
@@ -124,7 +122,7 @@ func quantizeAction(c *cli.Context) error {
 		return err
 	}
 	job.InputShapes = shapes
-	if job.Scheme, err = resolveScheme(job); err != nil {
+	if job.Scheme, err = onnxquant.CheckOptions(job.options()); err != nil {
 		return err
 	}
 	if len(job.EvalData) > 0 && !job.Eval {
@@ -141,11 +139,7 @@ func quantizeAction(c *cli.Context) error {
 		job.Progress = p.counter("calibrate", "samples", nil)
 		job.EvalProgress = p.counter("eval", "samples", nil)
 	}
-	q, err := newQuantizer(job)
-	if err != nil {
-		return err
-	}
-	rep, qerr := quantizeToFile(c.Context, q, job)
+	rep, qerr := quantizeToFile(c.Context, job)
 	if !c.Bool("quiet") {
 		for _, n := range rep.Notes {
 			fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)
@@ -195,44 +189,20 @@ func requiredFlags(c *cli.Context, names ...string) error {
 	return usagef("Required flags %q not set", strings.Join(missing, ", "))
 }
 
-// newQuantizer configures a quantizer for a job. A bad target, scheme or
-// config key is a *usageError; a config file that cannot be read is not.
-func newQuantizer(job quantizeJob) (*ethosu.Quantizer, error) {
-	spec, err := ethosu.NewCompileSpec(job.Target, "", "")
-	if err != nil {
-		return nil, &usageError{msg: err.Error()}
+// options are the library options of a job.
+func (job quantizeJob) options() onnxquant.Options {
+	return onnxquant.Options{
+		Target: job.Target, Scheme: job.Scheme, SchemeExplicit: job.SchemeSet, ConfigFile: job.Config,
+		QAT: job.QAT, InputShapes: job.InputShapes, Calib: job.Calib,
+		Workers: job.Workers, Progress: job.Progress, Log: job.Log, DumpAfter: job.DumpAfter,
 	}
-	q := ethosu.NewEthosUQuantizer(spec)
-	global, err := ethosu.RoleConfig(job.Scheme, qpass.RoleGlobal, job.QAT)
-	if err != nil || global == nil {
-		return nil, usagef("scheme %q: expected int8, int8-per-tensor or a16w8", job.Scheme)
-	}
-	q.SetGlobal(global)
-	if job.Config != "" {
-		cf, err := ethosu.LoadConfigFile(job.Config)
-		if err == nil {
-			err = cf.Apply(q, job.QAT)
-		}
-		if err != nil {
-			if errors.Is(err, ethosu.ErrConfig) {
-				return nil, &usageError{msg: err.Error()}
-			}
-			return nil, err
-		}
-	}
-	q.Workers = job.Workers
-	q.DumpAfter = job.DumpAfter
-	q.Log = job.Log
-	q.Progress = job.Progress
-	return q, nil
 }
 
-// quantizeToFile quantizes job.In with q and writes job.Out; a failure
-// writes nothing. The report is filled as far as the run got, failed or
-// not.
-func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (*quantizeReport, error) {
+// quantizeToFile quantizes job.In into job.Out; a failure writes nothing.
+// The report is filled as far as the run got, failed or not.
+func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, error) {
 	start := time.Now()
-	rep := &quantizeReport{Input: job.In, Target: q.CompileSpec().Target, Scheme: job.Scheme, TimingsMS: map[string]float64{}}
+	rep := &quantizeReport{Input: job.In, Target: job.Target, Scheme: job.Scheme, TimingsMS: map[string]float64{}}
 	finish := func(err error) (*quantizeReport, error) {
 		rep.TimingsMS["total"] = float64(time.Since(start).Microseconds()) / 1000
 		if err != nil {
@@ -243,34 +213,30 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if same, _ := samePath(job.In, job.Out); same {
 		return finish(fmt.Errorf("output %q is the input model: refusing to overwrite it", job.Out))
 	}
-	if !job.MakeOutDir {
-		if err := checkOutputDir(job.Out); err != nil {
-			return finish(err)
+	if job.MakeOutDir {
+		made, err := mkdirOwned(filepath.Dir(job.Out))
+		if err != nil {
+			return finish(fmt.Errorf("output %q: %w", job.Out, err))
 		}
+		defer func() {
+			if rep.Output == "" {
+				made()
+			}
+		}()
+	} else if err := checkOutputDir(job.Out); err != nil {
+		return finish(err)
 	}
-	res, err := quantizeFile(ctx, q, job, rep)
+	res, err := onnxquant.Quantize(ctx, job.In, job.Out, job.options())
 	if res != nil {
+		rep.Target, rep.Scheme = res.Target, res.Scheme
 		rep.Legality = res.Legality
 		for k, d := range res.Timings {
 			rep.TimingsMS[k] = float64(d.Microseconds()) / 1000
 		}
-		if res.Stats != nil {
-			rep.Samples, rep.Coverage = res.Stats.Samples, res.Stats.Coverage
-		}
-		if res.Annotation != nil {
-			rep.Points = len(res.Annotation.Points())
-		}
+		rep.Samples, rep.Coverage, rep.Points = res.Samples, res.Coverage, res.Points
+		rep.InputShapes, rep.Notes, rep.Provenance = res.InputShapes, res.Notes, res.Provenance
 	}
 	if err != nil {
-		return finish(err)
-	}
-	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
-	if job.MakeOutDir {
-		if err := os.MkdirAll(filepath.Dir(job.Out), 0o755); err != nil {
-			return finish(fmt.Errorf("output %q: %w", job.Out, err))
-		}
-	}
-	if err := m.Save(job.Out, onnxio.SaveOptions{}); err != nil {
 		return finish(err)
 	}
 	rep.Output = job.Out
@@ -290,29 +256,25 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	return finish(nil)
 }
 
-// quantizeFile loads, lowers, calibrates and quantizes one model, noting
-// in rep what it decided from the data.
-func quantizeFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob, rep *quantizeReport) (*ethosu.Result, error) {
-	gm, err := lower.LoadFile(job.In)
-	if err != nil {
+// mkdirOwned creates dir and the folders above it that are missing, and
+// returns a function that removes those it created (when still empty),
+// for a failure that must leave nothing behind.
+func mkdirOwned(dir string) (func(), error) {
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		created = append(created, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := refuseQuantized(gm, job.In, job.QAT); err != nil {
-		return nil, err
-	}
-	if err := calib.FixInputShapes(gm, job.InputShapes); err != nil {
-		return nil, &usageError{msg: fmt.Sprintf("model %q: %v", job.In, err)}
-	}
-	set, shapes, err := openCalibration(gm, job.Calib, func(s string) { rep.Notes = append(rep.Notes, s) })
-	if err != nil {
-		return nil, err
-	}
-	rep.InputShapes = shapes
-	res, err := q.QuantizeWithSubmodules(ctx, gm, set, job.QAT)
-	if err != nil {
-		return res, fmt.Errorf("model %q: %w", job.In, err)
-	}
-	return res, nil
+	return func() {
+		for _, d := range created {
+			os.Remove(d)
+		}
+	}, nil
 }
 
 func writeJSONFile(path string, v any) error {
