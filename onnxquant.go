@@ -170,6 +170,9 @@ func quantizeProto(ctx context.Context, m *onnxpb.ModelProto, dir, name string, 
 	if err := refuseQuantized(gm, name, opts.QAT); err != nil {
 		return nil, res, err
 	}
+	if err := q.Configs().CheckNames(gm); err != nil {
+		return nil, res, invalidf("model %q: %w", name, err)
+	}
 	if err := calib.FixInputShapes(gm, opts.InputShapes); err != nil {
 		return nil, res, invalidf("model %q: %w", name, err)
 	}

@@ -46,6 +46,17 @@ func (q *Quantizer) SetGlobal(cfg *qpass.Config) *Quantizer { q.configs.Global =
 // SetIO sets the config of the graph inputs and outputs.
 func (q *Quantizer) SetIO(cfg *qpass.Config) *Quantizer { q.configs.IO = cfg; return q }
 
+// SetNodeName sets the config of one node by its ONNX name, or of the
+// nodes a glob matches ("/layer1/*"), as ExecuTorch's set_node_name does;
+// it wins over module names and types.
+func (q *Quantizer) SetNodeName(name string, cfg *qpass.Config) *Quantizer {
+	if q.configs.NodeName == nil {
+		q.configs.NodeName = map[string]*qpass.Config{}
+	}
+	q.configs.NodeName[name] = cfg
+	return q
+}
+
 // SetModuleName sets the config of the nodes inside a module (qualified
 // name such as "layer1.0" or "slow"); the most specific name wins.
 func (q *Quantizer) SetModuleName(name string, cfg *qpass.Config) *Quantizer {

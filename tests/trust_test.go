@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	oq "github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -254,5 +256,168 @@ func TestEvalWritesTheLayerTableAsCSVAndReportsAre0644(t *testing.T) {
 		if rows[i+1][0] != l.Name || rows[i+1][5] != strconv.FormatFloat(l.SQNR, 'f', -1, 64) {
 			t.Errorf("row %d %v, JSON layer %+v", i+1, rows[i+1], l)
 		}
+	}
+}
+
+func TestConfigEntryThatMatchesNothingIsAnErrorWithNearMatches(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "cfg.yaml")
+	if err := os.WriteFile(cfg, []byte("module_name:\n  feature.act2: a16w8\nnode_name:\n  /Flaten: none\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "q.onnx")
+	failsCleanly(t, 2, out, []string{`module_name "feature.act2" matches no module of the model (did you mean "features.act2"?)`,
+		`node_name "/Flaten" matches no node of the model (did you mean "/Flatten"?)`},
+		"models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", out, "--config", cfg)
+}
+
+func TestShowConfigPrintsEveryNodeWithTheEntryThatChoseIt(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "cfg.yaml")
+	if err := os.WriteFile(cfg, []byte("node_name:\n  /features/conv2/*: a16w8\nmodule_name:\n  features: a16w8\n  features.relu1: int8\nmodule_type:\n  Gemm: none\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := onnxquant(t, "quantize", "models/tinynet.onnx", "--show-config", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 10 { // header and 9 nodes
+		t.Fatalf("%d lines:\n%s", len(lines), r.stdout)
+	}
+	for _, want := range [][]string{
+		{"/features/conv2/Conv", "Conv", "features.conv2", "a16w8", "node_name /features/conv2/*"},
+		{"/features/relu1/Relu", "Relu", "features.relu1", "int8", "module_name features.relu1"},
+		{"/features/act2/Clip", "Clip", "features.act2", "a16w8", "module_name features"},
+		{"/classifier/fc/Gemm", "Gemm", "classifier.fc", "none", "module_type Gemm"},
+		{"/Flatten", "Flatten", "-", "int8", "global"},
+	} {
+		found := false
+		for _, l := range lines {
+			f := strings.Fields(l)
+			found = found || strings.Join(f, " ") == strings.Join(want, " ")
+		}
+		if !found {
+			t.Errorf("no line %q in\n%s", strings.Join(want, " "), r.stdout)
+		}
+	}
+}
+
+func TestOutputRecordsProvenanceAndCheckUsesIt(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "q.onnx")
+	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", out, "--target", "ethos-u85-256", "--scheme", "a16w8", "-q"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	m, err := onnxio.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Proto.GetProducerName() != "onnxquant" || m.Proto.GetProducerVersion() != oq.Version {
+		t.Errorf("producer %q %q", m.Proto.GetProducerName(), m.Proto.GetProducerVersion())
+	}
+	meta := map[string]string{}
+	for _, e := range m.Proto.MetadataProps {
+		meta[e.GetKey()] = e.GetValue()
+	}
+	src, err := os.ReadFile(repo("models", "tinynet.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"onnxquant.target": "ethos-u85-256", "onnxquant.scheme": "a16w8", "onnxquant.calibration_samples": "16",
+		"onnxquant.qat": "false", "onnxquant.observers": "histogram", "onnxquant.input_shapes": "input=1,3,32,32",
+		"onnxquant.source_sha256":   fmt.Sprintf("%x", sha256.Sum256(src)),
+		"onnxquant.source_producer": "onnxquant models/gen",
+	} {
+		if meta[k] != want {
+			t.Errorf("metadata %s = %q, want %q", k, meta[k], want)
+		}
+	}
+	if !strings.Contains(meta["onnxquant.stages"], "calibrate") {
+		t.Errorf("stages %q", meta["onnxquant.stages"])
+	}
+	// Every value a node makes is declared, with its shape.
+	declared := map[string]bool{}
+	for _, vi := range m.Proto.Graph.ValueInfo {
+		if vi.GetType().GetTensorType().GetShape() != nil {
+			declared[vi.GetName()] = true
+		}
+	}
+	for _, o := range m.Proto.Graph.Output {
+		declared[o.GetName()] = true
+	}
+	for _, n := range m.Proto.Graph.Node {
+		for _, o := range n.Output {
+			if !declared[o] {
+				t.Errorf("node %q: output %q has no value_info", n.GetName(), o)
+			}
+		}
+	}
+	// check judges it for the recorded target without --target.
+	r := onnxquant(t, "check", out)
+	if r.code != 0 || !strings.Contains(r.stdout, "legal for ethos-u85-256") {
+		t.Errorf("check: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// inspect shows the metadata.
+	r = onnxquant(t, "inspect", out)
+	if !strings.Contains(r.stdout, "metadata   onnxquant.target = ethos-u85-256") {
+		t.Errorf("inspect:\n%s", r.stdout)
+	}
+	// Deterministic: the same inputs give the same bytes.
+	again := filepath.Join(dir, "again.onnx")
+	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", again, "--target", "ethos-u85-256", "--scheme", "a16w8", "-q"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if sha(t, out) != sha(t, again) {
+		t.Error("two runs differ")
+	}
+}
+
+func TestCheckOnAFloatModelSaysNotQuantizedYet(t *testing.T) {
+	r := onnxquant(t, "check", "models/tinynet.onnx")
+	if r.code != 1 {
+		t.Fatalf("exit %d", r.code)
+	}
+	for _, want := range []string{"records no target", "checking for ethos-u55-128", "is not quantized yet", "pass ethos-u55-128's pre-check"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// quantize folds BatchNormalization, so check does not call it
+	// unsupported.
+	if strings.Contains(r.stderr, "BatchNormalization") {
+		t.Errorf("stderr names BatchNormalization:\n%s", r.stderr)
+	}
+	// An operator the target can never run is named.
+	dir := t.TempDir()
+	model := unsupportedModel(t, dir, false)
+	r = onnxquant(t, "check", model, "--target", "ethos-u55-128")
+	if r.code != 1 || !strings.Contains(r.stderr, "is not quantized yet, and") || !strings.Contains(r.stderr, "TopK") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestEvalRefusesAFloatModelThatIsNotTheSource(t *testing.T) {
+	dir := t.TempDir()
+	q := filepath.Join(dir, "q.onnx")
+	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", q, "-q"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	// Same inputs and outputs, other bytes: not the source.
+	other := dynamicTinynet(t, dir)
+	r := onnxquant(t, "eval", "--float", other, "--quant", q, "--data", "models/tinynet_calib", "-q")
+	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "was quantized from a model whose SHA-256 is") || !strings.Contains(r.stderr, other) {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// --any-source accepts an export of the same graph...
+	if r := onnxquant(t, "eval", "--float", other, "--quant", q, "--data", "models/tinynet_calib", "-q", "--any-source"); r.code != 0 {
+		t.Errorf("--any-source: exit %d: %s", r.code, r.stderr)
+	}
+	// ... but never graphs that do not correspond.
+	unrelated := unsupportedModel(t, dir, false)
+	r = onnxquant(t, "eval", "--float", unrelated, "--quant", q, "--data", "models/tinynet_calib", "-q", "--any-source")
+	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "the graphs do not correspond") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

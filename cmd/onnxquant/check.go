@@ -25,6 +25,11 @@ func checkCommand() *cli.Command {
 			if err := onlyArgs(c, 1, "one model"); err != nil {
 				return err
 			}
+			if c.IsSet("target") {
+				if _, err := ethosu.NewCompileSpec(c.String("target"), "", ""); err != nil {
+					return &usageError{msg: err.Error()}
+				}
+			}
 			path := c.Args().First()
 			m, err := onnxio.Load(path)
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -29,6 +30,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "YAML or JSON `FILE` with global, io, module_name and module_type entries"},
 			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape (samples of another shape are then an error); repeatable"},
+			&cli.BoolFlag{Name: "show-config", Usage: "print the config every node gets and the entry that chose it, then exit (needs no --calib or -o)"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
 			&cli.StringFlag{Name: "csv", Usage: "write the --report evaluation's per-layer table as CSV to `FILE`"},
@@ -102,6 +104,9 @@ func quantizeAction(c *cli.Context) error {
 		fmt.Fprint(c.App.Writer, quantize.Steps(quantize.Stages()))
 		return nil
 	}
+	if c.Bool("show-config") {
+		return showConfig(c)
+	}
 	if err := requiredFlags(c, "output", "calib"); err != nil {
 		return err
 	}
@@ -169,6 +174,34 @@ func quantizeAction(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// showConfig prints one line per node: node, op, module, config and the
+// entry that chose it.
+func showConfig(c *cli.Context) error {
+	if err := onlyArgs(c, 1, "one input model"); err != nil {
+		return err
+	}
+	opts := onnxquant.Options{Target: c.String("target"), Scheme: c.String("scheme"), SchemeExplicit: c.IsSet("scheme"),
+		ConfigFile: c.String("config"), QAT: c.Bool("qat")}
+	lines, err := onnxquant.ShowConfig(c.Args().First(), opts)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tOP\tMODULE\tCONFIG\tCHOSEN BY")
+	for _, l := range lines {
+		node := l.Node
+		if l.Submodule != "" {
+			node = l.Submodule + ":" + node
+		}
+		module := l.Module
+		if module == "" {
+			module = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", node, l.Op, module, l.Config, l.Rule)
+	}
+	return tw.Flush()
 }
 
 // requiredFlags is urfave's check of required flags, done in the action so
