@@ -56,6 +56,11 @@ type Options struct {
 	Calib []string
 	// Samples gives calibration samples from memory instead of Calib.
 	Samples SampleSource
+	// StatsFile quantizes from calibration stats (Calibrate's output,
+	// shards merged) instead of samples. The stats record the model,
+	// target, scheme, config and input shapes they were made for; any
+	// difference is an error.
+	StatsFile string
 
 	// Workers run calibration samples in parallel; the result does not
 	// depend on it. Below 1 means 1.
@@ -158,52 +163,97 @@ func QuantizeModel(ctx context.Context, model []byte, opts Options) ([]byte, *Re
 // quantizeProto quantizes a loaded model; name labels it in errors and
 // src holds the SHA-256 of its file ("") and external data files.
 func quantizeProto(ctx context.Context, m *onnxpb.ModelProto, dir, name string, src map[string]string, opts Options) (*onnxpb.ModelProto, *Result, error) {
+	j, err := prepare(m, dir, name, src, opts)
+	if err != nil {
+		return nil, j.res, err
+	}
+	var (
+		set    *dataset.Set
+		stages = quantize.Stages()
+	)
+	if opts.StatsFile != "" {
+		if opts.Samples != nil || len(opts.Calib) > 0 {
+			return nil, j.res, invalidf("give calibration samples or merged stats (StatsFile), not both")
+		}
+		if stages, err = j.fromStats(opts.StatsFile, stages); err != nil {
+			return nil, j.res, err
+		}
+	} else if set, err = j.openSamples(); err != nil {
+		return nil, j.res, err
+	}
+	qr, err := j.run(ctx, set, stages)
+	if err != nil {
+		return nil, j.res, err
+	}
+	j.res.Provenance = provenance(m, qr, j.res, opts, j.configDigest, src)
+	stamp(qr.Model, j.res.Provenance)
+	return qr.Model, j.res, nil
+}
+
+// job is one model on its way through the quantizer.
+type job struct {
+	q            *ethosu.Quantizer
+	gm           *lower.GraphModule
+	res          *Result
+	opts         Options
+	name         string
+	configDigest string
+	src          map[string]string
+}
+
+// prepare configures the quantizer and lowers and checks the model: it
+// must not be quantized already (unless QAT), the config's names must
+// match it, and InputShapes must fit it.
+func prepare(m *onnxpb.ModelProto, dir, name string, src map[string]string, opts Options) (*job, error) {
 	q, scheme, configDigest, err := newQuantizer(opts)
 	if err != nil {
-		return nil, nil, err
+		return &job{}, err
 	}
-	res := &Result{Target: q.CompileSpec().Target, Scheme: scheme}
-	gm, err := lower.Lower(m, dir)
-	if err != nil {
-		return nil, res, fmt.Errorf("model %q: %w", name, err)
+	j := &job{q: q, res: &Result{Target: q.CompileSpec().Target, Scheme: scheme}, opts: opts, name: name, configDigest: configDigest, src: src}
+	if j.gm, err = lower.Lower(m, dir); err != nil {
+		return j, fmt.Errorf("model %q: %w", name, err)
 	}
-	if err := refuseQuantized(gm, name, opts.QAT); err != nil {
-		return nil, res, err
+	if err := refuseQuantized(j.gm, name, opts.QAT); err != nil {
+		return j, err
 	}
-	if err := q.Configs().CheckNames(gm); err != nil {
-		return nil, res, invalidf("model %q: %w", name, err)
+	if err := q.Configs().CheckNames(j.gm); err != nil {
+		return j, invalidf("model %q: %w", name, err)
 	}
-	if err := calib.FixInputShapes(gm, opts.InputShapes); err != nil {
-		return nil, res, invalidf("model %q: %w", name, err)
+	if err := calib.FixInputShapes(j.gm, opts.InputShapes); err != nil {
+		return j, invalidf("model %q: %w", name, err)
 	}
-	var set *dataset.Set
-	switch {
-	case opts.Samples != nil && len(opts.Calib) > 0:
-		return nil, res, invalidf("give calibration samples as files (Calib) or from memory (Samples), not both")
-	case opts.Samples != nil:
-		set, err = memorySet(gm, opts.Samples)
-	default:
-		set, res.InputShapes, err = OpenCalibration(gm, opts.Calib, func(s string) { res.Notes = append(res.Notes, s) })
+	return j, nil
+}
+
+// openSamples opens the calibration samples of the options.
+func (j *job) openSamples() (*dataset.Set, error) {
+	if j.opts.Samples != nil && len(j.opts.Calib) > 0 {
+		return nil, invalidf("give calibration samples as files (Calib) or from memory (Samples), not both")
 	}
-	if err != nil {
-		return nil, res, err
+	if j.opts.Samples != nil {
+		return memorySet(j.gm, j.opts.Samples)
 	}
-	qr, err := q.QuantizeWithSubmodules(ctx, gm, set, opts.QAT)
+	set, shapes, err := OpenCalibration(j.gm, j.opts.Calib, func(s string) { j.res.Notes = append(j.res.Notes, s) })
+	j.res.InputShapes = shapes
+	return set, err
+}
+
+// run runs the stages and fills the result from what they learnt.
+func (j *job) run(ctx context.Context, set *dataset.Set, stages []quantize.Stage) (*quantize.Result, error) {
+	qr, err := j.q.RunStages(ctx, j.gm, set, j.opts.QAT, stages)
 	if qr != nil {
-		res.Legality, res.Timings = qr.Legality, qr.Timings
+		j.res.Legality, j.res.Timings = qr.Legality, qr.Timings
 		if qr.Stats != nil {
-			res.Samples, res.Coverage = qr.Stats.Samples, qr.Stats.Coverage
+			j.res.Samples, j.res.Coverage = qr.Stats.Samples, qr.Stats.Coverage
 		}
 		if qr.Annotation != nil {
-			res.Points = len(qr.Annotation.Points())
+			j.res.Points = len(qr.Annotation.Points())
 		}
 	}
 	if err != nil {
-		return nil, res, fmt.Errorf("model %q: %w", name, err)
+		return qr, fmt.Errorf("model %q: %w", j.name, err)
 	}
-	res.Provenance = provenance(m, qr, res, opts, configDigest, src)
-	stamp(qr.Model, res.Provenance)
-	return qr.Model, res, nil
+	return qr, nil
 }
 
 // newQuantizer configures an Ethos-U quantizer from the options and

@@ -69,20 +69,7 @@ func provenance(src *onnxpb.ModelProto, qr *quantize.Result, res *Result, opts O
 	}
 	meta[MetaStages] = strings.Join(stages, ",")
 	if qr.Module != nil {
-		var shapes []string
-		for _, p := range qr.Module.Graph.Placeholders() {
-			v := p.Outputs[0]
-			dims := make([]string, len(v.Shape))
-			for i, d := range v.Shape {
-				if d.Known() {
-					dims[i] = strconv.FormatInt(d.Value, 10)
-				} else {
-					dims[i] = "?"
-				}
-			}
-			shapes = append(shapes, v.Name+"="+strings.Join(dims, ","))
-		}
-		meta[MetaInputShapes] = strings.Join(shapes, ";")
+		meta[MetaInputShapes] = inputShapes(qr.Module)
 	}
 	return meta
 }

@@ -113,6 +113,17 @@ func (q *Quantizer) Annotate(gm *lower.GraphModule) (*qpass.Annotation, error) {
 // rest is calibrated with moving-average observers. The result comes back
 // with the error when a stage fails, holding what the stages before it
 // learnt (a legality failure carries its report).
+// RunStages runs the given stages (quantize.Stages() or an edited copy:
+// calibration from merged stats, a pre-check only) with the quantizer's
+// target and configs. samples may be nil when no stage reads them.
+func (q *Quantizer) RunStages(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set, isQAT bool, stages []quantize.Stage) (*Result, error) {
+	s, err := q.session(gm, samples, isQAT)
+	if err != nil {
+		return nil, err
+	}
+	return quantize.Run(ctx, s, stages)
+}
+
 func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set, isQAT bool) (*Result, error) {
 	if samples == nil || samples.Len() == 0 {
 		return nil, fmt.Errorf("no calibration samples")

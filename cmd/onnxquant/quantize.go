@@ -29,6 +29,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET`"},
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "YAML or JSON `FILE` with global, io, module_name and module_type entries"},
+			&cli.StringFlag{Name: "stats", Usage: "quantize from calibration `STATS.json` (calibrate, shards merged) instead of --calib samples"},
 			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape (samples of another shape are then an error); repeatable"},
 			&cli.BoolFlag{Name: "show-config", Usage: "print the config every node gets and the entry that chose it, then exit (needs no --calib or -o)"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
@@ -76,6 +77,7 @@ type quantizeReport struct {
 type quantizeJob struct {
 	In, Out        string
 	Calib          []string
+	Stats          string
 	Target, Scheme string
 	// SchemeSet: the scheme was given explicitly (flag or manifest), so a
 	// config file's global entry must agree with it.
@@ -107,8 +109,19 @@ func quantizeAction(c *cli.Context) error {
 	if c.Bool("show-config") {
 		return showConfig(c)
 	}
-	if err := requiredFlags(c, "output", "calib"); err != nil {
+	if c.IsSet("stats") && c.IsSet("calib") {
+		return usagef("give --calib samples or --stats from calibrate, not both")
+	}
+	if err := requiredFlags(c, "output"); err != nil {
 		return err
+	}
+	if !c.IsSet("stats") {
+		if err := requiredFlags(c, "calib"); err != nil {
+			return err
+		}
+	}
+	if c.IsSet("stats") && c.String("report") != "" && len(c.StringSlice("eval-data")) == 0 {
+		return usagef("--report with --stats needs --eval-data: there are no calibration samples to evaluate on")
 	}
 	if err := onlyArgs(c, 1, "one input model"); err != nil {
 		return err
@@ -117,7 +130,7 @@ func quantizeAction(c *cli.Context) error {
 		return &usageError{msg: err.Error()}
 	}
 	job := quantizeJob{
-		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"),
+		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"), Stats: c.String("stats"),
 		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
 		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"),
 		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"), SchemeSet: c.IsSet("scheme"),
@@ -226,7 +239,7 @@ func requiredFlags(c *cli.Context, names ...string) error {
 func (job quantizeJob) options() onnxquant.Options {
 	return onnxquant.Options{
 		Target: job.Target, Scheme: job.Scheme, SchemeExplicit: job.SchemeSet, ConfigFile: job.Config,
-		QAT: job.QAT, InputShapes: job.InputShapes, Calib: job.Calib,
+		QAT: job.QAT, InputShapes: job.InputShapes, Calib: job.Calib, StatsFile: job.Stats,
 		Workers: job.Workers, Progress: job.Progress, Log: job.Log, DumpAfter: job.DumpAfter,
 	}
 }
