@@ -421,3 +421,46 @@ func TestEvalRefusesAFloatModelThatIsNotTheSource(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// The README's config example, io: uint8, gives a legal model whose graph
+// inputs and outputs keep their names and are quantized to uint8.
+func TestUint8IOConfigGivesALegalModel(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "cfg.yaml")
+	if err := os.WriteFile(cfg, []byte("global: int8\nio: uint8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "q.onnx")
+	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", out, "--config", cfg, "-q"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if r := onnxquant(t, "check", out); r.code != 0 {
+		t.Errorf("check: exit %d: %s", r.code, r.stderr)
+	}
+	m, err := onnxio.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.Proto.Graph
+	if g.Input[0].GetName() != "input" || g.Output[0].GetName() != "logits" {
+		t.Fatalf("inputs/outputs renamed: %s -> %s", g.Input[0].GetName(), g.Output[0].GetName())
+	}
+	uint8Zero := map[string]bool{}
+	for _, init := range g.Initializer {
+		if init.GetDataType() == int32(onnxpb.TensorProto_UINT8) {
+			uint8Zero[init.GetName()] = true
+		}
+	}
+	var atInput, atOutput bool
+	for _, n := range g.Node {
+		if n.GetOpType() == "QuantizeLinear" && n.Input[0] == "input" && uint8Zero[n.Input[2]] {
+			atInput = true
+		}
+		if n.GetOpType() == "DequantizeLinear" && n.Output[0] == "logits" && uint8Zero[n.Input[2]] {
+			atOutput = true
+		}
+	}
+	if !atInput || !atOutput {
+		t.Errorf("uint8 pair at the input %v, at the output %v", atInput, atOutput)
+	}
+}
