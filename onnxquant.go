@@ -68,6 +68,9 @@ type Options struct {
 	// Progress is called with 0 when calibration starts and after each
 	// sample.
 	Progress func(done, total int)
+	// StageProgress is called with 0 done before the first stage of the
+	// pipeline and after each stage, with its name.
+	StageProgress func(stage string, done, total int)
 	// Log receives one line per stage and transform pass.
 	Log func(string)
 	// DumpAfter logs the graph after the named stage or transform pass.
@@ -309,6 +312,7 @@ func newQuantizer(opts Options) (*ethosu.Quantizer, string, string, error) {
 	q.DumpAfter = opts.DumpAfter
 	q.Log = opts.Log
 	q.Progress = opts.Progress
+	q.Stages = opts.StageProgress
 	return q, scheme, digest, nil
 }
 

@@ -21,6 +21,8 @@ type Quantizer struct {
 	Workers int
 	// Progress receives calibration progress.
 	Progress func(done, total int)
+	// Stages receives progress across the pipeline's stages.
+	Stages func(stage string, done, total int)
 	// Log receives one line per stage and transform pass (the --verbose
 	// output).
 	Log func(string)
@@ -79,7 +81,7 @@ func (q *Quantizer) Configs() *qpass.ConfigSet { return &q.configs }
 // before any work.
 func (q *Quantizer) session(gm *lower.GraphModule, samples *dataset.Set, isQAT bool) (*quantize.Session, error) {
 	return quantize.NewSession(gm, samples, NewTarget(q.spec), &q.configs, isQAT,
-		quantize.Options{Workers: q.Workers, Progress: q.Progress, Log: q.Log, DumpAfter: q.DumpAfter})
+		quantize.Options{Workers: q.Workers, Progress: q.Progress, Stages: q.Stages, Log: q.Log, DumpAfter: q.DumpAfter})
 }
 
 // TransformForAnnotation runs the transform-for-annotation passes on a

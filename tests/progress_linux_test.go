@@ -58,6 +58,10 @@ func TestProgressTranscriptOnATerminalAndInALog(t *testing.T) {
 	tty := drawn.String()
 	// Every phase starts at 0%, is redrawn in place, and ends with its
 	// count, time and rate on a line of its own.
+	stages := regexp.MustCompile(`\r\x1b\[Kquantize 0/(\d+) stages   0\.0%.*\r\x1b\[Kquantize (\d+)/(\d+) stages 100\.0% in \S+ \(\d+ stages/s\)\r\n`)
+	if m := stages.FindStringSubmatch(tty); m == nil || m[1] != m[2] || m[2] != m[3] {
+		t.Errorf("stages: terminal transcript lacks their start or end:\n%q", tty)
+	}
 	for _, phase := range []string{"calibrate", "eval"} {
 		start := "\r\x1b[K" + phase + " 0/16 samples   0.0%"
 		end := regexp.MustCompile(`\r\x1b\[K` + phase + ` 16/16 samples 100\.0% in \d+(ms|\.\ds) \(\d+ samples/s\)\r\n`)
@@ -74,7 +78,7 @@ func TestProgressTranscriptOnATerminalAndInALog(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	lines := regexp.MustCompile(`^calibrate: 16/16 samples in \S+ \(\d+ samples/s\)\neval: 16/16 samples in \S+ \(\d+ samples/s\)\n$`)
+	lines := regexp.MustCompile(`^calibrate: 16/16 samples in \S+ \(\d+ samples/s\)\nquantize: (\d+)/(\d+) stages in \S+ \(\d+ stages/s\)\neval: 16/16 samples in \S+ \(\d+ samples/s\)\n$`)
 	if !lines.MatchString(r.stderr) {
 		t.Errorf("log transcript:\n%q", r.stderr)
 	}

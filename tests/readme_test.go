@@ -67,7 +67,7 @@ type sessionStep struct {
 // follow the timings.
 var (
 	timing    = regexp.MustCompile(`\d+(\.\d+)? ?(ms|s)\b`)
-	rate      = regexp.MustCompile(`\d+(\.\d+)? (samples|models)/s`)
+	rate      = regexp.MustCompile(`\d+(\.\d+)? (samples|models|stages)/s`)
 	batchStep = regexp.MustCompile(`^\[\d+/(\d+)\]`)
 	spaces    = regexp.MustCompile(`\s+`)
 )

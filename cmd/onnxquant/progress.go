@@ -101,6 +101,22 @@ func (p *progress) counter(phase, unit string, label func() string) func(done, t
 	}
 }
 
+// stages returns the callback of a phase counted in pipeline stages,
+// naming the stage that runs next on a terminal.
+func (p *progress) stages(phase string) func(stage string, done, total int) {
+	last := ""
+	count := p.counter(phase, "stages", func() string {
+		if last == "" {
+			return ""
+		}
+		return "after " + last
+	})
+	return func(stage string, done, total int) {
+		last = stage
+		count(done, total)
+	}
+}
+
 // println writes a line of its own, first ending a drawn progress line.
 func (p *progress) println(s string) {
 	p.mu.Lock()

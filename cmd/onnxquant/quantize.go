@@ -97,6 +97,8 @@ type quantizeJob struct {
 	MakeOutDir bool
 	Log        func(string)
 	Progress   func(done, total int)
+	// StageProgress reports the pipeline's stages.
+	StageProgress func(stage string, done, total int)
 	// EvalProgress reports the --report evaluation's samples.
 	EvalProgress func(done, total int)
 }
@@ -155,6 +157,7 @@ func quantizeAction(c *cli.Context) error {
 	if !c.Bool("quiet") {
 		p := newProgress(c.App.ErrWriter)
 		job.Progress = p.counter("calibrate", "samples", nil)
+		job.StageProgress = p.stages("quantize")
 		job.EvalProgress = p.counter("eval", "samples", nil)
 	}
 	rep, qerr := quantizeToFile(c.Context, job)
@@ -240,7 +243,7 @@ func (job quantizeJob) options() onnxquant.Options {
 	return onnxquant.Options{
 		Target: job.Target, Scheme: job.Scheme, SchemeExplicit: job.SchemeSet, ConfigFile: job.Config,
 		QAT: job.QAT, InputShapes: job.InputShapes, Calib: job.Calib, StatsFile: job.Stats,
-		Workers: job.Workers, Progress: job.Progress, Log: job.Log, DumpAfter: job.DumpAfter,
+		Workers: job.Workers, Progress: job.Progress, StageProgress: job.StageProgress, Log: job.Log, DumpAfter: job.DumpAfter,
 	}
 }
 
