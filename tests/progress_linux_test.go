@@ -58,7 +58,7 @@ func TestProgressTranscriptOnATerminalAndInALog(t *testing.T) {
 	tty := drawn.String()
 	// Every phase starts at 0%, is redrawn in place, and ends with its
 	// count, time and rate on a line of its own.
-	stages := regexp.MustCompile(`\r\x1b\[Kquantize 0/(\d+) stages   0\.0%.*\r\x1b\[Kquantize (\d+)/(\d+) stages 100\.0% in \S+ \(\d+ stages/s\)\r\n`)
+	stages := regexp.MustCompile(`(?s)\r\x1b\[Kquantize 0/(\d+) stages   0\.0%.*\r\x1b\[Kquantize (\d+)/(\d+) stages 100\.0% in \S+ \(\d+ stages/s\)\r\n`)
 	if m := stages.FindStringSubmatch(tty); m == nil || m[1] != m[2] || m[2] != m[3] {
 		t.Errorf("stages: terminal transcript lacks their start or end:\n%q", tty)
 	}
