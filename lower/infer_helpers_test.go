@@ -28,6 +28,19 @@ var corpusCalibSet = map[string]string{
 	"branchy_if_loop":     "branchy",
 	"silero_vad_legacy":   "silero_legacy_16k",
 	"ppocr_mobile_v2_cls": "ocr_cls48x192",
+	"yolox_nano":          "yolox416",
+	"ppocr_v3_det":        "ocr_det256x384",
+	"blazeface_front":     "face128_nhwc",
+	"oww_melspectrogram":  "oww_audio1760",
+	"oww_embedding":       "oww_mel76x32",
+	"oww_hey_jarvis":      "oww_emb16x96",
+}
+
+// referenceFile is the corpus's file name for an output's reference: the
+// characters of the name outside [A-Za-z0-9_.-] become _ (see the corpus
+// README).
+func referenceFile(output string) string {
+	return regexp.MustCompile(`[^A-Za-z0-9_.-]`).ReplaceAllString(output, "_") + ".npy"
 }
 
 var npyShapeRe = regexp.MustCompile(`'shape':\s*\(([^)]*)\)`)

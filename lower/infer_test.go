@@ -42,7 +42,7 @@ func TestInferShapesMatchesORTOutputsOnCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, v := range gm.Graph.OutputNode().Inputs {
-				want, err := npyShape(filepath.Join(dir, "reference", model, "sample_000", v.Name+".npy"))
+				want, err := npyShape(filepath.Join(dir, "reference", model, "sample_000", referenceFile(v.Name)))
 				if err != nil {
 					t.Fatal(err)
 				}
