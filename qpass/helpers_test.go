@@ -1,7 +1,6 @@
 package qpass_test
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -9,9 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/interp"
-	"github.com/onnxquant/onnxquant/internal/ortoracle"
-	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -152,67 +149,21 @@ func randomInputs(b *modelBuilder, seed uint64) map[string]*tensor.Dense {
 	return out
 }
 
-// oracle runs a model on one set of inputs.
-type oracle struct {
-	name string
-	run  func(t *testing.T, m *onnxpb.ModelProto, inputs map[string]*tensor.Dense) map[string]*tensor.Dense
-}
-
-// oracles are the references a rewritten model is checked against: the
-// float interpreter always, ONNX Runtime when the test binary has it.
-func oracles(t *testing.T) []oracle {
-	t.Helper()
-	all := []oracle{{"interpreter", runInterpreter}}
-	if testenv.ORT(t) {
-		all = append(all, oracle{"ONNX Runtime", runORT})
-	}
-	return all
-}
-
-func runInterpreter(t *testing.T, m *onnxpb.ModelProto, inputs map[string]*tensor.Dense) map[string]*tensor.Dense {
-	t.Helper()
-	gm, err := lower.Lower(proto.Clone(m).(*onnxpb.ModelProto), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	it, err := interp.New(gm, interp.Options{Workers: 1})
-	if err != nil {
-		t.Fatalf("%v\nops: %v", err, opTypes(m))
-	}
-	out, err := it.Run(context.Background(), inputs, nil)
-	if err != nil {
-		t.Fatalf("%v\nops: %v", err, opTypes(m))
-	}
-	return out
-}
-
-func runORT(t *testing.T, m *onnxpb.ModelProto, inputs map[string]*tensor.Dense) map[string]*tensor.Dense {
-	t.Helper()
-	b, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := ortoracle.RunBytes(b, inputs)
-	if err != nil {
-		t.Fatalf("%v\nops: %v", err, opTypes(m))
-	}
-	return out
-}
-
-// sameOutputs runs both models in every oracle and requires every output
-// of want to match within rel, relative to the output's largest magnitude.
+// sameOutputs runs both models in every oracle (testoracle) and requires
+// every output of want to match within rel, relative to the output's largest
+// magnitude.
 func sameOutputs(t *testing.T, want, got *onnxpb.ModelProto, inputs map[string]*tensor.Dense, rel float64) {
 	t.Helper()
-	for _, o := range oracles(t) {
-		w, g := o.run(t, want, inputs), o.run(t, got, inputs)
-		for name, wt := range w {
+	for _, r := range testoracle.Originals(t, want, inputs) {
+		g := r.Got(t, got, inputs)
+		for name, wt := range r.Want {
 			gt, ok := g[name]
 			if !ok {
-				t.Errorf("%s: output %s missing after the pass", o.name, name)
+				t.Errorf("%s: output %s missing after the pass", r.Oracle.Name, name)
 				continue
 			}
 			if e := maxRelErr(t, wt, gt); e > rel {
-				t.Errorf("%s: output %s differs: max error %.3g relative to its largest value (limit %.0g)", o.name, name, e, rel)
+				t.Errorf("%s: output %s differs: max error %.3g relative to its largest value (limit %.0g)", r.Oracle.Name, name, e, rel)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -129,7 +130,6 @@ func relL2(t *testing.T, want, got *tensor.Dense) float64 {
 // has it) at both target opsets.
 func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 	corpus := testenv.Corpus(t)
-	refs := oracles(t)
 	for _, c := range corpusCases {
 		path := filepath.Join(corpus, "models", c.model+".onnx")
 		raw, err := os.ReadFile(path)
@@ -141,10 +141,7 @@ func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		inputs := sampleInputs(t, filepath.Join(corpus, "calib", c.calib), m)
-		want := make([]map[string]*tensor.Dense, len(refs))
-		for i, o := range refs {
-			want[i] = o.run(t, m, inputs)
-		}
+		refs := testoracle.Originals(t, m, inputs)
 		shapes := map[string][]int64{}
 		for name, d := range inputs {
 			for _, s := range d.Shape() {
@@ -178,13 +175,13 @@ func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 						t.Errorf("%d %s nodes left after the pipeline", left[op], op)
 					}
 				}
-				for i, o := range refs {
-					got := o.run(t, out, inputs)
-					for name, w := range want[i] {
+				for _, r := range refs {
+					got := r.Got(t, out, inputs)
+					for name, w := range r.Want {
 						e := relL2(t, w, got[name])
-						t.Logf("%s: %s: relative L2 %.2g; %d nodes before, %d after", o.name, name, e, before, after)
+						t.Logf("%s: %s: relative L2 %.2g; %d nodes before, %d after", r.Oracle.Name, name, e, before, after)
 						if e > 1e-4 {
-							t.Errorf("%s: output %s: relative L2 error %.3g > 1e-4", o.name, name, e)
+							t.Errorf("%s: output %s: relative L2 error %.3g > 1e-4", r.Oracle.Name, name, e)
 						}
 					}
 				}
