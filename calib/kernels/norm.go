@@ -216,3 +216,30 @@ func GroupNormalization(x, scale, bias *tensor.Dense, numGroups int, epsilon flo
 	}
 	return New(sh, out)
 }
+
+// MeanVarianceNormalization computes (x - mean) / sqrt(var) over axes, with
+// the epsilon-free formula of ONNX's reference implementation (1e-9 added to
+// the deviation).
+func MeanVarianceNormalization(x *tensor.Dense, axes []int) (*tensor.Dense, error) {
+	mean, err := ReduceMean(x, axes, true, false)
+	if err != nil {
+		return nil, err
+	}
+	d, err := Sub(x, mean)
+	if err != nil {
+		return nil, err
+	}
+	sq, err := Mul(d, d)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ReduceMean(sq, axes, true, false)
+	if err != nil {
+		return nil, err
+	}
+	std, err := Float32Map("MeanVarianceNormalization", v, func(f float64) float64 { return math.Sqrt(f) + 1e-9 })
+	if err != nil {
+		return nil, err
+	}
+	return Div(d, std)
+}
