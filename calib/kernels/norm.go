@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 
 	"gorgonia.org/tensor"
@@ -242,4 +243,36 @@ func MeanVarianceNormalization(x *tensor.Dense, axes []int) (*tensor.Dense, erro
 		return nil, err
 	}
 	return Div(d, std)
+}
+
+// LRN is local response normalization across channels (axis 1).
+func LRN(x *tensor.Dense, alpha, beta, bias float64, size int) (*tensor.Dense, error) {
+	xs, err := Float32s(x)
+	if err != nil {
+		return nil, err
+	}
+	sh := Dims(x)
+	if len(sh) < 3 {
+		return nil, fmt.Errorf("LRN input %v must have rank >= 3", sh)
+	}
+	n, ch, inner := sh[0], sh[1], prod(sh[2:])
+	lo, hi := (size-1)/2, (size+1)/2-1
+	if size%2 == 0 {
+		hi = size / 2
+	}
+	out := make([]float32, len(xs))
+	for b := 0; b < n; b++ {
+		for c := 0; c < ch; c++ {
+			for i := 0; i < inner; i++ {
+				var sq float64
+				for k := max(0, c-lo); k <= min(ch-1, c+hi); k++ {
+					v := float64(xs[(b*ch+k)*inner+i])
+					sq += v * v
+				}
+				idx := (b*ch+c)*inner + i
+				out[idx] = float32(float64(xs[idx]) / math.Pow(bias+alpha/float64(size)*sq, beta))
+			}
+		}
+	}
+	return New(sh, out)
 }
