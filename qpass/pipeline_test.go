@@ -13,6 +13,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -43,9 +44,9 @@ func TestTransformForAnnotationPassesKeepTheirOrderingConstraints(t *testing.T) 
 }
 
 func TestRunPassesDumpsAfterTheNamedPassAndRejectsUnknownNames(t *testing.T) {
-	b := newModel(13).input("x", 2, 3).init("two", nil, 2).
-		node("Div", []string{"x", "two"}, []string{"y"}).output("y", 2, 3)
-	gm, err := lower.Lower(b.model(), "")
+	b := testmodel.New(13).Input("x", 2, 3).Init("two", nil, 2).
+		Node("Div", []string{"x", "two"}, []string{"y"}).Output("y", 2, 3)
+	gm, err := lower.Lower(b.Model(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
