@@ -16,6 +16,7 @@ import (
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -338,9 +339,9 @@ func accuracyMarkdown(rows []accuracyRow) string {
 // the float model in ONNX Runtime; U85, which has MIRROR_PAD, keeps the Pad.
 func TestReflectPadRunsOnU55AsSliceAndConcat(t *testing.T) {
 	for _, mode := range []string{"reflect", "edge"} {
-		b := newGraph(13).input("x", 1, 2, 5, 8).output("y", 1, 2, 8, 13).
-			initInt64("pads", []int64{8}, 0, 0, 1, 3, 0, 0, 2, 2).
-			node("pad", "Pad", []string{"x", "pads"}, []string{"y"}, lower.StringAttr("mode", mode))
+		b := testmodel.New(13).Input("x", 1, 2, 5, 8).Output("y", 1, 2, 8, 13).
+			InitInt64("pads", []int64{8}, 0, 0, 1, 3, 0, 0, 2, 2).
+			NamedNode("pad", "Pad", []string{"x", "pads"}, []string{"y"}, lower.StringAttr("mode", mode))
 		samples := writeSamples(t, b, 4)
 		for _, scheme := range []string{"int8", "a16w8"} {
 			for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
@@ -348,7 +349,7 @@ func TestReflectPadRunsOnU55AsSliceAndConcat(t *testing.T) {
 				if scheme == "a16w8" {
 					q.SetGlobal(qpass.SymmetricA16W8(true, false))
 				}
-				res, err := quantizeGraph(t, q, b.model(), samples)
+				res, err := quantizeGraph(t, q, b.Model(), samples)
 				if err != nil {
 					t.Fatalf("%s %s %s: %v", mode, scheme, target, err)
 				}
@@ -402,13 +403,13 @@ func TestReversingSliceIsLegalOnU55OnlyAlongHOrW(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := newGraph(13).input("x", c.shape...).output("y").
-				initInt64("starts", []int64{1}, -1).initInt64("ends", []int64{1}, math.MinInt64).
-				initInt64("axes", []int64{1}, c.axis).initInt64("steps", []int64{1}, c.step).
-				node("rev", "Slice", []string{"x", "starts", "ends", "axes", "steps"}, []string{"y"})
+			b := testmodel.New(13).Input("x", c.shape...).Output("y").
+				InitInt64("starts", []int64{1}, -1).InitInt64("ends", []int64{1}, math.MinInt64).
+				InitInt64("axes", []int64{1}, c.axis).InitInt64("steps", []int64{1}, c.step).
+				NamedNode("rev", "Slice", []string{"x", "starts", "ends", "axes", "steps"}, []string{"y"})
 			samples := writeSamples(t, b, 4)
 			for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
-				res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target)), b.model(), samples)
+				res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target)), b.Model(), samples)
 				want := c.rule
 				if target == "ethos-u85-256" {
 					want = ""
