@@ -65,19 +65,17 @@ func TestRunPassesDumpsAfterTheNamedPassAndRejectsUnknownNames(t *testing.T) {
 	}
 }
 
-// corpusCases maps each corpus model to the calibration set it is run on
-// (corpus README).
-var corpusCases = []struct{ model, calib string }{
-	{"mobilenet_v2", "imagenet224"},
-	{"resnet18", "imagenet224"},
-	{"squeezenet1_1", "imagenet224"},
-	{"mobilenet_v3_small", "imagenet224"},
-	{"tiny_transformer", "logmel16x40"},
-	{"branchy_if_loop", "branchy"},
-	{"silero_vad_legacy", "silero_legacy_16k"},
-	{"silero_vad_legacy", "silero_legacy_8k"},
-	{"ppocr_mobile_v2_cls", "ocr_cls48x192"},
-}
+// corpusCases pairs the corpus models this test runs with each of their
+// calibration sets.
+var corpusCases = func() []struct{ model, calib string } {
+	var cases []struct{ model, calib string }
+	for _, m := range testenv.BaseCorpusModels() {
+		for _, set := range testenv.CalibSets(m) {
+			cases = append(cases, struct{ model, calib string }{m, set})
+		}
+	}
+	return cases
+}()
 
 // sampleInputs reads sample_000 of a calibration set for the model's
 // inputs: a .npy for a single-input model, a folder of <input>.npy else.

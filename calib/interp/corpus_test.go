@@ -13,17 +13,15 @@ import (
 	"github.com/onnxquant/onnxquant/internal/testenv"
 )
 
-// corpusSets maps each corpus model to its calibration sets (corpus README).
-var corpusSets = map[string][]string{
-	"mobilenet_v2":        {"imagenet224"},
-	"resnet18":            {"imagenet224"},
-	"squeezenet1_1":       {"imagenet224"},
-	"mobilenet_v3_small":  {"imagenet224"},
-	"tiny_transformer":    {"logmel16x40"},
-	"branchy_if_loop":     {"branchy"},
-	"silero_vad_legacy":   {"silero_legacy_16k", "silero_legacy_8k"},
-	"ppocr_mobile_v2_cls": {"ocr_cls48x192"},
-}
+// corpusSets maps the corpus models this package checks to their
+// calibration sets.
+var corpusSets = func() map[string][]string {
+	out := map[string][]string{}
+	for _, m := range testenv.BaseCorpusModels() {
+		out[m] = testenv.CalibSets(m)
+	}
+	return out
+}()
 
 // referenceDir is where the ORT outputs of a sample live. The corpus holds
 // references for the first three samples of a model's first calibration set

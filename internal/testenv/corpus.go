@@ -3,6 +3,8 @@
 package testenv
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,28 +13,37 @@ import (
 	"testing"
 )
 
-// Corpus returns the folder of the shared test corpus: $ONNXQUANT_CORPUS,
-// or ../shared/corpus next to the module root. When neither exists the test
-// is skipped, except under CI=true, where a missing corpus is a failure.
+// Corpus returns the folder of the shared test corpus (CorpusDir). When it
+// is missing the test is skipped, except under CI=true, where a missing
+// corpus is a failure.
 func Corpus(t testing.TB) string {
 	t.Helper()
-	if dir := os.Getenv("ONNXQUANT_CORPUS"); dir != "" {
-		if _, err := os.Stat(dir); err == nil {
-			return dir
-		}
-		missing(t, "ONNXQUANT_CORPUS="+dir+" does not exist")
+	dir, err := CorpusDir()
+	if err != nil {
+		missing(t, err.Error())
 		return ""
 	}
+	return dir
+}
+
+// CorpusDir finds the shared test corpus: $ONNXQUANT_CORPUS, or
+// ../shared/corpus next to the module root. It is for code that can do
+// without the corpus (fuzz seeds); tests that need it call Corpus.
+func CorpusDir() (string, error) {
+	if dir := os.Getenv("ONNXQUANT_CORPUS"); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return "", fmt.Errorf("ONNXQUANT_CORPUS=%s does not exist", dir)
+		}
+		return dir, nil
+	}
 	// This file is internal/testenv/corpus.go: the module root is two up.
-	_, file, _, ok := runtime.Caller(0)
-	if ok {
+	if _, file, _, ok := runtime.Caller(0); ok {
 		dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus")
 		if _, err := os.Stat(dir); err == nil {
-			return filepath.Clean(dir)
+			return filepath.Clean(dir), nil
 		}
 	}
-	missing(t, "test corpus not found: set ONNXQUANT_CORPUS")
-	return ""
+	return "", errors.New("test corpus not found: set ONNXQUANT_CORPUS")
 }
 
 func missing(t testing.TB, msg string) {
@@ -90,4 +101,12 @@ func ReferencePath(corpus, model, sample, output string) string {
 		}
 	}
 	return filepath.Join(corpus, "reference", model, sample, string(safe)+".npy")
+}
+
+// BaseCorpusModels are the eight models the corpus started with, which the
+// per-package corpus tests (qpass, interp, ethosu, tests) run on: small
+// enough to run every sample in every package. lower's corpus tests walk all
+// of CorpusModels.
+func BaseCorpusModels() []string {
+	return []string{"mobilenet_v2", "resnet18", "squeezenet1_1", "mobilenet_v3_small", "tiny_transformer", "branchy_if_loop", "silero_vad_legacy", "ppocr_mobile_v2_cls"}
 }
