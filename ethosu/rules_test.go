@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -47,9 +48,9 @@ func TestLimitsDifferOnlyWhereTheFamiliesDo(t *testing.T) {
 
 // lowerModel lowers a hand-built model without running any pass, so the
 // legality rules see its Constant nodes as the exporter wrote them.
-func lowerModel(t *testing.T, b *gb) *lower.GraphModule {
+func lowerModel(t *testing.T, b *testmodel.Builder) *lower.GraphModule {
 	t.Helper()
-	gm, err := lower.Lower(b.model(), "")
+	gm, err := lower.Lower(b.Model(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +71,10 @@ func TestReverseRuleReadsStepsFromEveryConstantForm(t *testing.T) {
 		axis int64
 		rule string
 	}{{3, ""}, {1, "reverse-axes"}} {
-		b := newGraph(13).input("x", 1, 2, 4, 6).output("y")
-		b.g.Node = append(b.g.Node, intsConstant("starts", -1), intsConstant("ends", -7), intsConstant("axes", c.axis), intsConstant("steps", -1))
-		b.node("rev", "Slice", []string{"x", "starts", "ends", "axes", "steps"}, []string{"y"})
+		b := testmodel.New(13).Input("x", 1, 2, 4, 6).Output("y")
+		g := b.Graph()
+		g.Node = append(g.Node, intsConstant("starts", -1), intsConstant("ends", -7), intsConstant("axes", c.axis), intsConstant("steps", -1))
+		b.NamedNode("rev", "Slice", []string{"x", "starts", "ends", "axes", "steps"}, []string{"y"})
 		rep := ethosu.CheckOperators(lowerModel(t, b), ethosu.MustCompileSpec("ethos-u55-128"))
 		var got string
 		for _, v := range rep.Violations() {
@@ -88,8 +90,8 @@ func TestReverseRuleReadsStepsFromEveryConstantForm(t *testing.T) {
 }
 
 func TestViolationsCiteTheirRule(t *testing.T) {
-	b := newGraph(13).input("x", 1, 2, 16, 16).output("y").
-		node("pool", "MaxPool", []string{"x"}, []string{"y"}, lower.IntsAttr("kernel_shape", 4, 4), lower.IntsAttr("strides", 4, 4))
+	b := testmodel.New(13).Input("x", 1, 2, 16, 16).Output("y").
+		NamedNode("pool", "MaxPool", []string{"x"}, []string{"y"}, lower.IntsAttr("kernel_shape", 4, 4), lower.IntsAttr("strides", 4, 4))
 	gm := lowerModel(t, b)
 	rep := ethosu.CheckOperators(gm, ethosu.MustCompileSpec("ethos-u55-128"))
 	err := rep.Err()
@@ -141,7 +143,7 @@ func TestLibraryRefusesAnIOConfigAsGlobal(t *testing.T) {
 	} {
 		q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec("ethos-u55-128"))
 		set(q)
-		gm, err := lower.Lower(b.model(), "")
+		gm, err := lower.Lower(b.Model(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
