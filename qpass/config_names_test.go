@@ -5,12 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/qpass"
 )
 
 func TestNodeNameWinsOverModuleNameAndExactOverGlob(t *testing.T) {
-	m := newModel(13).input("x", 1, 2).output("y", 1, 2).
-		node("Relu", []string{"x"}, []string{"y"}).model()
+	m := testmodel.New(13).Input("x", 1, 2).Output("y", 1, 2).
+		Node("Relu", []string{"x"}, []string{"y"}).Model()
 	m.Graph.Node[0].Name = strPtr("/layer1/layer1.0/act/Relu")
 	gm := lowerInferred(t, m)
 	relu := nodeOf(t, gm, "Relu")
@@ -31,8 +32,8 @@ func TestNodeNameWinsOverModuleNameAndExactOverGlob(t *testing.T) {
 }
 
 func TestConfigNamesThatMatchNothingAreErrorsWithNearMatches(t *testing.T) {
-	m := newModel(13).input("x", 1, 2).output("y", 1, 2).
-		node("Relu", []string{"x"}, []string{"y"}).model()
+	m := testmodel.New(13).Input("x", 1, 2).Output("y", 1, 2).
+		Node("Relu", []string{"x"}, []string{"y"}).Model()
 	m.Graph.Node[0].Name = strPtr("/layer1/layer1.0/act/Relu")
 	gm := lowerInferred(t, m)
 	int8 := qpass.SymmetricInt8(true, false)

@@ -114,13 +114,15 @@ func quantizeAction(c *cli.Context) error {
 	if c.IsSet("stats") && c.IsSet("calib") {
 		return usagef("give --calib samples or --stats from calibrate, not both")
 	}
-	if err := requiredFlags(c, "output"); err != nil {
-		return err
+	required := []string{"output", "calib"}
+	if c.IsSet("stats") {
+		required = required[:1]
 	}
-	if !c.IsSet("stats") {
-		if err := requiredFlags(c, "calib"); err != nil {
-			return err
+	if err := requiredFlags(c, required...); err != nil {
+		if c.NArg() == 0 && c.NumFlags() == 0 {
+			_ = cli.ShowCommandHelp(c.Lineage()[1], c.Command.Name)
 		}
+		return err
 	}
 	if c.IsSet("stats") && c.String("report") != "" && len(c.StringSlice("eval-data")) == 0 {
 		return usagef("--report with --stats needs --eval-data: there are no calibration samples to evaluate on")
