@@ -2,6 +2,8 @@ package onnxquant
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,7 +30,7 @@ func OpenCalibration(gm *lower.GraphModule, paths []string, note func(string)) (
 	}
 	shapes := set.Shapes()
 	dynamic := calib.DynamicInputs(gm)
-	for _, name := range sortedKeys(dynamic) {
+	for _, name := range slices.Sorted(maps.Keys(dynamic)) {
 		if sh := shapes[name]; sh != nil {
 			note(fmt.Sprintf("input %q: the model declares %s; the calibration data binds it to %s (fix it with --input-shape %s=%s)",
 				name, dynamic[name], formatInts(sh), name, joinInts(sh)))

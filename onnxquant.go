@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -347,6 +346,15 @@ func refuseQuantized(gm *lower.GraphModule, name string, qat bool) error {
 	if qat {
 		return nil
 	}
+	if n, first := QDQNodes(gm); n > 0 {
+		return fmt.Errorf("model %q is quantized already: it holds %d QuantizeLinear/DequantizeLinear node(s), the first %s; give the float model, or --qat if they are the fake-quantization pairs of a QAT export", name, n, first)
+	}
+	return nil
+}
+
+// QDQNodes counts the QuantizeLinear and DequantizeLinear nodes of gm and
+// its submodules, and names the first ("" when there is none).
+func QDQNodes(gm *lower.GraphModule) (int, string) {
 	n, first := 0, ""
 	_ = gm.Walk(func(m *lower.GraphModule) error {
 		for _, node := range m.Graph.Nodes {
@@ -359,10 +367,7 @@ func refuseQuantized(gm *lower.GraphModule, name string, qat bool) error {
 		}
 		return nil
 	})
-	if n > 0 {
-		return fmt.Errorf("model %q is quantized already: it holds %d QuantizeLinear/DequantizeLinear node(s), the first %s; give the float model, or --qat if they are the fake-quantization pairs of a QAT export", name, n, first)
-	}
-	return nil
+	return n, first
 }
 
 // sourceDigests hashes the model file and its external data files.
@@ -404,13 +409,4 @@ func sameFile(a, b string) bool {
 	}
 	sb, err := os.Stat(b)
 	return err == nil && os.SameFile(sa, sb)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,7 +1,8 @@
 package onnxquant
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,7 +44,7 @@ func provenance(src *onnxpb.ModelProto, qr *quantize.Result, res *Result, opts O
 		meta[MetaConfigSHA256] = configDigest
 	}
 	var ext []string
-	for _, f := range sortedKeys(digests) {
+	for _, f := range slices.Sorted(maps.Keys(digests)) {
 		if f != "" {
 			ext = append(ext, f+"="+digests[f])
 		}
@@ -59,7 +60,7 @@ func provenance(src *onnxpb.ModelProto, qr *quantize.Result, res *Result, opts O
 		for _, r := range qr.Stats.Requests {
 			kinds[string(r.Spec.Kind)] = true
 		}
-		meta[MetaObservers] = strings.Join(sortedKeys(kinds), ",")
+		meta[MetaObservers] = strings.Join(slices.Sorted(maps.Keys(kinds)), ",")
 	}
 	var stages []string
 	for _, st := range quantize.Stages() {
@@ -86,7 +87,7 @@ func stamp(m *onnxpb.ModelProto, meta map[string]string) {
 			kept = append(kept, e)
 		}
 	}
-	for _, k := range sortedKeys(meta) {
+	for _, k := range slices.Sorted(maps.Keys(meta)) {
 		kept = append(kept, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(meta[k])})
 	}
 	m.MetadataProps = kept
@@ -105,14 +106,4 @@ func Provenance(m *onnxpb.ModelProto) map[string]string {
 		}
 	}
 	return out
-}
-
-// ProvenanceKeys lists a provenance map's keys in order.
-func ProvenanceKeys(meta map[string]string) []string {
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,6 +3,8 @@ package onnxquant
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -105,7 +107,7 @@ func statsSource(j *job, shapes string) map[string]string {
 		MetaConfigSHA256:    j.configDigest,
 	}
 	var ext []string
-	for _, f := range sortedKeys(j.src) {
+	for _, f := range slices.Sorted(maps.Keys(j.src)) {
 		if f != "" {
 			ext = append(ext, f+"="+j.src[f])
 		}

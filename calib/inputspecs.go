@@ -2,7 +2,8 @@ package calib
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,7 +93,7 @@ func FixInputShapes(gm *lower.GraphModule, shapes map[string][]int64) error {
 		byName[p.Outputs[0].Name] = p.Outputs[0]
 		names = append(names, p.Outputs[0].Name)
 	}
-	for _, name := range sortedKeys(shapes) {
+	for _, name := range slices.Sorted(maps.Keys(shapes)) {
 		shape := shapes[name]
 		v, ok := byName[name]
 		if !ok {
@@ -143,13 +144,4 @@ func formatDims(dims []lower.Dim) string {
 		}
 	}
 	return "[" + strings.Join(parts, " ") + "]"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -53,7 +53,7 @@ func checkCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("model %q: %w", path, err)
 			}
-			if !hasQDQ(gm) {
+			if n, _ := onnxquant.QDQNodes(gm); n == 0 {
 				return checkFloat(c, gm, path, spec.Target)
 			}
 			if err := lower.InferShapes(gm, nil); err != nil {
@@ -78,18 +78,6 @@ func checkCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// hasQDQ reports whether gm holds any QuantizeLinear or DequantizeLinear.
-func hasQDQ(gm *lower.GraphModule) bool {
-	found := false
-	_ = gm.Walk(func(m *lower.GraphModule) error {
-		for _, n := range m.Graph.Nodes {
-			found = found || (n.Op == lower.CallFunction && (n.Target.OpType == "QuantizeLinear" || n.Target.OpType == "DequantizeLinear"))
-		}
-		return nil
-	})
-	return found
 }
 
 // checkFloat judges a model that is not quantized yet the way quantize
