@@ -464,3 +464,16 @@ func TestUint8IOConfigGivesALegalModel(t *testing.T) {
 		t.Errorf("uint8 pair at the input %v, at the output %v", atInput, atOutput)
 	}
 }
+
+func TestEvalSplitsAStackedFileLikeQuantize(t *testing.T) {
+	dir := t.TempDir()
+	stacked := stackExamples(t, dir, 16)
+	q := filepath.Join(dir, "q.onnx")
+	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", stacked, "-o", q, "-q"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := onnxquant(t, "eval", "--float", "models/tinynet.onnx", "--quant", q, "--data", stacked, "-q")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "16 samples\n") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
