@@ -226,6 +226,13 @@ func batchAction(c *cli.Context) error {
 			return fmt.Errorf("--out-dir: %w", err)
 		}
 	}
+	// Manifest outputs may name folders that do not exist yet: make them
+	// all before any model runs, so parallel models never race on them.
+	for _, j := range jobs {
+		if err := os.MkdirAll(filepath.Dir(j.Out), 0o755); err != nil {
+			return fmt.Errorf("output %q: %w", j.Out, err)
+		}
+	}
 	results := make([]batchResult, len(jobs))
 	quiet, verbose := c.Bool("quiet"), c.Bool("verbose")
 	stderr := c.App.ErrWriter

@@ -92,8 +92,9 @@ type quantizeJob struct {
 	Eval      bool
 	EvalData  []string
 	DumpAfter string
-	// MakeOutDir creates Out's folder when the model is written (batch
-	// manifests name outputs in folders that need not exist yet).
+	// MakeOutDir: Out's folder was made by the caller (batch creates the
+	// folders its manifest names before any model runs), so it is not
+	// checked again.
 	MakeOutDir bool
 	Log        func(string)
 	Progress   func(done, total int)
@@ -264,18 +265,10 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 	if same, _ := samePath(job.In, job.Out); same {
 		return finish(fmt.Errorf("output %q is the input model: refusing to overwrite it", job.Out))
 	}
-	if job.MakeOutDir {
-		made, err := mkdirOwned(filepath.Dir(job.Out))
-		if err != nil {
-			return finish(fmt.Errorf("output %q: %w", job.Out, err))
+	if !job.MakeOutDir {
+		if err := checkOutputDir(job.Out); err != nil {
+			return finish(err)
 		}
-		defer func() {
-			if rep.Output == "" {
-				made()
-			}
-		}()
-	} else if err := checkOutputDir(job.Out); err != nil {
-		return finish(err)
 	}
 	res, err := onnxquant.Quantize(ctx, job.In, job.Out, job.options())
 	if res != nil {
@@ -305,27 +298,6 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 		rep.Eval = ev
 	}
 	return finish(nil)
-}
-
-// mkdirOwned creates dir and the folders above it that are missing, and
-// returns a function that removes those it created (when still empty),
-// for a failure that must leave nothing behind.
-func mkdirOwned(dir string) (func(), error) {
-	var created []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
-			break
-		}
-		created = append(created, d)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return func() {
-		for _, d := range created {
-			os.Remove(d)
-		}
-	}, nil
 }
 
 func writeJSONFile(path string, v any) error {
