@@ -12,14 +12,14 @@ import (
 	"github.com/onnxquant/onnxquant/lower"
 )
 
-// OpenCalibration opens calibration sample files for gm the way every
+// openCalibration opens calibration sample files for gm the way every
 // command that calibrates does: stacked .npy files are split into batch-1
 // samples, and samples of different shapes are an error unless the model
 // has conditional paths (which may depend on the size, like Silero's 8
 // and 16 kHz paths). What the samples decided is told through note, and
 // the input shapes they bind are returned (nil for an input whose samples
 // disagree).
-func OpenCalibration(gm *lower.GraphModule, paths []string, note func(string)) (*dataset.Set, map[string][]int, error) {
+func openCalibration(gm *lower.GraphModule, paths []string, note func(string)) (*dataset.Set, map[string][]int, error) {
 	opts := dataset.Options{SplitBatches: true, SameShapes: len(gm.Submodules) == 0}
 	set, err := dataset.OpenSamples(paths, calib.InputSpecs(gm), opts)
 	if err != nil {

@@ -235,7 +235,7 @@ func (j *job) openSamples() (*dataset.Set, error) {
 	if j.opts.Samples != nil {
 		return memorySet(j.gm, j.opts.Samples)
 	}
-	set, shapes, err := OpenCalibration(j.gm, j.opts.Calib, func(s string) { j.res.Notes = append(j.res.Notes, s) })
+	set, shapes, err := openCalibration(j.gm, j.opts.Calib, func(s string) { j.res.Notes = append(j.res.Notes, s) })
 	j.res.InputShapes = shapes
 	return set, err
 }
