@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/onnxquant/onnxquant/calib"
+	calibpkg "github.com/onnxquant/onnxquant/calib"
+	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/quantize"
@@ -13,9 +14,10 @@ import (
 // Precheck judges a float model as quantize would before calibrating it:
 // after the same transforms (BatchNormalization folded, decompositions),
 // by the target's rules that do not depend on quantization. A model with
-// dynamic input sizes is judged as declared, since only samples can bind
-// them. gm is rewritten in place. The report is returned with its error.
-func Precheck(ctx context.Context, gm *lower.GraphModule, target string) (*quantize.Report, error) {
+// dynamic input sizes needs calibration samples (calib) to bind them as
+// quantize does; without, it is judged as declared. gm is rewritten in
+// place. The report is returned with its error.
+func Precheck(ctx context.Context, gm *lower.GraphModule, target string, calib []string) (*quantize.Report, error) {
 	spec, err := ethosu.NewCompileSpec(target, "", "")
 	if err != nil {
 		return nil, &invalidOptions{err}
@@ -25,8 +27,18 @@ func Precheck(ctx context.Context, gm *lower.GraphModule, target string) (*quant
 	if err != nil {
 		return nil, err
 	}
-	var stages []quantize.Stage
-	if len(calib.DynamicInputs(gm)) == 0 {
+	var (
+		stages []quantize.Stage
+		set    *dataset.Set
+	)
+	dynamic := len(calibpkg.DynamicInputs(gm)) > 0
+	if dynamic && len(calib) > 0 {
+		if set, _, err = openCalibration(gm, calib, func(string) {}); err != nil {
+			return nil, err
+		}
+		s.Samples = set
+	}
+	if !dynamic || set != nil {
 		for _, st := range quantize.Stages() {
 			if st.When == nil || st.When(s) {
 				stages = append(stages, st)
@@ -50,7 +62,7 @@ func Precheck(ctx context.Context, gm *lower.GraphModule, target string) (*quant
 		return nil, err
 	}
 	if err != nil && len(stages) == 1 {
-		err = fmt.Errorf("judged as declared, without the transforms quantize applies once samples bind its dynamic input sizes: %w", err)
+		err = fmt.Errorf("judged as declared, without the transforms quantize applies once samples bind its dynamic input sizes (give --calib to bind them): %w", err)
 	}
 	if res.Legality == nil && err != nil {
 		return nil, fmt.Errorf("preparing the model as quantize does: %w", err)

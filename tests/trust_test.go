@@ -477,3 +477,17 @@ func TestEvalSplitsAStackedFileLikeQuantize(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestCheckBindsADynamicFloatModelFromSamplesAsQuantizeDoes(t *testing.T) {
+	model := dynamicTinynet(t, t.TempDir())
+	// Without samples its sizes stay unknown, BatchNormalization is not
+	// folded, and check says how to do better.
+	r := onnxquant(t, "check", model, "--target", "ethos-u55-128")
+	if r.code != 1 || !strings.Contains(r.stderr, "give --calib to bind them") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	r = onnxquant(t, "check", model, "--target", "ethos-u55-128", "--calib", "models/tinynet_calib")
+	if r.code != 1 || !strings.Contains(r.stderr, "its operators pass ethos-u55-128's pre-check") {
+		t.Errorf("with --calib: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

@@ -20,6 +20,7 @@ func checkCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET` (default: the one the model records, else ethos-u55-128)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the per-node report as JSON"},
+			&cli.StringSliceFlag{Name: "calib", Usage: "for a float model with dynamic input sizes: samples `PATH` that bind them, as quantize does; repeatable"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := onlyArgs(c, 1, "one model"); err != nil {
@@ -85,7 +86,7 @@ func checkCommand() *cli.Command {
 // is, so the verdict is always exit 1, but it says whether quantize can
 // take it.
 func checkFloat(c *cli.Context, gm *lower.GraphModule, path, target string) error {
-	rep, err := onnxquant.Precheck(c.Context, gm, target)
+	rep, err := onnxquant.Precheck(c.Context, gm, target, c.StringSlice("calib"))
 	if rep != nil && c.Bool("json") {
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")
