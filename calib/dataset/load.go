@@ -69,6 +69,9 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 		}
 		return s.positional(arrays, "arr_"), nil
 	case inputFolder:
+		if e.parts > 0 {
+			return s.readFolderPart(e)
+		}
 		return s.readFolder(e.path)
 	case testDataSet:
 		return s.readTestDataSet(e.path)

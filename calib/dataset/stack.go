@@ -18,11 +18,12 @@ import (
 
 // Options say how OpenSamples fits sample files to the model.
 type Options struct {
-	// SplitBatches makes a stacked .npy file, whose first axis holds N > 1
-	// samples where the single-input model takes a batch of 1 or a dynamic
-	// batch, N samples of batch 1 (Ethos-U runs batch 1). A model whose
-	// batch is fixed at N (for example by --input-shape) takes the file
-	// whole.
+	// SplitBatches makes a stacked sample, whose arrays hold N > 1
+	// samples on their first axis where every input takes a batch of 1 or
+	// a dynamic batch, N samples of batch 1 (Ethos-U runs batch 1): a .npy
+	// file of a single-input model, or a folder of <input>.npy files that
+	// all stack N. A model whose batch is fixed at N (for example by
+	// --input-shape) takes the sample whole.
 	SplitBatches bool
 	// SameShapes makes samples that give an input different shapes an
 	// error at Open: a model compiled for one static shape cannot take
@@ -44,7 +45,7 @@ func OpenSamples(paths []string, specs []InputSpec, opts Options) (*Set, error) 
 	if err != nil {
 		return nil, err
 	}
-	if opts.SplitBatches && len(specs) == 1 {
+	if opts.SplitBatches {
 		if err := set.splitStacked(); err != nil {
 			return nil, err
 		}
@@ -96,32 +97,64 @@ func (s *Set) Shapes() map[string][]int {
 	return out
 }
 
-// splitStacked replaces each stacked .npy file by its samples.
+// splitStacked replaces each stacked sample by its samples: a .npy file
+// of a single-input model, or a folder of <input>.npy files whose arrays
+// all stack the same number of samples on their first axis. Every input
+// must take a batch of 1 or a dynamic batch on that axis, and arrays of
+// another rank are left to Load's checks.
 func (s *Set) splitStacked() error {
-	spec := s.specs[0]
-	if len(spec.Shape) < 2 || (spec.Shape[0] != 1 && !isDynamic(spec.Shape[0])) {
-		return nil
+	for _, spec := range s.specs {
+		if len(spec.Shape) < 2 || (spec.Shape[0] != 1 && !isDynamic(spec.Shape[0])) {
+			return nil
+		}
 	}
 	var out []entry
 	for _, e := range s.samples {
-		if e.kind != npyFile {
-			out = append(out, e)
-			continue
-		}
-		h, err := npyInfoOf(e.path)
+		n, err := s.stacked(e)
 		if err != nil {
-			return &SampleError{Sample: e.path, Input: spec.Name, Err: err}
+			return err
 		}
-		if len(h.shape) != len(spec.Shape) || h.shape[0] <= 1 {
+		if n <= 1 {
 			out = append(out, e)
 			continue
 		}
-		for i := range h.shape[0] {
-			out = append(out, entry{path: e.path, kind: e.kind, part: i, parts: h.shape[0]})
+		for i := range n {
+			out = append(out, entry{path: e.path, kind: e.kind, part: i, parts: n})
 		}
 	}
 	s.samples = out
 	return nil
+}
+
+// stacked returns how many samples e stacks, or 1.
+func (s *Set) stacked(e entry) (int, error) {
+	var files map[string]string
+	switch e.kind {
+	case npyFile:
+		files = map[string]string{s.specs[0].Name: e.path}
+	case inputFolder:
+		files = map[string]string{}
+		for _, spec := range s.specs {
+			files[spec.Name] = filepath.Join(e.path, spec.Name+".npy")
+		}
+	default:
+		return 1, nil
+	}
+	n := -1
+	for _, spec := range s.specs {
+		h, err := npyInfoOf(files[spec.Name])
+		if errors.Is(err, fs.ErrNotExist) && e.kind == inputFolder {
+			return 1, nil // Load reports the missing input
+		}
+		if err != nil {
+			return 0, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
+		}
+		if len(h.shape) != len(spec.Shape) || (n >= 0 && h.shape[0] != n) {
+			return 1, nil
+		}
+		n = h.shape[0]
+	}
+	return n, nil
 }
 
 // npyInfoOf reads the header of a .npy file.
@@ -280,4 +313,31 @@ func FromFunc(specs []InputSpec, n int, name func(i int) string, load func(i int
 		set.samples = append(set.samples, entry{path: name(i), kind: inMemory, part: i})
 	}
 	return set, nil
+}
+
+// readFolderPart reads one sample of a folder whose <input>.npy arrays
+// stack e.parts samples; arrays named after no input are reported as
+// they are for a whole folder.
+func (s *Set) readFolderPart(e entry) (map[string]*tensor.Dense, error) {
+	des, err := os.ReadDir(e.path)
+	if err != nil {
+		return nil, &SampleError{Sample: e.name(), Err: err}
+	}
+	out := map[string]*tensor.Dense{}
+	for _, de := range des {
+		name, ok := strings.CutSuffix(de.Name(), ".npy")
+		if de.IsDir() || !ok {
+			continue
+		}
+		if _, known := s.spec(name); !known {
+			out[name] = nil // Load names it as unknown
+			continue
+		}
+		d, err := s.readNPYPart(filepath.Join(e.path, de.Name()), e.part, e.parts)
+		if err != nil {
+			return nil, &SampleError{Sample: e.name(), Input: name, Err: err}
+		}
+		out[name] = d
+	}
+	return out, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/onnxquant/onnxquant/calib/dataset"
 )
 
@@ -87,5 +89,46 @@ func TestSamplesOfDifferentShapesAreAnErrorNamingBoth(t *testing.T) {
 	}
 	if set.Shapes()["x"] != nil {
 		t.Errorf("mixed shapes reported as %v", set.Shapes()["x"])
+	}
+}
+
+func TestStackedFolderOfSeveralInputsIsSplitWhenAllStackAlike(t *testing.T) {
+	dir := t.TempDir()
+	specs := []dataset.InputSpec{
+		{Name: "image", DType: tensor.Float32, Shape: []int{-1, 2, 3}, DimNames: []string{"batch", "", ""}},
+		{Name: "scale", DType: tensor.Float32, Shape: []int{-1, 1}, DimNames: []string{"batch", ""}},
+	}
+	img := make([]float32, 3*6)
+	for i := range img {
+		img[i] = float32(i)
+	}
+	writeNPY(t, filepath.Join(dir, "s", "image.npy"), dense([]int{3, 2, 3}, img...))
+	writeNPY(t, filepath.Join(dir, "s", "scale.npy"), dense([]int{3, 1}, float32(10), 20, 30))
+	set, err := dataset.OpenSamples([]string{filepath.Join(dir, "s")}, specs, dataset.Options{SplitBatches: true, SameShapes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Len() != 3 {
+		t.Fatalf("%d samples, want 3", set.Len())
+	}
+	smp, err := set.Load(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := smp.Inputs["image"].Data().([]float32); !slices.Equal(got, []float32{6, 7, 8, 9, 10, 11}) {
+		t.Errorf("image of sample 1: %v", got)
+	}
+	if got := smp.Inputs["scale"].Data().([]float32); !slices.Equal(got, []float32{20}) {
+		t.Errorf("scale of sample 1: %v", got)
+	}
+	// Inputs that stack different counts are not split (Load then binds
+	// or refuses them as they are).
+	writeNPY(t, filepath.Join(dir, "s", "scale.npy"), dense([]int{2, 1}, float32(10), 20))
+	set, err = dataset.OpenSamples([]string{filepath.Join(dir, "s")}, specs, dataset.Options{SplitBatches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Len() != 1 {
+		t.Errorf("%d samples, want the folder whole", set.Len())
 	}
 }
