@@ -463,6 +463,19 @@ func TestUint8IOConfigGivesALegalModel(t *testing.T) {
 	if !atInput || !atOutput {
 		t.Errorf("uint8 pair at the input %v, at the output %v", atInput, atOutput)
 	}
+	// And it still computes what the float model does.
+	r := onnxquant(t, "eval", "--float", "models/tinynet.onnx", "--quant", out, "--data", "models/tinynet_calib", "--json", "-q")
+	var rep struct {
+		Outputs []struct {
+			SQNR float64 `json:"sqnr_db"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Outputs) != 1 {
+		t.Fatalf("eval: %v %s %s", err, r.stdout, r.stderr)
+	}
+	if rep.Outputs[0].SQNR < 25 {
+		t.Errorf("output SQNR %.1f dB with uint8 IO", rep.Outputs[0].SQNR)
+	}
 }
 
 func TestEvalSplitsAStackedFileLikeQuantize(t *testing.T) {
