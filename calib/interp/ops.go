@@ -2,6 +2,8 @@ package interp
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"gorgonia.org/tensor"
 
@@ -23,6 +25,12 @@ func opTable() map[string]opBuilder {
 		f(t)
 	}
 	return t
+}
+
+// SupportedOps lists the default-domain op types the interpreter has a
+// kernel for, sorted.
+func SupportedOps() []string {
+	return slices.Sorted(maps.Keys(opTable()))
 }
 
 // one wraps a single-result function as a kernel output list.
