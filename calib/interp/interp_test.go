@@ -164,7 +164,7 @@ func TestRunErrorInsideABodyNamesNodeOpAndModule(t *testing.T) {
 		{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: then},
 		{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: els}}
 	g := &onnxpb.GraphProto{Name: proto.String("g"),
-		Input:  []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3}), scalarInfo("c", onnxpb.TensorProto_BOOL)},
+		Input:  []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3}), testmodel.ValueInfo("c", onnxpb.TensorProto_BOOL, []int64{})},
 		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("y")}},
 		Node:   []*onnxpb.NodeProto{ifn}}
 	gm, err := lower.Lower(&onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
