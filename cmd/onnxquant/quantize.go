@@ -154,8 +154,17 @@ func quantizeAction(c *cli.Context) error {
 	if c.String("csv") != "" && !job.Eval {
 		return usagef("--csv needs --report FILE.json: the table comes from its evaluation")
 	}
-	if c.Bool("verbose") {
+	switch {
+	case c.Bool("verbose"):
 		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
+	case job.DumpAfter != "":
+		// The dump goes through the pipeline's log; without --verbose only
+		// the dump is printed.
+		job.Log = func(s string) {
+			if strings.HasPrefix(s, "graph after ") {
+				fmt.Fprintln(c.App.ErrWriter, s)
+			}
+		}
 	}
 	if !c.Bool("quiet") {
 		p := newProgress(c.App.ErrWriter)
