@@ -1,0 +1,154 @@
+package ethosu_test
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/qpass"
+	"github.com/onnxquant/onnxquant/quantize"
+)
+
+// pretrainedModels are the corpus models with trained weights, whose
+// accuracy docs/accuracy.md reports first; each calibrates on samples 0–11
+// of its folders and is judged on 12–15.
+func pretrainedModels() []corpusModel {
+	return []corpusModel{
+		{name: "silero_vad_legacy", calib: []string{"silero_legacy_16k", "silero_legacy_8k"}, threshold: true, calibCount: 12},
+		{name: "ppocr_mobile_v2_cls", calib: []string{"ocr_cls48x192"}, calibCount: 12},
+		{name: "yolox_nano", calib: []string{"yolox416"}, calibCount: 12},
+		{name: "ppocr_v3_det", calib: []string{"ocr_det256x384"}, threshold: true, calibCount: 12},
+		{name: "blazeface_front", calib: []string{"face128_nhwc"}, calibCount: 12},
+		{name: "oww_embedding", calib: []string{"oww_mel76x32"}, calibCount: 12},
+		{name: "oww_hey_jarvis", calib: []string{"oww_emb16x96"}, threshold: true, calibCount: 12},
+	}
+}
+
+// accuracyMethods are the configurations the matrix compares, by name.
+func accuracyMethods() map[string]quantize.Accuracy {
+	return map[string]quantize.Accuracy{
+		"minmax":    {Observer: quantize.ObserverMinMax},
+		"histogram": {Observer: quantize.ObserverHistogram},
+		"auto":      {Observer: quantize.ObserverAuto},
+		"default":   {},
+		"bias":      {Observer: quantize.ObserverMinMax, BiasCorrection: true},
+		"equalize":  {Observer: quantize.ObserverMinMax, EqualizeCrossLayer: true},
+		"all":       {Observer: quantize.ObserverAuto, BiasCorrection: true, EqualizeCrossLayer: true},
+	}
+}
+
+// TestAccuracyMatrix measures, for the models, methods, schemes and
+// targets named by ONNXQUANT_ACCURACY_{MODELS,METHODS,SCHEMES,TARGETS}
+// (comma lists), the worst-output SQNR and decision agreement of the
+// quantized model against the float one in ONNX Runtime on samples
+// calibration never saw, and appends one Markdown row per run to
+// ONNXQUANT_ACCURACY_OUT. scripts/accuracy.sh drives it; without
+// ONNXQUANT_ACCURACY_MODELS it is skipped (it takes minutes per model).
+func TestAccuracyMatrix(t *testing.T) {
+	models := envList("ONNXQUANT_ACCURACY_MODELS", "")
+	if len(models) == 0 {
+		t.Skip("set ONNXQUANT_ACCURACY_MODELS (scripts/accuracy.sh)")
+	}
+	corpus := testenv.Corpus(t)
+	testenv.ORT(t)
+	methods := envList("ONNXQUANT_ACCURACY_METHODS", "minmax,histogram,default")
+	schemes := envList("ONNXQUANT_ACCURACY_SCHEMES", "int8,a16w8")
+	targets := envList("ONNXQUANT_ACCURACY_TARGETS", "ethos-u55-128,ethos-u85-256")
+	known := map[string]corpusModel{}
+	for _, m := range append(pretrainedModels(), corpusModels()...) {
+		known[m.name] = m
+	}
+	out := os.Getenv("ONNXQUANT_ACCURACY_OUT")
+	for _, name := range models {
+		m, ok := known[name]
+		if !ok {
+			t.Fatalf("unknown model %q", name)
+		}
+		t.Run(name, func(t *testing.T) {
+			for _, row := range measureModel(t, corpus, m, methods, schemes, targets) {
+				t.Log(row)
+				if out != "" {
+					f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fmt.Fprintln(f, row)
+					f.Close()
+				}
+			}
+		})
+	}
+}
+
+func envList(name, def string) []string {
+	v := os.Getenv(name)
+	if v == "" {
+		v = def
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// measureModel returns one Markdown row per method, scheme and target:
+// model | scheme | target | method | worst output | SQNR | decisions | seconds.
+func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, targets []string) []string {
+	om, gm := loadModel(t, filepath.Join(corpus, "models", m.name+".onnx"))
+	evalSet := openSet(t, gm, samplePaths(t, corpus, m, evalFrom, evalCount))
+	var inputs []map[string]*tensor.Dense
+	for i := 0; i < evalSet.Len(); i++ {
+		s, err := evalSet.Load(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, s.Inputs)
+	}
+	ref, names := runORT(t, marshal(t, om.Proto), inputs)
+	calibPaths := samplePaths(t, corpus, m, 0, m.calibCount)
+	var rows []string
+	for _, scheme := range schemes {
+		for _, target := range targets {
+			for _, method := range methods {
+				acc, ok := accuracyMethods()[method]
+				if !ok {
+					t.Fatalf("unknown method %q", method)
+				}
+				q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target))
+				if scheme == "a16w8" {
+					q.SetGlobal(qpass.SymmetricA16W8(true, false))
+				}
+				q.Accuracy = acc
+				start := time.Now()
+				res, err := quantizeModel(t, q, om, calibPaths)
+				secs := time.Since(start).Seconds()
+				if err != nil {
+					rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | failed: %v | | | |", m.name, scheme, target, method, err))
+					continue
+				}
+				got, _ := runORT(t, marshal(t, res.Model), inputs)
+				worst, worstName := math.Inf(1), ""
+				for o := range names {
+					if s := sqnr(ref[o], got[o]); s < worst {
+						worst, worstName = s, names[o]
+					}
+				}
+				agree, metric := agreement(ref[0], got[0], m.threshold)
+				rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %.1f | %s %.0f%% | %.1f |",
+					m.name, scheme, target, method, worstName, worst, metric, 100*agree, secs))
+			}
+		}
+	}
+	return rows
+}
