@@ -48,6 +48,7 @@ func Stages() []Stage {
 		{Name: "calibrate-split", Doc: calibrateSplitDoc, When: choosesRanges, Run: calibrateSplit},
 		{Name: "choose-ranges", Doc: chooseRangesDoc, When: choosesRanges, Run: chooseRanges},
 		{Name: "compute-qparams", Doc: computeQParamsDoc, Run: computeQParams},
+		{Name: "correct-bias", Doc: correctBiasDoc, When: correctsBias, Run: correctBias},
 		{Name: "fit-bias", Doc: fitBiasDoc, Run: fitBias},
 		{Name: "convert", Doc: convertDoc, Run: convert},
 		{Name: "check", Doc: checkDoc, Run: check},
@@ -76,6 +77,8 @@ var stageOrder = [...]qpass.OrderRule{
 	{Before: "annotate", After: "choose-ranges", Why: "each point's grid (qmin, qmax, symmetry) scores the candidates"},
 	{Before: "compute-qparams", After: "fit-bias", Why: "bias scales are input scale × weight scale"},
 	{Before: "fit-bias", After: "convert", Why: "conversion writes the fitted qparams"},
+	{Before: "compute-qparams", After: "correct-bias", Why: "the shift is that of the weights rounded on their final grid"},
+	{Before: "correct-bias", After: "fit-bias", Why: "the corrected bias is the one that must fit its integer range"},
 	{Before: "convert", After: "check", Why: "the final check judges the QDQ model"},
 	{Before: "check", After: "raise", Why: "an illegal model is never written"},
 }
