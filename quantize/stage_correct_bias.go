@@ -188,7 +188,7 @@ type meanSums struct {
 
 func key(module, value string) string { return module + "\x00" + value }
 
-func (m *meanSums) Enter(string)  {}
+func (m *meanSums) Enter(string)   {}
 func (m *meanSums) DoesNotRetain() {}
 
 func (m *meanSums) Value(module string, v *lower.Value, t *tensor.Dense) {
