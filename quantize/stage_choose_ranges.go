@@ -160,6 +160,7 @@ func chooseRanges(_ context.Context, s *Session) error {
 		}
 		s.Stats.Observers[r.ID] = chosen
 		s.RangeRules[r.ID] = best.name
+		s.logf("choose-ranges: %q %s [%g, %g]", r.Sites[0].Value, best.name, lo, hi)
 	}
 	return nil
 }
