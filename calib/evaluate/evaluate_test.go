@@ -127,9 +127,40 @@ func TestEvaluateMeasuresRoundingOfEachQuantizedTensor(t *testing.T) {
 	if rep.Layers[0].Module != "act" || rep.Layers[0].Bits != 8 {
 		t.Errorf("layer y: module %q bits %d, want act, 8", rep.Layers[0].Module, rep.Layers[0].Bits)
 	}
-	if len(rep.Hints) != 1 || rep.Hints[0].Module != "act" || rep.Hints[0].Scheme != "a16w8" {
+	if len(rep.Hints) != 1 || rep.Hints[0].Module != "act" || rep.Hints[0].Scheme != "a16w8" || rep.Hints[0].Config != "module_name: {act: a16w8}" {
 		t.Errorf("hints %+v, want act → a16w8", rep.Hints)
 	}
+	// y's local error is that of rounding the exact float y,
+	// [0.4, 1.6, 0, 3], on its own grid: here the same as the accumulated.
+	if l := rep.Layers[0].LocalSQNR; l == nil {
+		t.Errorf("layer y has no local SQNR")
+	} else {
+		near(t, "y local SQNR", float64(*l), 10*math.Log10(11.72/0.32))
+	}
+}
+
+// TestEvaluateReportsRangeOverflow feeds x beyond its grid's range and
+// checks the share of values outside the calibrated range and how far
+// beyond it they went.
+func TestEvaluateReportsRangeOverflow(t *testing.T) {
+	// At scale 1, int8: x = [100, 200, 300, 1] saturates to 127 twice.
+	set := samples(t, []float32{100, 200, 300, 1})
+	rep, err := evaluate.Evaluate(context.Background(), floatRelu(t), quantRelu(t), set, evaluate.Options{HintBelow: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]evaluate.Layer{}
+	for _, l := range rep.Layers {
+		byName[l.Name] = l
+	}
+	x, y := byName["x"], byName["y"]
+	if x.LocalSQNR == nil || y.LocalSQNR == nil {
+		t.Fatalf("layers %+v lack local SQNR", rep.Layers)
+	}
+	if x.OutOfRange != 0.5 {
+		t.Errorf("x out of range %v, want 0.5 (200 and 300 beyond 127.5)", x.OutOfRange)
+	}
+	near(t, "x range excess", x.RangeExcess, (300-127.0)/255)
 }
 
 func TestEvaluateSumsOverSamplesAndAgreesOnThresholds(t *testing.T) {

@@ -73,7 +73,7 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 	if len(layers) > 0 {
 		fmt.Fprintf(w, "layers, worst first (%d of %d):\n", len(layers), len(rep.Layers))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  SQNR\tMAX ERR\tBITS\tKIND\tMODULE\tTENSOR")
+		fmt.Fprintln(tw, "  SQNR\tLOCAL\tOUT OF RANGE\tMAX ERR\tBITS\tKIND\tMODULE\tTENSOR")
 		for _, l := range layers {
 			name := l.Name
 			if l.Submodule != "" {
@@ -83,12 +83,20 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 			if module == "" {
 				module = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, l.MaxAbsError, l.Bits, l.Kind, module, name)
+			local, out := "-", "-"
+			if l.LocalSQNR != nil {
+				local, out = l.LocalSQNR.String(), fmt.Sprintf("%.2g%%", 100*l.OutOfRange)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, local, out, l.MaxAbsError, l.Bits, l.Kind, module, name)
 		}
 		tw.Flush()
 	}
 	for _, h := range rep.Hints {
-		fmt.Fprintf(w, "hint: module %s loses the most (%s); try int16 activations there: config module_name: {%s: %s}\n",
-			h.Module, h.WorstSQNR, h.Module, h.Scheme)
+		where := "module " + h.Module
+		if h.Module == "" {
+			where = "node " + h.Node
+		}
+		fmt.Fprintf(w, "hint: %s loses the most on its own (tensor %s, local SQNR %s, %.2g%% out of the calibrated range); try int16 activations there: config %s\n",
+			where, h.Tensor, h.WorstSQNR, 100*h.OutOfRange, h.Config)
 	}
 }
