@@ -16,11 +16,13 @@ import (
 const correctBiasDoc = `Correct each output channel's bias for the mean shift of weight quantization (--bias-correction).
 
 A layer y = W·x + b computes W_q·x + b once its weights are rounded, so
-each output channel's mean moves by (W_q − W)·E[x]. The calibration
-samples are run once more to measure E[x] per input channel of every Conv
-and Gemm with a bias, and the shift is subtracted from the bias
-(Nagel et al., "Data-free quantization", empirical variant; padding is
-ignored). Rounding errors that do not cancel over a channel's fan-in,
+each output channel's mean moves by E[(W_q − W) * x]. The calibration
+samples are run once more to measure, for every Conv and Gemm with a bias,
+the mean input each weight reads (per input channel and kernel offset,
+over every output position, zero where it reads padding, so borders
+count exactly), and the shift is subtracted from the bias (bias
+correction of Nagel et al., "Data-free quantization", measured rather than
+derived from BatchNorm statistics). Rounding errors that do not cancel over a channel's fan-in,
 depthwise convolutions above all, bias the output; this removes the part
 that is the same on every sample.`
 
@@ -30,9 +32,8 @@ type biasTarget struct {
 	bias   *qpass.Point
 	weight qpass.QParams
 	spec   *qpass.QSpec
-	// input names the tensor whose per-channel mean is measured.
+	// input names the tensor whose patch means are measured.
 	module, input string
-	axis          int // channel axis of the input
 }
 
 func correctBias(ctx context.Context, s *Session) error {
@@ -40,12 +41,12 @@ func correctBias(ctx context.Context, s *Session) error {
 	if len(targets) == 0 {
 		return nil
 	}
-	means, err := channelMeans(ctx, s, targets)
+	means, err := measureMeans(ctx, s, targets)
 	if err != nil {
 		return err
 	}
-	for _, t := range targets {
-		m := means.mean(t.module, t.input)
+	for i, t := range targets {
+		m := means[i]
 		if m == nil {
 			continue
 		}
@@ -79,12 +80,8 @@ func biasTargets(s *Session) []biasTarget {
 			continue
 		}
 		x := n.Inputs[0].Source()
-		axis := 1
-		if op == "Gemm" {
-			axis = -1
-		}
 		out = append(out, biasTarget{node: n, bias: p, weight: w, spec: p.BiasWeight.Root().Spec,
-			module: x.Producer.Graph().Module.Name, input: x.Name, axis: axis})
+			module: x.Producer.Graph().Module.Name, input: x.Name})
 	}
 	return out
 }
@@ -106,28 +103,26 @@ func (t biasTarget) correct(mean []float64) error {
 	switch t.node.Target.OpType {
 	case "Conv":
 		// W is (O, C/group, k...): output o reads input channels of its
-		// group.
-		if len(wdims) < 2 || int(wdims[0]) != outCh || t.weight.Axis != 0 {
+		// group; mean holds one patch mean per input channel and offset.
+		if len(wdims) < 3 || int(wdims[0]) != outCh || t.weight.Axis != 0 {
 			return nil
 		}
 		group := int(t.node.AttrInt("group", 1))
 		cg := int(wdims[1])
-		if cg*group != len(mean) {
+		inner := len(w) / (outCh * cg)
+		if cg*group*inner != len(mean) || outCh%group != 0 {
 			return nil
 		}
-		inner := len(w) / (outCh * cg)
 		perGroup := outCh / group
 		shift = make([]float64, outCh)
 		for o := 0; o < outCh; o++ {
 			s := t.scale(o)
 			for c := 0; c < cg; c++ {
-				m := mean[(o/perGroup)*cg+c]
+				in := ((o/perGroup)*cg + c) * inner
 				base := (o*cg + c) * inner
-				var d float64
 				for k := 0; k < inner; k++ {
-					d += t.rounded(w[base+k], s) - float64(w[base+k])
+					shift[o] += (t.rounded(w[base+k], s) - float64(w[base+k])) * mean[in+k]
 				}
-				shift[o] += d * m
 			}
 		}
 	case "Gemm":
@@ -179,70 +174,180 @@ func (t biasTarget) rounded(w float32, scale float64) float64 {
 	return q * scale
 }
 
-// meanSums accumulates per-channel sums of watched tensors.
-type meanSums struct {
-	axis   map[string]int
-	sum    map[string][]float64
-	counts map[string]float64
+// convGeometry is what the exact mean of a Conv's input patches needs:
+// the kernel's spatial size, strides, dilations and leading pads, for 1-D
+// and 2-D convolutions (a 1-D one is a 2-D one of height 1).
+type convGeometry struct {
+	kh, kw, sh, sw, dh, dw int
+	padT, padL, padB, padR int
 }
 
-func key(module, value string) string { return module + "\x00" + value }
-
-func (m *meanSums) Enter(string)   {}
-func (m *meanSums) DoesNotRetain() {}
-
-func (m *meanSums) Value(module string, v *lower.Value, t *tensor.Dense) {
-	k := key(module, v.Name)
-	axis, ok := m.axis[k]
-	if !ok {
-		return
+func geometryOf(n *lower.Node, wdims []int64) (convGeometry, bool) {
+	if ap := n.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
+		return convGeometry{}, false
 	}
-	data, ok := t.Data().([]float32)
-	shape := t.Shape()
-	if !ok || len(shape) == 0 {
-		return
+	spatial := len(wdims) - 2
+	if spatial < 1 || spatial > 2 {
+		return convGeometry{}, false
 	}
-	if axis < 0 {
-		axis += len(shape)
+	ints := func(name string, def int64) []int64 {
+		v := n.AttrInts(name, nil)
+		if v == nil {
+			v = make([]int64, 2*spatial)
+			for i := range v {
+				v[i] = def
+			}
+		}
+		return v
 	}
-	if axis < 0 || axis >= len(shape) {
-		return
+	st, dil, pads := ints("strides", 1), ints("dilations", 1), ints("pads", 0)
+	if n.AttrString("auto_pad", "NOTSET") == "VALID" {
+		pads = make([]int64, 2*spatial)
 	}
-	ch := shape[axis]
-	inner := 1
-	for _, d := range shape[axis+1:] {
-		inner *= d
+	if len(st) < spatial || len(dil) < spatial || len(pads) < 2*spatial {
+		return convGeometry{}, false
 	}
-	if m.sum[k] == nil {
-		m.sum[k] = make([]float64, ch)
+	g := convGeometry{kh: 1, kw: int(wdims[len(wdims)-1]), sh: 1, sw: int(st[spatial-1]), dh: 1, dw: int(dil[spatial-1]),
+		padL: int(pads[spatial-1]), padR: int(pads[2*spatial-1])}
+	if spatial == 2 {
+		g.kh, g.sh, g.dh, g.padT, g.padB = int(wdims[2]), int(st[0]), int(dil[0]), int(pads[0]), int(pads[2])
 	}
-	if len(m.sum[k]) != ch {
-		return
-	}
-	for i, x := range data {
-		m.sum[k][(i/inner)%ch] += float64(x)
-	}
-	m.counts[k] += float64(len(data) / ch)
+	return g, true
 }
 
-func (m *meanSums) mean(module, value string) []float64 {
-	k := key(module, value)
-	if m.counts[k] == 0 {
+// patchMeans accumulates, for each input channel and kernel offset, the
+// mean of the input values that offset reads over every output position
+// (zero where it reads padding): E[(W_q − W) * x] per output channel is
+// then exact, borders included. A Gemm is a 1x1 Conv over its rows.
+type patchMeans struct {
+	geo    *convGeometry // nil for a Gemm
+	sums   []float64     // [channel][kh*kw]
+	count  float64
+	failed bool
+}
+
+func (p *patchMeans) add(data []float32, shape []int) {
+	if p.geo == nil {
+		if len(shape) != 2 {
+			p.failed = true
+			return
+		}
+		k := shape[1]
+		if p.sums == nil {
+			p.sums = make([]float64, k)
+		}
+		for i, v := range data {
+			p.sums[i%k] += float64(v)
+		}
+		p.count += float64(shape[0])
+		return
+	}
+	g := p.geo
+	var n, c, h, w int
+	switch len(shape) {
+	case 3:
+		n, c, h, w = shape[0], shape[1], 1, shape[2]
+	case 4:
+		n, c, h, w = shape[0], shape[1], shape[2], shape[3]
+	default:
+		p.failed = true
+		return
+	}
+	ho := (h+g.padT+g.padB-g.dh*(g.kh-1)-1)/g.sh + 1
+	wo := (w+g.padL+g.padR-g.dw*(g.kw-1)-1)/g.sw + 1
+	if ho <= 0 || wo <= 0 {
+		p.failed = true
+		return
+	}
+	k := g.kh * g.kw
+	if p.sums == nil {
+		p.sums = make([]float64, c*k)
+	}
+	if len(p.sums) != c*k {
+		p.failed = true
+		return
+	}
+	for b := 0; b < n; b++ {
+		for ch := 0; ch < c; ch++ {
+			plane := data[(b*c+ch)*h*w : (b*c+ch+1)*h*w]
+			for ki := 0; ki < g.kh; ki++ {
+				for kj := 0; kj < g.kw; kj++ {
+					var sum float64
+					for oh := 0; oh < ho; oh++ {
+						y := oh*g.sh + ki*g.dh - g.padT
+						if y < 0 || y >= h {
+							continue
+						}
+						row := plane[y*w : (y+1)*w]
+						for ow := 0; ow < wo; ow++ {
+							if x := ow*g.sw + kj*g.dw - g.padL; x >= 0 && x < w {
+								sum += float64(row[x])
+							}
+						}
+					}
+					p.sums[ch*k+ki*g.kw+kj] += sum
+				}
+			}
+		}
+	}
+	p.count += float64(n * ho * wo)
+}
+
+// means returns the patch means, nil when nothing usable was seen.
+func (p *patchMeans) means() []float64 {
+	if p.failed || p.count == 0 {
 		return nil
 	}
-	out := make([]float64, len(m.sum[k]))
-	for i, s := range m.sum[k] {
-		out[i] = s / m.counts[k]
+	out := make([]float64, len(p.sums))
+	for i, s := range p.sums {
+		out[i] = s / p.count
 	}
 	return out
 }
 
-// channelMeans runs the calibration samples through the float model and
-// averages each target's input per channel.
-func channelMeans(ctx context.Context, s *Session, targets []biasTarget) (*meanSums, error) {
-	m := &meanSums{axis: map[string]int{}, sum: map[string][]float64{}, counts: map[string]float64{}}
-	for _, t := range targets {
-		m.axis[key(t.module, t.input)] = t.axis
+// meanCollector feeds the watched tensors to their targets' patchMeans.
+type meanCollector struct {
+	watch map[string][]*patchMeans
+}
+
+func key(module, value string) string { return module + "\x00" + value }
+
+func (m *meanCollector) Enter(string)   {}
+func (m *meanCollector) DoesNotRetain() {}
+
+func (m *meanCollector) Value(module string, v *lower.Value, t *tensor.Dense) {
+	ps := m.watch[key(module, v.Name)]
+	if len(ps) == 0 {
+		return
+	}
+	data, ok := t.Data().([]float32)
+	if !ok {
+		return
+	}
+	for _, p := range ps {
+		p.add(data, t.Shape())
+	}
+}
+
+// measureMeans runs the calibration samples through the float model once
+// and returns each target's patch means (nil where they could not be
+// measured).
+func measureMeans(ctx context.Context, s *Session, targets []biasTarget) ([][]float64, error) {
+	m := &meanCollector{watch: map[string][]*patchMeans{}}
+	per := make([]*patchMeans, len(targets))
+	for i, t := range targets {
+		per[i] = &patchMeans{}
+		if t.node.Target.OpType == "Conv" {
+			_, wdims, _ := t.node.Inputs[1].ConstantFloats()
+			g, ok := geometryOf(t.node, wdims)
+			if !ok {
+				per[i].failed = true
+				continue
+			}
+			per[i].geo = &g
+		}
+		k := key(t.module, t.input)
+		m.watch[k] = append(m.watch[k], per[i])
 	}
 	it, err := interp.New(s.Module, interp.Options{Workers: max(s.Options.Workers, 1)})
 	if err != nil {
@@ -258,5 +363,9 @@ func channelMeans(ctx context.Context, s *Session, targets []biasTarget) (*meanS
 		}
 		s.Samples.Release(smp)
 	}
-	return m, nil
+	out := make([][]float64, len(targets))
+	for i, p := range per {
+		out[i] = p.means()
+	}
+	return out, nil
 }
