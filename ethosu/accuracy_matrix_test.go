@@ -40,6 +40,7 @@ func accuracyMethods() map[string]quantize.Accuracy {
 		"auto":      {Observer: quantize.ObserverAuto},
 		"default":   {},
 		"bias":      {Observer: quantize.ObserverMinMax, BiasCorrection: true},
+		"auto+bias": {Observer: quantize.ObserverAuto, BiasCorrection: true},
 		"equalize":  {Observer: quantize.ObserverMinMax, EqualizeCrossLayer: true},
 		"all":       {Observer: quantize.ObserverAuto, BiasCorrection: true, EqualizeCrossLayer: true},
 	}
@@ -73,7 +74,8 @@ func TestAccuracyMatrix(t *testing.T) {
 			t.Fatalf("unknown model %q", name)
 		}
 		t.Run(name, func(t *testing.T) {
-			for _, row := range measureModel(t, corpus, m, methods, schemes, targets) {
+			for _, run := range measureModel(t, corpus, m, methods, schemes, targets) {
+				row := run.row()
 				t.Log(row)
 				if out != "" {
 					f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -102,9 +104,32 @@ func envList(name, def string) []string {
 	return out
 }
 
-// measureModel returns one Markdown row per method, scheme and target:
+// accuracyRun is one quantization of one model measured on held-out
+// samples.
+type accuracyRun struct {
+	model, scheme, target, method string
+	worstOutput                   string
+	worst                         float64 // SQNR of the worst output, dB
+	agree                         float64
+	metric                        string
+	seconds                       float64
+	err                           error
+}
+
+// row is the run as a Markdown row:
 // model | scheme | target | method | worst output | SQNR | decisions | seconds.
-func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, targets []string) []string {
+func (r accuracyRun) row() string {
+	if r.err != nil {
+		msg := strings.NewReplacer("\n", " ", "|", "/").Replace(r.err.Error())
+		return fmt.Sprintf("| %s | %s | %s | %s | failed: %s | | | |", r.model, r.scheme, r.target, r.method, msg)
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %.1f | %s %.0f%% | %.1f |",
+		r.model, r.scheme, r.target, r.method, r.worstOutput, r.worst, r.metric, 100*r.agree, r.seconds)
+}
+
+// measureModel quantizes m for every scheme, target and method and
+// measures each result against the float model on samples 12-15.
+func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, targets []string) []accuracyRun {
 	om, gm := loadModel(t, filepath.Join(corpus, "models", m.name+".onnx"))
 	evalSet := openSet(t, gm, samplePaths(t, corpus, m, evalFrom, evalCount))
 	var inputs []map[string]*tensor.Dense
@@ -117,7 +142,7 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 	}
 	ref, names := runORT(t, marshal(t, om.Proto), inputs)
 	calibPaths := samplePaths(t, corpus, m, 0, m.calibCount)
-	var rows []string
+	var runs []accuracyRun
 	for _, scheme := range schemes {
 		for _, target := range targets {
 			for _, method := range methods {
@@ -130,25 +155,26 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 					q.SetGlobal(qpass.SymmetricA16W8(true, false))
 				}
 				q.Accuracy = acc
+				run := accuracyRun{model: m.name, scheme: scheme, target: target, method: method}
 				start := time.Now()
 				res, err := quantizeModel(t, q, om, calibPaths)
-				secs := time.Since(start).Seconds()
+				run.seconds = time.Since(start).Seconds()
 				if err != nil {
-					rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | failed: %v | | | |", m.name, scheme, target, method, err))
+					run.err = err
+					runs = append(runs, run)
 					continue
 				}
 				got, _ := runORT(t, marshal(t, res.Model), inputs)
-				worst, worstName := math.Inf(1), ""
+				run.worst = math.Inf(1)
 				for o := range names {
-					if s := sqnr(ref[o], got[o]); s < worst {
-						worst, worstName = s, names[o]
+					if s := sqnr(ref[o], got[o]); s < run.worst {
+						run.worst, run.worstOutput = s, names[o]
 					}
 				}
-				agree, metric := agreement(ref[0], got[0], m.threshold)
-				rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %.1f | %s %.0f%% | %.1f |",
-					m.name, scheme, target, method, worstName, worst, metric, 100*agree, secs))
+				run.agree, run.metric = agreement(ref[0], got[0], m.threshold)
+				runs = append(runs, run)
 			}
 		}
 	}
-	return rows
+	return runs
 }
