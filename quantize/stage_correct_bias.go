@@ -50,8 +50,12 @@ func correctBias(ctx context.Context, s *Session) error {
 		if m == nil {
 			continue
 		}
-		if err := t.correct(m); err != nil {
+		moved, err := t.correct(m)
+		if err != nil {
 			return fmt.Errorf("node %q (%s): %w", t.node.Name, t.node.Target.OpType, err)
+		}
+		if moved > 0 {
+			s.logf("correct-bias: %s %q: largest shift %.3g", t.node.Target.OpType, t.node.Meta.SourceName, moved)
 		}
 	}
 	return nil
@@ -60,6 +64,20 @@ func correctBias(ctx context.Context, s *Session) error {
 // biasTargets lists the Conv and Gemm nodes with a derived bias point, a
 // constant weight and per-channel weight qparams.
 func biasTargets(s *Session) []biasTarget {
+	// A bias or weight initializer read by several layers (a body reading
+	// an outer initializer through a capture, say) cannot take one
+	// layer's correction: count the readers over every graph.
+	readers := map[*lower.Value]int{}
+	_ = s.Module.Walk(func(m *lower.GraphModule) error {
+		for _, n := range m.Graph.Nodes {
+			for _, in := range n.Inputs {
+				if in != nil {
+					readers[in.Source()]++
+				}
+			}
+		}
+		return nil
+	})
 	var out []biasTarget
 	for _, p := range s.Annotation.Points() {
 		if !p.Derived() || len(p.Sites) != 1 || p.BiasWeight == nil {
@@ -67,10 +85,13 @@ func biasTargets(s *Session) []biasTarget {
 		}
 		bv := p.Sites[0].Value
 		users := bv.Producer.Graph().Users(bv)
-		if len(users) != 1 {
+		if len(users) != 1 || readers[bv.Source()] != 1 {
 			continue
 		}
 		n := users[0]
+		if len(n.Inputs) < 2 || readers[n.Inputs[1].Source()] != 1 || !hasSite(p.BiasWeight.Root(), n.Inputs[1]) {
+			continue
+		}
 		op := n.Target.OpType
 		if op != "Conv" && !(op == "Gemm" && n.AttrInt("transA", 0) == 0) || len(n.Inputs) < 3 || n.Inputs[2] != bv {
 			continue
@@ -86,19 +107,65 @@ func biasTargets(s *Session) []biasTarget {
 	return out
 }
 
-// correct subtracts (W_q − W)·mean from the bias.
-func (t biasTarget) correct(mean []float64) error {
-	wv := t.node.Inputs[1]
-	w, wdims, ok := wv.ConstantFloats()
-	if !ok {
-		return nil
+// hasSite reports whether the point quantizes v.
+func hasSite(p *qpass.Point, v *lower.Value) bool {
+	for _, site := range p.Sites {
+		if site.Value == v || site.Value.Source() == v.Source() {
+			return true
+		}
+	}
+	return false
+}
+
+// correct subtracts the mean shift E[(W_q − W) * x] from the bias, channel
+// by channel, where the calibration samples show it: a channel's shift is
+// applied only when its mean over the samples is more than twice its
+// standard error, since a shift estimated from a few samples that vary
+// more than it does would add error on new data rather than remove it.
+// It returns the largest shift applied.
+func (t biasTarget) correct(perSample [][]float64) (float64, error) {
+	w, wdims, ok := t.node.Inputs[1].ConstantFloats()
+	if !ok || len(perSample) < 2 {
+		return 0, nil
 	}
 	bv := t.node.Inputs[2]
 	b, _, ok := bv.ConstantFloats()
 	if !ok {
-		return nil
+		return 0, nil
 	}
 	outCh := len(b)
+	sum := make([]float64, outCh)
+	sq := make([]float64, outCh)
+	for _, mean := range perSample {
+		shift := t.shiftOf(mean, w, wdims, outCh)
+		if shift == nil {
+			return 0, nil
+		}
+		for o, d := range shift {
+			sum[o] += d
+			sq[o] += d * d
+		}
+	}
+	n := float64(len(perSample))
+	nb := make([]float32, outCh)
+	moved := 0.0
+	for o := range nb {
+		mean := sum[o] / n
+		variance := math.Max(sq[o]/n-mean*mean, 0) * n / (n - 1)
+		nb[o] = b[o]
+		if math.Abs(mean) > 2*math.Sqrt(variance/n) {
+			nb[o] = float32(float64(b[o]) - mean)
+			moved = math.Max(moved, math.Abs(mean))
+		}
+	}
+	bv.Producer.Initializer = &onnxpb.TensorProto{Name: bv.Producer.Initializer.Name, Dims: bv.Producer.Initializer.GetDims(),
+		DataType: bv.Producer.Initializer.DataType, FloatData: nb}
+	return moved, nil
+}
+
+// shiftOf is (W_q − W) applied to one sample's patch means, per output
+// channel; nil for a layout it does not handle.
+func (t biasTarget) shiftOf(mean []float64, w []float32, wdims []int64, outCh int) []float64 {
 	var shift []float64
 	switch t.node.Target.OpType {
 	case "Conv":
@@ -151,13 +218,7 @@ func (t biasTarget) correct(mean []float64) error {
 	default:
 		return nil
 	}
-	nb := make([]float32, outCh)
-	for o := range nb {
-		nb[o] = float32(float64(b[o]) - shift[o])
-	}
-	bv.Producer.Initializer = &onnxpb.TensorProto{Name: bv.Producer.Initializer.Name, Dims: bv.Producer.Initializer.GetDims(),
-		DataType: bv.Producer.Initializer.DataType, FloatData: nb}
-	return nil
+	return shift
 }
 
 func (t biasTarget) scale(o int) float64 {
@@ -221,9 +282,23 @@ func geometryOf(n *lower.Node, wdims []int64) (convGeometry, bool) {
 // then exact, borders included. A Gemm is a 1x1 Conv over its rows.
 type patchMeans struct {
 	geo    *convGeometry // nil for a Gemm
-	sums   []float64     // [channel][kh*kw]
+	sums   []float64     // [channel][kh*kw], of the current sample
 	count  float64
 	failed bool
+	// perSample holds the finished samples' patch means.
+	perSample [][]float64
+}
+
+// endSample closes the current sample's sums.
+func (p *patchMeans) endSample() {
+	if p.count > 0 && !p.failed {
+		m := make([]float64, len(p.sums))
+		for i, v := range p.sums {
+			m[i] = v / p.count
+		}
+		p.perSample = append(p.perSample, m)
+	}
+	p.sums, p.count = nil, 0
 }
 
 func (p *patchMeans) add(data []float32, shape []int) {
@@ -293,16 +368,13 @@ func (p *patchMeans) add(data []float32, shape []int) {
 	p.count += float64(n * ho * wo)
 }
 
-// means returns the patch means, nil when nothing usable was seen.
-func (p *patchMeans) means() []float64 {
-	if p.failed || p.count == 0 {
+// means returns every sample's patch means, nil when nothing usable was
+// seen.
+func (p *patchMeans) means() [][]float64 {
+	if p.failed {
 		return nil
 	}
-	out := make([]float64, len(p.sums))
-	for i, s := range p.sums {
-		out[i] = s / p.count
-	}
-	return out
+	return p.perSample
 }
 
 // meanCollector feeds the watched tensors to their targets' patchMeans.
@@ -330,9 +402,9 @@ func (m *meanCollector) Value(module string, v *lower.Value, t *tensor.Dense) {
 }
 
 // measureMeans runs the calibration samples through the float model once
-// and returns each target's patch means (nil where they could not be
-// measured).
-func measureMeans(ctx context.Context, s *Session, targets []biasTarget) ([][]float64, error) {
+// and returns each target's patch means per sample (nil where they could
+// not be measured).
+func measureMeans(ctx context.Context, s *Session, targets []biasTarget) ([][][]float64, error) {
 	m := &meanCollector{watch: map[string][]*patchMeans{}}
 	per := make([]*patchMeans, len(targets))
 	for i, t := range targets {
@@ -362,8 +434,11 @@ func measureMeans(ctx context.Context, s *Session, targets []biasTarget) ([][]fl
 			return nil, fmt.Errorf("sample %s: %w", smp.Name, err)
 		}
 		s.Samples.Release(smp)
+		for _, p := range per {
+			p.endSample()
+		}
 	}
-	out := make([][]float64, len(targets))
+	out := make([][][]float64, len(targets))
 	for i, p := range per {
 		out[i] = p.means()
 	}
