@@ -21,7 +21,7 @@ export ONNXQUANT_CORPUS="${ONNXQUANT_CORPUS:-$repo/../shared/corpus}"
 
 pretrained="silero_vad_legacy ppocr_mobile_v2_cls yolox_nano ppocr_v3_det blazeface_front oww_embedding oww_hey_jarvis"
 random="branchy_if_loop mobilenet_v2 mobilenet_v3_small resnet18 squeezenet1_1 tiny_transformer"
-all_methods="minmax histogram default auto bias equalize all"
+all_methods="minmax histogram default bias equalize all"
 out=docs/accuracy.md
 if [[ -n "${MODELS:-}${METHODS:-}${SCHEMES:-}${TARGETS:-}" ]]; then
 	out=docs/accuracy-subset.md
@@ -86,8 +86,8 @@ pivot() {
 	echo "- **minmax**: the textbook configuration (\`--observer minmax\`): per-channel int8 weights, exact min/max"
 	echo "  activation ranges, nothing else."
 	echo "- **histogram**: ExecuTorch's configuration (\`--observer histogram\`): PyTorch's HistogramObserver L2 search."
-	echo "- **default**: what \`onnxquant quantize\` does with no accuracy flag."
-	echo "- **auto**: ranges chosen per tensor by their error on held-out calibration samples (\`--observer auto\`)."
+	echo "- **default**: what \`onnxquant quantize\` does with no accuracy flag: \`--observer auto\`, ranges chosen per"
+	echo "  tensor by their error on calibration samples held out from fitting them."
 	echo "- **bias**: minmax + \`--bias-correction\`; **equalize**: minmax + \`--equalize\`;"
 	echo "  **all**: \`--observer auto --bias-correction --equalize\`."
 	echo
