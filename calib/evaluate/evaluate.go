@@ -308,10 +308,13 @@ func hints(layers []Layer, opts Options) []Hint {
 		if name == "" {
 			key, name, h.Node = "node_name", l.Node, l.Node
 		}
-		if name == "" || seen[key+name] {
+		// Data movement after a layer (Flatten, Reshape) shares its grid
+		// and repeats its error: one hint per quantization step.
+		step := fmt.Sprintf("%.2f/%g", float64(*l.LocalSQNR), l.OutOfRange)
+		if name == "" || seen[key+name] || seen[step] {
 			continue
 		}
-		seen[key+name] = true
+		seen[key+name], seen[step] = true, true
 		h.Config = fmt.Sprintf("%s: {%s: a16w8}", key, name)
 		out = append(out, h)
 	}
