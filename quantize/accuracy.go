@@ -2,7 +2,12 @@ package quantize
 
 import (
 	"fmt"
+	"math"
 	"strings"
+
+	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+	"github.com/onnxquant/onnxquant/qpass"
 )
 
 // ObserverChoice says how activation ranges are calibrated.
@@ -73,3 +78,24 @@ func (a Accuracy) observer() ObserverChoice {
 func choosesRanges(s *Session) bool { return !s.QAT && s.Options.Accuracy.observer() == ObserverAuto }
 func calibratesAll(s *Session) bool { return !choosesRanges(s) }
 func correctsBias(s *Session) bool  { return s.Options.Accuracy.BiasCorrection }
+
+// int16Eps is the smallest int16 activation scale outside ExecuTorch's
+// configuration: 2^-24, which gives the symmetric int16 grid (65534 steps)
+// the same smallest range as the int8 grid's floor (255 steps of 2^-16),
+// so an int16 tensor is never quantized more coarsely than the int8 one
+// would be.
+var int16Eps = float32(math.Ldexp(1, -24))
+
+// grid is the integer grid a point's range maps onto. ExecuTorch's a16w8
+// config floors int16 scales at 2^-12, which leaves a tensor whose range
+// is within ±8 fewer than 65535 levels and one within ±0.03 fewer than
+// int8 would give it (Sigmoid, Sqrt and variance tensors of normalisations
+// on U85, where U55 runs them at int8). --observer histogram keeps that
+// floor to reproduce ExecuTorch; the other observers use int16Eps.
+func (s *Session) grid(spec *qpass.QSpec) observe.QSpec {
+	g := observe.QSpec{QMin: spec.QMin, QMax: spec.QMax, Symmetric: spec.Symmetric, Eps: spec.Eps}
+	if s.Options.Accuracy.observer() != ObserverHistogram && spec.DType == int32(onnxpb.TensorProto_INT16) {
+		g.Eps = min(g.Eps, int16Eps)
+	}
+	return g
+}

@@ -131,7 +131,7 @@ func chooseRanges(_ context.Context, s *Session) error {
 			continue
 		}
 		p := pointByID(s.Annotation, r.ID)
-		spec := observe.QSpec{QMin: p.Spec.QMin, QMax: p.Spec.QMax, Symmetric: p.Spec.Symmetric, Eps: p.Spec.Eps}
+		spec := s.grid(p.Spec)
 		best := rules[0]
 		if s.heldOut != nil {
 			fit, _ := s.heldOut.fit[r.ID].(*observe.Histogram)

@@ -78,7 +78,7 @@ torchao's _calculate_qparams for each point's spec; trained QAT qparams
 are kept as they are.`
 
 func computeQParams(_ context.Context, s *Session) error {
-	qp, err := qparamsOf(s.Annotation, s.Stats, s.ConstantPoints, s.Module.Root().Dir)
+	qp, err := qparamsOf(s.Annotation, s.Stats, s.ConstantPoints, s.Module.Root().Dir, s.grid)
 	if err != nil {
 		return err
 	}
@@ -91,11 +91,11 @@ func computeQParams(_ context.Context, s *Session) error {
 
 // qparamsOf turns observer states and constant data into scales and zero
 // points.
-func qparamsOf(ann *qpass.Annotation, st *calib.Stats, constant []*qpass.Point, dir string) (map[int]qpass.QParams, error) {
+func qparamsOf(ann *qpass.Annotation, st *calib.Stats, constant []*qpass.Point, dir string, grid func(*qpass.QSpec) observe.QSpec) (map[int]qpass.QParams, error) {
 	out := map[int]qpass.QParams{}
 	for _, r := range st.Requests {
 		p := pointByID(ann, r.ID)
-		spec := observe.QSpec{QMin: p.Spec.QMin, QMax: p.Spec.QMax, Symmetric: p.Spec.Symmetric, Eps: p.Spec.Eps}
+		spec := grid(p.Spec)
 		scale, zp, err := spec.ForObserver(st.Observers[r.ID])
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", r.Sites[0].Value, err)
@@ -103,7 +103,7 @@ func qparamsOf(ann *qpass.Annotation, st *calib.Stats, constant []*qpass.Point, 
 		out[p.ID] = qpass.QParams{Scale: scale, ZeroPoint: zp}
 	}
 	for _, p := range constant {
-		spec := observe.QSpec{QMin: p.Spec.QMin, QMax: p.Spec.QMax, Symmetric: p.Spec.Symmetric, Eps: p.Spec.Eps}
+		spec := grid(p.Spec)
 		kind := observe.KindMinMax
 		if p.Spec.PerChannel {
 			kind = observe.KindPerChannelMinMax
