@@ -13,6 +13,24 @@ import (
 	"github.com/onnxquant/onnxquant/quantize"
 )
 
+// writeSampleSet writes one folder per sample holding <input>.npy of the
+// given shape and returns the folder of samples.
+func writeSampleSet(t *testing.T, input string, shape []int, samples [][]float32) string {
+	t.Helper()
+	dir := t.TempDir()
+	for s, data := range samples {
+		sd := filepath.Join(dir, fmt.Sprintf("sample_%03d", s))
+		if err := os.MkdirAll(sd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		d := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+		if err := dataset.WriteNPY(filepath.Join(sd, input+".npy"), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // spikySample is 64 values in [-1, 1) with one spike of the given height.
 func spikySample(seed uint64, spike float32) []float32 {
 	x := ramp(seed, 64, -1, 1)
@@ -32,17 +50,11 @@ func TestAutoObserverGeneralisesToLargerSpikes(t *testing.T) {
 		init("three", []int64{1}, 3).init("one", []int64{1}, 1).
 		node("scale", "Mul", []string{"x", "three"}, []string{"s"}).
 		node("shift", "Add", []string{"s", "one"}, []string{"y"})
-	dir := t.TempDir()
+	var calib [][]float32
 	for s := 0; s < 12; s++ {
-		sd := filepath.Join(dir, fmt.Sprintf("sample_%03d", s))
-		if err := os.MkdirAll(sd, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		d := tensor.New(tensor.WithShape(1, 64), tensor.WithBacking(spikySample(uint64(s), 2+0.25*float32(s))))
-		if err := dataset.WriteNPY(filepath.Join(sd, "x.npy"), d); err != nil {
-			t.Fatal(err)
-		}
+		calib = append(calib, spikySample(uint64(s), 2+0.25*float32(s)))
 	}
+	dir := writeSampleSet(t, "x", []int{1, 64}, calib)
 	var inputs []map[string]*tensor.Dense
 	for s := 100; s < 116; s++ {
 		inputs = append(inputs, map[string]*tensor.Dense{"x": tensor.New(tensor.WithShape(1, 64), tensor.WithBacking(spikySample(uint64(s), 4.8+0.025*float32(s-100))))})
