@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
+
+	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
@@ -199,7 +202,7 @@ func (e *evaluator) sample(ctx context.Context, i int) (*sampleResult, error) {
 			return nil, fmt.Errorf("sample %q: output %q: float %v and quantized %v tensors differ in type or size", smp.Name, name, ft.Shape(), qt.Shape())
 		}
 		r.outputs[j].Add(f, q)
-		if d := lastDim(ft); d > 1 {
+		if d := lastDim(ft); d > 1 && !(j > 0 && carriedState(ft, smp.Inputs)) {
 			r.argRef[j], r.argGot[j] = metrics.Argmax(f, d), metrics.Argmax(q, d)
 		}
 		r.unit[j] = true
@@ -269,7 +272,14 @@ func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
 		}
 		rep.Layers = append(rep.Layers, l)
 	}
-	sort.SliceStable(rep.Layers, func(a, b int) bool { return rep.Layers[a].SQNR < rep.Layers[b].SQNR })
+	// Biases (int32 weights) never lead: bias correction changes them on
+	// purpose, and their error is the layer's, which its output shows.
+	sort.SliceStable(rep.Layers, func(a, b int) bool {
+		if ba, bb := isBias(rep.Layers[a]), isBias(rep.Layers[b]); ba != bb {
+			return bb
+		}
+		return rep.Layers[a].SQNR < rep.Layers[b].SQNR
+	})
 	rep.Hints = hints(rep.Layers, opts)
 	return rep
 }
@@ -319,4 +329,18 @@ func hints(layers []Layer, opts Options) []Hint {
 		out = append(out, h)
 	}
 	return out
+}
+
+func isBias(l Layer) bool { return l.Kind == KindWeight && l.Bits == 32 }
+
+// carriedState reports whether an output has the shape of a model input.
+// Among the outputs after the first, that is a recurrent state handed back
+// to the next call (Silero's hn and cn), whose argmax decides nothing.
+func carriedState(out *tensor.Dense, inputs map[string]*tensor.Dense) bool {
+	for _, in := range inputs {
+		if slices.Equal(in.Shape(), out.Shape()) {
+			return true
+		}
+	}
+	return false
 }

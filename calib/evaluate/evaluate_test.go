@@ -220,3 +220,37 @@ func TestEvaluateStopsOnCancelledContext(t *testing.T) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
 }
+
+// TestEvaluateGivesStatesNoArgmax evaluates a model returning y = Relu(x)
+// and a state s = Relu(h) of h's shape, as recurrent models hand their
+// state back: the state gets no argmax agreement, the first output does.
+func TestEvaluateGivesStatesNoArgmax(t *testing.T) {
+	two := func(name string, relu func(in, out string) *onnxpb.NodeProto) *lower.GraphModule {
+		return model(t, &onnxpb.GraphProto{Name: proto.String(name),
+			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 4), valueInfo("h", 1, 3)},
+			Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4), valueInfo("s", 1, 3)},
+			Node:   []*onnxpb.NodeProto{relu("x", "y"), relu("h", "s")},
+		})
+	}
+	relu := func(in, out string) *onnxpb.NodeProto { return node("Relu", "/"+out+"/Relu", []string{in}, []string{out}) }
+	dir := t.TempDir()
+	for _, in := range []struct {
+		name string
+		data []float32
+	}{{"x", []float32{1, 2, 3, 4}}, {"h", []float32{0.5, 0.2, 0.1}}} {
+		if err := dataset.WriteNPY(filepath.Join(dir, in.name+".npy"), tensor.New(tensor.WithShape(1, len(in.data)), tensor.WithBacking(in.data))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := dataset.Open([]string{dir}, []dataset.InputSpec{{Name: "x", DType: tensor.Float32, Shape: []int{1, 4}}, {Name: "h", DType: tensor.Float32, Shape: []int{1, 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := evaluate.Evaluate(context.Background(), two("f", relu), two("q", relu), set, evaluate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outputs[0].ArgmaxAgreement == nil || rep.Outputs[1].ArgmaxAgreement != nil {
+		t.Errorf("argmax agreement of y %v and of the state s %v, want y's only", rep.Outputs[0].ArgmaxAgreement, rep.Outputs[1].ArgmaxAgreement)
+	}
+}
