@@ -232,7 +232,9 @@ func TestEvaluateGivesStatesNoArgmax(t *testing.T) {
 			Node:   []*onnxpb.NodeProto{relu("x", "y"), relu("h", "s")},
 		})
 	}
-	relu := func(in, out string) *onnxpb.NodeProto { return node("Relu", "/"+out+"/Relu", []string{in}, []string{out}) }
+	relu := func(in, out string) *onnxpb.NodeProto {
+		return node("Relu", "/"+out+"/Relu", []string{in}, []string{out})
+	}
 	dir := t.TempDir()
 	for _, in := range []struct {
 		name string
