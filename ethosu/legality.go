@@ -2,6 +2,8 @@ package ethosu
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -32,6 +34,16 @@ func npuOps() map[string]bool {
 func u85OnlyOps() map[string]bool {
 	return set("Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Where", "And", "Or", "Xor", "Not",
 		"GatherElements", "GatherND", "ScatterND", "ScatterElements")
+}
+
+// SupportedOps lists the ONNX op types the target runs between
+// DequantizeLinear and QuantizeLinear, sorted.
+func (s CompileSpec) SupportedOps() []string {
+	ops := npuOps()
+	if s.Limits().ComparisonOps {
+		maps.Copy(ops, u85OnlyOps())
+	}
+	return slices.Sorted(maps.Keys(ops))
 }
 
 func set(names ...string) map[string]bool {

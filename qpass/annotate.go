@@ -19,23 +19,48 @@ var (
 	// oneToOneOps have their own input and output qparams.
 	oneToOneOps = set("Abs", "Ceil", "Erf", "Exp", "Floor", "Round", "Log", "Reciprocal", "Sqrt", "Sigmoid", "Tanh",
 		"Cos", "Sin", "Tan", "Atan", "Asin", "Acos", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "HardSigmoid", "HardSwish",
-		"LeakyRelu", "Gelu", "Elu", "Selu", "Celu", "Softplus", "Softsign", "Neg", "Pow", "Softmax", "LogSoftmax", "ReduceSum",
-		"ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceSumSquare", "Div", "LayerNormalization",
-		"GroupNormalization", "InstanceNormalization", "BatchNormalization", "CumSum", "Sign", "PRelu", "Mish", "Sum", "Mean")
+		"LeakyRelu", "Gelu", "Elu", "Selu", "Celu", "Softplus", "Neg", "Pow", "Softmax", "LogSoftmax", "ReduceSum",
+		"ReduceMax", "ReduceMin", "Div", "LayerNormalization", "GroupNormalization", "InstanceNormalization",
+		"BatchNormalization", "CumSum", "PRelu")
 	// sharedOps keep their input's qparams on their output (and all their
 	// data inputs share one group).
 	sharedOps = set("Concat", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Split", "Pad",
-		"MaxPool", "Relu", "Clip", "Identity", "Expand", "Tile", "Gather", "GatherElements", "DepthToSpace",
-		"SpaceToDepth", "Dropout", "Max", "Min", "Where")
+		"MaxPool", "Relu", "Clip", "Identity", "Expand", "Tile", "Gather", "GatherElements", "GatherND", "ScatterElements",
+		"ScatterND", "DepthToSpace", "SpaceToDepth", "Dropout", "Max", "Min", "Where")
 	// sharedOutputOps observe their input and give the output the same
 	// qparams: average pools and means.
-	sharedOutputOps = set("AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "Resize", "Upsample")
+	sharedOutputOps = set("AveragePool", "GlobalAveragePool", "ReduceMean", "Resize")
 	// compareOps share input 1 with input 0 and leave the bool output.
 	compareOps = set("Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual")
+	// castOps keep their input's qparams when they cast float to float;
+	// other casts are integer work.
+	castOps = set("Cast")
+	// indexOutputOps read a quantized input through its DequantizeLinear
+	// and write integers: nothing of theirs needs qparams.
+	indexOutputOps = set("ArgMax")
 	// passThroughOps never compute on float data.
 	passThroughOps = set("Shape", "Size", "ConstantOfShape", "Range", "NonZero", "QuantizeLinear", "DequantizeLinear",
 		"Constant", "And", "Or", "Not", "Xor")
 )
+
+// AnnotatorFamilies lists, for every op type the annotator quantizes, the
+// families it belongs to (weighted, binary, one-to-one, shared, shared
+// output, compare, pass-through), so tests can hold the targets' operator
+// tables and the interpreter to it.
+func AnnotatorFamilies() map[string][]string {
+	out := map[string][]string{}
+	for _, f := range []struct {
+		name string
+		ops  map[string]bool
+	}{{"weighted", weightedOps}, {"binary", binaryOps}, {"one-to-one", oneToOneOps}, {"shared", sharedOps},
+		{"shared-output", sharedOutputOps}, {"compare", compareOps}, {"cast", castOps}, {"index-output", indexOutputOps},
+		{"pass-through", passThroughOps}} {
+		for op := range f.ops {
+			out[op] = append(out[op], f.name)
+		}
+	}
+	return out
+}
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -57,6 +82,8 @@ func dataInputs(n *lower.Node) []int {
 		return idx
 	case "Where":
 		return []int{1, 2}
+	case "ScatterElements", "ScatterND":
+		return []int{0, 2}
 	}
 	return []int{0}
 }
@@ -154,7 +181,7 @@ func (a *Annotation) node(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	if n.Target.Domain != "" && n.Target.Domain != "ai.onnx" && n.Target.Domain != "com.microsoft" {
 		return nil
 	}
-	if !hasFloat(n) || passThroughOps[op] {
+	if !hasFloat(n) || passThroughOps[op] || indexOutputOps[op] {
 		return nil
 	}
 	switch {
@@ -208,7 +235,7 @@ func (a *Annotation) node(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 				a.union(p, q)
 			}
 		}
-	case op == "Cast":
+	case castOps[op]:
 		// int -> float casts get fixed qparams in ExecuTorch; float ->
 		// float keeps the input's. Others are integer work.
 		if isFloat(n.Outputs[0]) && isFloat(n.Inputs[0]) {

@@ -39,7 +39,7 @@ for m in $models; do
 	ONNXQUANT_ACCURACY_MODELS="$m" ONNXQUANT_ACCURACY_METHODS="${methods// /,}" \
 		ONNXQUANT_ACCURACY_SCHEMES="${schemes// /,}" ONNXQUANT_ACCURACY_TARGETS="${targets// /,}" \
 		ONNXQUANT_ACCURACY_OUT="$rows" \
-		go test ./ethosu -run '^TestAccuracyMatrix$' -count=1 -timeout 120m >&2
+		go test -tags ort ./ethosu -run '^TestAccuracyMatrix$' -count=1 -timeout 120m >&2
 done
 elapsed=$(($(date +%s) - start))
 

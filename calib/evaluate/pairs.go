@@ -79,7 +79,7 @@ func pairs(floatGM, quantGM *lower.GraphModule) ([]pair, error) {
 				}
 			}
 			p.grid = gridOf(n, p.bits)
-			if fv.Producer.Op == lower.GetAttr {
+			if fv.IsInitializer(lower.ThisGraph) {
 				if fv.Producer.Initializer == nil {
 					continue
 				}

@@ -94,6 +94,9 @@ func quantizeAction(c *cli.Context) error {
 		return nil
 	}
 	if err := requiredFlags(c, "output", "calib"); err != nil {
+		if c.NArg() == 0 && c.NumFlags() == 0 {
+			_ = cli.ShowCommandHelp(c.Lineage()[1], c.Command.Name)
+		}
 		return err
 	}
 	if err := onlyArgs(c, 1, "one input model"); err != nil {
