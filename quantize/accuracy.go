@@ -80,11 +80,13 @@ func calibratesAll(s *Session) bool { return !choosesRanges(s) }
 func correctsBias(s *Session) bool  { return s.Options.Accuracy.BiasCorrection }
 
 // int16Eps is the smallest int16 activation scale outside ExecuTorch's
-// configuration: 2^-24, which gives the symmetric int16 grid (65534 steps)
-// the same smallest range as the int8 grid's floor (255 steps of 2^-16),
-// so an int16 tensor is never quantized more coarsely than the int8 one
-// would be.
-var int16Eps = float32(math.Ldexp(1, -24))
+// configuration: 2^-16, the int8 activations' floor. An int16 grid then
+// never has a coarser step than the int8 grid of the same tensor (its
+// scale is the smaller of the two formulas above the same floor), and
+// biases keep the int32 headroom they have under int8 (a smaller floor
+// lets a tiny input scale push bias/(input scale × weight scale) past
+// int32, and fit-bias then widens the weight scales).
+var int16Eps = float32(math.Ldexp(1, -16))
 
 // grid is the integer grid a point's range maps onto. ExecuTorch's a16w8
 // config floors int16 scales at 2^-12, which leaves a tensor whose range
