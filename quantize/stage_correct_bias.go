@@ -84,6 +84,10 @@ func biasTargets(s *Session) []biasTarget {
 			continue
 		}
 		bv := p.Sites[0].Value
+		if bv.Producer == nil || bv.Producer.Initializer == nil {
+			// Only an initializer can be given new data.
+			continue
+		}
 		users := bv.Producer.Graph().Users(bv)
 		if len(users) != 1 || readers[bv.Source()] != 1 {
 			continue
