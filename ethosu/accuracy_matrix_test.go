@@ -142,7 +142,7 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 		}
 		inputs = append(inputs, s.Inputs)
 	}
-	ref, names := runORT(t, marshal(t, om.Proto), inputs)
+	ref, names := runReference(t, marshal(t, om.Proto), inputs)
 	calibPaths := samplePaths(t, corpus, m, 0, m.calibCount)
 	var runs []accuracyRun
 	for _, scheme := range schemes {
@@ -166,7 +166,7 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 					runs = append(runs, run)
 					continue
 				}
-				got, _ := runORT(t, marshal(t, res.Model), inputs)
+				got, _ := runReference(t, marshal(t, res.Model), inputs)
 				run.worst = math.Inf(1)
 				for o := range names {
 					if s := sqnr(ref[o], got[o]); s < run.worst {
