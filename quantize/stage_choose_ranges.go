@@ -3,6 +3,7 @@ package quantize
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/interp"
@@ -162,5 +163,16 @@ func chooseRanges(_ context.Context, s *Session) error {
 		s.RangeRules[r.ID] = best.name
 		s.logf("choose-ranges: %q %s [%g, %g]", r.Sites[0].Value, best.name, lo, hi)
 	}
+	counts := map[string]int{}
+	for _, name := range s.RangeRules {
+		counts[name]++
+	}
+	var summary []string
+	for _, rule := range rules {
+		if n := counts[rule.name]; n > 0 {
+			summary = append(summary, fmt.Sprintf("%s %d", rule.name, n))
+		}
+	}
+	s.logf("choose-ranges: %d tensors: %s", len(s.RangeRules), strings.Join(summary, ", "))
 	return nil
 }
