@@ -16,15 +16,16 @@ import (
 const correctBiasDoc = `Correct each output channel's bias for the mean shift of weight quantization (--bias-correction).
 
 A layer y = W·x + b computes W_q·x + b once its weights are rounded, so
-each output channel's mean moves by E[(W_q − W) * x]. The calibration
-samples are run once more to measure, for every Conv and Gemm with a bias,
-the mean input each weight reads (per input channel and kernel offset,
-over every output position, zero where it reads padding, so borders
-count exactly), and the shift is subtracted from the bias (bias
-correction of Nagel et al., "Data-free quantization", measured rather than
-derived from BatchNorm statistics). Rounding errors that do not cancel over a channel's fan-in,
-depthwise convolutions above all, bias the output; this removes the part
-that is the same on every sample.`
+each output channel's mean moves by E[(W_q − W) * x]. Rounding errors that
+do not cancel over a channel's fan-in (depthwise convolutions above all)
+bias the output the same way on every sample. The calibration samples are
+run once more to measure, for every Conv and Gemm with an initializer
+bias, the mean input each weight reads (per input channel and kernel
+offset, over every output position, zero where it reads padding), per
+sample; a channel's shift is subtracted from its bias where its mean over
+the samples exceeds twice its standard error (the bias correction of
+Nagel et al., "Data-free quantization", measured on data rather than
+derived from BatchNorm statistics).`
 
 // biasTarget is one layer whose bias is corrected.
 type biasTarget struct {
