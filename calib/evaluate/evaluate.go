@@ -31,6 +31,10 @@ type Options struct {
 	HintBelow float64
 	// MaxHints caps the number of hints; 0 means 3.
 	MaxHints int
+	// Sensitivity measures, for every hint, the output SQNR gained when
+	// that tensor alone is left float (EvaluateFiles only: each
+	// measurement evaluates a fresh copy of the quantized model).
+	Sensitivity bool
 }
 
 // Evaluate runs every sample of set through the float model and the

@@ -246,3 +246,50 @@ func TestEvaluateGivesStatesNoArgmax(t *testing.T) {
 		t.Errorf("argmax agreement of y %v and of the state s %v, want y's only", rep.Outputs[0].ArgmaxAgreement, rep.Outputs[1].ArgmaxAgreement)
 	}
 }
+
+// TestSensitivityLeavesTheHintedTensorFloat evaluates x → Neg → a, a on a
+// coarse grid (step 1/2), then Relu → y on a fine one (step 1/64): a's
+// grid is the cause and y keeps its error. With Sensitivity the hint on a
+// carries the worst output's gain when a alone is left float, after which
+// y only carries its own fine rounding.
+func TestSensitivityLeavesTheHintedTensorFloat(t *testing.T) {
+	dir := t.TempDir()
+	floatPath := testmodel.New(13).Input("x", 1, 4).Output("y", 1, 4).
+		NamedNode("/neg/Neg", "Neg", []string{"x"}, []string{"a"}).
+		NamedNode("/act/Relu", "Relu", []string{"a"}, []string{"y"}).Save(t, dir, "f.onnx")
+	b := testmodel.New(13).Input("x", 1, 4).Output("y", 1, 4).
+		Init("coarse", nil, 0.5).Init("fine", nil, 1.0/64)
+	b.Graph().Initializer = append(b.Graph().Initializer,
+		&onnxpb.TensorProto{Name: proto.String("zp"), DataType: proto.Int32(int32(onnxpb.TensorProto_INT8)), RawData: []byte{0}})
+	b.NamedNode("/neg/Neg", "Neg", []string{"x"}, []string{"a"}).
+		NamedNode("a_q", "QuantizeLinear", []string{"a", "coarse", "zp"}, []string{"a_quantized"}).
+		NamedNode("a_dq", "DequantizeLinear", []string{"a_quantized", "coarse", "zp"}, []string{"a_dequantized"}).
+		NamedNode("/act/Relu", "Relu", []string{"a_dequantized"}, []string{"y_float"}).
+		NamedNode("y_q", "QuantizeLinear", []string{"y_float", "fine", "zp"}, []string{"y_quantized"}).
+		NamedNode("y_dq", "DequantizeLinear", []string{"y_quantized", "fine", "zp"}, []string{"y"})
+	quantPath := b.Save(t, dir, "q.onnx")
+	data := filepath.Join(dir, "x.npy")
+	x := []float32{-0.3, -1.2, -0.7, -1.6}
+	if err := dataset.WriteNPY(data, tensor.New(tensor.WithShape(1, 4), tensor.WithBacking(x))); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := evaluate.EvaluateFiles(context.Background(), floatPath, quantPath, []string{data}, evaluate.Options{HintBelow: 100, Sensitivity: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hint *evaluate.Hint
+	for i := range rep.Hints {
+		if rep.Hints[i].Tensor == "a" {
+			hint = &rep.Hints[i]
+		}
+	}
+	if hint == nil || hint.FloatGain == nil {
+		t.Fatalf("hints %+v: want one on a with a gain", rep.Hints)
+	}
+	// a = [0.3, 1.2, 0.7, 1.6] rounds to [0.5, 1, 0.5, 1.5] (noise 0.13,
+	// signal 4.98); with a float, y's grid of step 1/64 leaves at most
+	// 1/128 per value, so the output gains well over 20 dB.
+	if *hint.FloatGain < 20 {
+		t.Errorf("gain %v, want over 20 dB", *hint.FloatGain)
+	}
+}

@@ -122,4 +122,7 @@ type Hint struct {
 	Scheme     string  `json:"scheme"`
 	// Config is the config-file line that applies the hint.
 	Config string `json:"config"`
+	// FloatGain is the worst output's SQNR gained when only this tensor
+	// is left float (Options.Sensitivity), the most int16 there can give.
+	FloatGain *DB `json:"float_gain_db,omitempty"`
 }
