@@ -50,6 +50,11 @@ type Options struct {
 	// the samples, and Result.InputShapes says which.
 	InputShapes map[string][]int64
 
+	// Accuracy picks the accuracy methods: the observer (auto, chosen per
+	// tensor on held-out samples, by default), bias correction, cross-layer
+	// equalization.
+	Accuracy quantize.Accuracy
+
 	// Calib lists calibration sample files and folders (.npy, .npz,
 	// folders of <input>.npy, test_data_set folders).
 	Calib []string
@@ -311,6 +316,7 @@ func newQuantizer(opts Options) (*ethosu.Quantizer, string, string, error) {
 	q.DumpAfter = opts.DumpAfter
 	q.Log = opts.Log
 	q.Progress = opts.Progress
+	q.Accuracy = opts.Accuracy
 	q.Stages = opts.StageProgress
 	return q, scheme, digest, nil
 }

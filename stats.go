@@ -40,6 +40,9 @@ func Calibrate(ctx context.Context, in string, opts Options, shard bool) (*calib
 	if err := m.LoadExternalData(); err != nil {
 		return nil, nil, err
 	}
+	if err := statsMethods(opts); err != nil {
+		return nil, nil, err
+	}
 	j, err := prepare(m.Proto, m.Dir, in, src, opts)
 	if err != nil {
 		return nil, j.res, err
@@ -78,6 +81,9 @@ func Calibrate(ctx context.Context, in string, opts Options, shard bool) (*calib
 	if err != nil {
 		return nil, j.res, err
 	}
+	if qr.Stats == nil {
+		return nil, j.res, fmt.Errorf("model %q: no calibration ran (the options pick no observers to merge)", in)
+	}
 	qr.Stats.Source = statsSource(j, inputShapes(j.gm))
 	return qr.Stats, j.res, nil
 }
@@ -98,13 +104,15 @@ func observeShard(ctx context.Context, s *quantize.Session) error {
 // statsSource is what stats are made for, under the provenance keys.
 func statsSource(j *job, shapes string) map[string]string {
 	src := map[string]string{
-		"onnxquant.version": Version,
-		MetaTarget:          j.res.Target,
-		MetaScheme:          j.res.Scheme,
-		MetaQAT:             strconv.FormatBool(j.opts.QAT),
-		MetaSourceSHA256:    j.src[""],
-		MetaInputShapes:     shapes,
-		MetaConfigSHA256:    j.configDigest,
+		"onnxquant.version":  Version,
+		MetaTarget:           j.res.Target,
+		MetaScheme:           j.res.Scheme,
+		MetaQAT:              strconv.FormatBool(j.opts.QAT),
+		MetaSourceSHA256:     j.src[""],
+		MetaInputShapes:      shapes,
+		MetaConfigSHA256:     j.configDigest,
+		"onnxquant.observer": observerOf(j.opts),
+		"onnxquant.equalize": strconv.FormatBool(j.opts.Accuracy.EqualizeCrossLayer),
 	}
 	var ext []string
 	for _, f := range slices.Sorted(maps.Keys(j.src)) {
@@ -162,11 +170,34 @@ func parseInputShapes(s string) (map[string][]int64, error) {
 	return out, nil
 }
 
+// observerOf is the observer the options run, the default resolved.
+func observerOf(opts Options) string {
+	if opts.Accuracy.Observer == "" {
+		return string(quantize.DefaultObserver)
+	}
+	return string(opts.Accuracy.Observer)
+}
+
+// statsMethods refuses, for calibration through stats files, the methods
+// that need the samples themselves rather than mergeable observer states.
+func statsMethods(opts Options) error {
+	if observerOf(opts) == string(quantize.ObserverAuto) && !opts.QAT {
+		return invalidf("calibration stats cannot serve --observer auto (the default), which chooses each range on held-out samples themselves: calibrate and quantize with --observer histogram (or minmax), or quantize with --calib")
+	}
+	if opts.Accuracy.BiasCorrection {
+		return invalidf("calibration stats cannot serve --bias-correction, which measures each layer's output on the samples themselves: quantize with --calib")
+	}
+	return nil
+}
+
 // fromStats prepares quantizing from a stats file: the model is fixed to
 // the stats' input shapes, the stats must have been made for this model,
 // target, scheme and config, and the calibrate stage takes the stats
 // instead of running samples.
 func (j *job) fromStats(path string, stages []quantize.Stage) ([]quantize.Stage, error) {
+	if err := statsMethods(j.opts); err != nil {
+		return nil, err
+	}
 	st, err := calib.Load(path)
 	if err != nil {
 		return nil, err

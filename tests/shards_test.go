@@ -46,7 +46,7 @@ func TestShardProcessesMergeAndQuantizeFromStatsGiveTheSameModel(t *testing.T) {
 	if !strings.Contains(r.stdout, "16 calibration samples") {
 		t.Errorf("stdout %q", r.stdout)
 	}
-	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", p("one_run.onnx"), "--target", "ethos-u85-256", "-q"); r.code != 0 {
+	if r := onnxquant(t, "quantize", "models/tinynet.onnx", "--calib", "models/tinynet_calib", "-o", p("one_run.onnx"), "--target", "ethos-u85-256", "--observer", "histogram", "-q"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	if sha(t, p("from_stats.onnx")) != sha(t, p("one_run.onnx")) {

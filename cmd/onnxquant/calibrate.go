@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib"
+	"github.com/onnxquant/onnxquant/quantize"
 )
 
 func calibrateCommand() *cli.Command {
@@ -28,6 +29,8 @@ func calibrateCommand() *cli.Command {
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME` the stats are for"},
 			&cli.StringFlag{Name: "config", Usage: "config `FILE` the stats are for"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs"},
+			&cli.StringFlag{Name: "observer", Value: "histogram", Usage: "activation range `RULE` the stats are for: histogram or minmax (auto needs the samples themselves)"},
+			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization before annotation, as quantize --equalize"},
 			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape; repeatable"},
 			&cli.BoolFlag{Name: "merge", Usage: "merge the stats files given as arguments"},
 			&cli.BoolFlag{Name: "shard", Usage: "this is one shard of the data: check path coverage when merging, not now"},
@@ -79,8 +82,13 @@ func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	if err != nil {
 		return nil, err
 	}
+	obs, err := quantize.ParseObserver(c.String("observer"))
+	if err != nil {
+		return nil, &usageError{msg: err.Error()}
+	}
 	opts := onnxquant.Options{
-		Target: c.String("target"), Scheme: c.String("scheme"), SchemeExplicit: c.IsSet("scheme"), ConfigFile: c.String("config"),
+		Accuracy: quantize.Accuracy{Observer: obs, EqualizeCrossLayer: c.Bool("equalize")},
+		Target:   c.String("target"), Scheme: c.String("scheme"), SchemeExplicit: c.IsSet("scheme"), ConfigFile: c.String("config"),
 		QAT: c.Bool("qat"), InputShapes: shapes, Calib: c.StringSlice("calib"), Workers: c.Int("jobs"),
 	}
 	if !c.Bool("quiet") {

@@ -29,6 +29,7 @@ func evalCommand() *cli.Command {
 			&cli.Float64Flag{Name: "hint-below", Value: 30, Usage: "propose a16w8 for modules with an int8 activation under `DB` dB"},
 			jobsFlag("samples evaluated in parallel"),
 			&cli.BoolFlag{Name: "any-source", Usage: "compare even when --float is not the file --quant records as its source (an export of the same weights)"},
+			&cli.BoolFlag{Name: "sensitivity", Usage: "for every hint, measure the worst output's SQNR with that tensor alone left float"},
 			&cli.BoolFlag{Name: "json", Usage: "print the full report as JSON"},
 			&cli.StringFlag{Name: "csv", Usage: "write the per-layer table (every layer) as CSV to `FILE`"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
@@ -43,7 +44,7 @@ func evalCommand() *cli.Command {
 			if err := onnxquant.CheckSource(c.String("float"), c.String("quant"), c.Bool("any-source")); err != nil {
 				return err
 			}
-			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below")}
+			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below"), Sensitivity: c.Bool("sensitivity")}
 			if !c.Bool("quiet") {
 				opts.Progress = newProgress(c.App.ErrWriter).counter("eval", "samples", nil)
 			}
@@ -110,7 +111,7 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 	if len(layers) > 0 {
 		fmt.Fprintf(w, "layers, worst first (%d of %d):\n", len(layers), len(rep.Layers))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  SQNR\tMAX ERR\tBITS\tKIND\tMODULE\tTENSOR")
+		fmt.Fprintln(tw, "  SQNR\tLOCAL\tOUT OF RANGE\tMAX ERR\tBITS\tKIND\tMODULE\tTENSOR")
 		for _, l := range layers {
 			name := l.Name
 			if l.Submodule != "" {
@@ -120,12 +121,24 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 			if module == "" {
 				module = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, l.MaxAbsError, l.Bits, l.Kind, module, name)
+			local, out := "-", "-"
+			if l.LocalSQNR != nil {
+				local, out = l.LocalSQNR.String(), fmt.Sprintf("%.2g%%", 100*l.OutOfRange)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, local, out, l.MaxAbsError, l.Bits, l.Kind, module, name)
 		}
 		tw.Flush()
 	}
 	for _, h := range rep.Hints {
-		fmt.Fprintf(w, "hint: module %s loses the most (%s); try int16 activations there: config module_name: {%s: %s}\n",
-			h.Module, h.WorstSQNR, h.Module, h.Scheme)
+		where := "module " + h.Module
+		if h.Module == "" {
+			where = "node " + h.Node
+		}
+		gain := ""
+		if h.FloatGain != nil {
+			gain = fmt.Sprintf(" (left float, the worst output gains %s)", *h.FloatGain)
+		}
+		fmt.Fprintf(w, "hint: %s loses the most on its own (tensor %s, local SQNR %s, %.2g%% out of the calibrated range)%s; try int16 activations there: config %s\n",
+			where, h.Tensor, h.WorstSQNR, 100*h.OutOfRange, gain, h.Config)
 	}
 }

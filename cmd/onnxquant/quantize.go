@@ -37,6 +37,9 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "csv", Usage: "write the --report evaluation's per-layer table as CSV to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
 			jobsFlag("calibration workers"),
+			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch) or auto (chosen per tensor on held-out samples; the default)"},
+			&cli.BoolFlag{Name: "bias-correction", Usage: "correct each output channel's bias for the mean shift of weight quantization"},
+			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization of Conv->(Relu)->Conv chains before annotation"},
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after `STAGE` or transform pass; \"list\" names them all"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each stage and transform pass as it runs, with its time"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -96,8 +99,11 @@ type quantizeJob struct {
 	// folders its manifest names before any model runs), so it is not
 	// checked again.
 	MakeOutDir bool
-	Log        func(string)
-	Progress   func(done, total int)
+	// Accuracy are the accuracy methods (--observer, --bias-correction,
+	// --equalize).
+	Accuracy quantize.Accuracy
+	Log      func(string)
+	Progress func(done, total int)
 	// StageProgress reports the pipeline's stages.
 	StageProgress func(stage string, done, total int)
 	// EvalProgress reports the --report evaluation's samples.
@@ -148,6 +154,16 @@ func quantizeAction(c *cli.Context) error {
 	if job.Scheme, err = onnxquant.CheckOptions(job.options()); err != nil {
 		return err
 	}
+	obs, err := quantize.ParseObserver(c.String("observer"))
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	if job.Stats != "" && !c.IsSet("observer") {
+		// Stats hold mergeable observer states: histograms, as calibrate
+		// makes them by default.
+		obs = quantize.ObserverHistogram
+	}
+	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: c.Bool("bias-correction"), EqualizeCrossLayer: c.Bool("equalize")}
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
 	}
@@ -256,6 +272,7 @@ func (job quantizeJob) options() onnxquant.Options {
 		Target: job.Target, Scheme: job.Scheme, SchemeExplicit: job.SchemeSet, ConfigFile: job.Config,
 		QAT: job.QAT, InputShapes: job.InputShapes, Calib: job.Calib, StatsFile: job.Stats,
 		Workers: job.Workers, Progress: job.Progress, StageProgress: job.StageProgress, Log: job.Log, DumpAfter: job.DumpAfter,
+		Accuracy: job.Accuracy,
 	}
 }
 
