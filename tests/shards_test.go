@@ -61,6 +61,11 @@ func TestShardProcessesMergeAndQuantizeFromStatsGiveTheSameModel(t *testing.T) {
 		dynamicTinynet(t, dir), "--stats", p("merged.json"), "-o", out, "--target", "ethos-u85-256")
 	failsCleanly(t, 2, out, []string{"--calib samples or --stats"},
 		"models/tinynet.onnx", "--stats", p("merged.json"), "--calib", "models/tinynet_calib", "-o", out)
+	// Methods that need the samples themselves say so.
+	failsCleanly(t, 2, out, []string{"--observer auto", "--calib"},
+		"models/tinynet.onnx", "--stats", p("merged.json"), "-o", out, "--target", "ethos-u85-256", "--observer", "auto")
+	failsCleanly(t, 2, out, []string{"--bias-correction", "--calib"},
+		"models/tinynet.onnx", "--stats", p("merged.json"), "-o", out, "--target", "ethos-u85-256", "--bias-correction")
 	// Shards made for different targets do not merge.
 	if r := onnxquant(t, "calibrate", "models/tinynet.onnx", "--calib", p("shard1"), "-o", p("u55.json"), "--shard", "-q"); r.code != 0 {
 		t.Fatal(r.stderr)
