@@ -1,0 +1,145 @@
+package tflite
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrCPU is wrapped by Check's error: operators Vela would leave on the
+// CPU.
+var ErrCPU = errors.New("operators Vela would run on the CPU")
+
+// CheckError lists every operator that breaks a rule.
+type CheckError struct {
+	Target   string
+	Problems []string
+}
+
+func (e *CheckError) Error() string {
+	return fmt.Sprintf("%d operator(s) would not run on the %s NPU:\n  %s", len(e.Problems), e.Target, strings.Join(e.Problems, "\n  "))
+}
+
+func (e *CheckError) Unwrap() error { return ErrCPU }
+
+// npuOps are the TFLite builtins Vela 5.1 places on the NPU for U55/U65;
+// U85 adds more (its SUPPORTED_OPS tables).
+var npuOps = map[BuiltinOp]bool{
+	OpAbs: true, OpAdd: true, OpAveragePool2D: true, OpBatchMatMul: true, OpConcatenation: true, OpConv2D: true,
+	OpDepthwiseConv2D: true, OpExp: true, OpFullyConnected: true, OpHardSwish: true, OpLeakyRelu: true, OpLog: true,
+	OpLogistic: true, OpMaximum: true, OpMaxPool2D: true, OpMean: true, OpMinimum: true, OpMul: true, OpPack: true,
+	OpPad: true, OpPadV2: true, OpPrelu: true, OpQuantize: true, OpReduceMax: true, OpReduceMin: true, OpRelu: true,
+	OpRelu6: true, OpRelu0To1: true, OpReluN1To1: true, OpReshape: true, OpResizeBilinear: true,
+	OpResizeNearestNeighbor: true, OpRsqrt: true, OpSlice: true, OpSoftmax: true, OpSplit: true, OpSplitV: true,
+	OpSquaredDifference: true, OpSqueeze: true, OpStridedSlice: true, OpSub: true, OpSum: true, OpTanh: true,
+	OpTranspose: true, OpTransposeConv: true,
+}
+
+var npuOpsU85 = map[BuiltinOp]bool{OpDiv: true, OpGelu: false}
+
+var perAxisOps = map[BuiltinOp]bool{OpConv2D: true, OpDepthwiseConv2D: true, OpFullyConnected: true, OpTransposeConv: true}
+
+// Check applies Vela's TFLite rules for target (the generic constraints
+// and the conv-like ones the exporter can break) to every operator; the
+// float QUANTIZE/DEQUANTIZE of a --float-io copy are allowed at the edges.
+func Check(m *Model, target string) error {
+	u85 := strings.HasPrefix(target, "ethos-u85")
+	biasLimit := int64(1) << 40
+	if u85 {
+		biasLimit = int64(1) << 48
+	}
+	var problems []string
+	add := func(i int, op *Operator, format string, args ...any) {
+		name := ""
+		if len(op.Outputs) > 0 {
+			name = m.Tensors[op.Outputs[0]].Name
+		}
+		problems = append(problems, fmt.Sprintf("operator %d %s (output %q): %s", i, op.Op, name, fmt.Sprintf(format, args...)))
+	}
+	for i, op := range m.Operators {
+		if !npuOps[op.Op] && !(u85 && npuOpsU85[op.Op]) {
+			edge := (op.Op == OpQuantize && m.Tensors[op.Inputs[0]].Type == Float32) ||
+				(op.Op == OpDequantize && m.Tensors[op.Outputs[0]].Type == Float32)
+			if !edge {
+				add(i, op, "not an NPU operator for %s", target)
+			}
+			continue
+		}
+		if op.Op == OpQuantize && m.Tensors[op.Inputs[0]].Type == Float32 {
+			continue
+		}
+		for j, ti := range append(append([]int(nil), op.Inputs...), op.Outputs...) {
+			if ti < 0 {
+				continue
+			}
+			t := m.Tensors[ti]
+			isWeight := j == 1 && perAxisOps[op.Op]
+			isBias := j == 2 && perAxisOps[op.Op] && j < len(op.Inputs)
+			if t.Quant == nil {
+				if t.Type != Int32 || t.Data == nil { // shape and axis operands are plain int32
+					add(i, op, "tensor %q has no quantization", t.Name)
+				}
+				continue
+			}
+			if t.Quant.PerAxis() && !perAxisOps[op.Op] {
+				add(i, op, "tensor %q is per-axis quantized; Vela allows that only on CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV", t.Name)
+			}
+			for _, s := range t.Quant.Scale {
+				if !(s > 0) {
+					add(i, op, "tensor %q has scale %g", t.Name, s)
+					break
+				}
+			}
+			switch {
+			case isWeight:
+				if t.Type != Int8 {
+					add(i, op, "weights %q are %s, Vela needs 8-bit", t.Name, t.Type)
+				}
+				for _, z := range t.Quant.ZeroPoint {
+					if z != 0 {
+						add(i, op, "weights %q have zero point %d, Vela needs symmetric weights", t.Name, z)
+						break
+					}
+				}
+			case isBias:
+				if t.Data == nil {
+					add(i, op, "bias %q is not constant", t.Name)
+				}
+				if t.Type == Int64 {
+					for _, v := range decodeInts(t) {
+						if v >= biasLimit || v <= -biasLimit {
+							add(i, op, "bias %q value %d is beyond ±2^%d, the limit on %s", t.Name, v, map[bool]int{false: 40, true: 48}[u85], target)
+							break
+						}
+					}
+				}
+			default:
+				if t.Type == Int16 && t.Quant.ZeroPoint[0] != 0 {
+					add(i, op, "int16 tensor %q has zero point %d; Vela needs symmetric int16", t.Name, t.Quant.ZeroPoint[0])
+				}
+				if t.Type == Int32 && t.Quant.ZeroPoint[0] != 0 {
+					add(i, op, "int32 tensor %q has zero point %d", t.Name, t.Quant.ZeroPoint[0])
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return &CheckError{Target: target, Problems: problems}
+	}
+	return nil
+}
+
+// decodeInts reads an integer constant's elements.
+func decodeInts(t *Tensor) []int64 {
+	n := len(t.Data) / max(t.Type.Size(), 1)
+	out := make([]int64, n)
+	for i := range out {
+		var v uint64
+		for b := t.Type.Size() - 1; b >= 0; b-- {
+			v = v<<8 | uint64(t.Data[i*t.Type.Size()+b])
+		}
+		shift := 64 - 8*t.Type.Size()
+		out[i] = int64(v<<shift) >> shift
+	}
+	return out
+}
