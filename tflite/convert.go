@@ -128,15 +128,27 @@ func (c *converter) run() error {
 	if err := c.inputs(); err != nil {
 		return err
 	}
+	// A node downstream of a refused one is not reported again.
+	failed := map[string]bool{}
 	for _, n := range c.g.Node {
 		if c.done[n] {
 			continue
 		}
-		if err := c.node(n); err != nil {
-			if errors.Is(err, errSkipped) {
-				continue
+		upstream := false
+		for _, in := range n.Input {
+			upstream = upstream || failed[in]
+		}
+		var err error
+		if !upstream {
+			err = c.node(n)
+		}
+		if upstream || (err != nil && !errors.Is(err, errSkipped)) {
+			for _, o := range n.Output {
+				failed[o] = true
 			}
-			c.problems = append(c.problems, fmt.Sprintf("%s: %v", nodeLabel(n), err))
+			if !upstream {
+				c.problems = append(c.problems, fmt.Sprintf("%s: %v", nodeLabel(n), err))
+			}
 		}
 	}
 	if len(c.problems) > 0 {

@@ -228,7 +228,7 @@ func (c *converter) bias(n *onnxpb.NodeProto, idx int, in *Tensor, w *qconst, co
 	}
 	vals := make([]int64, cout)
 	name := n.GetName() + "_bias"
-	if len(n.Input) > idx && n.Input[idx] != "" {
+	if idx >= 0 && len(n.Input) > idx && n.Input[idx] != "" {
 		b, err := c.constOf(n.Input[idx])
 		if err != nil {
 			return 0, fmt.Errorf("bias: %w", err)
