@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -76,4 +77,18 @@ func exportModel(m *onnxio.Model, opts tflite.ExportOptions) ([]byte, error) {
 		return nil, err
 	}
 	return tflite.Marshal(tm)
+}
+
+// checkTFLiteOutput checks quantize's --tflite path before any work.
+func checkTFLiteOutput(job quantizeJob) error {
+	if job.TFLite == "" {
+		return nil
+	}
+	if same, _ := samePath(job.In, job.TFLite); same {
+		return fmt.Errorf("output %q is the input model: refusing to overwrite it", job.TFLite)
+	}
+	if filepath.Clean(job.TFLite) == filepath.Clean(job.Out) {
+		return usagef("--tflite %q is the same file as -o", job.TFLite)
+	}
+	return checkOutputDir(job.TFLite)
 }

@@ -1,0 +1,273 @@
+package tests
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/tflite"
+)
+
+// exportCase is one corpus model taken through quantize, export and Vela.
+type exportCase struct {
+	model, calib, scheme, target string
+	// deep models are judged by output SQNR, shallow ones by the share of
+	// elements within one output step.
+	deep bool
+	// argmax: the output is a classifier's logits.
+	argmax bool
+}
+
+// exportSubset is what CI runs: every supported corpus CNN at int8 on
+// ethos-u55-128, and a16w8 on ethos-u85-256 and ethos-u65-256. The full
+// matrix is scripts/deploy-matrix.sh, which writes docs/deploy.md.
+var exportSubset = []exportCase{
+	{"mobilenet_v2", "imagenet224", "int8", "ethos-u55-128", true, true},
+	{"resnet18", "imagenet224", "int8", "ethos-u55-128", true, true},
+	{"squeezenet1_1", "imagenet224", "int8", "ethos-u55-128", true, true},
+	{"mobilenet_v3_small", "imagenet224", "int8", "ethos-u55-128", true, true},
+	{"oww_embedding", "oww_mel76x32", "int8", "ethos-u55-128", true, false},
+	{"mobilenet_v2", "imagenet224", "a16w8", "ethos-u85-256", true, true},
+	{"squeezenet1_1", "imagenet224", "a16w8", "ethos-u85-256", true, true},
+	{"oww_embedding", "oww_mel76x32", "a16w8", "ethos-u65-256", true, false},
+}
+
+// vela returns the path of the Vela compiler: $ONNXQUANT_VELA or
+// ../shared/tools/vela/vela. Missing in CI is a failure.
+func vela(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("ONNXQUANT_VELA")
+	if p == "" {
+		p = repo("..", "shared", "tools", "vela", "vela")
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Vela not found at %s", p)
+		}
+		t.Skipf("Vela not found at %s", p)
+	}
+	return p
+}
+
+var cpuOps = regexp.MustCompile(`CPU operators = (\d+)`)
+
+// runVela compiles a TFLite model and returns Vela's summary output.
+func runVela(t *testing.T, velaPath, model, target string) string {
+	t.Helper()
+	out := t.TempDir()
+	cmd := exec.Command(velaPath, model, "--accelerator-config", target, "--output-dir", out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("vela %s --accelerator-config %s: %v\n%s", model, target, err, b)
+	}
+	return string(b)
+}
+
+func TestExportVelaCorpus(t *testing.T) {
+	corpus := testenv.Corpus(t)
+	velaPath := vela(t)
+	for _, tc := range exportSubset {
+		t.Run(tc.model+"_"+tc.scheme+"_"+tc.target, func(t *testing.T) {
+			dir := t.TempDir()
+			q := filepath.Join(dir, "q.onnx")
+			tfl := filepath.Join(dir, "m.tflite")
+			r := onnxquant(t, "quantize", filepath.Join(corpus, "models", tc.model+".onnx"), "--calib",
+				filepath.Join(corpus, "calib", tc.calib), "--scheme", tc.scheme, "--target", tc.target, "-o", q, "-q", "--tflite", tfl)
+			if r.code != 0 {
+				t.Fatalf("quantize --tflite: exit %d\n%s", r.code, r.stderr)
+			}
+			// quantize --tflite writes exactly what export writes.
+			tfl2 := filepath.Join(dir, "m2.tflite")
+			if r := onnxquant(t, "export", q, "--target", tc.target, "-o", tfl2); r.code != 0 {
+				t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+			}
+			a, _ := os.ReadFile(tfl)
+			b, _ := os.ReadFile(tfl2)
+			if string(a) != string(b) {
+				t.Errorf("quantize --tflite and export wrote different bytes (%d and %d)", len(a), len(b))
+			}
+			checkStructure(t, a, tc.scheme)
+			out := runVela(t, velaPath, tfl, tc.target)
+			m := cpuOps.FindStringSubmatch(out)
+			if m == nil || m[1] != "0" {
+				t.Errorf("Vela left operators on the CPU:\n%s", out)
+			}
+			if testing.Short() {
+				return
+			}
+			ff := filepath.Join(dir, "f.tflite")
+			if r := onnxquant(t, "export", q, "--target", tc.target, "--float-io", "-o", ff); r.code != 0 {
+				t.Fatalf("export --float-io: exit %d\n%s", r.code, r.stderr)
+			}
+			compareLiteRT(t, ff, tfl, q, filepath.Join(corpus, "calib", tc.calib), tc)
+		})
+	}
+}
+
+// checkStructure reads the file back and checks what Vela and TFLite
+// Micro rely on.
+func checkStructure(t *testing.T, data []byte, scheme string) {
+	t.Helper()
+	f, err := tflite.Read(data)
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	if f.Version != 3 || string(data[4:8]) != "TFL3" {
+		t.Errorf("version %d, identifier %q", f.Version, data[4:8])
+	}
+	for i, off := range f.DataOffsets {
+		if off >= 0 && off%16 != 0 {
+			t.Errorf("buffer %d data at offset %d, not 16-byte aligned", i, off)
+		}
+	}
+	act := tflite.Int8
+	if scheme == "a16w8" {
+		act = tflite.Int16
+	}
+	for _, op := range f.Model.Operators {
+		if op.Op == tflite.OpTranspose {
+			t.Errorf("a TRANSPOSE is left in the model (output %q)", f.Model.Tensors[op.Outputs[0]].Name)
+		}
+		switch op.Op {
+		case tflite.OpConv2D, tflite.OpDepthwiseConv2D, tflite.OpFullyConnected:
+			in, w, b := f.Model.Tensors[op.Inputs[0]], f.Model.Tensors[op.Inputs[1]], f.Model.Tensors[op.Inputs[2]]
+			if in.Type != act || w.Type != tflite.Int8 {
+				t.Errorf("%s %q: input %s, weights %s", op.Op, w.Name, in.Type, w.Type)
+			}
+			wantBias := tflite.Int32
+			if act == tflite.Int16 {
+				wantBias = tflite.Int64
+			}
+			if b.Type != wantBias {
+				t.Errorf("%s %q: bias %s, want %s", op.Op, b.Name, b.Type, wantBias)
+			}
+			for c, s := range b.Quant.Scale {
+				ws := w.Quant.Scale[0]
+				if len(w.Quant.Scale) > 1 {
+					ws = w.Quant.Scale[c]
+				}
+				want := float64(in.Quant.Scale[0]) * float64(ws)
+				if math.Abs(float64(s)-want) > 1e-6*want {
+					t.Errorf("%s bias %q channel %d: scale %g, want input × weight scale %g", op.Op, b.Name, c, s, want)
+					break
+				}
+			}
+			if w.Quant.PerAxis() {
+				axis := int(w.Quant.Axis)
+				wantAxis := 0
+				if op.Op == tflite.OpDepthwiseConv2D {
+					wantAxis = 3
+				}
+				if axis != wantAxis || int(w.Shape[axis]) != len(w.Quant.Scale) {
+					t.Errorf("%s %q: %d scales on axis %d of %v", op.Op, w.Name, len(w.Quant.Scale), axis, w.Shape)
+				}
+			}
+		}
+	}
+}
+
+type compareOut struct {
+	Results []struct {
+		Sample  string `json:"sample"`
+		Outputs map[string]struct {
+			Shape  []int     `json:"shape"`
+			ORT    []float64 `json:"ort"`
+			LiteRT []float64 `json:"litert"`
+		} `json:"outputs"`
+	} `json:"results"`
+}
+
+// compareLiteRT runs the float-I/O copy in LiteRT and the QDQ ONNX in ONNX
+// Runtime on four calibration samples and applies the agreement thresholds.
+func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq, calibDir string, tc exportCase) {
+	t.Helper()
+	nodeModules := repo(".ort", "node_modules")
+	if _, err := os.Stat(filepath.Join(nodeModules, "@litertjs", "core")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("LiteRT for JavaScript is not installed in %s (scripts/install-ort.sh installs it)", nodeModules)
+		}
+		t.Skipf("LiteRT for JavaScript is not installed in %s", nodeModules)
+	}
+	entries, err := os.ReadDir(calibDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{repo("scripts", "litert-compare.mjs"), nodeModules, floatTFL, qdq}
+	for _, e := range entries[:min(4, len(entries))] {
+		args = append(args, filepath.Join(calibDir, e.Name()))
+	}
+	cmd := exec.Command("node", args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("litert-compare: %v\n%s", err, stderr.String())
+	}
+	var res compareOut
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatalf("litert-compare output: %v", err)
+	}
+	// The output step is the output tensor's scale in the integer model.
+	data, _ := os.ReadFile(intTFL)
+	f, err := tflite.Read(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]float64{}
+	for _, o := range f.Model.Outputs {
+		ot := f.Model.Tensors[o]
+		steps[ot.Name] = float64(ot.Quant.Scale[0])
+	}
+	var argmaxSame, argmaxN int
+	for _, r := range res.Results {
+		for name, o := range r.Outputs {
+			if len(o.ORT) != len(o.LiteRT) || len(o.ORT) == 0 {
+				t.Fatalf("%s %s: %d ONNX Runtime and %d LiteRT values", r.Sample, name, len(o.ORT), len(o.LiteRT))
+			}
+			var sig, noise float64
+			within := 0
+			for i := range o.ORT {
+				d := o.ORT[i] - o.LiteRT[i]
+				sig += o.ORT[i] * o.ORT[i]
+				noise += d * d
+				if math.Abs(d) <= steps[name]*1.0001 {
+					within++
+				}
+			}
+			sqnr := 10 * math.Log10(sig/math.Max(noise, 1e-30))
+			share := float64(within) / float64(len(o.ORT))
+			t.Logf("%s %s: SQNR %.1f dB, %.2f%% within one step (%g)", filepath.Base(r.Sample), name, sqnr, 100*share, steps[name])
+			if tc.deep && sqnr < 30 {
+				t.Errorf("%s %s: LiteRT vs ONNX Runtime SQNR %.1f dB < 30 dB", r.Sample, name, sqnr)
+			}
+			if !tc.deep && share < 0.99 {
+				t.Errorf("%s %s: %.2f%% of elements within one output step, want ≥ 99%%", r.Sample, name, 100*share)
+			}
+			if tc.argmax {
+				argmaxN++
+				if argmax(o.ORT) == argmax(o.LiteRT) {
+					argmaxSame++
+				}
+			}
+		}
+	}
+	if argmaxN > 0 && float64(argmaxSame) < 0.99*float64(argmaxN) {
+		t.Errorf("argmax agrees on %d of %d samples", argmaxSame, argmaxN)
+	}
+}
+
+func argmax(v []float64) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
