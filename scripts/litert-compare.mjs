@@ -92,5 +92,5 @@ for (const sample of samples) {
   for (const t of tflIn) t.delete?.();
   for (const t of tflOut) t.delete?.();
 }
-process.stdout.write(JSON.stringify({results}));
-process.exit(0);
+// Exit only once the (piped, asynchronous) write is done.
+process.stdout.write(JSON.stringify({results}), () => process.exit(0));
