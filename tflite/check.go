@@ -81,8 +81,8 @@ func Check(m *Model, target string) error {
 				}
 				continue
 			}
-			if t.Quant.PerAxis() && !perAxisOps[op.Op] {
-				add(i, op, "tensor %q is per-axis quantized; Vela allows that only on CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV", t.Name)
+			if t.Quant.PerAxis() && !isWeight && !isBias {
+				add(i, op, "tensor %q is per-axis quantized; Vela allows that only on the weights and bias of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV", t.Name)
 			}
 			for _, s := range t.Quant.Scale {
 				if !(s > 0) {

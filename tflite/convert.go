@@ -2,6 +2,7 @@ package tflite
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -20,6 +21,23 @@ type ExportOptions struct {
 	// each input, a DEQUANTIZE before each output): a verification copy for
 	// interpreters that only take float, never for deployment.
 	FloatIO bool
+}
+
+// MetadataName names the Model.metadata entry the exporter writes: JSON
+// with the target, whether the I/O is float, and what the file is for.
+const MetadataName = "onnxquant_export"
+
+func exportMetadata(opts ExportOptions) Metadata {
+	purpose := "deployment: compile with Vela for " + opts.Target
+	if opts.FloatIO {
+		purpose = "verification only: float inputs and outputs for interpreters that take float; not for deployment"
+	}
+	b, _ := json.Marshal(struct {
+		Target  string `json:"target"`
+		FloatIO bool   `json:"float_io"`
+		Purpose string `json:"purpose"`
+	}{opts.Target, opts.FloatIO, purpose})
+	return Metadata{Name: MetadataName, Data: b}
 }
 
 // ErrUnsupported is wrapped by errors about nodes the exporter cannot map
@@ -91,12 +109,13 @@ func Export(m *onnxio.Model, opts ExportOptions) (*Model, error) {
 		consumers: map[string][]*onnxpb.NodeProto{},
 		vals:      map[string]*value{},
 		done:      map[*onnxpb.NodeProto]bool{},
-		out:       &Model{Description: "onnxquant export"},
+		out:       &Model{Description: "onnxquant export of " + m.Proto.GetGraph().GetName()},
 	}
 	if err := c.run(); err != nil {
 		return nil, err
 	}
 	c.out.setVersions()
+	c.out.Metadata = append(c.out.Metadata, exportMetadata(opts))
 	return c.out, nil
 }
 
