@@ -349,8 +349,17 @@ func (c *converter) activationQuant(q *onnxpb.NodeProto) (TensorType, *Quant, er
 	return typ, &Quant{Scale: scale, ZeroPoint: zp[:1]}, nil
 }
 
+// throughIdentity resolves Identity nodes on constants.
+func (c *converter) throughIdentity(name string) string {
+	for p := c.producer[name]; p != nil && p.GetOpType() == "Identity"; p = c.producer[name] {
+		name = p.Input[0]
+	}
+	return name
+}
+
 // constOf returns the quantized constant behind a DequantizeLinear output.
 func (c *converter) constOf(name string) (*qconst, error) {
+	name = c.throughIdentity(name)
 	dq := c.producer[name]
 	if dq == nil || dq.GetOpType() != "DequantizeLinear" {
 		if _, ok := c.consts[name]; ok {
@@ -360,6 +369,9 @@ func (c *converter) constOf(name string) (*qconst, error) {
 	}
 	t, ok := c.consts[dq.Input[0]]
 	if !ok {
+		if q := c.producer[dq.Input[0]]; q != nil && q.GetOpType() == "QuantizeLinear" && c.isConstOperand(q.Input[0]) {
+			return c.requantizedConst(q, dq)
+		}
 		return nil, fmt.Errorf("%q is not a quantized constant", name)
 	}
 	typ, ok := quantType(t.GetDataType())
@@ -402,12 +414,63 @@ func (c *converter) constOf(name string) (*qconst, error) {
 	return q, nil
 }
 
+// requantizedConst folds DequantizeLinear(QuantizeLinear(c)) of a
+// quantized constant c into the constant the second pair defines, as ONNX
+// Runtime computes it.
+func (c *converter) requantizedConst(q, dq *onnxpb.NodeProto) (*qconst, error) {
+	src, err := c.constOf(q.Input[0])
+	if err != nil {
+		return nil, err
+	}
+	st, ok1 := c.consts[q.Input[1]]
+	zt, ok2 := c.consts[q.Input[2]]
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("%s: qparams are not constants", nodeLabel(q))
+	}
+	scale, err := floatValues(st, c.dir)
+	if err != nil {
+		return nil, err
+	}
+	zp, err := intValues(zt, c.dir)
+	if err != nil {
+		return nil, err
+	}
+	typ, ok := quantType(zt.GetDataType())
+	if !ok || len(zp) != len(scale) {
+		return nil, fmt.Errorf("%s: unsupported qparams", nodeLabel(q))
+	}
+	out := &qconst{name: q.Output[0], dtype: typ, dims: src.dims, scale: scale, zp: zp, vals: make([]int64, len(src.vals))}
+	out.axis = int(attrInt(q, "axis", 1))
+	if out.axis < 0 {
+		out.axis += len(src.dims)
+	}
+	// channel returns which per-axis entry element i uses.
+	channel := func(i, axis, n int) int {
+		if n == 1 {
+			return 0
+		}
+		inner := 1
+		for _, d := range src.dims[axis+1:] {
+			inner *= int(d)
+		}
+		return (i / inner) % n
+	}
+	for i, v := range src.vals {
+		a := channel(i, src.axis, len(src.scale))
+		real := float64(src.scale[a]) * float64(v-src.zp[a])
+		b := channel(i, out.axis, len(scale))
+		out.vals[i] = clampQ(math.RoundToEven(real/float64(scale[b]))+float64(zp[b]), typ)
+	}
+	return out, nil
+}
+
 // isConstOperand reports whether an operator input is a (dequantized)
 // constant rather than an activation.
 func (c *converter) isConstOperand(name string) bool {
 	if _, ok := c.vals[name]; ok {
 		return false
 	}
+	name = c.throughIdentity(name)
 	dq := c.producer[name]
 	if dq == nil {
 		_, ok := c.consts[name]
@@ -416,8 +479,11 @@ func (c *converter) isConstOperand(name string) bool {
 	if dq.GetOpType() != "DequantizeLinear" {
 		return false
 	}
-	_, ok := c.consts[dq.Input[0]]
-	return ok
+	if _, ok := c.consts[dq.Input[0]]; ok {
+		return true
+	}
+	q := c.producer[dq.Input[0]]
+	return q != nil && q.GetOpType() == "QuantizeLinear" && c.isConstOperand(q.Input[0])
 }
 
 // in returns the activation value feeding a node input.
@@ -579,7 +645,7 @@ func (c *converter) node(n *onnxpb.NodeProto) error {
 // dequantize aliases a DequantizeLinear of an activation to its quantized
 // value; one of a constant is read by its consumer.
 func (c *converter) dequantize(n *onnxpb.NodeProto) error {
-	if _, isConst := c.consts[n.Input[0]]; isConst {
+	if _, isConst := c.consts[n.Input[0]]; isConst || c.isConstOperand(n.Output[0]) {
 		return errSkipped
 	}
 	v, ok := c.vals[n.Input[0]]
@@ -593,6 +659,9 @@ func (c *converter) dequantize(n *onnxpb.NodeProto) error {
 // requantize maps QuantizeLinear(DequantizeLinear(x)) with new qparams to
 // an integer QUANTIZE (a rescale, which Vela runs on the NPU).
 func (c *converter) requantize(n *onnxpb.NodeProto) error {
+	if c.isConstOperand(n.Input[0]) {
+		return errSkipped // a constant requantized: folded by constOf
+	}
 	p := c.producer[n.Input[0]]
 	if p == nil || p.GetOpType() != "DequantizeLinear" {
 		return fmt.Errorf("quantizes float tensor %q that no exported operator produces", n.Input[0])
@@ -648,6 +717,14 @@ func init() {
 		"Transpose":         (*converter).transpose,
 		"Resize":            (*converter).resize,
 		"Pad":               (*converter).pad,
+		"ReduceMean":        (*converter).reduce,
+		"ReduceSum":         (*converter).reduce,
+		"ReduceMin":         (*converter).reduce,
+		"ReduceMax":         (*converter).reduceMax,
+		"Exp":               (*converter).exp,
+		"Pow":               (*converter).pow,
+		"Sqrt":              (*converter).sqrt,
+		"Slice":             (*converter).slice,
 	}
 }
 

@@ -561,6 +561,9 @@ func (c *converter) reshapeTarget(n *onnxpb.NodeProto, in []int64) ([]int64, err
 // identity aliases its output to its input.
 func (c *converter) identity(n *onnxpb.NodeProto) error {
 	v, ok := c.vals[n.Input[0]]
+	if !ok && c.isConstOperand(n.Input[0]) {
+		return errSkipped // read through by constOf
+	}
 	if !ok {
 		return fmt.Errorf("input %q is not a quantized activation", n.Input[0])
 	}
