@@ -167,6 +167,9 @@ func (c *converter) run() error {
 			}
 			if !upstream {
 				c.problems = append(c.problems, fmt.Sprintf("%s: %v", nodeLabel(n), err))
+			} else if _, mapped := handlers[n.GetOpType()]; !mapped && n.GetOpType() != "QuantizeLinear" && n.GetOpType() != "DequantizeLinear" {
+				// Downstream of a refusal, but refused on its own too.
+				c.problems = append(c.problems, fmt.Sprintf("%s: %v (no TFLite builtin that Vela runs on the NPU is mapped for %s)", nodeLabel(n), ErrUnsupported, n.GetOpType()))
 			}
 		}
 	}

@@ -371,7 +371,7 @@ func (c *converter) softmaxPattern(n *onnxpb.NodeProto) (bool, error) {
 		return ops[0]
 	}
 	sub := only(n.Output[0], "Sub")
-	if sub == nil || c.vals[sub.Input[0]] != x {
+	if sub == nil || c.origin(sub.Input[0]) != c.origin(n.Input[0]) {
 		return false, nil
 	}
 	exp := only(sub.Output[0], "Exp")
@@ -403,6 +403,18 @@ func (c *converter) softmaxPattern(n *onnxpb.NodeProto) (bool, error) {
 	}
 	c.withFixedOutput(mul, OpSoftmax, x, t, &Options{Type: OptSoftmax, Floats: map[int]float32{0: 1}})
 	return true, nil
+}
+
+// origin walks back from a tensor through QuantizeLinear and
+// DequantizeLinear nodes to the float tensor they quantize.
+func (c *converter) origin(name string) string {
+	for p := c.producer[name]; p != nil; p = c.producer[name] {
+		if t := p.GetOpType(); t != "QuantizeLinear" && t != "DequantizeLinear" {
+			break
+		}
+		name = p.Input[0]
+	}
+	return name
 }
 
 // reach walks from a float output through QuantizeLinear and
