@@ -116,7 +116,7 @@ func TestExportVelaCorpus(t *testing.T) {
 			if r := onnxquant(t, "export", q, "--target", tc.target, "--float-io", "-o", ff); r.code != 0 {
 				t.Fatalf("export --float-io: exit %d\n%s", r.code, r.stderr)
 			}
-			compareLiteRT(t, ff, tfl, q, calib, tc)
+			compareLiteRT(t, ff, tfl, q, firstSamples(t, calib, 4), tc)
 		})
 	}
 }
@@ -196,7 +196,7 @@ type compareOut struct {
 
 // compareLiteRT runs the float-I/O copy in LiteRT and the QDQ ONNX in ONNX
 // Runtime on four calibration samples and applies the agreement thresholds.
-func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq, calibDir string, tc exportCase) {
+func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq string, samples []string, tc exportCase) {
 	t.Helper()
 	nodeModules := repo(".ort", "node_modules")
 	if _, err := os.Stat(filepath.Join(nodeModules, "@litertjs", "core")); err != nil {
@@ -205,14 +205,7 @@ func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq, calibDir string, tc expo
 		}
 		t.Skipf("LiteRT for JavaScript is not installed in %s", nodeModules)
 	}
-	entries, err := os.ReadDir(calibDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := []string{repo("scripts", "litert-compare.mjs"), nodeModules, floatTFL, qdq}
-	for _, e := range entries[:min(4, len(entries))] {
-		args = append(args, filepath.Join(calibDir, e.Name()))
-	}
+	args := append([]string{repo("scripts", "litert-compare.mjs"), nodeModules, floatTFL, qdq}, samples...)
 	cmd := exec.Command("node", args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -272,6 +265,81 @@ func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq, calibDir string, tc expo
 	}
 	if argmaxN > 0 && float64(argmaxSame) < 0.99*float64(argmaxN) {
 		t.Errorf("argmax agrees on %d of %d samples", argmaxSame, argmaxN)
+	}
+}
+
+// firstSamples lists the first n samples of a calibration folder.
+func firstSamples(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries[:min(n, len(entries))] {
+		out = append(out, filepath.Join(dir, e.Name()))
+	}
+	return out
+}
+
+// TestExportControlFlow: a data-dependent If is refused with the way out
+// named, and each --branch export compiles with no CPU operator and agrees
+// with ONNX Runtime on samples that take that branch (oww_hey_jarvis:
+// samples 0 and 2 take the then-branch, 1 the else-branch). A Loop is
+// refused even with --branch.
+func TestExportControlFlow(t *testing.T) {
+	corpus := testenv.Corpus(t)
+	velaPath := vela(t)
+	dir := t.TempDir()
+	q := filepath.Join(dir, "q.onnx")
+	calib := filepath.Join(corpus, "calib", "oww_emb16x96")
+	if r := onnxquant(t, "quantize", filepath.Join(corpus, "models", "oww_hey_jarvis.onnx"), "--calib", calib, "-o", q, "-q"); r.code != 0 {
+		t.Fatalf("quantize: exit %d\n%s", r.code, r.stderr)
+	}
+	refused := filepath.Join(dir, "refused.tflite")
+	r := onnxquant(t, "export", q, "-o", refused)
+	if r.code != 1 || !strings.Contains(r.stderr, `If "If_32"`) || !strings.Contains(r.stderr, "--branch") {
+		t.Errorf("export of a model with an If: exit %d\n%s", r.code, r.stderr)
+	}
+	mustNotExist(t, refused)
+	// quantize --tflite refuses the same way and writes neither file.
+	q2, t2 := filepath.Join(dir, "q2.onnx"), filepath.Join(dir, "q2.tflite")
+	if r := onnxquant(t, "quantize", filepath.Join(corpus, "models", "oww_hey_jarvis.onnx"), "--calib", calib, "-o", q2, "-q", "--tflite", t2); r.code != 1 {
+		t.Errorf("quantize --tflite of a model with an If: exit %d", r.code)
+	}
+	mustNotExist(t, q2)
+	mustNotExist(t, t2)
+
+	samples, _ := os.ReadDir(calib)
+	for branch, idx := range map[string][]int{"If_0.then_branch": {0, 2}, "If_0.else_branch": {1}} {
+		tfl, ff := filepath.Join(dir, branch+".tflite"), filepath.Join(dir, branch+"_f.tflite")
+		if r := onnxquant(t, "export", q, "--branch", branch, "-o", tfl); r.code != 0 {
+			t.Fatalf("export --branch %s: exit %d\n%s", branch, r.code, r.stderr)
+		}
+		if out := runVela(t, velaPath, tfl, "ethos-u55-128"); cpuOps.FindStringSubmatch(out) == nil || cpuOps.FindStringSubmatch(out)[1] != "0" {
+			t.Errorf("--branch %s: Vela left operators on the CPU:\n%s", branch, out)
+		}
+		if r := onnxquant(t, "export", q, "--branch", branch, "--float-io", "-o", ff); r.code != 0 {
+			t.Fatalf("export --branch %s --float-io: exit %d\n%s", branch, r.code, r.stderr)
+		}
+		var paths []string
+		for _, i := range idx {
+			paths = append(paths, filepath.Join(calib, samples[i].Name()))
+		}
+		compareLiteRT(t, ff, tfl, q, paths, exportCase{model: "oww_hey_jarvis " + branch})
+	}
+
+	bq := filepath.Join(dir, "branchy.onnx")
+	if r := onnxquant(t, "quantize", filepath.Join(corpus, "models", "branchy_if_loop.onnx"), "--calib", filepath.Join(corpus, "calib", "branchy"), "-o", bq, "-q"); r.code != 0 {
+		t.Fatalf("quantize branchy: exit %d\n%s", r.code, r.stderr)
+	}
+	r = onnxquant(t, "export", bq, "--branch", "If_0.then_branch", "-o", filepath.Join(dir, "b.tflite"))
+	if r.code != 1 || !strings.Contains(r.stderr, `Loop "/Loop"`) {
+		t.Errorf("branchy --branch: exit %d\n%s", r.code, r.stderr)
+	}
+	r = onnxquant(t, "export", bq, "--branch", "Loop_0.body", "-o", filepath.Join(dir, "b.tflite"))
+	if r.code != 1 || !strings.Contains(r.stderr, "Loop body cannot be chosen") {
+		t.Errorf("branchy --branch Loop_0.body: exit %d\n%s", r.code, r.stderr)
 	}
 }
 

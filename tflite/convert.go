@@ -665,13 +665,9 @@ func (c *converter) requantize(n *onnxpb.NodeProto) error {
 	if c.isConstOperand(n.Input[0]) {
 		return errSkipped // a constant requantized: folded by constOf
 	}
-	p := c.producer[n.Input[0]]
-	if p == nil || p.GetOpType() != "DequantizeLinear" {
-		return fmt.Errorf("quantizes float tensor %q that no exported operator produces", n.Input[0])
-	}
 	v, err := c.in(n.Input[0])
 	if err != nil {
-		return err
+		return fmt.Errorf("quantizes float tensor %q that no exported operator produces", n.Input[0])
 	}
 	t, err := c.target(n.Input[0], false)
 	if err != nil {
@@ -681,6 +677,10 @@ func (c *converter) requantize(n *onnxpb.NodeProto) error {
 			return qerr
 		}
 		t = &outTarget{q: n, typ: typ, qnt: qnt}
+	}
+	if src := c.out.Tensors[v.tensor]; src.Type == t.typ && sameQuant(src.Quant, t.qnt) {
+		c.vals[n.Output[0]] = v // the same qparams again: nothing to do
+		return nil
 	}
 	out, _ := c.emitOut(t, v.shape, v.nhwc)
 	c.addOp(OpQuantize, []int{v.tensor}, []int{out}, newOptions(OptQuantize))
@@ -769,8 +769,9 @@ type ControlFlowError struct {
 func (e *ControlFlowError) Error() string {
 	sort.Strings(e.Nodes)
 	return fmt.Sprintf("data-dependent control flow has no NPU form in TFLite (Vela runs IF/WHILE on the CPU): %s; "+
-		"export each branch as its own model with --branch PATH (see `onnxquant inspect` for the submodule paths), "+
-		"or deploy the QDQ ONNX with an ONNX runtime", strings.Join(e.Nodes, ", "))
+		"export each If branch as its own model with --branch PATH (the conditional submodules `onnxquant inspect` lists, "+
+		"e.g. If_0.then_branch), and choose between them on the host; a Loop has no such split: "+
+		"deploy that model as QDQ ONNX with an ONNX runtime", strings.Join(e.Nodes, ", "))
 }
 
 func (e *ControlFlowError) Unwrap() error { return ErrUnsupported }

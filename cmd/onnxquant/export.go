@@ -20,6 +20,7 @@ func exportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "TFLite `FILE` to write", Required: true},
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET` whose rules the model is checked against"},
+			&cli.StringFlag{Name: "branch", Usage: "export only this branch of a data-dependent If (`PATH` as `inspect` lists it, e.g. If_0.then_branch)"},
 			&cli.BoolFlag{Name: "float-io", Usage: "verification copy with float32 inputs and outputs (QUANTIZE in, DEQUANTIZE out); not for deployment"},
 		},
 		Action: func(c *cli.Context) error {
@@ -37,7 +38,7 @@ func exportCommand() *cli.Command {
 			if err := checkOutputDir(out); err != nil {
 				return err
 			}
-			data, err := exportFile(in, opts)
+			data, err := exportFile(in, c.String("branch"), opts)
 			if err != nil {
 				return err
 			}
@@ -52,10 +53,15 @@ func exportCommand() *cli.Command {
 
 // exportFile converts a QDQ ONNX file to TFLite bytes, checked for the
 // target; nothing is written here.
-func exportFile(in string, opts tflite.ExportOptions) ([]byte, error) {
+func exportFile(in, branch string, opts tflite.ExportOptions) ([]byte, error) {
 	m, err := onnxio.Load(in)
 	if err != nil {
 		return nil, err
+	}
+	if branch != "" {
+		if m, err = tflite.SelectBranch(m, branch); err != nil {
+			return nil, fmt.Errorf("model %q: %w", in, err)
+		}
 	}
 	data, err := exportModel(m, opts)
 	if err != nil {
