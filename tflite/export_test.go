@@ -337,3 +337,31 @@ func TestCheckRules(t *testing.T) {
 		t.Errorf("U85 allows int64 bias up to 2^48: %v", err)
 	}
 }
+
+func TestExportUint8IOBoundaryQuantize(t *testing.T) {
+	// io: uint8 — the input is quantized to uint8, requantized to int8 for
+	// the network, and the output goes back to uint8.
+	b := newQDQ()
+	u8 := b.input("x", onnxpb.TensorProto_UINT8, 0.05, 128, 1, 16)
+	b.init("s8", onnxpb.TensorProto_FLOAT, nil, f32raw(0.05))
+	b.init("z8", i8, nil, intRaw(i8, 0))
+	b.node("QuantizeLinear", "x_to_int8", []string{u8, "s8", "z8"}, []string{"x8_q"})
+	b.node("DequantizeLinear", "x8_dq", []string{"x8_q", "s8", "z8"}, []string{"x8"})
+	b.node("Relu", "relu", []string{"x8"}, []string{"r"})
+	r := b.qdq("r", i8, 0.05, -128)
+	b.output(r, "y", onnxpb.TensorProto_UINT8, 0.05, 0)
+	m := mustExport(t, b, ExportOptions{})
+	if got := ops(m); !reflect.DeepEqual(got, []BuiltinOp{OpQuantize, OpRelu, OpQuantize}) {
+		t.Fatalf("ops %v, want QUANTIZE RELU QUANTIZE", got)
+	}
+	in, out := m.Tensors[m.Inputs[0]], m.Tensors[m.Outputs[0]]
+	if in.Type != Uint8 || in.Quant.ZeroPoint[0] != 128 || out.Type != Uint8 {
+		t.Errorf("input %s zp %d, output %s; want uint8 at both ends", in.Type, in.Quant.ZeroPoint[0], out.Type)
+	}
+	if mid := m.Tensors[m.Operators[0].Outputs[0]]; mid.Type != Int8 {
+		t.Errorf("network side %s, want INT8", mid.Type)
+	}
+	if err := Check(m, "ethos-u55-128"); err != nil {
+		t.Error(err)
+	}
+}
