@@ -2,12 +2,15 @@
 // --float-io) in LiteRT for JavaScript and the QDQ ONNX model in ONNX
 // Runtime on the same .npy samples, and prints both outputs as JSON:
 //
-//   node scripts/litert-compare.mjs NODE_MODULES MODEL.tflite MODEL.onnx SAMPLE.npy...
+//   node scripts/litert-compare.mjs NODE_MODULES MODEL.tflite MODEL.onnx [--layouts IN/OUT] SAMPLE.npy...
 //
 // A sample may also be a folder holding one <input name>.npy per input.
-// Rank-4 inputs whose TFLite shape is the NHWC form of the ONNX NCHW shape
-// are transposed on the way in; outputs are returned in TFLite order with
-// their TFLite shape. LiteRT is published for browsers: the shim below gives
+// --layouts gives the layout of each TFLite input and output as the
+// exporter's metadata records it ("NHWC" or "ONNX", comma-separated, inputs
+// and outputs separated by a slash, e.g. NHWC/ONNX); NHWC inputs are
+// transposed from the samples' NCHW on the way in and NHWC outputs back to
+// NCHW on the way out. Without it, a rank-4 tensor whose TFLite shape is the
+// NHWC form of the ONNX shape is taken as NHWC. LiteRT is published for browsers: the shim below gives
 // it what it expects from one (self, importScripts) before loading it.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +20,14 @@ import {createRequire} from 'node:module';
 // LiteRT logs through console.log; keep stdout for the JSON result.
 console.log = console.info = console.warn = (...a) => process.stderr.write(a.join(' ') + '\n');
 
-const [nodeModules, tflitePath, onnxPath, ...samples] = process.argv.slice(2);
+const [nodeModules, tflitePath, onnxPath, ...rest] = process.argv.slice(2);
+let layouts = null;
+if (rest[0] === '--layouts') {
+  const [ins, outs] = rest[1].split('/');
+  layouts = {in: ins ? ins.split(',') : [], out: outs ? outs.split(',') : []};
+  rest.splice(0, 2);
+}
+const samples = rest;
 const wasmDir = path.join(nodeModules, '@litertjs/core/wasm/');
 globalThis.self = globalThis;
 globalThis.importScripts = (url) => {
@@ -75,7 +85,8 @@ for (const sample of samples) {
   const tflIn = tflInputs.map((d, i) => {
     const v = feeds[session.inputNames[i]];
     const s = Array.from(d.shape);
-    const nhwc = v.shape.length === 4 && s.length === 4 && s[3] === v.shape[1] && s[1] === v.shape[2] && s[2] === v.shape[3] && v.shape[1] !== v.shape[3];
+    const nhwc = layouts ? layouts.in[i] === 'NHWC' :
+      v.shape.length === 4 && s.length === 4 && s[3] === v.shape[1] && s[1] === v.shape[2] && s[2] === v.shape[3] && v.shape[1] !== v.shape[3];
     return new litert.Tensor(nhwc ? nchwToNhwc(v.data, v.shape) : v.data, s);
   });
   const tflOut = await model.run(tflIn);
@@ -85,7 +96,9 @@ for (const sample of samples) {
     const s = Array.from(tflOutputs[i].shape);
     let lr = await t.toTypedArray();
     const o = ortOut[name];
-    if (s.length === 4 && o.dims.length === 4 && s[3] === o.dims[1] && s[1] === o.dims[2] && s[2] === o.dims[3]) lr = nhwcToNchw(lr, s);
+    const nhwc = layouts ? layouts.out[i] === 'NHWC' :
+      s.length === 4 && o.dims.length === 4 && s[3] === o.dims[1] && s[1] === o.dims[2] && s[2] === o.dims[3] && o.dims[1] !== o.dims[3];
+    if (nhwc) lr = nhwcToNchw(lr, s);
     outs[name] = {shape: Array.from(o.dims), ort: Array.from(o.data), litert: Array.from(lr)};
   }
   results.push({sample, outputs: outs});

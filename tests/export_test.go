@@ -205,7 +205,16 @@ func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq string, samples []string,
 		}
 		t.Skipf("LiteRT for JavaScript is not installed in %s", nodeModules)
 	}
-	args := append([]string{repo("scripts", "litert-compare.mjs"), nodeModules, floatTFL, qdq}, samples...)
+	// The float copy's metadata says which inputs and outputs are NHWC.
+	fdata, err := os.ReadFile(floatTFL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ff, err := tflite.Read(fdata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{repo("scripts", "litert-compare.mjs"), nodeModules, floatTFL, qdq, "--layouts", tflite.Layouts(ff.Model)}, samples...)
 	cmd := exec.Command("node", args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

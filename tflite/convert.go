@@ -27,16 +27,38 @@ type ExportOptions struct {
 // with the target, whether the I/O is float, and what the file is for.
 const MetadataName = "onnxquant_export"
 
-func exportMetadata(opts ExportOptions) Metadata {
+// ExportInfo is the JSON of the MetadataName entry.
+type ExportInfo struct {
+	Target  string `json:"target"`
+	FloatIO bool   `json:"float_io"`
+	Purpose string `json:"purpose"`
+	// InputLayouts and OutputLayouts say, per model input and output,
+	// "NHWC" when the tensor is the NHWC form of an ONNX NCHW tensor, and
+	// "ONNX" when it has the ONNX shape and order.
+	InputLayouts  []string `json:"input_layouts"`
+	OutputLayouts []string `json:"output_layouts"`
+}
+
+// Layouts reads the exporter's metadata of m as the --layouts argument of
+// scripts/litert-compare.mjs ("NHWC,ONNX/ONNX"), "" when absent.
+func Layouts(m *Model) string {
+	for _, md := range m.Metadata {
+		if md.Name == MetadataName {
+			var info ExportInfo
+			if json.Unmarshal(md.Data, &info) == nil {
+				return strings.Join(info.InputLayouts, ",") + "/" + strings.Join(info.OutputLayouts, ",")
+			}
+		}
+	}
+	return ""
+}
+
+func exportMetadata(opts ExportOptions, in, out []string) Metadata {
 	purpose := "deployment: compile with Vela for " + opts.Target
 	if opts.FloatIO {
 		purpose = "verification only: float inputs and outputs for interpreters that take float; not for deployment"
 	}
-	b, _ := json.Marshal(struct {
-		Target  string `json:"target"`
-		FloatIO bool   `json:"float_io"`
-		Purpose string `json:"purpose"`
-	}{opts.Target, opts.FloatIO, purpose})
+	b, _ := json.Marshal(ExportInfo{opts.Target, opts.FloatIO, purpose, in, out})
 	return Metadata{Name: MetadataName, Data: b}
 }
 
@@ -92,6 +114,16 @@ type converter struct {
 	done     map[*onnxpb.NodeProto]bool
 	out      *Model
 	problems []string
+	// inLayouts and outLayouts record each model input's and output's
+	// layout for the metadata.
+	inLayouts, outLayouts []string
+}
+
+func layoutName(nhwc bool) string {
+	if nhwc {
+		return "NHWC"
+	}
+	return "ONNX"
 }
 
 // Export converts a QDQ ONNX model (onnxquant's output) to a TFLite model.
@@ -115,7 +147,7 @@ func Export(m *onnxio.Model, opts ExportOptions) (*Model, error) {
 		return nil, err
 	}
 	c.out.setVersions()
-	c.out.Metadata = append(c.out.Metadata, exportMetadata(opts))
+	c.out.Metadata = append(c.out.Metadata, exportMetadata(opts, c.inLayouts, c.outLayouts))
 	return c.out, nil
 }
 
@@ -224,6 +256,7 @@ func (c *converter) inputs() error {
 		}
 		c.vals[q.Output[0]] = v
 		c.done[q] = true
+		c.inLayouts = append(c.inLayouts, layoutName(v.nhwc))
 	}
 	return nil
 }
@@ -267,6 +300,7 @@ func (c *converter) outputs() error {
 			c.out.Tensors[idx].Name = name
 		}
 		c.out.Outputs = append(c.out.Outputs, idx)
+		c.outLayouts = append(c.outLayouts, layoutName(v.nhwc && len(v.shape) == 4))
 	}
 	return nil
 }

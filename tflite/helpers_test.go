@@ -113,7 +113,9 @@ func (b *qdqBuilder) output(x, name string, dt onnxpb.TensorProto_DataType, scal
 	b.init(name+"_zp", dt, nil, intRaw(dt, zp))
 	b.node("QuantizeLinear", name+"_Q", []string{x, name + "_scale", name + "_zp"}, []string{name + "_q"})
 	b.node("DequantizeLinear", name+"_DQ", []string{name + "_q", name + "_scale", name + "_zp"}, []string{name})
-	b.g.Output = append(b.g.Output, &onnxpb.ValueInfoProto{Name: proto.String(name)})
+	ft := int32(onnxpb.TensorProto_FLOAT)
+	b.g.Output = append(b.g.Output, &onnxpb.ValueInfoProto{Name: proto.String(name),
+		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{ElemType: &ft}}}})
 }
 
 func seq(n int, f func(i int) int64) []int64 {
@@ -152,3 +154,5 @@ func ops(m *Model) []BuiltinOp {
 	}
 	return out
 }
+
+func onnxioSaveOptions() onnxio.SaveOptions { return onnxio.SaveOptions{} }

@@ -1,0 +1,249 @@
+package tflite
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+)
+
+// repoPath returns a path inside the repository.
+func repoPath(parts ...string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(append([]string{filepath.Dir(filepath.Dir(file))}, parts...)...)
+}
+
+func writeNpy(t *testing.T, path string, shape []int64, data []float32) {
+	t.Helper()
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = fmt.Sprint(d)
+	}
+	sh := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		sh += ","
+	}
+	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", sh)
+	for (10+len(header)+1)%64 != 0 {
+		header += " "
+	}
+	header += "\n"
+	buf := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
+	buf = append(buf, header...)
+	for _, v := range data {
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+	}
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runAgainstORT exports b (float I/O), runs it in LiteRT and the QDQ model
+// in ONNX Runtime on random inputs, and requires 99% of the output elements
+// to be within the given number of output steps.
+func runAgainstORT(t *testing.T, b *qdqBuilder, inShape []int64, lo, hi float32, steps float64) {
+	t.Helper()
+	nodeModules := repoPath(".ort", "node_modules")
+	for _, p := range []string{"@litertjs/core", "onnxruntime-node"} {
+		if _, err := os.Stat(filepath.Join(nodeModules, p)); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not installed in %s (scripts/install-ort.sh and install-litert.sh install it)", p, nodeModules)
+			}
+			t.Skipf("%s is not installed in %s", p, nodeModules)
+		}
+	}
+	dir := t.TempDir()
+	onnxPath := filepath.Join(dir, "q.onnx")
+	if err := b.model().Save(onnxPath, onnxioSaveOptions()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Export(b.model(), ExportOptions{Target: "ethos-u55-128", FloatIO: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tflPath := filepath.Join(dir, "f.tflite")
+	if err := os.WriteFile(tflPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	intModel, err := Export(b.model(), ExportOptions{Target: "ethos-u55-128"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := float64(intModel.Tensors[intModel.Outputs[0]].Quant.Scale[0])
+	rng := rand.New(rand.NewSource(1))
+	n := 1
+	for _, d := range inShape {
+		n *= int(d)
+	}
+	args := []string{repoPath("scripts", "litert-compare.mjs"), nodeModules, tflPath, onnxPath, "--layouts", Layouts(m)}
+	for s := 0; s < 3; s++ {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = lo + (hi-lo)*rng.Float32()
+		}
+		p := filepath.Join(dir, fmt.Sprintf("s%d.npy", s))
+		writeNpy(t, p, inShape, v)
+		args = append(args, p)
+	}
+	cmd := exec.Command("node", args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("litert-compare: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		Results []struct {
+			Outputs map[string]struct {
+				ORT    []float64 `json:"ort"`
+				LiteRT []float64 `json:"litert"`
+			} `json:"outputs"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Results {
+		for name, o := range r.Outputs {
+			if len(o.ORT) != len(o.LiteRT) {
+				t.Fatalf("%s: %d vs %d values", name, len(o.ORT), len(o.LiteRT))
+			}
+			bad := 0
+			for i := range o.ORT {
+				if math.Abs(o.ORT[i]-o.LiteRT[i]) > steps*step*1.0001 {
+					bad++
+				}
+			}
+			if float64(bad) > 0.01*float64(len(o.ORT)) {
+				t.Errorf("%s: %d of %d elements differ by more than %g step(s) of %g", name, bad, len(o.ORT), steps, step)
+			}
+		}
+	}
+}
+
+// The rewrites and mappings, each checked against ONNX Runtime.
+func TestLiteRTAgreesWithORT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Node")
+	}
+	cases := map[string]struct {
+		build func() *qdqBuilder
+		shape []int64
+		// steps is the tolerance in output steps: 1, except where TFLite
+		// computes in one operator what the QDQ graph rounds at every
+		// stage (the decomposed softmax quantizes Exp, the sum and its
+		// reciprocal to 8 bits each).
+		steps float64
+	}{
+		"conv_stride2_relu6": {func() *qdqBuilder { b, _ := convModel(2, "Relu6"); return b }, []int64{1, 3, 8, 8}, 1},
+		"conv_relu":          {func() *qdqBuilder { b, _ := convModel(1, "Relu"); return b }, []int64{1, 3, 8, 8}, 1},
+		"hardsigmoid": {func() *qdqBuilder {
+			b := newQDQ()
+			x := b.input("x", i8, 0.05, 0, 1, 4, 3, 3)
+			b.node("HardSigmoid", "hsig", []string{x}, []string{"h"}, attrF("alpha", 1.0/6), attrF("beta", 0.5))
+			b.output("h", "y", i8, 1.0/255, -128)
+			b.g.Node = append([]*onnxpb.NodeProto{}, b.g.Node...)
+			return withPoolFirst(b)
+		}, []int64{1, 4, 3, 3}, 1},
+		"clip_min_max": {func() *qdqBuilder {
+			b := newQDQ()
+			x := b.input("x", i8, 0.05, 0, 1, 64)
+			b.init("lo", onnxpb.TensorProto_FLOAT, nil, f32raw(-0.5))
+			b.init("hi", onnxpb.TensorProto_FLOAT, nil, f32raw(2))
+			b.node("Clip", "clip", []string{x, "lo", "hi"}, []string{"c"})
+			b.output("c", "y", i8, 0.03, -20)
+			return b
+		}, []int64{1, 64}, 1},
+		"maxpool_padded": {func() *qdqBuilder {
+			b := newQDQ()
+			x := b.input("x", i8, 0.05, 0, 1, 2, 8, 8)
+			b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 3, 3), attrIs("strides", 2, 2), attrIs("pads", 1, 1, 1, 1))
+			b.output("p", "y", i8, 0.05, 0)
+			return b
+		}, []int64{1, 2, 8, 8}, 1},
+		"sigmoid_requantized": {func() *qdqBuilder {
+			b := newQDQ()
+			x := b.input("x", i8, 0.05, 0, 1, 64)
+			b.node("Sigmoid", "sig", []string{x}, []string{"s"})
+			b.output("s", "y", i8, 1.0/255, -128)
+			return b
+		}, []int64{1, 64}, 1},
+		"softmax_pattern": {softmaxModel, []int64{1, 10}, 4},
+		"flatten_fc":      {flattenFCModel, []int64{1, 2, 2, 2}, 1},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			runAgainstORT(t, tc.build(), tc.shape, -3, 3, tc.steps)
+		})
+	}
+}
+
+// withPoolFirst puts a 1×1 MaxPool in front of the first operator so that
+// the input is NHWC (HardSigmoid's rewrite is a depthwise convolution).
+func withPoolFirst(b *qdqBuilder) *qdqBuilder {
+	for _, n := range b.g.Node {
+		if n.GetOpType() == "HardSigmoid" {
+			src := n.Input[0]
+			b.node("MaxPool", "pool", []string{src}, []string{"pooled"}, attrIs("kernel_shape", 1, 1))
+			n.Input[0] = b.qdq("pooled", i8, 0.05, 0)
+			// Keep topological order: move the HardSigmoid to the end.
+			var rest []*onnxpb.NodeProto
+			var moved []*onnxpb.NodeProto
+			for _, m := range b.g.Node {
+				if m == n || strings.HasPrefix(m.GetName(), "y_") {
+					moved = append(moved, m)
+				} else {
+					rest = append(rest, m)
+				}
+			}
+			b.g.Node = append(rest, moved...)
+		}
+	}
+	return b
+}
+
+func softmaxModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 10)
+	b.node("ReduceMax", "max", []string{x}, []string{"m"}, attrIs("axes", -1))
+	m := b.qdq("m", i8, 0.05, 0)
+	b.node("Sub", "sub", []string{x, m}, []string{"d"})
+	d := b.qdq("d", i8, 0.05, 127)
+	b.node("Exp", "exp", []string{d}, []string{"e"})
+	e := b.qdq("e", i8, 1.0/255, -128)
+	b.init("axes", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, -1))
+	b.node("ReduceSum", "sum", []string{e, "axes"}, []string{"s"})
+	s := b.qdq("s", i8, 0.04, -128)
+	b.node("Reciprocal", "rec", []string{s}, []string{"r"})
+	r := b.qdq("r", i8, 1.0/255, -128)
+	b.node("Mul", "mul", []string{e, r}, []string{"p"})
+	b.output("p", "y", i8, 1.0/256, -128)
+	return b
+}
+
+func flattenFCModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 2, 2, 2)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i8, 0.05, 0)
+	b.node("Flatten", "flat", []string{p}, []string{"f"})
+	f := b.qdq("f", i8, 0.05, 0)
+	wv := seq(3*8, func(i int) int64 { return int64(i*7%23) - 11 })
+	w := b.weight("w", i8, []int64{3, 8}, wv, []float32{0.1, 0.05, 0.2}, 0)
+	b.node("Gemm", "fc", []string{f, w}, []string{"g"}, attrI("transB", 1))
+	b.output("g", "y", i8, 0.1, 0)
+	return b
+}
