@@ -74,7 +74,11 @@ func Check(m *Model, target string) error {
 			}
 			t := m.Tensors[ti]
 			isWeight := j == 1 && perAxisOps[op.Op]
-			isBias := j == 2 && perAxisOps[op.Op] && j < len(op.Inputs)
+			biasAt := 2
+			if op.Op == OpTransposeConv {
+				biasAt = 3
+			}
+			isBias := j == biasAt && perAxisOps[op.Op] && j < len(op.Inputs)
 			if t.Quant == nil {
 				if t.Type != Int32 || t.Data == nil { // shape and axis operands are plain int32
 					add(i, op, "tensor %q has no quantization", t.Name)
@@ -123,10 +127,77 @@ func Check(m *Model, target string) error {
 			}
 		}
 	}
+	for i, op := range m.Operators {
+		for _, p := range geometryProblems(m, op) {
+			add(i, op, "%s", p)
+		}
+	}
 	if len(problems) > 0 {
 		return &CheckError{Target: target, Problems: problems}
 	}
 	return nil
+}
+
+// maxWeightSum is Vela's bound on the sum of |w| of one output channel of
+// an 8-bit-input conv-like operator (127 × 65536).
+const maxWeightSum = 127 * 65536
+
+// geometryProblems applies Vela's stride, kernel and weight-sum rules for
+// the operators whose geometry the exporter chooses.
+func geometryProblems(m *Model, op *Operator) []string {
+	var out []string
+	o := op.Options
+	switch op.Op {
+	case OpConv2D, OpMaxPool2D, OpAveragePool2D:
+		sw, sh := o.Int(slotConvStrideW), o.Int(slotConvStrideH)
+		dilated := op.Op == OpConv2D && (o.Int(4) != 1 || o.Int(5) != 1)
+		if (sw > 3 || sh > 3) && (dilated || o.Int(slotConvPadding) != int64(PaddingValid)) {
+			out = append(out, fmt.Sprintf("stride %dx%d above 3 needs VALID padding and no dilation", sw, sh))
+		}
+		if op.Op != OpConv2D {
+			kw, kh := o.Int(slotPoolFilterW), o.Int(slotPoolFilterH)
+			if kw*kh > 256*256 || kh > 256 {
+				out = append(out, fmt.Sprintf("pooling kernel %dx%d is beyond 65536 elements or 256 rows", kw, kh))
+			}
+		}
+	case OpDepthwiseConv2D:
+		if sw, sh := o.Int(slotConvStrideW), o.Int(slotConvStrideH); sw > 3 || sh > 3 || sw < 1 || sh < 1 {
+			out = append(out, fmt.Sprintf("depthwise stride %dx%d outside 1..3", sw, sh))
+		}
+	case OpTransposeConv:
+		sw, sh := o.Int(slotConvStrideW), o.Int(slotConvStrideH)
+		if !(sw == sh && (sw == 1 || sw == 2)) {
+			out = append(out, fmt.Sprintf("transposed-convolution stride %dx%d (Vela takes 1x1 and 2x2)", sw, sh))
+		}
+	}
+	if perAxisOps[op.Op] && len(op.Inputs) > 1 && m.Tensors[op.Inputs[0]].Type != Int16 {
+		w := m.Tensors[op.Inputs[1]]
+		if w.Data != nil && w.Type == Int8 && len(w.Shape) > 0 {
+			axis := 0
+			if op.Op == OpDepthwiseConv2D {
+				axis = len(w.Shape) - 1
+			}
+			sums := make([]int64, w.Shape[axis])
+			inner := 1
+			for _, d := range w.Shape[axis+1:] {
+				inner *= int(d)
+			}
+			for i, b := range w.Data {
+				v := int64(int8(b))
+				if v < 0 {
+					v = -v
+				}
+				sums[(i/inner)%len(sums)] += v
+			}
+			for ch, s := range sums {
+				if s > maxWeightSum {
+					out = append(out, fmt.Sprintf("output channel %d: sum of |weights| %d is beyond Vela's %d", ch, s, maxWeightSum))
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 // decodeInts reads an integer constant's elements.

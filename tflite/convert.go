@@ -727,6 +727,7 @@ var handlers map[string]func(*converter, *onnxpb.NodeProto) error
 func init() {
 	handlers = map[string]func(*converter, *onnxpb.NodeProto) error{
 		"Conv":              (*converter).conv,
+		"ConvTranspose":     (*converter).convTranspose,
 		"Gemm":              (*converter).gemm,
 		"MatMul":            (*converter).matmul,
 		"Add":               (*converter).binary,

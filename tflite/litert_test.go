@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -246,4 +247,37 @@ func flattenFCModel() *qdqBuilder {
 	b.node("Gemm", "fc", []string{f, w}, []string{"g"}, attrI("transB", 1))
 	b.output("g", "y", i8, 0.1, 0)
 	return b
+}
+
+func convTransposeModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 3, 4, 4)
+	wv := seq(3*2*4*4, func(i int) int64 { return int64(i*5%31) - 15 })
+	w := b.weight("w", i8, []int64{3, 2, 4, 4}, wv, []float32{0.01, 0.02}, 1)
+	bias := b.weight("b", onnxpb.TensorProto_INT32, []int64{2}, []int64{300, -200}, []float32{0.05 * 0.01, 0.05 * 0.02}, 0)
+	b.node("ConvTranspose", "up", []string{x, w, bias}, []string{"u"}, attrIs("kernel_shape", 4, 4), attrIs("strides", 2, 2), attrIs("pads", 1, 1, 1, 1))
+	b.output("u", "y", i8, 0.05, 0)
+	return b
+}
+
+func TestExportConvTranspose(t *testing.T) {
+	m := mustExport(t, convTransposeModel(), ExportOptions{})
+	op := m.Operators[0]
+	if op.Op != OpTransposeConv || op.Options.Int(slotConvPadding) != int64(PaddingSame) {
+		t.Fatalf("%v padding %d, want TRANSPOSE_CONV SAME", op.Op, op.Options.Int(slotConvPadding))
+	}
+	if s := decodeInts(m.Tensors[op.Inputs[0]]); !reflect.DeepEqual(s, []int64{1, 8, 8, 2}) {
+		t.Errorf("output_shape %v", s)
+	}
+	w := m.Tensors[op.Inputs[1]]
+	if !reflect.DeepEqual(w.Shape, []int32{2, 4, 4, 3}) || w.Quant.Axis != 0 || len(w.Quant.Scale) != 2 {
+		t.Errorf("weights %v axis %d scales %v", w.Shape, w.Quant.Axis, w.Quant.Scale)
+	}
+	if err := Check(m, "ethos-u55-128"); err != nil {
+		t.Error(err)
+	}
+	if testing.Short() {
+		return
+	}
+	runAgainstORT(t, convTransposeModel(), []int64{1, 3, 4, 4}, -3, 3, 1)
 }

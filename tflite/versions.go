@@ -3,7 +3,7 @@ package tflite
 // opVersions gives the operator-code version TensorFlow's op versioning
 // assigns for int8 and for int16 (16x8) operands.
 var opVersions = map[BuiltinOp][2]int32{
-	OpConv2D: {3, 4}, OpDepthwiseConv2D: {3, 5}, OpFullyConnected: {4, 7}, OpAdd: {2, 3}, OpSub: {2, 3},
+	OpConv2D: {3, 4}, OpTransposeConv: {3, 3}, OpDepthwiseConv2D: {3, 5}, OpFullyConnected: {4, 7}, OpAdd: {2, 3}, OpSub: {2, 3},
 	OpMul: {2, 4}, OpMaxPool2D: {2, 3}, OpAveragePool2D: {2, 3}, OpConcatenation: {2, 3}, OpQuantize: {2, 3},
 	OpDequantize: {2, 4}, OpLogistic: {2, 3}, OpTanh: {2, 3}, OpSoftmax: {2, 3}, OpMean: {2, 3},
 	OpLeakyRelu: {2, 4}, OpMaximum: {2, 4}, OpMinimum: {2, 4}, OpPad: {2, 4}, OpPadV2: {2, 4},
