@@ -7,6 +7,8 @@
 # (scripts/install-litert.sh installs them).
 #
 #   bash scripts/deploy-matrix.sh [OUT.md]
+#
+# DEPLOY_MODELS="a b" limits the run to those corpus models.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,12 +41,75 @@ models=(
 schemes=(int8 a16w8)
 targets=(ethos-u55-128 ethos-u65-256 ethos-u85-256)
 
-# first line of a failure, for the table
-why() { grep -v '^\s*$' "$1" | head -2 | tr '\n' ' ' | sed 's/|/\\|/g' | cut -c1-220; }
+# first line of a failure, for the table (without the work folder's path)
+why() { grep -v '^\s*$' "$1" | head -2 | tr '\n' ' ' | sed "s|$work/||g; s|$corpus/||g; s/|/\\|/g" | cut -c1-240; }
+
+# velarow FILE TARGET LABEL...: one table row from Vela's verdict on FILE
+velarow() {
+	local tfl="$1" target="$2" tag
+	tag="$(basename "$tfl" .tflite)"
+	shift 2
+	mkdir -p "$work/vela"
+	if ! "$vela" "$tfl" --accelerator-config "$target" --output-dir "$work/vela" >"$work/vela.log" 2>&1; then
+		rows+=("| $* | Vela failed: $(why "$work/vela.log") | | | | | | |")
+		return
+	fi
+	local cpu npu csv row
+	cpu=$(grep -oE 'CPU operators = [0-9]+' "$work/vela.log" | grep -oE '[0-9]+$')
+	npu=$(grep -oE 'NPU operators = [0-9]+' "$work/vela.log" | grep -oE '[0-9]+$')
+	csv=$(ls "$work/vela/${tag}"_summary_*.csv)
+	row=$(python3 - "$csv" <<'PY'
+import csv, sys
+r = next(csv.DictReader(open(sys.argv[1])))
+print("%d | %.2f | %.0f | %.0f" % (int(float(r["cycles_total"])), float(r["inference_time"]) * 1000,
+      float(r["sram_memory_used"]), float(r["off_chip_flash_memory_used"]) + float(r["on_chip_flash_memory_used"]) + float(r["dram_memory_used"])))
+PY
+)
+	rows+=("| $* | ok | $cpu | $npu | $row |")
+	rm -rf "$work/vela"
+}
+
+# numerics Q.onnx M.tflite TARGET CALIB LABEL: LiteRT on the float-I/O copy
+# against ONNX Runtime on the QDQ model, first four calibration samples.
+nrows=()
+numerics() {
+	local q="$1" tfl="$2" target="$3" calib="$4" label="$5" ff="$work/f.tflite"
+	"$work/onnxquant" export "$q" --target "$target" --float-io -o "$ff" >/dev/null 2>&1 || return 0
+	local samples=() layouts
+	for s in $(ls "$calib" | head -4); do samples+=("$calib/$s"); done
+	layouts=$(python3 - "$ff" <<'PY'
+import json, re, sys
+b = open(sys.argv[1], "rb").read()
+m = re.search(rb'\{"target".*?"output_layouts":\[[^\]]*\]\}', b)
+d = json.loads(m.group(0))
+print(",".join(d["input_layouts"]) + "/" + ",".join(d["output_layouts"]))
+PY
+)
+	local res
+	res=$(node "$repo/scripts/litert-compare.mjs" "$repo/.ort/node_modules" "$ff" "$q" --layouts "$layouts" "${samples[@]}" 2>/dev/null | python3 -c '
+import json, math, sys
+d = json.load(sys.stdin)
+sq, within, n, agree, cls = [], 0, 0, 0, 0
+for r in d["results"]:
+    for o in r["outputs"].values():
+        a, b = o["ort"], o["litert"]
+        sig = sum(x * x for x in a); err = sum((x - y) ** 2 for x, y in zip(a, b))
+        sq.append(10 * math.log10(sig / err) if err > 0 else float("inf"))
+        vals = sorted(set(a)); step = min((y - x for x, y in zip(vals, vals[1:])), default=0)
+        within += sum(1 for x, y in zip(a, b) if abs(x - y) <= step * 1.0001); n += len(a)
+        if len(a) > 1:
+            cls += 1; agree += b[max(range(len(a)), key=a.__getitem__)] == max(b)
+print("%.1f | %.1f%% | %s" % (min(sq), 100 * within / n, "%d/%d" % (agree, cls) if cls else "-"))
+') || res="harness failed | |"
+	nrows+=("| $label | $res |")
+}
 
 rows=()
 for entry in "${models[@]}"; do
 	read -r model calib <<<"$entry"
+	if [[ -n "${DEPLOY_MODELS:-}" && " $DEPLOY_MODELS " != *" $model "* ]]; then
+		continue
+	fi
 	for scheme in "${schemes[@]}"; do
 		for target in "${targets[@]}"; do
 			tag="${model}_${scheme}_${target}"
@@ -58,25 +123,21 @@ for entry in "${models[@]}"; do
 			fi
 			if ! "$work/onnxquant" export "$q" --target "$target" -o "$tfl" >/dev/null 2>"$work/err"; then
 				rows+=("| $model | $scheme | $target | export refused: $(why "$work/err") | | | | | |")
+				# A data-dependent If: each branch as its own model.
+				if grep -q 'export each If branch' "$work/err"; then
+					for branch in If_0.then_branch If_0.else_branch; do
+						btfl="$work/${tag}_${branch//./_}.tflite"
+						if "$work/onnxquant" export "$q" --target "$target" --branch "$branch" -o "$btfl" >/dev/null 2>"$work/err"; then
+							velarow "$btfl" "$target" "$model --branch $branch | $scheme | $target"
+						else
+							rows+=("| $model --branch $branch | $scheme | $target | export refused: $(why "$work/err") | | | | | |")
+						fi
+					done
+				fi
 				continue
 			fi
-			mkdir -p "$work/vela"
-			if ! "$vela" "$tfl" --accelerator-config "$target" --output-dir "$work/vela" >"$work/vela.log" 2>&1; then
-				rows+=("| $model | $scheme | $target | Vela failed: $(why "$work/vela.log") | | | | | |")
-				continue
-			fi
-			cpu=$(grep -oE 'CPU operators = [0-9]+' "$work/vela.log" | grep -oE '[0-9]+$')
-			npu=$(grep -oE 'NPU operators = [0-9]+' "$work/vela.log" | grep -oE '[0-9]+$')
-			csv=$(ls "$work/vela/${tag}"_summary_*.csv)
-			row=$(python3 - "$csv" <<'PY'
-import csv, sys
-r = next(csv.DictReader(open(sys.argv[1])))
-print("%d | %.2f | %.0f | %.0f" % (int(float(r["cycles_total"])), float(r["inference_time"]) * 1000,
-      float(r["sram_memory_used"]), float(r["off_chip_flash_memory_used"]) + float(r["on_chip_flash_memory_used"]) + float(r["dram_memory_used"])))
-PY
-)
-			rows+=("| $model | $scheme | $target | ok | $cpu | $npu | $row |")
-			rm -rf "$work/vela"
+			velarow "$tfl" "$target" "$model | $scheme | $target"
+			numerics "$q" "$tfl" "$target" "$corpus/calib/$calib" "$model | $scheme | $target"
 		done
 	done
 done
@@ -94,5 +155,17 @@ done
 	echo "| model | scheme | target | result | CPU ops | NPU ops | cycles | time (ms) | SRAM (KiB) | flash/DRAM (KiB) |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
+	echo
+	echo "## Numerics: LiteRT against ONNX Runtime"
+	echo
+	echo "LiteRT for JavaScript (@litertjs/core 2.5.3, XNNPACK) runs the \`--float-io\` copy of each exported model and"
+	echo "ONNX Runtime 1.30 the QDQ ONNX, on the first four calibration samples. SQNR is the lowest over samples and"
+	echo "outputs, taking ONNX Runtime as the signal; \"within one step\" counts output elements that differ by at most"
+	echo "one quantization step (estimated as the smallest gap between distinct ONNX Runtime output values); argmax"
+	echo "counts samples where LiteRT ranks ONNX Runtime's top class first (ties included)."
+	echo
+	echo "| model | scheme | target | SQNR (dB) | within one step | argmax |"
+	echo "|---|---|---|---|---|---|"
+	printf '%s\n' "${nrows[@]}"
 } >"$out"
 echo "deploy-matrix: wrote $out" >&2

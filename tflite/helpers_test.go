@@ -14,14 +14,20 @@ import (
 // qdqBuilder builds small QDQ ONNX graphs of the form onnxquant writes.
 type qdqBuilder struct {
 	g *onnxpb.GraphProto
+	// opset is 13 unless set (int16 QuantizeLinear needs 21).
+	opset int64
 }
 
 func newQDQ() *qdqBuilder { return &qdqBuilder{g: &onnxpb.GraphProto{Name: proto.String("test")}} }
 
 func (b *qdqBuilder) model() *onnxio.Model {
+	opset, ir := int64(13), int64(8)
+	if b.opset != 0 {
+		opset, ir = b.opset, 10
+	}
 	return &onnxio.Model{Proto: &onnxpb.ModelProto{
-		IrVersion:   proto.Int64(8),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}},
+		IrVersion:   proto.Int64(ir),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opset)}},
 		Graph:       b.g,
 	}}
 }

@@ -159,6 +159,14 @@ func TestLiteRTAgreesWithORT(t *testing.T) {
 			b.g.Node = append([]*onnxpb.NodeProto{}, b.g.Node...)
 			return withPoolFirst(b)
 		}, []int64{1, 4, 3, 3}, 1},
+		"hardsigmoid_int16_wide": {func() *qdqBuilder {
+			b := newQDQ()
+			x := b.input("x", onnxpb.TensorProto_INT16, 1.0/4096, 0, 1, 4, 3, 3)
+			b.node("HardSigmoid", "hsig", []string{x}, []string{"h"}, attrF("alpha", 1.0/6), attrF("beta", 0.5))
+			b.output("h", "y", onnxpb.TensorProto_INT16, 1.0/4096, 0)
+			b.opset = 21
+			return withPoolFirst16(b)
+		}, []int64{1, 4, 3, 3}, 1},
 		"clip_min_max": {func() *qdqBuilder {
 			b := newQDQ()
 			x := b.input("x", i8, 0.05, 0, 1, 64)
@@ -203,6 +211,27 @@ func withPoolFirst(b *qdqBuilder) *qdqBuilder {
 			// Keep topological order: move the HardSigmoid to the end.
 			var rest []*onnxpb.NodeProto
 			var moved []*onnxpb.NodeProto
+			for _, m := range b.g.Node {
+				if m == n || strings.HasPrefix(m.GetName(), "y_") {
+					moved = append(moved, m)
+				} else {
+					rest = append(rest, m)
+				}
+			}
+			b.g.Node = append(rest, moved...)
+		}
+	}
+	return b
+}
+
+// withPoolFirst16 is withPoolFirst for int16 activations.
+func withPoolFirst16(b *qdqBuilder) *qdqBuilder {
+	for _, n := range b.g.Node {
+		if n.GetOpType() == "HardSigmoid" {
+			src := n.Input[0]
+			b.node("MaxPool", "pool", []string{src}, []string{"pooled"}, attrIs("kernel_shape", 1, 1))
+			n.Input[0] = b.qdq("pooled", onnxpb.TensorProto_INT16, 1.0/4096, 0)
+			var rest, moved []*onnxpb.NodeProto
 			for _, m := range b.g.Node {
 				if m == n || strings.HasPrefix(m.GetName(), "y_") {
 					moved = append(moved, m)

@@ -336,15 +336,14 @@ func (c *converter) hardSigmoid(n *onnxpb.NodeProto) error {
 	qmin, qmax := typeRange(t.typ)
 	s, zp := float64(t.qnt.Scale[0]), t.qnt.ZeroPoint[0]
 	realMin, realMax := float64(qmin-zp)*s, float64(qmax-zp)*s
-	act := ActNone
-	switch {
-	case realMin >= -s/2 && realMax <= 1+s/2:
-		act = ActNone // the output type's range already clamps to [0, 1]
-	case realMax <= 1+s/2:
-		act = ActRelu
-	default:
-		return fmt.Errorf("%w: HardSigmoid output range [%g, %g] goes past 1, so the clamp would need a separate MINIMUM", ErrUnsupported, realMin, realMax)
+	// The fused RELU clamps at 0 unless the output type already does; the
+	// clamp at 1 is the type's own when its range ends there, else a
+	// MINIMUM with 1 on the output grid (exact: quantizing is monotonic).
+	act := ActRelu
+	if realMin >= -s/2 {
+		act = ActNone
 	}
+	needMin := realMax > 1+s/2
 	in := c.out.Tensors[x.tensor]
 	ch := x.shape[1]
 	ws := float32(alpha / 127)
@@ -366,8 +365,17 @@ func (c *converter) hardSigmoid(n *onnxpb.NodeProto) error {
 	bq := &Quant{Scale: []float32{float32(bscale)}, ZeroPoint: []int64{0}}
 	bt := c.constTensor(n.GetName()+"_beta", btype, []int32{int32(ch)}, bv, bq)
 	out, _ := c.emitOut(t, x.shape, true)
-	c.addOp(OpDepthwiseConv2D, []int{x.tensor, wt, bt}, []int{out},
+	convOut := out
+	if needMin {
+		convOut = c.addTensor(&Tensor{Name: n.GetName() + "_unclamped", Type: t.typ, Shape: c.out.Tensors[out].Shape, Quant: t.qnt})
+	}
+	c.addOp(OpDepthwiseConv2D, []int{x.tensor, wt, bt}, []int{convOut},
 		newOptions(OptDepthwiseConv2D, int64(PaddingValid), 1, 1, 1, int64(act), 1, 1))
+	if needMin {
+		one := clampQ(math.RoundToEven(1/s)+float64(zp), t.typ)
+		ct := c.constTensor(n.GetName()+"_one", t.typ, []int32{1}, []int64{one}, t.qnt)
+		c.addOp(OpMinimum, []int{convOut, ct}, []int{out}, newOptions(OptMaximumMinimum))
+	}
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
 var velaCPU = regexp.MustCompile(`CPU operators = (\d+)`)
@@ -39,6 +41,15 @@ func TestVelaPlacesRewritesOnNPU(t *testing.T) {
 		"conv_transpose":     convTransposeModel,
 		"softmax_pattern":    softmaxModel,
 		"flatten_fc":         flattenFCModel,
+		"hardsigmoid_int16_wide": func() *qdqBuilder {
+			b := newQDQ()
+			x := b.input("x", onnxpb.TensorProto_INT16, 1.0/4096, 0, 1, 4, 3, 3)
+			b.node("GlobalAveragePool", "gap", []string{x}, []string{"g"})
+			g := b.qdq("g", onnxpb.TensorProto_INT16, 1.0/4096, 0)
+			b.node("HardSigmoid", "hsig", []string{g}, []string{"h"}, attrF("alpha", 1.0/6), attrF("beta", 0.5))
+			b.output("h", "y", onnxpb.TensorProto_INT16, 1.0/4096, 0)
+			return b
+		},
 		"hardsigmoid": func() *qdqBuilder {
 			b := newQDQ()
 			x := b.input("x", i8, 0.05, 0, 1, 4, 3, 3)
