@@ -361,3 +361,42 @@ func argmax(v []float64) int {
 	}
 	return best
 }
+
+// TestExportCLIErrors: bad input gets a clear error, the right exit code and
+// no output file.
+func TestExportCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	q := filepath.Join(dir, "q.onnx")
+	if r := onnxquant(t, "quantize", repo("models", "tinynet.onnx"), "--calib", repo("models", "tinynet_calib"), "-o", q, "-q"); r.code != 0 {
+		t.Fatalf("quantize: exit %d\n%s", r.code, r.stderr)
+	}
+	out := filepath.Join(dir, "m.tflite")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"unknown target", []string{"export", q, "--target", "ethos-u99", "-o", out}, 2, "ethos-u99"},
+		{"no output", []string{"export", q}, 2, "output"},
+		{"float model", []string{"export", repo("models", "tinynet.onnx"), "-o", out}, 1, `input "input": expected exactly one QuantizeLinear consumer`},
+		{"missing folder", []string{"export", q, "-o", filepath.Join(dir, "nope", "m.tflite")}, 1, "nope"},
+		{"output is input", []string{"export", q, "-o", q}, 1, "refusing to overwrite"},
+		{"bad branch", []string{"export", q, "--branch", "If_3.then_branch", "-o", out}, 1, "no top-level If"},
+	} {
+		r := onnxquant(t, tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d mentioning %q", tc.name, r.code, r.stderr, tc.code, tc.msg)
+		}
+		mustNotExist(t, out)
+	}
+	if info, err := os.Stat(q); err != nil || info.Size() == 0 {
+		t.Errorf("the input model was touched: %v", err)
+	}
+	// --tflite equal to -o is a usage error, before any work.
+	r := onnxquant(t, "quantize", repo("models", "tinynet.onnx"), "--calib", repo("models", "tinynet_calib"), "-o", out, "--tflite", out)
+	if r.code != 2 {
+		t.Errorf("--tflite same as -o: exit %d\n%s", r.code, r.stderr)
+	}
+	mustNotExist(t, out)
+}
