@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -191,6 +193,8 @@ func TestLiteRTAgreesWithORT(t *testing.T) {
 			return b
 		}, []int64{1, 64}, 1},
 		"softmax_pattern": {softmaxModel, []int64{1, 10}, 4},
+		"resize_nearest":  {func() *qdqBuilder { return resizeModel("nearest", "asymmetric") }, []int64{1, 2, 4, 4}, 1},
+		"resize_bilinear": {func() *qdqBuilder { return resizeModel("linear", "half_pixel") }, []int64{1, 2, 4, 4}, 1},
 		"flatten_fc":      {flattenFCModel, []int64{1, 2, 2, 2}, 1},
 	}
 	for name, tc := range cases {
@@ -242,6 +246,27 @@ func withPoolFirst16(b *qdqBuilder) *qdqBuilder {
 			b.g.Node = append(rest, moved...)
 		}
 	}
+	return b
+}
+
+// resizeModel upsamples x [1,2,4,4] twice (after a 1×1 MaxPool, so that
+// the input is NHWC).
+func resizeModel(mode, ctm string) *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 2, 4, 4)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i8, 0.05, 0)
+	b.init("roi", onnxpb.TensorProto_FLOAT, []int64{0}, nil)
+	b.init("scales", onnxpb.TensorProto_FLOAT, []int64{4}, f32raw(1, 1, 2, 2))
+	attrs := []*onnxpb.AttributeProto{
+		{Name: proto.String("mode"), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(mode)},
+		{Name: proto.String("coordinate_transformation_mode"), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(ctm)},
+	}
+	if mode == "nearest" {
+		attrs = append(attrs, &onnxpb.AttributeProto{Name: proto.String("nearest_mode"), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte("floor")})
+	}
+	b.node("Resize", "up", []string{p, "roi", "scales"}, []string{"u"}, attrs...)
+	b.output("u", "y", i8, 0.05, 0)
 	return b
 }
 

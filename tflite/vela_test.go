@@ -41,6 +41,7 @@ func TestVelaPlacesRewritesOnNPU(t *testing.T) {
 		"conv_transpose":     convTransposeModel,
 		"softmax_pattern":    softmaxModel,
 		"flatten_fc":         flattenFCModel,
+		"resize_nearest":     func() *qdqBuilder { return resizeModel("nearest", "asymmetric") },
 		"hardsigmoid_int16_wide": func() *qdqBuilder {
 			b := newQDQ()
 			x := b.input("x", onnxpb.TensorProto_INT16, 1.0/4096, 0, 1, 4, 3, 3)
