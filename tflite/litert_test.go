@@ -192,10 +192,11 @@ func TestLiteRTAgreesWithORT(t *testing.T) {
 			b.output("s", "y", i8, 1.0/255, -128)
 			return b
 		}, []int64{1, 64}, 1},
-		"softmax_pattern": {softmaxModel, []int64{1, 10}, 4},
-		"resize_nearest":  {func() *qdqBuilder { return resizeModel("nearest", "asymmetric") }, []int64{1, 2, 4, 4}, 1},
-		"resize_bilinear": {func() *qdqBuilder { return resizeModel("linear", "half_pixel") }, []int64{1, 2, 4, 4}, 1},
-		"flatten_fc":      {flattenFCModel, []int64{1, 2, 2, 2}, 1},
+		"softmax_pattern":  {softmaxModel, []int64{1, 10}, 4},
+		"transpose_matmul": {transposeMatMulModel, []int64{1, 4, 6}, 1},
+		"resize_nearest":   {func() *qdqBuilder { return resizeModel("nearest", "asymmetric") }, []int64{1, 2, 4, 4}, 1},
+		"resize_bilinear":  {func() *qdqBuilder { return resizeModel("linear", "half_pixel") }, []int64{1, 2, 4, 4}, 1},
+		"flatten_fc":       {flattenFCModel, []int64{1, 2, 2, 2}, 1},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -267,6 +268,18 @@ func resizeModel(mode, ctm string) *qdqBuilder {
 	}
 	b.node("Resize", "up", []string{p, "roi", "scales"}, []string{"u"}, attrs...)
 	b.output("u", "y", i8, 0.05, 0)
+	return b
+}
+
+// transposeMatMulModel is x [1,4,6] · xᵀ: a TRANSPOSE that is not a layout
+// change and an activation × activation BATCH_MATMUL.
+func transposeMatMulModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 4, 6)
+	b.node("Transpose", "t", []string{x}, []string{"xt"}, attrIs("perm", 0, 2, 1))
+	xt := b.qdq("xt", i8, 0.05, 0)
+	b.node("MatMul", "mm", []string{x, xt}, []string{"m"})
+	b.output("m", "y", i8, 0.2, 0)
 	return b
 }
 

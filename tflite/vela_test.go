@@ -41,6 +41,7 @@ func TestVelaPlacesRewritesOnNPU(t *testing.T) {
 		"conv_transpose":     convTransposeModel,
 		"softmax_pattern":    softmaxModel,
 		"flatten_fc":         flattenFCModel,
+		"transpose_matmul":   transposeMatMulModel,
 		"resize_nearest":     func() *qdqBuilder { return resizeModel("nearest", "asymmetric") },
 		"hardsigmoid_int16_wide": func() *qdqBuilder {
 			b := newQDQ()
