@@ -86,7 +86,7 @@ print(",".join(d["input_layouts"]) + "/" + ",".join(d["output_layouts"]))
 PY
 )
 	local res
-	res=$(node "$repo/scripts/litert-compare.mjs" "$repo/.ort/node_modules" "$ff" "$q" --layouts "$layouts" "${samples[@]}" 2>/dev/null | python3 -c '
+	res=$(node "$repo/scripts/litert-compare.mjs" "$repo/.ort/node_modules" "$ff" "$q" --layouts "$layouts" "${samples[@]}" 2>"$work/node.err" | python3 -c '
 import json, math, sys
 d = json.load(sys.stdin)
 sq, within, n, agree, cls = [], 0, 0, 0, 0
@@ -100,7 +100,7 @@ for r in d["results"]:
         if len(a) > 1:
             cls += 1; agree += b[max(range(len(a)), key=a.__getitem__)] == max(b)
 print("%.1f | %.1f%% | %s" % (min(sq), 100 * within / n, "%d/%d" % (agree, cls) if cls else "-"))
-') || res="harness failed | |"
+') || res="LiteRT cannot run it: $(grep -o 'ERROR: [^;]*' "$work/node.err" | head -2 | tr '\n' ' ' | sed 's/|/\\|/g') | |"
 	nrows+=("| $label | $res |")
 }
 

@@ -17,8 +17,16 @@ import path from 'node:path';
 import vm from 'node:vm';
 import {createRequire} from 'node:module';
 
-// LiteRT logs through console.log; keep stdout for the JSON result.
-console.log = console.info = console.warn = (...a) => process.stderr.write(a.join(' ') + '\n');
+// LiteRT logs through console.log; keep stdout for the JSON result. Its
+// kernel errors (an operator it cannot run, e.g. int16 HARD_SWISH) only
+// reach the log, and run() still returns tensors: collect them and fail.
+let runErrors = [];
+const toStderr = (...a) => {
+  const line = a.join(' ');
+  if (/^ERROR/.test(line)) runErrors.push(line);
+  process.stderr.write(line + '\n');
+};
+console.log = console.info = console.warn = console.error = toStderr;
 
 const [nodeModules, tflitePath, onnxPath, ...rest] = process.argv.slice(2);
 let layouts = null;
@@ -89,7 +97,12 @@ for (const sample of samples) {
       v.shape.length === 4 && s.length === 4 && s[3] === v.shape[1] && s[1] === v.shape[2] && s[2] === v.shape[3] && v.shape[1] !== v.shape[3];
     return new litert.Tensor(nhwc ? nchwToNhwc(v.data, v.shape) : v.data, s);
   });
+  runErrors = [];
   const tflOut = await model.run(tflIn);
+  if (runErrors.length > 0) {
+    process.stderr.write(`litert-compare: LiteRT failed on ${sample}: ${runErrors.join('; ')}\n`);
+    process.exit(1);
+  }
   const outs = {};
   for (const [i, name] of session.outputNames.entries()) {
     const t = tflOut[i];
