@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/tflite"
 )
@@ -63,6 +64,11 @@ func exportFile(in, branch string, opts tflite.ExportOptions) ([]byte, error) {
 			return nil, fmt.Errorf("model %q: %w", in, err)
 		}
 	}
+	// The QDQ model must first be legal for the target, as `check` judges
+	// it; the TFLite rules are checked after the mapping.
+	if err := checkQDQ(m, opts.Target); err != nil {
+		return nil, fmt.Errorf("model %q: %w", in, err)
+	}
 	data, err := exportModel(m, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", in, err)
@@ -83,6 +89,22 @@ func exportModel(m *onnxio.Model, opts tflite.ExportOptions) ([]byte, error) {
 		return nil, err
 	}
 	return tflite.Marshal(tm)
+}
+
+// checkQDQ applies `check`'s legality rules to a quantized model.
+func checkQDQ(m *onnxio.Model, target string) error {
+	spec, err := ethosu.NewCompileSpec(target, "", "")
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	gm, err := lower.Lower(m.Proto, m.Dir)
+	if err != nil {
+		return err
+	}
+	if err := lower.InferShapes(gm, nil); err != nil {
+		return err
+	}
+	return ethosu.Check(gm, spec).Err()
 }
 
 // checkTFLiteOutput checks quantize's --tflite path before any work.
