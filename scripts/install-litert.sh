@@ -4,8 +4,9 @@
 #   - LiteRT for JavaScript (npm @litertjs/core 2.5.3, the TFLite oracle)
 #     into <repo>/.ort/node_modules, next to onnxruntime-node;
 #   - the Python modules Arm's Vela compiler imports (Debian's python3-numpy
-#     and python3-flatbuffers), with apt-get when they are missing and we
-#     are root (as in CI).
+#     and python3-flatbuffers) and Arm NN 20.08 with its CpuRef backend
+#     (python3-pyarmnn, the second TFLite oracle), with apt-get when they are
+#     missing and we are root (as in CI).
 # Idempotent: nothing is downloaded when both are there.
 set -euo pipefail
 
@@ -26,12 +27,13 @@ if [[ ! -f "$dir/node_modules/@litertjs/core/package.json" ]]; then
 	fi
 fi
 
-if ! /usr/bin/python3 -c 'import numpy, flatbuffers' 2>/dev/null; then
+debs=(python3-numpy python3-flatbuffers python3-pyarmnn libarmnn-cpuref-backend22 libarmnntfliteparser22)
+if ! /usr/bin/python3 -c 'import numpy, flatbuffers, pyarmnn' 2>/dev/null; then
 	if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-		echo "install-litert.sh: installing python3-numpy python3-flatbuffers for Vela" >&2
+		echo "install-litert.sh: installing ${debs[*]} (Vela's modules, Arm NN)" >&2
 		apt-get update >&2
-		apt-get install -y python3-numpy python3-flatbuffers >&2
+		apt-get install -y "${debs[@]}" >&2
 	else
-		echo "install-litert.sh: Vela needs python3-numpy and python3-flatbuffers (apt-get install -y python3-numpy python3-flatbuffers)" >&2
+		echo "install-litert.sh: Vela and the Arm NN oracle need: apt-get install -y ${debs[*]}" >&2
 	fi
 fi

@@ -400,3 +400,89 @@ func TestExportCLIErrors(t *testing.T) {
 	}
 	mustNotExist(t, out)
 }
+
+// TestExportArmNN runs int8 exports without per-channel FULLY_CONNECTED
+// (the int8-per-tensor scheme) in Arm NN's CpuRef backend, a second
+// TFLite implementation made by Arm, and requires it to agree with LiteRT
+// (and so with ONNX Runtime) within one output step.
+func TestExportArmNN(t *testing.T) {
+	if _, err := exec.Command("/usr/bin/python3", "-c", "import pyarmnn").CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pyarmnn is not installed (scripts/install-litert.sh installs it)")
+		}
+		t.Skip("pyarmnn is not installed")
+	}
+	corpus := testenv.Corpus(t)
+	cases := []struct{ model, calib string }{
+		{repo("models", "tinynet.onnx"), repo("models", "tinynet_calib")},
+		{filepath.Join(corpus, "models", "squeezenet1_1.onnx"), filepath.Join(corpus, "calib", "imagenet224")},
+	}
+	for _, tc := range cases {
+		t.Run(filepath.Base(tc.model), func(t *testing.T) {
+			dir := t.TempDir()
+			q, tfl, ff := filepath.Join(dir, "q.onnx"), filepath.Join(dir, "m.tflite"), filepath.Join(dir, "f.tflite")
+			if r := onnxquant(t, "quantize", tc.model, "--calib", tc.calib, "--scheme", "int8-per-tensor", "-o", q, "-q", "--tflite", tfl); r.code != 0 {
+				t.Fatalf("quantize: exit %d\n%s", r.code, r.stderr)
+			}
+			if r := onnxquant(t, "export", q, "--float-io", "-o", ff); r.code != 0 {
+				t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+			}
+			data, _ := os.ReadFile(ff)
+			f, err := tflite.Read(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			layouts := tflite.Layouts(f.Model)
+			samples := firstSamples(t, tc.calib, 2) // CpuRef takes seconds per 224×224 sample
+			cmd := exec.Command("/usr/bin/python3", append([]string{repo("scripts", "armnn-run.py"), ff, layouts}, samples...)...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("armnn-run: %v\n%s", err, stderr.String())
+			}
+			var armnn struct {
+				Results []struct {
+					Outputs [][]float64 `json:"outputs"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal(out, &armnn); err != nil {
+				t.Fatal(err)
+			}
+			nodeModules := repo(".ort", "node_modules")
+			lcmd := exec.Command("node", append([]string{repo("scripts", "litert-compare.mjs"), nodeModules, ff, q, "--layouts", layouts}, samples...)...)
+			lout, err := lcmd.Output()
+			if err != nil {
+				t.Fatalf("litert-compare: %v", err)
+			}
+			var lr compareOut
+			if err := json.Unmarshal(lout, &lr); err != nil {
+				t.Fatal(err)
+			}
+			idata, _ := os.ReadFile(tfl)
+			fi, err := tflite.Read(idata)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step := float64(fi.Model.Tensors[fi.Model.Outputs[0]].Quant.Scale[0])
+			for i, r := range lr.Results {
+				for _, o := range r.Outputs {
+					a := armnn.Results[i].Outputs[0]
+					if len(a) != len(o.LiteRT) {
+						t.Fatalf("%d Arm NN and %d LiteRT values", len(a), len(o.LiteRT))
+					}
+					bad := 0
+					for j := range a {
+						if math.Abs(a[j]-o.LiteRT[j]) > step*1.0001 {
+							bad++
+						}
+					}
+					t.Logf("%s: %d of %d elements differ by more than one step", filepath.Base(r.Sample), bad, len(a))
+					if float64(bad) > 0.01*float64(len(a)) {
+						t.Errorf("%s: Arm NN and LiteRT differ by more than one step on %d of %d elements", r.Sample, bad, len(a))
+					}
+				}
+			}
+		})
+	}
+}

@@ -365,3 +365,17 @@ func TestExportUint8IOBoundaryQuantize(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestExportPerTensorWeightsGetPerTensorBias(t *testing.T) {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 3, 4, 4)
+	w := b.weight("w", i8, []int64{2, 3, 1, 1}, seq(6, func(i int) int64 { return int64(i) }), []float32{0.01}, 0)
+	bias := b.weight("b", onnxpb.TensorProto_INT32, []int64{2}, []int64{5, 6}, []float32{0.05 * 0.01}, 0)
+	b.node("Conv", "conv", []string{x, w, bias}, []string{"c"}, attrIs("kernel_shape", 1, 1))
+	b.output("c", "y", i8, 0.1, 0)
+	m := mustExport(t, b, ExportOptions{})
+	bq := m.Tensors[m.Operators[0].Inputs[2]].Quant
+	if len(bq.Scale) != 1 || len(bq.ZeroPoint) != 1 {
+		t.Errorf("bias of per-tensor weights has %d scales, want 1", len(bq.Scale))
+	}
+}

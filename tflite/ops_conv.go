@@ -252,9 +252,11 @@ func (c *converter) bias(n *onnxpb.NodeProto, idx int, in *Tensor, w *qconst, co
 		}
 		name = b.name
 	}
+	// One bias scale per weight scale: per-tensor weights get a
+	// per-tensor bias (Arm NN and TFLite Micro check that they match).
 	q := &Quant{Scale: want, ZeroPoint: make([]int64, cout)}
-	if cout == 1 {
-		q.Scale = want[:1]
+	if cout == 1 || len(w.scale) == 1 {
+		q.Scale, q.ZeroPoint = want[:1], q.ZeroPoint[:1]
 	}
 	return c.constTensor(name, btype, []int32{int32(cout)}, vals, q), nil
 }
