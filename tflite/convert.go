@@ -763,6 +763,7 @@ func init() {
 		"Pow":               (*converter).pow,
 		"Sqrt":              (*converter).sqrt,
 		"Slice":             (*converter).slice,
+		"Split":             (*converter).split,
 	}
 }
 

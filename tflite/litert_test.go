@@ -194,6 +194,7 @@ func TestLiteRTAgreesWithORT(t *testing.T) {
 		}, []int64{1, 64}, 1},
 		"softmax_pattern":  {softmaxModel, []int64{1, 10}, 4},
 		"transpose_matmul": {transposeMatMulModel, []int64{1, 4, 6}, 1},
+		"split":            {splitModel, []int64{1, 6, 4, 4}, 1},
 		"resize_nearest":   {func() *qdqBuilder { return resizeModel("nearest", "asymmetric") }, []int64{1, 2, 4, 4}, 1},
 		"resize_bilinear":  {func() *qdqBuilder { return resizeModel("linear", "half_pixel") }, []int64{1, 2, 4, 4}, 1},
 		"flatten_fc":       {flattenFCModel, []int64{1, 2, 2, 2}, 1},
@@ -280,6 +281,23 @@ func transposeMatMulModel() *qdqBuilder {
 	xt := b.qdq("xt", i8, 0.05, 0)
 	b.node("MatMul", "mm", []string{x, xt}, []string{"m"})
 	b.output("m", "y", i8, 0.2, 0)
+	return b
+}
+
+// splitModel splits channels 2+4 after a 1×1 MaxPool (NHWC) and adds the
+// parts' first channels back: a SPLIT_V on the channel axis, one output
+// requantized.
+func splitModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 6, 4, 4)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i8, 0.05, 0)
+	b.init("sizes", onnxpb.TensorProto_INT64, []int64{2}, intRaw(onnxpb.TensorProto_INT64, 2, 4))
+	b.node("Split", "split", []string{p, "sizes"}, []string{"a", "b"}, attrI("axis", 1))
+	a := b.qdq("a", i8, 0.05, 0)
+	bb := b.qdq("b", i8, 0.1, 3)
+	b.node("Concat", "cat", []string{bb, a}, []string{"c"}, attrI("axis", 1))
+	b.output("c", "y", i8, 0.1, 0)
 	return b
 }
 

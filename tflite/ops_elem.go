@@ -611,6 +611,14 @@ func (c *converter) concat(n *onnxpb.NodeProto) error {
 	if ins[0].nhwc {
 		taxis = nhwcAxis(axis)
 	}
+	// Inputs on other qparams are requantized first: TFLite's reference
+	// kernel rescales them itself, but XNNPACK and others refuse mixed
+	// qparams, and the result is the same.
+	for i, ti := range idx {
+		if src := c.out.Tensors[ti]; !sameQuant(src.Quant, t.qnt) || src.Type != t.typ {
+			idx[i] = c.quantizeTo(n, ti, t.qnt, t.typ)
+		}
+	}
 	out, _ := c.emitOut(t, oshape, ins[0].nhwc)
 	c.addOp(OpConcatenation, idx, []int{out}, newOptions(OptConcatenation, int64(taxis), int64(t.act)))
 	return nil

@@ -450,3 +450,69 @@ func (c *converter) reduceMax(n *onnxpb.NodeProto) error {
 	}
 	return c.reduce(n)
 }
+
+// split maps Split to SPLIT_V along the remapped axis; an output whose
+// qparams differ from the input's gets a QUANTIZE (SPLIT_V copies bytes).
+func (c *converter) split(n *onnxpb.NodeProto) error {
+	x, err := c.in(n.Input[0])
+	if err != nil {
+		return err
+	}
+	axis, err := normAxis(attrInt(n, "axis", 0), len(x.shape))
+	if err != nil {
+		return err
+	}
+	var sizes []int64
+	if len(n.Input) > 1 && n.Input[1] != "" {
+		t, ok := c.consts[n.Input[1]]
+		if !ok {
+			return fmt.Errorf("%w: computed split sizes", ErrUnsupported)
+		}
+		if sizes, err = intValues(t, c.dir); err != nil {
+			return err
+		}
+	} else if s := attrInts(n, "split", nil); s != nil {
+		sizes = s
+	} else {
+		k := int64(len(n.Output))
+		d := x.shape[axis]
+		per := (d + k - 1) / k
+		for i := int64(0); i < k; i++ {
+			sizes = append(sizes, min(per, d-i*per))
+		}
+	}
+	if len(sizes) != len(n.Output) {
+		return fmt.Errorf("%d split sizes for %d outputs", len(sizes), len(n.Output))
+	}
+	targets := make([]*outTarget, len(n.Output))
+	for i, o := range n.Output {
+		if targets[i], err = c.target(o, false); err != nil {
+			return err
+		}
+	}
+	taxis := axis
+	if x.nhwc {
+		taxis = nhwcAxis(axis)
+	}
+	src := c.out.Tensors[x.tensor]
+	outs := make([]int, len(n.Output))
+	var requant [][2]int
+	for i, t := range targets {
+		shape := append([]int64(nil), x.shape...)
+		shape[axis] = sizes[i]
+		out, v := c.emitOut(t, shape, x.nhwc)
+		outs[i] = out
+		if !sameQuant(src.Quant, t.qnt) || src.Type != t.typ {
+			mid := c.addTensor(&Tensor{Name: fmt.Sprintf("%s_part%d", n.GetName(), i), Type: src.Type, Shape: v.tflShape(), Quant: src.Quant})
+			outs[i] = mid
+			requant = append(requant, [2]int{mid, out})
+		}
+	}
+	st := c.int32Const(n.GetName()+"_sizes", []int32{int32(len(sizes))}, sizes)
+	at := c.int32Const(n.GetName()+"_axis", []int32{}, []int64{int64(taxis)})
+	c.addOp(OpSplitV, []int{x.tensor, st, at}, outs, newOptions(OptSplitV, int64(len(sizes))))
+	for _, r := range requant {
+		c.addOp(OpQuantize, []int{r[0]}, []int{r[1]}, newOptions(OptQuantize))
+	}
+	return nil
+}

@@ -42,6 +42,7 @@ func TestVelaPlacesRewritesOnNPU(t *testing.T) {
 		"softmax_pattern":    softmaxModel,
 		"flatten_fc":         flattenFCModel,
 		"transpose_matmul":   transposeMatMulModel,
+		"split":              splitModel,
 		"resize_nearest":     func() *qdqBuilder { return resizeModel("nearest", "asymmetric") },
 		"hardsigmoid_int16_wide": func() *qdqBuilder {
 			b := newQDQ()
