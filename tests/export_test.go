@@ -379,7 +379,7 @@ func TestExportCLIErrors(t *testing.T) {
 	}{
 		{"unknown target", []string{"export", q, "--target", "ethos-u99", "-o", out}, 2, "ethos-u99"},
 		{"no output", []string{"export", q}, 2, "output"},
-		{"float model", []string{"export", repo("models", "tinynet.onnx"), "-o", out}, 1, `input "input": expected exactly one QuantizeLinear consumer`},
+		{"float model", []string{"export", repo("models", "tinynet.onnx"), "-o", out}, 1, `float input "input" is not quantized`},
 		{"missing folder", []string{"export", q, "-o", filepath.Join(dir, "nope", "m.tflite")}, 1, "nope"},
 		{"output is input", []string{"export", q, "-o", q}, 1, "refusing to overwrite"},
 		{"bad branch", []string{"export", q, "--branch", "If_3.then_branch", "-o", out}, 1, "no top-level If"},
