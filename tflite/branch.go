@@ -94,6 +94,10 @@ func prune(g *onnxpb.GraphProto) {
 			for _, in := range n.Input {
 				need[in] = true
 			}
+			// Loop and If bodies read outer names directly.
+			for _, name := range bodyReads(n) {
+				need[name] = true
+			}
 		}
 	}
 	var nodes []*onnxpb.NodeProto
@@ -117,4 +121,27 @@ func prune(g *onnxpb.GraphProto) {
 		}
 	}
 	g.Initializer = inits
+}
+
+// bodyReads lists every name the nodes of n's graph attributes (nested
+// too) read, names defined inside included: an over-approximation of the
+// outer names they capture.
+func bodyReads(n *onnxpb.NodeProto) []string {
+	var out []string
+	for _, a := range n.Attribute {
+		graphs := a.Graphs
+		if a.G != nil {
+			graphs = append(graphs, a.G)
+		}
+		for _, g := range graphs {
+			for _, bn := range g.Node {
+				out = append(out, bn.Input...)
+				out = append(out, bodyReads(bn)...)
+			}
+			for _, o := range g.Output {
+				out = append(out, o.GetName())
+			}
+		}
+	}
+	return out
 }

@@ -3,10 +3,13 @@ package tflite
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -378,4 +381,52 @@ func TestExportPerTensorWeightsGetPerTensorBias(t *testing.T) {
 	if len(bq.Scale) != 1 || len(bq.ZeroPoint) != 1 {
 		t.Errorf("bias of per-tensor weights has %d scales, want 1", len(bq.Scale))
 	}
+}
+
+func TestSelectBranchKeepsWhatBodiesCapture(t *testing.T) {
+	// Then-branch: Relu(x); after the If, a Loop whose body reads the
+	// outer constant "w": pruning must keep w's producer.
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 4)
+	b.init("w", onnxpb.TensorProto_FLOAT, []int64{1}, f32raw(2))
+	then := &onnxpb.GraphProto{Node: []*onnxpb.NodeProto{{OpType: proto.String("Relu"), Input: []string{x}, Output: []string{"t"}}},
+		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("t")}}}
+	els := &onnxpb.GraphProto{Node: []*onnxpb.NodeProto{{OpType: proto.String("Neg"), Input: []string{x}, Output: []string{"e"}}},
+		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("e")}}}
+	b.g.Node = append(b.g.Node, &onnxpb.NodeProto{OpType: proto.String("If"), Name: proto.String("if"), Input: []string{"cond"}, Output: []string{"r"},
+		Attribute: []*onnxpb.AttributeProto{
+			{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: then},
+			{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: els},
+		}})
+	body := &onnxpb.GraphProto{Node: []*onnxpb.NodeProto{{OpType: proto.String("Mul"), Input: []string{"r", "w"}, Output: []string{"m"}}},
+		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("m")}}}
+	b.g.Node = append(b.g.Node, &onnxpb.NodeProto{OpType: proto.String("Loop"), Name: proto.String("loop"), Input: []string{"", ""}, Output: []string{"l"},
+		Attribute: []*onnxpb.AttributeProto{{Name: proto.String("body"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: body}}})
+	b.g.Output = append(b.g.Output, &onnxpb.ValueInfoProto{Name: proto.String("l")})
+	m, err := SelectBranch(b.model(), "If_0.then_branch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.Proto.GetGraph()
+	var ops []string
+	for _, n := range g.Node {
+		ops = append(ops, n.GetOpType())
+	}
+	if !reflect.DeepEqual(ops, []string{"QuantizeLinear", "DequantizeLinear", "Relu", "Identity", "Loop"}) {
+		t.Errorf("nodes %v", ops)
+	}
+	if len(g.Initializer) == 0 || !strings.Contains(fmt.Sprint(initNames(g)), "w") {
+		t.Errorf("the Loop body's capture w was pruned: %v", initNames(g))
+	}
+	if _, err := SelectBranch(b.model(), "loop.body"); err == nil || !strings.Contains(err.Error(), "Loop body cannot be chosen") {
+		t.Errorf("loop body: %v", err)
+	}
+}
+
+func initNames(g *onnxpb.GraphProto) []string {
+	var out []string
+	for _, t := range g.Initializer {
+		out = append(out, t.GetName())
+	}
+	return out
 }
