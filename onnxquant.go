@@ -129,26 +129,35 @@ func Quantize(ctx context.Context, in, out string, opts Options) (*Result, error
 	if sameFile(in, out) {
 		return nil, fmt.Errorf("output %q is the input model: refusing to overwrite it", out)
 	}
-	m, err := onnxio.Load(in)
-	if err != nil {
-		return nil, err
-	}
-	src, err := sourceDigests(in, m.Proto)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.LoadExternalData(); err != nil {
-		return nil, err
-	}
-	model, res, err := quantizeProto(ctx, m.Proto, m.Dir, in, src, opts)
+	qm, res, err := QuantizeFile(ctx, in, opts)
 	if err != nil {
 		return res, err
 	}
-	qm := &onnxio.Model{Proto: model, Path: in, Dir: m.Dir}
 	if err := qm.Save(out, onnxio.SaveOptions{}); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// QuantizeFile is Quantize without writing: it returns the quantized model
+// for the caller to save (or export) where and when it wants.
+func QuantizeFile(ctx context.Context, in string, opts Options) (*onnxio.Model, *Result, error) {
+	m, err := onnxio.Load(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := sourceDigests(in, m.Proto)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.LoadExternalData(); err != nil {
+		return nil, nil, err
+	}
+	model, res, err := quantizeProto(ctx, m.Proto, m.Dir, in, src, opts)
+	if err != nil {
+		return nil, res, err
+	}
+	return &onnxio.Model{Proto: model, Path: in, Dir: m.Dir}, res, nil
 }
 
 // QuantizeModel quantizes a float model held in memory (an ONNX file's

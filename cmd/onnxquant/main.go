@@ -59,6 +59,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			calibrateCommand(),
 			evalCommand(),
 			batchCommand(),
+			exportCommand(),
 		},
 	}
 	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {

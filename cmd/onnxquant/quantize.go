@@ -15,7 +15,9 @@ import (
 	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib/evaluate"
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/quantize"
+	"github.com/onnxquant/onnxquant/tflite"
 )
 
 func quantizeCommand() *cli.Command {
@@ -33,6 +35,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape (samples of another shape are then an error); repeatable"},
 			&cli.BoolFlag{Name: "show-config", Usage: "print the config every node gets and the entry that chose it, then exit (needs no --calib or -o)"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
+			&cli.StringFlag{Name: "tflite", Usage: "also write the quantized model as a TFLite `FILE` for Vela (both files or neither)"},
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
 			&cli.StringFlag{Name: "csv", Usage: "write the --report evaluation's per-layer table as CSV to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
@@ -99,6 +102,8 @@ type quantizeJob struct {
 	// folders its manifest names before any model runs), so it is not
 	// checked again.
 	MakeOutDir bool
+	// TFLite, when set, is a second output: the model exported to TFLite.
+	TFLite string
 	// Accuracy are the accuracy methods (--observer, --bias-correction,
 	// --equalize).
 	Accuracy quantize.Accuracy
@@ -143,7 +148,7 @@ func quantizeAction(c *cli.Context) error {
 	job := quantizeJob{
 		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"), Stats: c.String("stats"),
 		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
-		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"),
+		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"), TFLite: c.String("tflite"),
 		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"), SchemeSet: c.IsSet("scheme"),
 	}
 	shapes, err := parseInputShapes(c.StringSlice("input-shape"))
@@ -296,7 +301,10 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 			return finish(err)
 		}
 	}
-	res, err := onnxquant.Quantize(ctx, job.In, job.Out, job.options())
+	if err := checkTFLiteOutput(job); err != nil {
+		return finish(err)
+	}
+	m, res, err := onnxquant.QuantizeFile(ctx, job.In, job.options())
 	if res != nil {
 		rep.Target, rep.Scheme = res.Target, res.Scheme
 		rep.Legality = res.Legality
@@ -308,6 +316,23 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 	}
 	if err != nil {
 		return finish(err)
+	}
+	var tfl []byte
+	if job.TFLite != "" {
+		// Exported before anything is written, so that a model the
+		// exporter refuses leaves neither file.
+		if tfl, err = exportModel(m, tflite.ExportOptions{Target: rep.Target}); err != nil {
+			return finish(fmt.Errorf("model %q: %w", job.In, err))
+		}
+	}
+	if err := m.Save(job.Out, onnxio.SaveOptions{}); err != nil {
+		return finish(err)
+	}
+	if tfl != nil {
+		if err := writeFileAtomic(job.TFLite, tfl); err != nil {
+			os.Remove(job.Out)
+			return finish(err)
+		}
 	}
 	rep.Output = job.Out
 	if job.Eval {
