@@ -35,7 +35,8 @@ type Options struct {
 	// Workers run samples in parallel; below 1 means 1. Results are the
 	// same for any value.
 	Workers int
-	// Progress, when set, is called after each sample with the number done.
+	// Progress, when set, is called with 0 done when the samples start,
+	// then after each sample with the number done.
 	Progress func(done, total int)
 }
 
@@ -48,6 +49,10 @@ type Stats struct {
 	// Coverage counts the samples that executed each submodule at least
 	// once; every submodule of the model has an entry.
 	Coverage map[string]int
+	// Source says what model, target and specialisation the stats were
+	// made for (the caller's keys); merging stats of different sources is
+	// an error, and a quantizer reading the stats compares it with its own.
+	Source map[string]string
 	// paths describes when each submodule runs (see describePath); it
 	// travels in the stats file so merged shards report uncovered paths
 	// without the model.
@@ -100,6 +105,9 @@ func Observe(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs
 		firstErr error
 		errAt    = set.Len()
 	)
+	if opts.Progress != nil {
+		opts.Progress(0, set.Len())
+	}
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -249,6 +257,9 @@ func (s *shard) Value(module string, v *lower.Value, t *tensor.Dense) {
 
 // Merge folds another run's stats (same requests) into st.
 func (st *Stats) Merge(o *Stats) error {
+	if err := SameSource(st.Source, o.Source); err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
 	if !reflect.DeepEqual(normRequests(st.Requests), normRequests(o.Requests)) {
 		return errors.New("merge: the stats come from different plans (their observer requests differ)")
 	}
@@ -400,6 +411,36 @@ func (st *Stats) pathList() []UncoveredPath {
 
 // normRequests returns reqs with normalised specs, so a spec written with
 // defaults left out equals the same spec with them filled in.
+// SamePlan reports whether the stats observe exactly reqs.
+func (st *Stats) SamePlan(reqs []Request) error {
+	if !reflect.DeepEqual(normRequests(st.Requests), normRequests(reqs)) {
+		return fmt.Errorf("the stats observe %d tensor groups, the quantizer's plan %d or others: they were made for another model, config or quantizer version", len(st.Requests), len(reqs))
+	}
+	return nil
+}
+
+// SameSource compares two Source maps and names the first difference.
+func SameSource(a, b map[string]string) error {
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		if a[k] != b[k] {
+			return fmt.Errorf("the stats were made for %s %q, not %q", k, a[k], b[k])
+		}
+	}
+	return nil
+}
+
 func normRequests(reqs []Request) []Request {
 	out := make([]Request, len(reqs))
 	for i, r := range reqs {

@@ -25,6 +25,8 @@ type statsFile struct {
 	// Paths describes when each conditional submodule runs, so a merge of
 	// shards can report uncovered paths without the model at hand.
 	Paths []UncoveredPath `json:"paths,omitempty"`
+	// Source is Stats.Source.
+	Source map[string]string `json:"source,omitempty"`
 }
 
 type observerEntry struct {
@@ -39,6 +41,7 @@ func (st *Stats) MarshalJSON() ([]byte, error) {
 		Samples:  st.Samples,
 		Requests: st.Requests,
 		Coverage: st.Coverage,
+		Source:   st.Source,
 	}
 	if f.Requests == nil {
 		f.Requests = []Request{}
@@ -72,7 +75,7 @@ func (st *Stats) UnmarshalJSON(b []byte) error {
 	if f.Samples < 0 {
 		return fmt.Errorf("negative sample count %d", f.Samples)
 	}
-	out := Stats{Samples: f.Samples, Requests: f.Requests, Observers: map[int]observe.Observer{}, Coverage: f.Coverage}
+	out := Stats{Samples: f.Samples, Requests: f.Requests, Observers: map[int]observe.Observer{}, Coverage: f.Coverage, Source: f.Source}
 	if out.Coverage == nil {
 		out.Coverage = map[string]int{}
 	}

@@ -30,6 +30,7 @@ import (
 type ConfigFile struct {
 	Global     *string            `json:"global" yaml:"global"`
 	IO         *string            `json:"io" yaml:"io"`
+	NodeName   map[string]*string `json:"node_name" yaml:"node_name"`
 	ModuleName map[string]*string `json:"module_name" yaml:"module_name"`
 	ModuleType map[string]*string `json:"module_type" yaml:"module_type"`
 }
@@ -131,6 +132,13 @@ func (cf *ConfigFile) Apply(q *Quantizer, qat bool) error {
 			return fmt.Errorf("io: %w", err)
 		}
 		q.SetIO(cfg)
+	}
+	for _, name := range sortedKeys(cf.NodeName) {
+		cfg, err := get(cf.NodeName[name], qpass.RoleNodeName)
+		if err != nil {
+			return fmt.Errorf("node_name %q: %w", name, err)
+		}
+		q.SetNodeName(name, cfg)
 	}
 	for _, name := range sortedKeys(cf.ModuleName) {
 		cfg, err := get(cf.ModuleName[name], qpass.RoleModuleName)

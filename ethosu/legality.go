@@ -244,7 +244,7 @@ func (c *checker) qdq(n *lower.Node) string {
 			return "int32 is only allowed for constant biases"
 		}
 	case onnxpb.TensorProto_UINT8:
-		if !touchesGraphIO(n) {
+		if !uint8AtIO(n) {
 			return "uint8 is only allowed at graph inputs and outputs"
 		}
 	default:
@@ -256,6 +256,32 @@ func (c *checker) qdq(n *lower.Node) string {
 		}
 	}
 	return ""
+}
+
+// uint8AtIO reports whether a uint8 Q or DQ node is part of the pair at a
+// graph input or output (the io config): the QuantizeLinear that reads a
+// graph input and the DequantizeLinear after it, or the QuantizeLinear
+// before a graph output's DequantizeLinear and that DequantizeLinear (or
+// a QuantizeLinear writing the output itself).
+func uint8AtIO(n *lower.Node) bool {
+	if touchesGraphIO(n) {
+		return true
+	}
+	g := n.Graph()
+	switch n.Target.OpType {
+	case "DequantizeLinear":
+		p := n.Inputs[0].Producer
+		return p != nil && p.Op == lower.CallFunction && p.Target.OpType == "QuantizeLinear" && touchesGraphIO(p)
+	case "QuantizeLinear":
+		users := g.Users(n.Outputs[0])
+		for _, u := range users {
+			if u.Op != lower.CallFunction || u.Target.OpType != "DequantizeLinear" || !touchesGraphIO(u) {
+				return false
+			}
+		}
+		return len(users) > 0
+	}
+	return false
 }
 
 func touchesGraphIO(n *lower.Node) bool {

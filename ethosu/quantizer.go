@@ -21,6 +21,8 @@ type Quantizer struct {
 	Workers int
 	// Progress receives calibration progress.
 	Progress func(done, total int)
+	// Stages receives progress across the pipeline's stages.
+	Stages func(stage string, done, total int)
 	// Log receives one line per stage and transform pass (the --verbose
 	// output).
 	Log func(string)
@@ -50,6 +52,17 @@ func (q *Quantizer) SetGlobal(cfg *qpass.Config) *Quantizer { q.configs.Global =
 // SetIO sets the config of the graph inputs and outputs.
 func (q *Quantizer) SetIO(cfg *qpass.Config) *Quantizer { q.configs.IO = cfg; return q }
 
+// SetNodeName sets the config of one node by its ONNX name, or of the
+// nodes a glob matches ("/layer1/*"), as ExecuTorch's set_node_name does;
+// it wins over module names and types.
+func (q *Quantizer) SetNodeName(name string, cfg *qpass.Config) *Quantizer {
+	if q.configs.NodeName == nil {
+		q.configs.NodeName = map[string]*qpass.Config{}
+	}
+	q.configs.NodeName[name] = cfg
+	return q
+}
+
 // SetModuleName sets the config of the nodes inside a module (qualified
 // name such as "layer1.0" or "slow"); the most specific name wins.
 func (q *Quantizer) SetModuleName(name string, cfg *qpass.Config) *Quantizer {
@@ -72,7 +85,7 @@ func (q *Quantizer) Configs() *qpass.ConfigSet { return &q.configs }
 // before any work.
 func (q *Quantizer) session(gm *lower.GraphModule, samples *dataset.Set, isQAT bool) (*quantize.Session, error) {
 	return quantize.NewSession(gm, samples, NewTarget(q.spec), &q.configs, isQAT,
-		quantize.Options{Workers: q.Workers, Progress: q.Progress, Log: q.Log, DumpAfter: q.DumpAfter, Accuracy: q.Accuracy})
+		quantize.Options{Workers: q.Workers, Progress: q.Progress, Stages: q.Stages, Log: q.Log, DumpAfter: q.DumpAfter, Accuracy: q.Accuracy})
 }
 
 // TransformForAnnotation runs the transform-for-annotation passes on a
@@ -106,6 +119,17 @@ func (q *Quantizer) Annotate(gm *lower.GraphModule) (*qpass.Annotation, error) {
 // rest is calibrated with moving-average observers. The result comes back
 // with the error when a stage fails, holding what the stages before it
 // learnt (a legality failure carries its report).
+// RunStages runs the given stages (quantize.Stages() or an edited copy:
+// calibration from merged stats, a pre-check only) with the quantizer's
+// target and configs. samples may be nil when no stage reads them.
+func (q *Quantizer) RunStages(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set, isQAT bool, stages []quantize.Stage) (*Result, error) {
+	s, err := q.session(gm, samples, isQAT)
+	if err != nil {
+		return nil, err
+	}
+	return quantize.Run(ctx, s, stages)
+}
+
 func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set, isQAT bool) (*Result, error) {
 	if samples == nil || samples.Len() == 0 {
 		return nil, fmt.Errorf("no calibration samples")

@@ -13,11 +13,24 @@ import (
 // loaded model; nodes keep their names, doc strings and metadata. The
 // loaded model is not modified.
 func Raise(gm *GraphModule) (*onnxpb.ModelProto, error) {
+	return RaiseWith(gm, RaiseOptions{})
+}
+
+// RaiseOptions change what Raise writes beyond the loaded model's content.
+type RaiseOptions struct {
+	// ValueInfo declares the dtype and shape of every value a node makes
+	// (in every body too) that inference sized, so viewers such as Netron
+	// show them and runtimes need not infer them again.
+	ValueInfo bool
+}
+
+// RaiseWith is Raise with options.
+func RaiseWith(gm *GraphModule, opts RaiseOptions) (*onnxpb.ModelProto, error) {
 	if gm.Model == nil {
 		return nil, fmt.Errorf("raise: %q is not a top-level GraphModule", gm.Name)
 	}
 	m := shallowModel(gm.Model)
-	g, err := raiseGraph(gm)
+	g, err := raiseGraph(gm, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +57,7 @@ func shallowModel(src *onnxpb.ModelProto) *onnxpb.ModelProto {
 	return m
 }
 
-func raiseGraph(gm *GraphModule) (*onnxpb.GraphProto, error) {
+func raiseGraph(gm *GraphModule, opts RaiseOptions) (*onnxpb.GraphProto, error) {
 	g := gm.Graph
 	src := g.Proto
 	if src == nil {
@@ -92,7 +105,7 @@ func raiseGraph(gm *GraphModule) (*onnxpb.GraphProto, error) {
 				addInput(n.Outputs[0])
 			}
 		case CallFunction, CallModule:
-			np, err := raiseNode(gm, n)
+			np, err := raiseNode(gm, n, opts)
 			if err != nil {
 				return nil, err
 			}
@@ -104,15 +117,34 @@ func raiseGraph(gm *GraphModule) (*onnxpb.GraphProto, error) {
 		}
 	}
 	// value_info: what was declared and still exists, in its loaded order.
+	declared := map[string]bool{}
 	for _, vi := range src.ValueInfo {
 		if v := g.values[vi.GetName()]; v != nil && v.Producer != nil {
 			out.ValueInfo = append(out.ValueInfo, valueInfo(v))
+			declared[vi.GetName()] = true
+		}
+	}
+	if opts.ValueInfo {
+		for _, vi := range out.Output {
+			declared[vi.GetName()] = true
+		}
+		for _, n := range g.Nodes {
+			if n.Op != CallFunction && n.Op != CallModule {
+				continue
+			}
+			for _, v := range n.Outputs {
+				if v == nil || declared[v.Name] || v.DType == 0 || !v.HasShape {
+					continue
+				}
+				declared[v.Name] = true
+				out.ValueInfo = append(out.ValueInfo, valueInfo(v))
+			}
 		}
 	}
 	return out, nil
 }
 
-func raiseNode(gm *GraphModule, n *Node) (*onnxpb.NodeProto, error) {
+func raiseNode(gm *GraphModule, n *Node, opts RaiseOptions) (*onnxpb.NodeProto, error) {
 	np := &onnxpb.NodeProto{}
 	if n.Proto != nil {
 		np.Name = n.Proto.Name
@@ -160,7 +192,7 @@ func raiseNode(gm *GraphModule, n *Node) (*onnxpb.NodeProto, error) {
 		if body == nil {
 			return nil, fmt.Errorf("node %q (%s): graph attribute %q has no submodule", n.Name, n.Target.OpType, a.GetName())
 		}
-		g, err := raiseGraph(body)
+		g, err := raiseGraph(body, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ type Role string
 const (
 	RoleGlobal     Role = "global"
 	RoleIO         Role = "io"
+	RoleNodeName   Role = "node_name"
 	RoleModuleName Role = "module_name"
 	RoleModuleType Role = "module_type"
 )
@@ -47,6 +48,11 @@ func (cs *ConfigSet) CheckRoles() error {
 	}
 	if err := cs.IO.CheckRole(RoleIO); err != nil {
 		return fmt.Errorf("io: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(cs.NodeName)) {
+		if err := cs.NodeName[name].CheckRole(RoleNodeName); err != nil {
+			return fmt.Errorf("node_name %q: %w", name, err)
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(cs.ModuleName)) {
 		if err := cs.ModuleName[name].CheckRole(RoleModuleName); err != nil {

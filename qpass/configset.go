@@ -1,6 +1,9 @@
 package qpass
 
 import (
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/onnxquant/onnxquant/lower"
@@ -8,11 +11,16 @@ import (
 
 // ConfigSet holds the configs a quantizer was given and picks one per node
 // with ExecuTorch's precedence: the IO config for graph inputs and
-// outputs, then module name (the most specific name wins), then module
-// type, then global.
+// outputs, then node name (ExecuTorch's set_node_name, for models without
+// module paths), then module name (the most specific name wins), then
+// module type, then global.
 type ConfigSet struct {
 	Global *Config
 	IO     *Config
+	// NodeName maps an ONNX node name, or a glob of them ("/layer1/*",
+	// where * also spans slashes), to a config; an exact name wins over
+	// globs, and globs are tried in sorted order.
+	NodeName map[string]*Config
 	// ModuleName maps a qualified module name ("layer1.0", "slow") to a
 	// config; a nil entry claims the module's nodes as not quantized.
 	ModuleName map[string]*Config
@@ -36,38 +44,99 @@ func (cs *ConfigSet) ForNode(n *lower.Node) (*Config, bool) {
 }
 
 func (cs *ConfigSet) pick(n *lower.Node) (*Config, bool) {
+	cfg, rule := cs.Explain(n)
+	return cfg, rule != ""
+}
+
+// Explain returns the config the entries pick for n (before the target's
+// adjustment) and the entry that chose it, as the config file writes it
+// ("node_name /conv1/Conv", "module_name layer1", "module_type Conv2d",
+// "global"); the rule is "" when no entry claims n.
+func (cs *ConfigSet) Explain(n *lower.Node) (*Config, string) {
+	if key, ok := cs.nodeNameKey(nodeName(n)); ok {
+		return cs.NodeName[key], "node_name " + key
+	}
 	stack := n.Meta.ModuleStack
 	for i := len(stack) - 1; i >= 0; i-- {
 		if cfg, ok := cs.ModuleName[stack[i]]; ok {
-			return cfg, true
+			return cfg, "module_name " + stack[i]
 		}
 	}
 	for i := len(stack) - 1; i >= 0; i-- {
 		if i < len(n.Meta.ModuleTypes) {
-			t := n.Meta.ModuleTypes[i]
-			if cfg, ok := cs.typeConfig(t); ok {
-				return cfg, true
+			if key, ok := cs.typeKey(n.Meta.ModuleTypes[i]); ok {
+				return cs.ModuleType[key], "module_type " + key
 			}
 		}
 	}
 	if cfg, ok := cs.ModuleType[n.Target.OpType]; ok {
-		return cfg, true
+		return cfg, "module_type " + n.Target.OpType
 	}
-	return cs.Global, cs.Global != nil
+	if cs.Global != nil {
+		return cs.Global, "global"
+	}
+	return nil, ""
 }
 
-// typeConfig matches a class name exactly or by its last dotted part, so
-// "Conv2d" selects "torch.nn.modules.conv.Conv2d".
-func (cs *ConfigSet) typeConfig(class string) (*Config, bool) {
-	if class == "" {
-		return nil, false
+// nodeName is the name a config's node_name entry matches: the ONNX node
+// name as exported, which nodes made by passes inherit.
+func nodeName(n *lower.Node) string {
+	if n.Meta.SourceName != "" {
+		return n.Meta.SourceName
 	}
-	if cfg, ok := cs.ModuleType[class]; ok {
-		return cfg, true
+	return n.Name
+}
+
+// nodeNameKey finds the node_name entry that matches name: the exact name,
+// else the first glob in sorted order.
+func (cs *ConfigSet) nodeNameKey(name string) (string, bool) {
+	if len(cs.NodeName) == 0 {
+		return "", false
+	}
+	if _, ok := cs.NodeName[name]; ok {
+		return name, true
+	}
+	for _, key := range slices.Sorted(maps.Keys(cs.NodeName)) {
+		if isGlob(key) && globMatch(key, name) {
+			return key, true
+		}
+	}
+	return "", false
+}
+
+func isGlob(key string) bool { return strings.ContainsAny(key, "*?") }
+
+// globMatch matches name against a pattern whose * stands for any run of
+// characters (slashes included: node names are paths) and ? for one.
+func globMatch(pattern, name string) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	for _, r := range pattern {
+		switch r {
+		case '*':
+			re.WriteString(".*")
+		case '?':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	re.WriteString("$")
+	return regexp.MustCompile(re.String()).MatchString(name)
+}
+
+// typeKey matches a class name exactly or by its last dotted part, so
+// "Conv2d" selects "torch.nn.modules.conv.Conv2d".
+func (cs *ConfigSet) typeKey(class string) (string, bool) {
+	if class == "" {
+		return "", false
+	}
+	if _, ok := cs.ModuleType[class]; ok {
+		return class, true
 	}
 	short := class[strings.LastIndex(class, ".")+1:]
-	cfg, ok := cs.ModuleType[short]
-	return cfg, ok
+	_, ok := cs.ModuleType[short]
+	return short, ok
 }
 
 // ForInput returns the config of a top-level graph input.

@@ -136,6 +136,13 @@ func (c *converter) site(p *Point, s Site, q QParams) error {
 	}
 	if s.Kind == EdgeSite {
 		s.Consumer.Inputs[s.Input] = dq
+		// The edge into the graph's output (the io config's output
+		// pair) keeps the output's name.
+		if s.Consumer == g.OutputNode() && g.Outer == nil {
+			name := v.Name
+			g.RenameValue(v, g.NewValueName(name+"_float"))
+			g.RenameValue(dq, name)
+		}
 		return nil
 	}
 	// Graph outputs keep their names: the dequantized tensor takes it.

@@ -66,6 +66,9 @@ type Options struct {
 	Workers int
 	// Progress receives calibration progress.
 	Progress func(done, total int)
+	// Stages, when set, is called with 0 done before the first stage and
+	// after each stage that ran, with its name: progress across stages.
+	Stages func(stage string, done, total int)
 	// Log receives one line per stage and per transform pass (--verbose)
 	// and the dump of DumpAfter.
 	Log func(string)
@@ -127,6 +130,16 @@ func Run(ctx context.Context, s *Session, stages []Stage) (*Result, error) {
 	if err := CheckDumpAfter(s.Options.DumpAfter, stages); err != nil {
 		return nil, err
 	}
+	total := 0
+	for _, st := range stages {
+		if st.When == nil || st.When(s) {
+			total++
+		}
+	}
+	done := 0
+	if s.Options.Stages != nil {
+		s.Options.Stages("", 0, total)
+	}
 	for _, st := range stages {
 		if st.When != nil && !st.When(s) {
 			continue
@@ -139,6 +152,10 @@ func Run(ctx context.Context, s *Session, stages []Stage) (*Result, error) {
 		s.Timings[st.Name] = time.Since(start)
 		if err != nil {
 			return s.result(), &StageError{Stage: st.Name, Err: err}
+		}
+		done++
+		if s.Options.Stages != nil {
+			s.Options.Stages(st.Name, done, total)
 		}
 		s.logf("stage %s: %s (%.1f ms)", st.Name, st.Summary(), float64(s.Timings[st.Name].Microseconds())/1000)
 		if st.Name == s.Options.DumpAfter {

@@ -27,9 +27,12 @@ func convert(_ context.Context, s *Session) error {
 	return qpass.ConvertToQDQ(s.Module, s.Annotation, s.QParams)
 }
 
-const raiseDoc = `Write the lowered graph back as an ONNX model.`
+const raiseDoc = `Write the lowered graph back as an ONNX model.
+
+Every value inference sized is declared in value_info, so viewers show the
+shapes the model was specialised to.`
 
 func raise(_ context.Context, s *Session) (err error) {
-	s.Model, err = lower.Raise(s.Module)
+	s.Model, err = lower.RaiseWith(s.Module, lower.RaiseOptions{ValueInfo: true})
 	return err
 }

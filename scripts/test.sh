@@ -32,3 +32,11 @@ for arg in "$@"; do
 	fi
 done
 go test -tags ort -timeout 30m "$@" "${pkgs[@]}"
+
+# Nested modules (go test ./... skips them): the library examples, built
+# and run against this checkout. Only when the whole module was tested.
+if [[ ${#pkgs[@]} -eq 1 && "${pkgs[0]}" == "./..." ]]; then
+	for example in examples/*/; do
+		(cd "$example" && go vet ./... && go test -timeout 10m ./...)
+	done
+fi

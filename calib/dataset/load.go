@@ -24,21 +24,22 @@ func (s *Set) Load(i int) (Sample, error) {
 	if err != nil {
 		return Sample{}, err
 	}
-	sample := Sample{Name: e.path, Inputs: make(map[string]*tensor.Dense, len(s.specs)), Dims: map[string]int{}}
+	name := e.name()
+	sample := Sample{Name: name, Inputs: make(map[string]*tensor.Dense, len(s.specs)), Dims: map[string]int{}}
 	for name := range arrays {
 		if _, ok := s.spec(name); !ok {
-			return Sample{}, &SampleError{Sample: e.path, Input: name,
+			return Sample{}, &SampleError{Sample: e.name(), Input: name,
 				Err: kindf(ErrUnknownInput, "is not an input of the model (inputs: %s)", s.inputNames())}
 		}
 	}
 	for _, spec := range s.specs {
 		d, ok := arrays[spec.Name]
 		if !ok {
-			return Sample{}, &SampleError{Sample: e.path, Input: spec.Name,
+			return Sample{}, &SampleError{Sample: name, Input: spec.Name,
 				Err: kindf(ErrMissingInput, "the sample has no array for it")}
 		}
 		if err := checkInput(spec, d, sample.Dims); err != nil {
-			return Sample{}, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
+			return Sample{}, &SampleError{Sample: name, Input: spec.Name, Err: err}
 		}
 		sample.Inputs[spec.Name] = d
 	}
@@ -48,11 +49,15 @@ func (s *Set) Load(i int) (Sample, error) {
 // read returns the arrays of one sample keyed by input name.
 func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 	fail := func(input string, err error) (map[string]*tensor.Dense, error) {
-		return nil, &SampleError{Sample: e.path, Input: input, Err: err}
+		return nil, &SampleError{Sample: e.name(), Input: input, Err: err}
 	}
 	switch e.kind {
 	case npyFile:
-		d, err := s.readNPYBare(e.path)
+		read := s.readNPYBare
+		if e.parts > 0 {
+			read = func(path string) (*tensor.Dense, error) { return s.readNPYPart(path, e.part, e.parts) }
+		}
+		d, err := read(e.path)
 		if err != nil {
 			return fail(s.specs[0].Name, err)
 		}
@@ -64,9 +69,18 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 		}
 		return s.positional(arrays, "arr_"), nil
 	case inputFolder:
+		if e.parts > 0 {
+			return s.readFolderPart(e)
+		}
 		return s.readFolder(e.path)
 	case testDataSet:
 		return s.readTestDataSet(e.path)
+	case inMemory:
+		arrays, err := s.load(e.part)
+		if err != nil {
+			return fail("", err)
+		}
+		return arrays, nil
 	}
 	return fail("", fmt.Errorf("unknown sample kind %d", e.kind))
 }
@@ -87,14 +101,20 @@ func (s *Set) readNPYBare(path string) (*tensor.Dense, error) {
 func (s *Set) positional(arrays map[string]*tensor.Dense, prefix string) map[string]*tensor.Dense {
 	out := make(map[string]*tensor.Dense, len(arrays))
 	for name, d := range arrays {
-		if _, ok := s.spec(name); !ok {
-			if n, err := strconv.Atoi(strings.TrimPrefix(name, prefix)); err == nil && strings.HasPrefix(name, prefix) && n >= 0 && n < len(s.specs) {
-				name = s.specs[n].Name
-			}
-		}
-		out[name] = d
+		out[s.positionalName(name, prefix)] = d
 	}
 	return out
+}
+
+// positionalName is the input an array named prefix+N stands for, or name
+// itself when it is an input's name or not of that form.
+func (s *Set) positionalName(name, prefix string) string {
+	if _, ok := s.spec(name); !ok {
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, prefix)); err == nil && strings.HasPrefix(name, prefix) && n >= 0 && n < len(s.specs) {
+			return s.specs[n].Name
+		}
+	}
+	return name
 }
 
 func (s *Set) readFolder(dir string) (map[string]*tensor.Dense, error) {

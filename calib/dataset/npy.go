@@ -63,33 +63,54 @@ func readNPY(path string, f32 func(n int) []float32) (*tensor.Dense, error) {
 // decodeNPY reads one .npy stream, a float32 array into memory from f32
 // when it is not nil.
 func decodeNPY(r io.Reader, f32 func(n int) []float32) (*tensor.Dense, error) {
-	header, err := readNPYHeader(r)
+	h, err := readNPYInfo(r)
 	if err != nil {
 		return nil, err
+	}
+	return h.decode(r, h.shape, f32)
+}
+
+// npyInfo is what a .npy header says about the array after it.
+type npyInfo struct {
+	dt    tensor.Dtype
+	order binary.ByteOrder
+	shape []int
+}
+
+// readNPYInfo reads and checks a .npy header, leaving r at the data.
+func readNPYInfo(r io.Reader) (npyInfo, error) {
+	header, err := readNPYHeader(r)
+	if err != nil {
+		return npyInfo{}, err
 	}
 	dt, order, err := parseDescr(header)
 	if err != nil {
-		return nil, err
+		return npyInfo{}, err
 	}
 	if m := fortranRe.FindStringSubmatch(header); m == nil {
-		return nil, fmt.Errorf("npy header has no fortran_order: %q", header)
+		return npyInfo{}, fmt.Errorf("npy header has no fortran_order: %q", header)
 	} else if m[1] == "True" {
-		return nil, errors.New("fortran-ordered arrays are not supported (save with np.ascontiguousarray)")
+		return npyInfo{}, errors.New("fortran-ordered arrays are not supported (save with np.ascontiguousarray)")
 	}
 	shape, err := parseShape(header)
 	if err != nil {
-		return nil, err
+		return npyInfo{}, err
 	}
-	data, raw, err := makeRaw(dt, numElements(shape), f32)
+	return npyInfo{dt: dt, order: order, shape: shape}, nil
+}
+
+// decode reads an array of the header's dtype and the given shape from r.
+func (h npyInfo) decode(r io.Reader, shape []int, f32 func(n int) []float32) (*tensor.Dense, error) {
+	data, raw, err := makeRaw(h.dt, numElements(shape), f32)
 	if err != nil {
 		return nil, err
 	}
 	// The payload is read straight into the backing slice's memory and put
 	// into host order in place: one read and at most one pass over the data.
 	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, fmt.Errorf("reading %v data of shape %v: %w", dt, shape, err)
+		return nil, fmt.Errorf("reading %v data of shape %v: %w", h.dt, shape, err)
 	}
-	fromOrder(dt, raw, order)
+	fromOrder(h.dt, raw, h.order)
 	return newDense(shape, data)
 }
 

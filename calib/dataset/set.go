@@ -28,6 +28,11 @@ type Set struct {
 	samples []entry
 	// recycled holds *[]float32 arrays of released samples (see Release).
 	recycled sync.Pool
+	// shapes holds each sample's array shapes by input, when OpenSamples
+	// probed them.
+	shapes []map[string][]int
+	// load gives the arrays of in-memory sample i (FromFunc).
+	load func(i int) (map[string]*tensor.Dense, error)
 }
 
 type kind int
@@ -37,11 +42,24 @@ const (
 	npzFile                 // one array per input
 	inputFolder             // one <input>.npy per input
 	testDataSet             // input_N.pb TensorProtos
+	inMemory                // given by a function (FromFunc)
 )
 
 type entry struct {
 	path string
 	kind kind
+	// part of parts: one sample of a stacked .npy file (see OpenSamples);
+	// parts is 0 for a file that is one sample. For an in-memory sample,
+	// part is its index.
+	part, parts int
+}
+
+// name is how messages and Names refer to the sample.
+func (e entry) name() string {
+	if e.parts == 0 {
+		return e.path
+	}
+	return fmt.Sprintf("%s[%d]", e.path, e.part)
 }
 
 // Open lists the samples at paths. Each path is a sample (a .npy or .npz
@@ -80,7 +98,7 @@ func (s *Set) Len() int { return len(s.samples) }
 func (s *Set) Names() []string {
 	names := make([]string, len(s.samples))
 	for i, e := range s.samples {
-		names[i] = e.path
+		names[i] = e.name()
 	}
 	return names
 }

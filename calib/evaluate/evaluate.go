@@ -22,7 +22,8 @@ type Options struct {
 	// Workers run samples in parallel; below 1 means 1. The report is the
 	// same for any value: sums are reduced in sample order.
 	Workers int
-	// Progress, when set, is called after each sample.
+	// Progress, when set, is called with 0 done when the samples start,
+	// then after each sample.
 	Progress func(done, total int)
 	// Threshold is the decision threshold of probability outputs; 0 means 0.5.
 	Threshold float32
@@ -104,6 +105,9 @@ func (e *evaluator) runAll(ctx context.Context, opts Options) ([]*sampleResult, 
 		firstErr error
 		errAt    = n
 	)
+	if opts.Progress != nil {
+		opts.Progress(0, n)
+	}
 	for w := 0; w < workers; w++ {
 		lo, hi := w*n/workers, (w+1)*n/workers
 		wg.Add(1)
@@ -241,7 +245,8 @@ func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
 			tr, tg = append(tr, r.thrRef[j]...), append(tg, r.thrGot[j]...)
 			unit = unit && r.unit[j]
 		}
-		o := Output{Name: name, SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs}
+		sqnr := acc.SQNR()
+		o := Output{Name: name, SQNR: DB(sqnr), SQNRInfinite: math.IsInf(sqnr, 1), MaxAbsError: acc.MaxAbs}
 		if len(ar) > 0 {
 			a := metrics.Agreement(ar, ag)
 			o.ArgmaxAgreement = &a
@@ -264,9 +269,10 @@ func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
 		for _, r := range results {
 			local.merge(r.local[j])
 		}
+		sqnr := acc.SQNR()
 		l := Layer{
 			Name: p.float.Name, Submodule: p.float.Module, Module: p.module, Node: p.node, Kind: p.kind, Bits: p.bits,
-			SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs, Count: acc.N,
+			SQNR: DB(sqnr), SQNRInfinite: math.IsInf(sqnr, 1), MaxAbsError: acc.MaxAbs, Count: acc.N,
 		}
 		if local.total > 0 {
 			ls := DB(local.acc.SQNR())

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -189,6 +190,9 @@ func TestEvaluateReportIsJSONEvenWithInfiniteSQNR(t *testing.T) {
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"sqnr_db":null,"sqnr_infinite":true`) {
+		t.Errorf("infinite SQNR written as %s, want null with sqnr_infinite", b)
 	}
 	var back evaluate.Report
 	if err := json.Unmarshal(b, &back); err != nil {

@@ -9,8 +9,8 @@ import (
 )
 
 // EvaluateFiles is Evaluate on model files and sample paths (the forms
-// calib/dataset.Open accepts), with samples checked against the float
-// model's inputs.
+// calib/dataset.Open accepts, stacked .npy files split along the batch),
+// with samples checked against the float model's inputs.
 func EvaluateFiles(ctx context.Context, floatPath, quantPath string, data []string, opts Options) (*Report, error) {
 	fgm, err := lower.LoadFile(floatPath)
 	if err != nil {
@@ -20,7 +20,8 @@ func EvaluateFiles(ctx context.Context, floatPath, quantPath string, data []stri
 	if err != nil {
 		return nil, err
 	}
-	set, err := dataset.Open(data, calib.InputSpecs(fgm))
+	// Stacked files split into batch-1 samples, as quantize splits them.
+	set, err := dataset.OpenSamples(data, calib.InputSpecs(fgm), dataset.Options{SplitBatches: true})
 	if err != nil {
 		return nil, err
 	}

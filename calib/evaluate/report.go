@@ -7,33 +7,25 @@ import (
 )
 
 // DB is a ratio in decibels. Identical tensors have an infinite SQNR, which
-// JSON cannot hold as a number: it is written as the string "inf".
+// JSON cannot hold as a number: it is written as null, and the record
+// beside it says sqnr_infinite: true, so a reader that expects a number
+// (jq, pandas) gets null rather than a string.
 type DB float64
 
-// MarshalJSON writes finite values as numbers rounded to 0.01 dB.
+// MarshalJSON writes finite values as numbers rounded to 0.01 dB and
+// infinite or undefined ones as null.
 func (d DB) MarshalJSON() ([]byte, error) {
 	f := float64(d)
-	switch {
-	case math.IsInf(f, 1):
-		return []byte(`"inf"`), nil
-	case math.IsInf(f, -1):
-		return []byte(`"-inf"`), nil
-	case math.IsNaN(f):
+	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return []byte(`null`), nil
 	}
 	return []byte(strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)), nil
 }
 
-// UnmarshalJSON reads what MarshalJSON writes.
+// UnmarshalJSON reads what MarshalJSON writes; null gives NaN (the
+// record's sqnr_infinite tells an infinite ratio apart).
 func (d *DB) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case `"inf"`:
-		*d = DB(math.Inf(1))
-		return nil
-	case `"-inf"`:
-		*d = DB(math.Inf(-1))
-		return nil
-	case `null`:
+	if string(b) == `null` {
 		*d = DB(math.NaN())
 		return nil
 	}
@@ -65,11 +57,33 @@ type Report struct {
 	Hints []Hint `json:"hints,omitempty"`
 }
 
+// UnmarshalJSON reads a report back, restoring the infinite SQNRs that
+// JSON holds as null with sqnr_infinite.
+func (r *Report) UnmarshalJSON(b []byte) error {
+	type plain Report
+	if err := json.Unmarshal(b, (*plain)(r)); err != nil {
+		return err
+	}
+	for i := range r.Outputs {
+		if r.Outputs[i].SQNRInfinite {
+			r.Outputs[i].SQNR = DB(math.Inf(1))
+		}
+	}
+	for i := range r.Layers {
+		if r.Layers[i].SQNRInfinite {
+			r.Layers[i].SQNR = DB(math.Inf(1))
+		}
+	}
+	return nil
+}
+
 // Output compares one graph output over the data set.
 type Output struct {
-	Name        string  `json:"name"`
-	SQNR        DB      `json:"sqnr_db"`
-	MaxAbsError float64 `json:"max_abs_error"`
+	Name string `json:"name"`
+	SQNR DB     `json:"sqnr_db"`
+	// SQNRInfinite marks identical tensors (sqnr_db is then null).
+	SQNRInfinite bool    `json:"sqnr_infinite,omitempty"`
+	MaxAbsError  float64 `json:"max_abs_error"`
 	// ArgmaxAgreement is the fraction of rows (last axis) whose argmax is
 	// the same; absent for outputs whose last axis has one element.
 	ArgmaxAgreement *float64 `json:"argmax_agreement,omitempty"`
@@ -88,11 +102,13 @@ type Layer struct {
 	// Module is the module path of the node producing it, e.g. "features.conv1".
 	Module string `json:"module,omitempty"`
 	// Node is the name of the node producing it.
-	Node        string  `json:"node,omitempty"`
-	Kind        string  `json:"kind"`
-	Bits        int     `json:"bits,omitempty"`
-	SQNR        DB      `json:"sqnr_db"`
-	MaxAbsError float64 `json:"max_abs_error"`
+	Node string `json:"node,omitempty"`
+	Kind string `json:"kind"`
+	Bits int    `json:"bits,omitempty"`
+	SQNR DB     `json:"sqnr_db"`
+	// SQNRInfinite marks identical tensors (sqnr_db is then null).
+	SQNRInfinite bool    `json:"sqnr_infinite,omitempty"`
+	MaxAbsError  float64 `json:"max_abs_error"`
 	// Count is how many times the tensor was compared (samples × loop
 	// iterations).
 	Count int `json:"count"`

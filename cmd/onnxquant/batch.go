@@ -15,8 +15,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/onnxquant/onnxquant"
 	"go.yaml.in/yaml/v3"
-	"golang.org/x/term"
 )
 
 func batchCommand() *cli.Command {
@@ -43,7 +44,7 @@ and is written to --out-dir as NAME_SCHEME.onnx.`,
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "default Ethos-U `TARGET`"},
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "default global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "default config `FILE`"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "models quantized in parallel"},
+			jobsFlag("models quantized in parallel"),
 			&cli.BoolFlag{Name: "json", Usage: "print the per-model reports as JSON instead of the table"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each pass of each model as it runs"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -171,7 +172,7 @@ func batchJobs(c *cli.Context) ([]quantizeJob, error) {
 		if len(e.Calib) == 0 {
 			return nil, usagef("%s: no calib", where)
 		}
-		job := quantizeJob{In: e.Model, Out: e.Output, Calib: e.Calib, Target: e.Target, Scheme: e.Scheme, Config: e.Config, Workers: 1}
+		job := quantizeJob{In: e.Model, Out: e.Output, Calib: e.Calib, Target: e.Target, Scheme: e.Scheme, Config: e.Config, Workers: 1, MakeOutDir: true}
 		if job.Target == "" {
 			job.Target = c.String("target")
 		}
@@ -180,6 +181,17 @@ func batchJobs(c *cli.Context) ([]quantizeJob, error) {
 		}
 		if job.Config == "" {
 			job.Config = c.String("config")
+		}
+		job.SchemeSet = e.Scheme != "" || c.IsSet("scheme")
+		// Target, scheme and config-key mistakes are usage errors of the
+		// whole batch, found before anything runs; other failures (a
+		// config file that cannot be read) are the model's.
+		scheme, err := onnxquant.CheckOptions(job.options())
+		switch {
+		case errors.Is(err, onnxquant.ErrInvalidOptions):
+			return nil, usagef("%s: %v", where, err)
+		case err == nil:
+			job.Scheme = scheme
 		}
 		if job.Out == "" {
 			if c.String("out-dir") == "" {
@@ -214,35 +226,41 @@ func batchAction(c *cli.Context) error {
 			return fmt.Errorf("--out-dir: %w", err)
 		}
 	}
-	// Target, scheme and config-key mistakes are usage errors of the whole
-	// batch, found before anything runs; other failures are per model.
-	results := make([]batchResult, len(jobs))
-	var ready []int
-	for i := range jobs {
-		if _, err := newQuantizer(jobs[i]); err != nil {
-			var ue *usageError
-			if errors.As(err, &ue) {
-				return usagef("%s: %v", jobs[i].In, err)
-			}
+	// Manifest outputs may name folders that do not exist yet: make them
+	// all before any model runs, so parallel models never race on them.
+	for _, j := range jobs {
+		if err := os.MkdirAll(filepath.Dir(j.Out), 0o755); err != nil {
+			return fmt.Errorf("output %q: %w", j.Out, err)
 		}
-		ready = append(ready, i)
 	}
+	results := make([]batchResult, len(jobs))
 	quiet, verbose := c.Bool("quiet"), c.Bool("verbose")
 	stderr := c.App.ErrWriter
-	tty := false
-	if f, ok := stderr.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	var progress func(done, total int)
-	if tty && !quiet {
-		progress = progressPrinter(stderr, "batch")
-	}
 	var (
-		mu   sync.Mutex
-		done int
-		next = make(chan int)
-		wg   sync.WaitGroup
+		mu      sync.Mutex
+		done    int
+		next    = make(chan int)
+		wg      sync.WaitGroup
+		running = map[int]bool{}
 	)
+	out := newProgress(stderr)
+	var progress func(done, total int)
+	if !quiet {
+		// Called with mu held, like running's updates.
+		progress = out.counter("batch", "models", func() string {
+			var names []string
+			for i := range jobs {
+				if running[i] {
+					names = append(names, jobs[i].In)
+				}
+			}
+			if len(names) == 0 {
+				return ""
+			}
+			return "running: " + strings.Join(names, ", ")
+		})
+		progress(0, len(jobs))
+	}
 	workers := min(max(c.Int("jobs"), 1), len(jobs))
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -250,6 +268,12 @@ func batchAction(c *cli.Context) error {
 			defer wg.Done()
 			for i := range next {
 				job := jobs[i]
+				mu.Lock()
+				running[i] = true
+				if progress != nil {
+					progress(done, len(jobs))
+				}
+				mu.Unlock()
 				if verbose {
 					job.Log = func(s string) {
 						mu.Lock()
@@ -257,24 +281,16 @@ func batchAction(c *cli.Context) error {
 						fmt.Fprintf(stderr, "%s: %s\n", job.In, s)
 					}
 				}
-				var rep *quantizeReport
-				q, err := newQuantizer(job)
-				if err == nil {
-					rep, err = quantizeToFile(c.Context, q, job)
-				} else {
-					rep = &quantizeReport{Input: job.In, Target: job.Target, Scheme: job.Scheme, Error: err.Error()}
-				}
+				rep, err := quantizeToFile(c.Context, job)
 				mu.Lock()
 				results[i] = batchResult{report: rep, err: err}
 				done++
-				if tty {
-					fmt.Fprint(stderr, "\r\033[K")
-				}
+				delete(running, i)
 				switch {
 				case err != nil:
-					fmt.Fprintf(stderr, "[%d/%d] FAILED %s: %v\n", done, len(jobs), job.In, err)
+					out.println(fmt.Sprintf("[%d/%d] FAILED %s: %v", done, len(jobs), job.In, err))
 				case !quiet:
-					fmt.Fprintf(stderr, "[%d/%d] ok %s -> %s (%.0f ms)\n", done, len(jobs), job.In, job.Out, rep.TimingsMS["total"])
+					out.println(fmt.Sprintf("[%d/%d] ok %s -> %s (%.0f ms)", done, len(jobs), job.In, job.Out, rep.TimingsMS["total"]))
 				}
 				if progress != nil {
 					progress(done, len(jobs))
@@ -283,7 +299,7 @@ func batchAction(c *cli.Context) error {
 			}
 		}()
 	}
-	for _, i := range ready {
+	for i := range jobs {
 		next <- i
 	}
 	close(next)

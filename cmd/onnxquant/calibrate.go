@@ -1,30 +1,37 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/calib/dataset"
-	"github.com/onnxquant/onnxquant/calib/interp"
-	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/quantize"
 )
 
 func calibrateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "calibrate",
-		Usage: "observe every float activation of a model over calibration data and write the observer states as JSON",
-		Description: "With MODEL, runs every sample of --calib through the float interpreter, feeding one\n" +
-			"histogram observer per float value of every (sub)module, and fails when a conditional\n" +
-			"submodule is reached by no sample (unless --shard). With --merge, the arguments are\n" +
-			"stats files of the same model and plan (shards), merged exactly into one.",
+		Usage: "observe what quantize would over calibration data and write the observer states as JSON, for quantize --stats",
+		Description: "With MODEL, prepares the model as quantize does for --target, --scheme and --config,\n" +
+			"runs every sample of --calib through the float interpreter feeding the observers\n" +
+			"quantize would, and fails when a conditional submodule is reached by no sample (unless\n" +
+			"--shard). With --merge, the arguments are stats files of the same model and plan\n" +
+			"(shards), merged exactly into one. quantize --stats STATS.json quantizes from them\n" +
+			"without the samples, giving the same model as one run over all of the data.",
 		ArgsUsage: "MODEL | --merge STATS.json...",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` (.npy, .npz, sample folder or folder of samples); repeatable"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "stats `FILE` (JSON)", Required: true},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "worker threads; results do not depend on it"},
+			jobsFlag("worker threads; results do not depend on it"),
+			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET` the stats are for"},
+			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME` the stats are for"},
+			&cli.StringFlag{Name: "config", Usage: "config `FILE` the stats are for"},
+			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs"},
+			&cli.StringFlag{Name: "observer", Value: "histogram", Usage: "activation range `RULE` the stats are for: histogram or minmax (auto needs the samples themselves)"},
+			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization before annotation, as quantize --equalize"},
+			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape; repeatable"},
 			&cli.BoolFlag{Name: "merge", Usage: "merge the stats files given as arguments"},
 			&cli.BoolFlag{Name: "shard", Usage: "this is one shard of the data: check path coverage when merging, not now"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -34,9 +41,6 @@ func calibrateCommand() *cli.Command {
 }
 
 func calibrateAction(c *cli.Context) error {
-	if c.Int("jobs") < 1 {
-		return usagef("--jobs %d: expected at least 1", c.Int("jobs"))
-	}
 	var (
 		st  *calib.Stats
 		err error
@@ -74,51 +78,29 @@ func calibrateAction(c *cli.Context) error {
 
 func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	path := c.Args().First()
-	gm, err := lower.LoadFile(path)
+	shapes, err := parseInputShapes(c.StringSlice("input-shape"))
 	if err != nil {
 		return nil, err
 	}
-	specs, err := calib.ModelInputSpecs(gm)
+	obs, err := quantize.ParseObserver(c.String("observer"))
 	if err != nil {
-		return nil, fmt.Errorf("model %q: %w", path, err)
+		return nil, &usageError{msg: err.Error()}
 	}
-	set, err := dataset.Open(c.StringSlice("calib"), specs)
-	if err != nil {
-		return nil, err
+	opts := onnxquant.Options{
+		Accuracy: quantize.Accuracy{Observer: obs, EqualizeCrossLayer: c.Bool("equalize")},
+		Target:   c.String("target"), Scheme: c.String("scheme"), SchemeExplicit: c.IsSet("scheme"), ConfigFile: c.String("config"),
+		QAT: c.Bool("qat"), InputShapes: shapes, Calib: c.StringSlice("calib"), Workers: c.Int("jobs"),
 	}
-	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	// Bind dynamic sizes from the data and drop the shape-check branches
-	// no input shape can take, as quantize does. Shards to be merged must
-	// hold samples of the same input shapes so their graphs agree.
-	if _, err := calib.Specialize(ctx, gm, set); err != nil {
-		return nil, fmt.Errorf("model %q: %w", path, err)
-	}
-	// Samples run in parallel; threads left over when there are fewer
-	// samples than threads go to the kernels.
-	jobs := c.Int("jobs")
-	workers := min(jobs, set.Len())
-	it, err := interp.New(gm, interp.Options{Workers: max(jobs/max(workers, 1), 1)})
-	if err != nil {
-		return nil, fmt.Errorf("model %q: %w", path, err)
-	}
-	opts := calib.Options{Workers: workers}
 	if !c.Bool("quiet") {
-		opts.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
+		opts.Progress = newProgress(c.App.ErrWriter).counter("calibrate", "samples", nil)
 	}
-	reqs := calib.AllActivations(gm)
-	var st *calib.Stats
-	if c.Bool("shard") {
-		st, err = calib.Observe(ctx, it, set, reqs, opts)
-	} else {
-		st, err = calib.Calibrate(ctx, it, set, reqs, opts)
+	st, res, err := onnxquant.Calibrate(c.Context, path, opts, c.Bool("shard"))
+	if res != nil && !c.Bool("quiet") {
+		for _, n := range res.Notes {
+			fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("model %q: %w", path, err)
-	}
-	return st, nil
+	return st, err
 }
 
 // mergeStats merges stats files in argument order and, unless the result

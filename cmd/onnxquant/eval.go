@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib/evaluate"
 )
 
@@ -22,9 +27,11 @@ func evalCommand() *cli.Command {
 			&cli.IntFlag{Name: "top", Value: 10, Usage: "show the `N` worst layers (0: all)"},
 			&cli.Float64Flag{Name: "threshold", Value: 0.5, Usage: "decision `THRESHOLD` for outputs in [0, 1]"},
 			&cli.Float64Flag{Name: "hint-below", Value: 30, Usage: "propose a16w8 for modules with an int8 activation under `DB` dB"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "samples evaluated in parallel"},
+			jobsFlag("samples evaluated in parallel"),
+			&cli.BoolFlag{Name: "any-source", Usage: "compare even when --float is not the file --quant records as its source (an export of the same weights)"},
 			&cli.BoolFlag{Name: "sensitivity", Usage: "for every hint, measure the worst output's SQNR with that tensor alone left float"},
 			&cli.BoolFlag{Name: "json", Usage: "print the full report as JSON"},
+			&cli.StringFlag{Name: "csv", Usage: "write the per-layer table (every layer) as CSV to `FILE`"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
 		},
 		Action: func(c *cli.Context) error {
@@ -34,13 +41,21 @@ func evalCommand() *cli.Command {
 			if c.Int("top") < 0 {
 				return usagef("--top %d: expected 0 or more", c.Int("top"))
 			}
+			if err := onnxquant.CheckSource(c.String("float"), c.String("quant"), c.Bool("any-source")); err != nil {
+				return err
+			}
 			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below"), Sensitivity: c.Bool("sensitivity")}
 			if !c.Bool("quiet") {
-				opts.Progress = progressPrinter(c.App.ErrWriter, "eval")
+				opts.Progress = newProgress(c.App.ErrWriter).counter("eval", "samples", nil)
 			}
 			rep, err := evaluate.EvaluateFiles(c.Context, c.String("float"), c.String("quant"), c.StringSlice("data"), opts)
 			if err != nil {
 				return err
+			}
+			if path := c.String("csv"); path != "" {
+				if err := writeLayersCSV(path, rep); err != nil {
+					return err
+				}
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
@@ -51,6 +66,28 @@ func evalCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// writeLayersCSV writes every compared layer, worst first, as CSV: one
+// header row, then one row per layer. An infinite SQNR (identical
+// tensors) is an empty sqnr_db with sqnr_infinite true.
+func writeLayersCSV(path string, rep *evaluate.Report) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"tensor", "submodule", "module", "kind", "bits", "sqnr_db", "sqnr_infinite", "max_abs_error", "count"})
+	for _, l := range rep.Layers {
+		sqnr := ""
+		if f := float64(l.SQNR); !math.IsInf(f, 0) && !math.IsNaN(f) {
+			sqnr = strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
+		}
+		w.Write([]string{l.Name, l.Submodule, l.Module, l.Kind, strconv.Itoa(l.Bits), sqnr, strconv.FormatBool(l.SQNRInfinite),
+			strconv.FormatFloat(l.MaxAbsError, 'g', -1, 64), strconv.Itoa(l.Count)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
 }
 
 // printEvalSummary writes the outputs, the top worst layers (all when top

@@ -47,16 +47,19 @@ func inspectCommand() *cli.Command {
 
 // inspection is what `inspect` reports; its JSON form is a stable interface.
 type inspection struct {
-	File       string         `json:"file"`
-	IRVersion  int64          `json:"ir_version"`
-	Producer   string         `json:"producer,omitempty"`
-	Opsets     []opsetEntry   `json:"opsets"`
-	Inputs     []tensorEntry  `json:"inputs"`
-	Outputs    []tensorEntry  `json:"outputs"`
-	Nodes      int            `json:"nodes"`
-	OpCounts   map[string]int `json:"op_counts"`
-	Modules    []moduleEntry  `json:"modules"`
-	Submodules []subEntry     `json:"submodules"`
+	File      string `json:"file"`
+	IRVersion int64  `json:"ir_version"`
+	Producer  string `json:"producer,omitempty"`
+	// Metadata are the model's metadata_props; onnxquant's outputs record
+	// how they were made there (onnxquant.* keys).
+	Metadata   map[string]string `json:"metadata,omitempty"`
+	Opsets     []opsetEntry      `json:"opsets"`
+	Inputs     []tensorEntry     `json:"inputs"`
+	Outputs    []tensorEntry     `json:"outputs"`
+	Nodes      int               `json:"nodes"`
+	OpCounts   map[string]int    `json:"op_counts"`
+	Modules    []moduleEntry     `json:"modules"`
+	Submodules []subEntry        `json:"submodules"`
 }
 
 type opsetEntry struct {
@@ -90,6 +93,12 @@ type subEntry struct {
 
 func inspectModel(m *onnxio.Model, gm *lower.GraphModule) *inspection {
 	rep := &inspection{File: m.Path, IRVersion: m.Proto.GetIrVersion(), Producer: strings.TrimSpace(m.Proto.GetProducerName() + " " + m.Proto.GetProducerVersion()), OpCounts: map[string]int{}}
+	for _, e := range m.Proto.MetadataProps {
+		if rep.Metadata == nil {
+			rep.Metadata = map[string]string{}
+		}
+		rep.Metadata[e.GetKey()] = e.GetValue()
+	}
 	for _, o := range m.Proto.OpsetImport {
 		rep.Opsets = append(rep.Opsets, opsetEntry{Domain: o.GetDomain(), Version: o.GetVersion()})
 	}
@@ -172,6 +181,14 @@ func (r *inspection) writeText(w io.Writer) {
 		fmt.Fprintf(w, " (producer %s)", r.Producer)
 	}
 	fmt.Fprintln(w)
+	keys := make([]string, 0, len(r.Metadata))
+	for k := range r.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "metadata   %s = %s\n", k, r.Metadata[k])
+	}
 	fmt.Fprint(w, "opsets    ")
 	for _, o := range r.Opsets {
 		d := o.Domain

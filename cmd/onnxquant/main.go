@@ -13,10 +13,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/onnxquant/onnxquant"
 )
 
 // Exit codes shared by every command.
@@ -37,15 +40,16 @@ func usagef(format string, args ...any) error {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
-		Name:      "onnxquant",
-		Usage:     "quantize float ONNX models to integer QDQ ONNX for Arm Ethos-U NPUs",
-		Writer:    stdout,
-		ErrWriter: stderr,
+		Name:    "onnxquant",
+		Usage:   "quantize float ONNX models to integer QDQ ONNX for Arm Ethos-U NPUs",
+		Version: onnxquant.Version,
+		// A comma belongs to the value (--input-shape x=1,3,48,192, or a
+		// path); list flags repeat or take several words instead.
+		DisableSliceFlagSeparator: true,
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
 		// Errors are printed once, by run, with the right exit code.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &usageError{msg: err.Error()}
-		},
 		Commands: []*cli.Command{
 			inspectCommand(),
 			convertCommand(),
@@ -58,9 +62,13 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			exportCommand(),
 		},
 	}
+	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return flagUsageError(app.Flags, err)
+	}
 	for _, cmd := range app.Commands {
+		flags := cmd.Flags
 		cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-			return &usageError{msg: err.Error()}
+			return flagUsageError(flags, err)
 		}
 	}
 	return app
@@ -78,10 +86,13 @@ func interspersed(app *cli.App, args []string) []string {
 		return args
 	}
 	takesValue := map[string]bool{}
+	isList := map[string]bool{}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*cli.BoolFlag)
+		_, list := f.(*cli.StringSliceFlag)
 		for _, name := range f.Names() {
 			takesValue[name] = !isBool
+			isList[name] = list
 		}
 	}
 	var flags, positional []string
@@ -105,6 +116,12 @@ func interspersed(app *cli.App, args []string) []string {
 			flags = append(flags, rest[i+1])
 			i++
 		}
+		// "--calib a.npy b.npy" (what a shell glob gives): the sample
+		// paths after a list flag are its values too.
+		for isList[name] && i+1 < len(rest) && looksLikeSamples(rest[i+1]) {
+			flags = append(flags, a, rest[i+1])
+			i++
+		}
 	}
 	out := append([]string{args[0], args[1]}, flags...)
 	if len(positional) > 0 {
@@ -112,6 +129,42 @@ func interspersed(app *cli.App, args []string) []string {
 		out = append(out, positional...)
 	}
 	return out
+}
+
+// looksLikeSamples tells whether a command-line word names sample data
+// (a .npy or .npz file, optionally NAME=, or a folder) rather than a
+// model, manifest or stats file, which are positional arguments.
+func looksLikeSamples(arg string) bool {
+	if len(arg) > 0 && arg[0] == '-' {
+		return false
+	}
+	ext := strings.ToLower(filepath.Ext(arg))
+	if ext == ".npy" || ext == ".npz" {
+		return true
+	}
+	info, err := os.Stat(arg)
+	return err == nil && info.IsDir()
+}
+
+// unknownCommand returns a usage error when the first argument names no
+// command, proposing the nearest ones.
+func unknownCommand(app *cli.App, args []string) error {
+	if len(args) < 2 || strings.HasPrefix(args[1], "-") || args[1] == "help" || app.Command(args[1]) != nil {
+		return nil
+	}
+	names := commandNames(app)
+	return usagef("unknown command %q%s (commands: %s)", args[1], didYouMean(nearest(args[1], names)), strings.Join(names, ", "))
+}
+
+// jobsFlag is the -j flag of every command; below 1 is a usage error.
+func jobsFlag(usage string) *cli.IntFlag {
+	return &cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: usage,
+		Action: func(_ *cli.Context, n int) error {
+			if n < 1 {
+				return usagef("--jobs %d: expected at least 1", n)
+			}
+			return nil
+		}}
 }
 
 // run executes the command line and returns the process exit code.
@@ -123,13 +176,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 // calibration, evaluation and batches between samples.
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, interspersed(app, args))
+	err := unknownCommand(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, interspersed(app, args))
+	}
 	if err == nil {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "onnxquant: %v\n", err)
 	var ue *usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "Required flag") {
+	if errors.As(err, &ue) || errors.Is(err, onnxquant.ErrInvalidOptions) || strings.HasPrefix(err.Error(), "Required flag") {
 		return exitUsage
 	}
 	return exitFailure

@@ -3,22 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/calib/evaluate"
 	"github.com/onnxquant/onnxquant/ethosu"
-	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
-	"github.com/onnxquant/onnxquant/qpass"
 	"github.com/onnxquant/onnxquant/quantize"
 	"github.com/onnxquant/onnxquant/tflite"
 )
@@ -34,11 +31,15 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET`"},
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "YAML or JSON `FILE` with global, io, module_name and module_type entries"},
+			&cli.StringFlag{Name: "stats", Usage: "quantize from calibration `STATS.json` (calibrate, shards merged) instead of --calib samples"},
+			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix input `NAME=D,D,...` to a static shape (samples of another shape are then an error); repeatable"},
+			&cli.BoolFlag{Name: "show-config", Usage: "print the config every node gets and the entry that chose it, then exit (needs no --calib or -o)"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
 			&cli.StringFlag{Name: "tflite", Usage: "also write the quantized model as a TFLite `FILE` for Vela (both files or neither)"},
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
+			&cli.StringFlag{Name: "csv", Usage: "write the --report evaluation's per-layer table as CSV to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "calibration workers"},
+			jobsFlag("calibration workers"),
 			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch) or auto (chosen per tensor on held-out samples; the default)"},
 			&cli.BoolFlag{Name: "bias-correction", Usage: "correct each output channel's bias for the mean shift of weight quantization"},
 			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization of Conv->(Relu)->Conv chains before annotation"},
@@ -52,16 +53,24 @@ func quantizeCommand() *cli.Command {
 
 // quantizeReport is what --report writes, and one row of a batch.
 type quantizeReport struct {
-	Input     string             `json:"input"`
-	Output    string             `json:"output,omitempty"`
-	Target    string             `json:"target"`
-	Scheme    string             `json:"scheme"`
-	Samples   int                `json:"samples"`
-	Coverage  map[string]int     `json:"coverage"`
-	Points    int                `json:"quantization_points"`
-	TimingsMS map[string]float64 `json:"timings_ms"`
-	Error     string             `json:"error,omitempty"`
-	Legality  *ethosu.Report     `json:"legality,omitempty"`
+	Input   string `json:"input"`
+	Output  string `json:"output,omitempty"`
+	Target  string `json:"target"`
+	Scheme  string `json:"scheme"`
+	Samples int    `json:"samples"`
+	// InputShapes are the input shapes the model was specialised to, by
+	// input (null for one the samples left dynamic).
+	InputShapes map[string][]int `json:"input_shapes,omitempty"`
+	// Notes tell what was decided from the data: stacked files split,
+	// dynamic sizes bound.
+	Notes []string `json:"notes,omitempty"`
+	// Provenance is what the output's metadata_props record.
+	Provenance map[string]string  `json:"provenance,omitempty"`
+	Coverage   map[string]int     `json:"coverage"`
+	Points     int                `json:"quantization_points"`
+	TimingsMS  map[string]float64 `json:"timings_ms"`
+	Error      string             `json:"error,omitempty"`
+	Legality   *ethosu.Report     `json:"legality,omitempty"`
 	// EvalData are the samples Eval was measured on (the calibration
 	// data unless --eval-data is given).
 	EvalData  []string         `json:"eval_data,omitempty"`
@@ -74,15 +83,25 @@ type quantizeReport struct {
 type quantizeJob struct {
 	In, Out        string
 	Calib          []string
+	Stats          string
 	Target, Scheme string
-	Config         string
-	QAT            bool
-	Workers        int
+	// SchemeSet: the scheme was given explicitly (flag or manifest), so a
+	// config file's global entry must agree with it.
+	SchemeSet bool
+	Config    string
+	// InputShapes fix graph inputs to static shapes (--input-shape).
+	InputShapes map[string][]int64
+	QAT         bool
+	Workers     int
 	// Eval measures the quantized model against the float one on EvalData
 	// (Calib when empty) into the report.
 	Eval      bool
 	EvalData  []string
 	DumpAfter string
+	// MakeOutDir: Out's folder was made by the caller (batch creates the
+	// folders its manifest names before any model runs), so it is not
+	// checked again.
+	MakeOutDir bool
 	// TFLite, when set, is a second output: the model exported to TFLite.
 	TFLite string
 	// Accuracy are the accuracy methods (--observer, --bias-correction,
@@ -90,6 +109,10 @@ type quantizeJob struct {
 	Accuracy quantize.Accuracy
 	Log      func(string)
 	Progress func(done, total int)
+	// StageProgress reports the pipeline's stages.
+	StageProgress func(stage string, done, total int)
+	// EvalProgress reports the --report evaluation's samples.
+	EvalProgress func(done, total int)
 }
 
 func quantizeAction(c *cli.Context) error {
@@ -97,11 +120,24 @@ func quantizeAction(c *cli.Context) error {
 		fmt.Fprint(c.App.Writer, quantize.Steps(quantize.Stages()))
 		return nil
 	}
-	if err := requiredFlags(c, "output", "calib"); err != nil {
+	if c.Bool("show-config") {
+		return showConfig(c)
+	}
+	if c.IsSet("stats") && c.IsSet("calib") {
+		return usagef("give --calib samples or --stats from calibrate, not both")
+	}
+	required := []string{"output", "calib"}
+	if c.IsSet("stats") {
+		required = required[:1]
+	}
+	if err := requiredFlags(c, required...); err != nil {
 		if c.NArg() == 0 && c.NumFlags() == 0 {
 			_ = cli.ShowCommandHelp(c.Lineage()[1], c.Command.Name)
 		}
 		return err
+	}
+	if c.IsSet("stats") && c.String("report") != "" && len(c.StringSlice("eval-data")) == 0 {
+		return usagef("--report with --stats needs --eval-data: there are no calibration samples to evaluate on")
 	}
 	if err := onlyArgs(c, 1, "one input model"); err != nil {
 		return err
@@ -110,18 +146,34 @@ func quantizeAction(c *cli.Context) error {
 		return &usageError{msg: err.Error()}
 	}
 	job := quantizeJob{
-		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"),
+		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"), Stats: c.String("stats"),
 		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
 		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"), TFLite: c.String("tflite"),
-		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"),
+		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"), SchemeSet: c.IsSet("scheme"),
+	}
+	shapes, err := parseInputShapes(c.StringSlice("input-shape"))
+	if err != nil {
+		return err
+	}
+	job.InputShapes = shapes
+	if job.Scheme, err = onnxquant.CheckOptions(job.options()); err != nil {
+		return err
 	}
 	obs, err := quantize.ParseObserver(c.String("observer"))
 	if err != nil {
 		return &usageError{msg: err.Error()}
 	}
+	if job.Stats != "" && !c.IsSet("observer") {
+		// Stats hold mergeable observer states: histograms, as calibrate
+		// makes them by default.
+		obs = quantize.ObserverHistogram
+	}
 	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: c.Bool("bias-correction"), EqualizeCrossLayer: c.Bool("equalize")}
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
+	}
+	if c.String("csv") != "" && !job.Eval {
+		return usagef("--csv needs --report FILE.json: the table comes from its evaluation")
 	}
 	switch {
 	case c.Bool("verbose"):
@@ -136,18 +188,27 @@ func quantizeAction(c *cli.Context) error {
 		}
 	}
 	if !c.Bool("quiet") {
-		job.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
+		p := newProgress(c.App.ErrWriter)
+		job.Progress = p.counter("calibrate", "samples", nil)
+		job.StageProgress = p.stages("quantize")
+		job.EvalProgress = p.counter("eval", "samples", nil)
 	}
-	q, err := newQuantizer(job)
-	if err != nil {
-		return err
+	rep, qerr := quantizeToFile(c.Context, job)
+	if !c.Bool("quiet") {
+		for _, n := range rep.Notes {
+			fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)
+		}
 	}
-	rep, qerr := quantizeToFile(c.Context, q, job)
 	if rep.EvalError != "" {
 		fmt.Fprintf(c.App.ErrWriter, "onnxquant: warning: evaluation skipped: %s\n", rep.EvalError)
 	}
 	if path := c.String("report"); path != "" {
 		if err := writeJSONFile(path, rep); err != nil && qerr == nil {
+			qerr = err
+		}
+	}
+	if path := c.String("csv"); path != "" && rep.Eval != nil {
+		if err := writeLayersCSV(path, rep.Eval); err != nil && qerr == nil {
 			qerr = err
 		}
 	}
@@ -162,6 +223,34 @@ func quantizeAction(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// showConfig prints one line per node: node, op, module, config and the
+// entry that chose it.
+func showConfig(c *cli.Context) error {
+	if err := onlyArgs(c, 1, "one input model"); err != nil {
+		return err
+	}
+	opts := onnxquant.Options{Target: c.String("target"), Scheme: c.String("scheme"), SchemeExplicit: c.IsSet("scheme"),
+		ConfigFile: c.String("config"), QAT: c.Bool("qat")}
+	lines, err := onnxquant.ShowConfig(c.Args().First(), opts)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tOP\tMODULE\tCONFIG\tCHOSEN BY")
+	for _, l := range lines {
+		node := l.Node
+		if l.Submodule != "" {
+			node = l.Submodule + ":" + node
+		}
+		module := l.Module
+		if module == "" {
+			module = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", node, l.Op, module, l.Config, l.Rule)
+	}
+	return tw.Flush()
 }
 
 // requiredFlags is urfave's check of required flags, done in the action so
@@ -182,45 +271,21 @@ func requiredFlags(c *cli.Context, names ...string) error {
 	return usagef("Required flags %q not set", strings.Join(missing, ", "))
 }
 
-// newQuantizer configures a quantizer for a job. A bad target, scheme or
-// config key is a *usageError; a config file that cannot be read is not.
-func newQuantizer(job quantizeJob) (*ethosu.Quantizer, error) {
-	spec, err := ethosu.NewCompileSpec(job.Target, "", "")
-	if err != nil {
-		return nil, &usageError{msg: err.Error()}
+// options are the library options of a job.
+func (job quantizeJob) options() onnxquant.Options {
+	return onnxquant.Options{
+		Target: job.Target, Scheme: job.Scheme, SchemeExplicit: job.SchemeSet, ConfigFile: job.Config,
+		QAT: job.QAT, InputShapes: job.InputShapes, Calib: job.Calib, StatsFile: job.Stats,
+		Workers: job.Workers, Progress: job.Progress, StageProgress: job.StageProgress, Log: job.Log, DumpAfter: job.DumpAfter,
+		Accuracy: job.Accuracy,
 	}
-	q := ethosu.NewEthosUQuantizer(spec)
-	global, err := ethosu.RoleConfig(job.Scheme, qpass.RoleGlobal, job.QAT)
-	if err != nil || global == nil {
-		return nil, usagef("scheme %q: expected int8, int8-per-tensor or a16w8", job.Scheme)
-	}
-	q.SetGlobal(global)
-	if job.Config != "" {
-		cf, err := ethosu.LoadConfigFile(job.Config)
-		if err == nil {
-			err = cf.Apply(q, job.QAT)
-		}
-		if err != nil {
-			if errors.Is(err, ethosu.ErrConfig) {
-				return nil, &usageError{msg: err.Error()}
-			}
-			return nil, err
-		}
-	}
-	q.Workers = job.Workers
-	q.DumpAfter = job.DumpAfter
-	q.Accuracy = job.Accuracy
-	q.Log = job.Log
-	q.Progress = job.Progress
-	return q, nil
 }
 
-// quantizeToFile quantizes job.In with q and writes job.Out; a failure
-// writes nothing. The report is filled as far as the run got, failed or
-// not.
-func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (*quantizeReport, error) {
+// quantizeToFile quantizes job.In into job.Out; a failure writes nothing.
+// The report is filled as far as the run got, failed or not.
+func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, error) {
 	start := time.Now()
-	rep := &quantizeReport{Input: job.In, Target: q.CompileSpec().Target, Scheme: job.Scheme, TimingsMS: map[string]float64{}}
+	rep := &quantizeReport{Input: job.In, Target: job.Target, Scheme: job.Scheme, TimingsMS: map[string]float64{}}
 	finish := func(err error) (*quantizeReport, error) {
 		rep.TimingsMS["total"] = float64(time.Since(start).Microseconds()) / 1000
 		if err != nil {
@@ -231,29 +296,27 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if same, _ := samePath(job.In, job.Out); same {
 		return finish(fmt.Errorf("output %q is the input model: refusing to overwrite it", job.Out))
 	}
-	if err := checkOutputDir(job.Out); err != nil {
-		return finish(err)
+	if !job.MakeOutDir {
+		if err := checkOutputDir(job.Out); err != nil {
+			return finish(err)
+		}
 	}
 	if err := checkTFLiteOutput(job); err != nil {
 		return finish(err)
 	}
-	res, err := quantizeFile(ctx, q, job.In, job.Calib, job.QAT)
+	m, res, err := onnxquant.QuantizeFile(ctx, job.In, job.options())
 	if res != nil {
+		rep.Target, rep.Scheme = res.Target, res.Scheme
 		rep.Legality = res.Legality
 		for k, d := range res.Timings {
 			rep.TimingsMS[k] = float64(d.Microseconds()) / 1000
 		}
-		if res.Stats != nil {
-			rep.Samples, rep.Coverage = res.Stats.Samples, res.Stats.Coverage
-		}
-		if res.Annotation != nil {
-			rep.Points = len(res.Annotation.Points())
-		}
+		rep.Samples, rep.Coverage, rep.Points = res.Samples, res.Coverage, res.Points
+		rep.InputShapes, rep.Notes, rep.Provenance = res.InputShapes, res.Notes, res.Provenance
 	}
 	if err != nil {
 		return finish(err)
 	}
-	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
 	var tfl []byte
 	if job.TFLite != "" {
 		// Exported before anything is written, so that a model the
@@ -278,7 +341,7 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 			rep.EvalData = job.Calib
 		}
 		evalStart := time.Now()
-		ev, err := evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers})
+		ev, err := evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers, Progress: job.EvalProgress})
 		rep.TimingsMS["eval"] = float64(time.Since(evalStart).Microseconds()) / 1000
 		if err != nil {
 			rep.EvalError = err.Error()
@@ -286,23 +349,6 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 		rep.Eval = ev
 	}
 	return finish(nil)
-}
-
-// quantizeFile loads, lowers, calibrates and quantizes one model.
-func quantizeFile(ctx context.Context, q *ethosu.Quantizer, in string, calibPaths []string, qat bool) (*ethosu.Result, error) {
-	gm, err := lower.LoadFile(in)
-	if err != nil {
-		return nil, err
-	}
-	set, err := dataset.Open(calibPaths, calib.InputSpecs(gm))
-	if err != nil {
-		return nil, err
-	}
-	res, err := q.QuantizeWithSubmodules(ctx, gm, set, qat)
-	if err != nil {
-		return res, fmt.Errorf("model %q: %w", in, err)
-	}
-	return res, nil
 }
 
 func writeJSONFile(path string, v any) error {
@@ -321,7 +367,11 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %q: %w", path, err)
 	}
 	tmp := f.Name()
-	_, werr := f.Write(data)
+	// CreateTemp makes the file 0600; a report is ordinary output.
+	werr := f.Chmod(0o644)
+	if werr == nil {
+		_, werr = f.Write(data)
+	}
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr

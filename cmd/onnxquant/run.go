@@ -28,7 +28,7 @@ func runCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "input", Aliases: []string{"i"}, Usage: "model input `[NAME=]FILE`; repeatable", Required: true},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `FOLDER` (created if missing)", Required: true},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "intra-op worker threads"},
+			jobsFlag("intra-op worker threads"),
 		},
 		Action: runAction,
 	}
@@ -37,9 +37,6 @@ func runCommand() *cli.Command {
 func runAction(c *cli.Context) error {
 	if err := onlyArgs(c, 1, "one model file"); err != nil {
 		return err
-	}
-	if c.Int("jobs") < 1 {
-		return usagef("--jobs %d: expected at least 1", c.Int("jobs"))
 	}
 	gm, err := lower.LoadFile(c.Args().First())
 	if err != nil {

@@ -7,6 +7,10 @@
 // Fields that appear in newer files than this schema describes are kept as
 // unknown fields by google.golang.org/protobuf and written back unchanged.
 //
+// The proto package is onnxquant.onnx and the file onnxquant/onnx.proto, not
+// onnx and onnx.proto, so that this registration never collides with another
+// Go ONNX package in the same program (the registry panics on duplicates).
+//
 // Regenerate with `go generate ./onnxio/onnxpb` (needs protoc and
 // protoc-gen-go v1.36.12 on PATH).
 
@@ -14,7 +18,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: onnx.proto
+// source: onnxquant/onnx.proto
 
 package onnxpb
 
@@ -93,11 +97,11 @@ func (x Version) String() string {
 }
 
 func (Version) Descriptor() protoreflect.EnumDescriptor {
-	return file_onnx_proto_enumTypes[0].Descriptor()
+	return file_onnxquant_onnx_proto_enumTypes[0].Descriptor()
 }
 
 func (Version) Type() protoreflect.EnumType {
-	return &file_onnx_proto_enumTypes[0]
+	return &file_onnxquant_onnx_proto_enumTypes[0]
 }
 
 func (x Version) Number() protoreflect.EnumNumber {
@@ -116,7 +120,7 @@ func (x *Version) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Version.Descriptor instead.
 func (Version) EnumDescriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{0}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{0}
 }
 
 type OperatorStatus int32
@@ -149,11 +153,11 @@ func (x OperatorStatus) String() string {
 }
 
 func (OperatorStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_onnx_proto_enumTypes[1].Descriptor()
+	return file_onnxquant_onnx_proto_enumTypes[1].Descriptor()
 }
 
 func (OperatorStatus) Type() protoreflect.EnumType {
-	return &file_onnx_proto_enumTypes[1]
+	return &file_onnxquant_onnx_proto_enumTypes[1]
 }
 
 func (x OperatorStatus) Number() protoreflect.EnumNumber {
@@ -172,7 +176,7 @@ func (x *OperatorStatus) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use OperatorStatus.Descriptor instead.
 func (OperatorStatus) EnumDescriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{1}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{1}
 }
 
 type AttributeProto_AttributeType int32
@@ -244,11 +248,11 @@ func (x AttributeProto_AttributeType) String() string {
 }
 
 func (AttributeProto_AttributeType) Descriptor() protoreflect.EnumDescriptor {
-	return file_onnx_proto_enumTypes[2].Descriptor()
+	return file_onnxquant_onnx_proto_enumTypes[2].Descriptor()
 }
 
 func (AttributeProto_AttributeType) Type() protoreflect.EnumType {
-	return &file_onnx_proto_enumTypes[2]
+	return &file_onnxquant_onnx_proto_enumTypes[2]
 }
 
 func (x AttributeProto_AttributeType) Number() protoreflect.EnumNumber {
@@ -267,7 +271,7 @@ func (x *AttributeProto_AttributeType) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use AttributeProto_AttributeType.Descriptor instead.
 func (AttributeProto_AttributeType) EnumDescriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{0, 0}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{0, 0}
 }
 
 type TensorProto_DataType int32
@@ -375,11 +379,11 @@ func (x TensorProto_DataType) String() string {
 }
 
 func (TensorProto_DataType) Descriptor() protoreflect.EnumDescriptor {
-	return file_onnx_proto_enumTypes[3].Descriptor()
+	return file_onnxquant_onnx_proto_enumTypes[3].Descriptor()
 }
 
 func (TensorProto_DataType) Type() protoreflect.EnumType {
-	return &file_onnx_proto_enumTypes[3]
+	return &file_onnxquant_onnx_proto_enumTypes[3]
 }
 
 func (x TensorProto_DataType) Number() protoreflect.EnumNumber {
@@ -398,7 +402,7 @@ func (x *TensorProto_DataType) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TensorProto_DataType.Descriptor instead.
 func (TensorProto_DataType) EnumDescriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{8, 0}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{8, 0}
 }
 
 type TensorProto_DataLocation int32
@@ -431,11 +435,11 @@ func (x TensorProto_DataLocation) String() string {
 }
 
 func (TensorProto_DataLocation) Descriptor() protoreflect.EnumDescriptor {
-	return file_onnx_proto_enumTypes[4].Descriptor()
+	return file_onnxquant_onnx_proto_enumTypes[4].Descriptor()
 }
 
 func (TensorProto_DataLocation) Type() protoreflect.EnumType {
-	return &file_onnx_proto_enumTypes[4]
+	return &file_onnxquant_onnx_proto_enumTypes[4]
 }
 
 func (x TensorProto_DataLocation) Number() protoreflect.EnumNumber {
@@ -454,7 +458,7 @@ func (x *TensorProto_DataLocation) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TensorProto_DataLocation.Descriptor instead.
 func (TensorProto_DataLocation) EnumDescriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{8, 1}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{8, 1}
 }
 
 type AttributeProto struct {
@@ -462,7 +466,7 @@ type AttributeProto struct {
 	Name          *string                       `protobuf:"bytes,1,opt,name=name" json:"name,omitempty"`
 	RefAttrName   *string                       `protobuf:"bytes,21,opt,name=ref_attr_name,json=refAttrName" json:"ref_attr_name,omitempty"`
 	DocString     *string                       `protobuf:"bytes,13,opt,name=doc_string,json=docString" json:"doc_string,omitempty"`
-	Type          *AttributeProto_AttributeType `protobuf:"varint,20,opt,name=type,enum=onnx.AttributeProto_AttributeType" json:"type,omitempty"`
+	Type          *AttributeProto_AttributeType `protobuf:"varint,20,opt,name=type,enum=onnxquant.onnx.AttributeProto_AttributeType" json:"type,omitempty"`
 	F             *float32                      `protobuf:"fixed32,2,opt,name=f" json:"f,omitempty"`
 	I             *int64                        `protobuf:"varint,3,opt,name=i" json:"i,omitempty"`
 	S             []byte                        `protobuf:"bytes,4,opt,name=s" json:"s,omitempty"`
@@ -483,7 +487,7 @@ type AttributeProto struct {
 
 func (x *AttributeProto) Reset() {
 	*x = AttributeProto{}
-	mi := &file_onnx_proto_msgTypes[0]
+	mi := &file_onnxquant_onnx_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +499,7 @@ func (x *AttributeProto) String() string {
 func (*AttributeProto) ProtoMessage() {}
 
 func (x *AttributeProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[0]
+	mi := &file_onnxquant_onnx_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +512,7 @@ func (x *AttributeProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttributeProto.ProtoReflect.Descriptor instead.
 func (*AttributeProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{0}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *AttributeProto) GetName() string {
@@ -649,7 +653,7 @@ type ValueInfoProto struct {
 
 func (x *ValueInfoProto) Reset() {
 	*x = ValueInfoProto{}
-	mi := &file_onnx_proto_msgTypes[1]
+	mi := &file_onnxquant_onnx_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +665,7 @@ func (x *ValueInfoProto) String() string {
 func (*ValueInfoProto) ProtoMessage() {}
 
 func (x *ValueInfoProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[1]
+	mi := &file_onnxquant_onnx_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +678,7 @@ func (x *ValueInfoProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValueInfoProto.ProtoReflect.Descriptor instead.
 func (*ValueInfoProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{1}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ValueInfoProto) GetName() string {
@@ -722,7 +726,7 @@ type NodeProto struct {
 
 func (x *NodeProto) Reset() {
 	*x = NodeProto{}
-	mi := &file_onnx_proto_msgTypes[2]
+	mi := &file_onnxquant_onnx_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +738,7 @@ func (x *NodeProto) String() string {
 func (*NodeProto) ProtoMessage() {}
 
 func (x *NodeProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[2]
+	mi := &file_onnxquant_onnx_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +751,7 @@ func (x *NodeProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeProto.ProtoReflect.Descriptor instead.
 func (*NodeProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{2}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *NodeProto) GetInput() []string {
@@ -825,7 +829,7 @@ type TrainingInfoProto struct {
 
 func (x *TrainingInfoProto) Reset() {
 	*x = TrainingInfoProto{}
-	mi := &file_onnx_proto_msgTypes[3]
+	mi := &file_onnxquant_onnx_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +841,7 @@ func (x *TrainingInfoProto) String() string {
 func (*TrainingInfoProto) ProtoMessage() {}
 
 func (x *TrainingInfoProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[3]
+	mi := &file_onnxquant_onnx_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +854,7 @@ func (x *TrainingInfoProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainingInfoProto.ProtoReflect.Descriptor instead.
 func (*TrainingInfoProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{3}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TrainingInfoProto) GetInitialization() *GraphProto {
@@ -900,7 +904,7 @@ type ModelProto struct {
 
 func (x *ModelProto) Reset() {
 	*x = ModelProto{}
-	mi := &file_onnx_proto_msgTypes[4]
+	mi := &file_onnxquant_onnx_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +916,7 @@ func (x *ModelProto) String() string {
 func (*ModelProto) ProtoMessage() {}
 
 func (x *ModelProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[4]
+	mi := &file_onnxquant_onnx_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +929,7 @@ func (x *ModelProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelProto.ProtoReflect.Descriptor instead.
 func (*ModelProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{4}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ModelProto) GetIrVersion() int64 {
@@ -1015,7 +1019,7 @@ type StringStringEntryProto struct {
 
 func (x *StringStringEntryProto) Reset() {
 	*x = StringStringEntryProto{}
-	mi := &file_onnx_proto_msgTypes[5]
+	mi := &file_onnxquant_onnx_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1031,7 @@ func (x *StringStringEntryProto) String() string {
 func (*StringStringEntryProto) ProtoMessage() {}
 
 func (x *StringStringEntryProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[5]
+	mi := &file_onnxquant_onnx_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1044,7 @@ func (x *StringStringEntryProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringStringEntryProto.ProtoReflect.Descriptor instead.
 func (*StringStringEntryProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{5}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StringStringEntryProto) GetKey() string {
@@ -1067,7 +1071,7 @@ type TensorAnnotation struct {
 
 func (x *TensorAnnotation) Reset() {
 	*x = TensorAnnotation{}
-	mi := &file_onnx_proto_msgTypes[6]
+	mi := &file_onnxquant_onnx_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1083,7 @@ func (x *TensorAnnotation) String() string {
 func (*TensorAnnotation) ProtoMessage() {}
 
 func (x *TensorAnnotation) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[6]
+	mi := &file_onnxquant_onnx_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1096,7 @@ func (x *TensorAnnotation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TensorAnnotation.ProtoReflect.Descriptor instead.
 func (*TensorAnnotation) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{6}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TensorAnnotation) GetTensorName() string {
@@ -1127,7 +1131,7 @@ type GraphProto struct {
 
 func (x *GraphProto) Reset() {
 	*x = GraphProto{}
-	mi := &file_onnx_proto_msgTypes[7]
+	mi := &file_onnxquant_onnx_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1143,7 @@ func (x *GraphProto) String() string {
 func (*GraphProto) ProtoMessage() {}
 
 func (x *GraphProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[7]
+	mi := &file_onnxquant_onnx_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1156,7 @@ func (x *GraphProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphProto.ProtoReflect.Descriptor instead.
 func (*GraphProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{7}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GraphProto) GetNode() []*NodeProto {
@@ -1238,7 +1242,7 @@ type TensorProto struct {
 	DocString     *string                   `protobuf:"bytes,12,opt,name=doc_string,json=docString" json:"doc_string,omitempty"`
 	RawData       []byte                    `protobuf:"bytes,9,opt,name=raw_data,json=rawData" json:"raw_data,omitempty"`
 	ExternalData  []*StringStringEntryProto `protobuf:"bytes,13,rep,name=external_data,json=externalData" json:"external_data,omitempty"`
-	DataLocation  *TensorProto_DataLocation `protobuf:"varint,14,opt,name=data_location,json=dataLocation,enum=onnx.TensorProto_DataLocation" json:"data_location,omitempty"`
+	DataLocation  *TensorProto_DataLocation `protobuf:"varint,14,opt,name=data_location,json=dataLocation,enum=onnxquant.onnx.TensorProto_DataLocation" json:"data_location,omitempty"`
 	DoubleData    []float64                 `protobuf:"fixed64,10,rep,packed,name=double_data,json=doubleData" json:"double_data,omitempty"`
 	Uint64Data    []uint64                  `protobuf:"varint,11,rep,packed,name=uint64_data,json=uint64Data" json:"uint64_data,omitempty"`
 	MetadataProps []*StringStringEntryProto `protobuf:"bytes,16,rep,name=metadata_props,json=metadataProps" json:"metadata_props,omitempty"`
@@ -1248,7 +1252,7 @@ type TensorProto struct {
 
 func (x *TensorProto) Reset() {
 	*x = TensorProto{}
-	mi := &file_onnx_proto_msgTypes[8]
+	mi := &file_onnxquant_onnx_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1264,7 @@ func (x *TensorProto) String() string {
 func (*TensorProto) ProtoMessage() {}
 
 func (x *TensorProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[8]
+	mi := &file_onnxquant_onnx_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1277,7 @@ func (x *TensorProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TensorProto.ProtoReflect.Descriptor instead.
 func (*TensorProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{8}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TensorProto) GetDims() []int64 {
@@ -1392,7 +1396,7 @@ type SparseTensorProto struct {
 
 func (x *SparseTensorProto) Reset() {
 	*x = SparseTensorProto{}
-	mi := &file_onnx_proto_msgTypes[9]
+	mi := &file_onnxquant_onnx_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1404,7 +1408,7 @@ func (x *SparseTensorProto) String() string {
 func (*SparseTensorProto) ProtoMessage() {}
 
 func (x *SparseTensorProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[9]
+	mi := &file_onnxquant_onnx_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1417,7 +1421,7 @@ func (x *SparseTensorProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SparseTensorProto.ProtoReflect.Descriptor instead.
 func (*SparseTensorProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{9}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SparseTensorProto) GetValues() *TensorProto {
@@ -1450,7 +1454,7 @@ type TensorShapeProto struct {
 
 func (x *TensorShapeProto) Reset() {
 	*x = TensorShapeProto{}
-	mi := &file_onnx_proto_msgTypes[10]
+	mi := &file_onnxquant_onnx_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1466,7 @@ func (x *TensorShapeProto) String() string {
 func (*TensorShapeProto) ProtoMessage() {}
 
 func (x *TensorShapeProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[10]
+	mi := &file_onnxquant_onnx_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1479,7 @@ func (x *TensorShapeProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TensorShapeProto.ProtoReflect.Descriptor instead.
 func (*TensorShapeProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{10}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TensorShapeProto) GetDim() []*TensorShapeProto_Dimension {
@@ -1502,7 +1506,7 @@ type TypeProto struct {
 
 func (x *TypeProto) Reset() {
 	*x = TypeProto{}
-	mi := &file_onnx_proto_msgTypes[11]
+	mi := &file_onnxquant_onnx_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1518,7 @@ func (x *TypeProto) String() string {
 func (*TypeProto) ProtoMessage() {}
 
 func (x *TypeProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[11]
+	mi := &file_onnxquant_onnx_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1531,7 @@ func (x *TypeProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeProto.ProtoReflect.Descriptor instead.
 func (*TypeProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{11}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TypeProto) GetValue() isTypeProto_Value {
@@ -1633,7 +1637,7 @@ type OperatorSetIdProto struct {
 
 func (x *OperatorSetIdProto) Reset() {
 	*x = OperatorSetIdProto{}
-	mi := &file_onnx_proto_msgTypes[12]
+	mi := &file_onnxquant_onnx_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1649,7 @@ func (x *OperatorSetIdProto) String() string {
 func (*OperatorSetIdProto) ProtoMessage() {}
 
 func (x *OperatorSetIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[12]
+	mi := &file_onnxquant_onnx_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1662,7 @@ func (x *OperatorSetIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSetIdProto.ProtoReflect.Descriptor instead.
 func (*OperatorSetIdProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{12}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OperatorSetIdProto) GetDomain() string {
@@ -1695,7 +1699,7 @@ type FunctionProto struct {
 
 func (x *FunctionProto) Reset() {
 	*x = FunctionProto{}
-	mi := &file_onnx_proto_msgTypes[13]
+	mi := &file_onnxquant_onnx_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +1711,7 @@ func (x *FunctionProto) String() string {
 func (*FunctionProto) ProtoMessage() {}
 
 func (x *FunctionProto) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[13]
+	mi := &file_onnxquant_onnx_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +1724,7 @@ func (x *FunctionProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FunctionProto.ProtoReflect.Descriptor instead.
 func (*FunctionProto) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{13}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FunctionProto) GetName() string {
@@ -1817,7 +1821,7 @@ type TensorProto_Segment struct {
 
 func (x *TensorProto_Segment) Reset() {
 	*x = TensorProto_Segment{}
-	mi := &file_onnx_proto_msgTypes[14]
+	mi := &file_onnxquant_onnx_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1833,7 @@ func (x *TensorProto_Segment) String() string {
 func (*TensorProto_Segment) ProtoMessage() {}
 
 func (x *TensorProto_Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[14]
+	mi := &file_onnxquant_onnx_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1846,7 @@ func (x *TensorProto_Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TensorProto_Segment.ProtoReflect.Descriptor instead.
 func (*TensorProto_Segment) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{8, 0}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{8, 0}
 }
 
 func (x *TensorProto_Segment) GetBegin() int64 {
@@ -1873,7 +1877,7 @@ type TensorShapeProto_Dimension struct {
 
 func (x *TensorShapeProto_Dimension) Reset() {
 	*x = TensorShapeProto_Dimension{}
-	mi := &file_onnx_proto_msgTypes[15]
+	mi := &file_onnxquant_onnx_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1885,7 +1889,7 @@ func (x *TensorShapeProto_Dimension) String() string {
 func (*TensorShapeProto_Dimension) ProtoMessage() {}
 
 func (x *TensorShapeProto_Dimension) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[15]
+	mi := &file_onnxquant_onnx_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1898,7 +1902,7 @@ func (x *TensorShapeProto_Dimension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TensorShapeProto_Dimension.ProtoReflect.Descriptor instead.
 func (*TensorShapeProto_Dimension) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{10, 0}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{10, 0}
 }
 
 func (x *TensorShapeProto_Dimension) GetValue() isTensorShapeProto_Dimension_Value {
@@ -1959,7 +1963,7 @@ type TypeProto_Tensor struct {
 
 func (x *TypeProto_Tensor) Reset() {
 	*x = TypeProto_Tensor{}
-	mi := &file_onnx_proto_msgTypes[16]
+	mi := &file_onnxquant_onnx_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +1975,7 @@ func (x *TypeProto_Tensor) String() string {
 func (*TypeProto_Tensor) ProtoMessage() {}
 
 func (x *TypeProto_Tensor) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[16]
+	mi := &file_onnxquant_onnx_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +1988,7 @@ func (x *TypeProto_Tensor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeProto_Tensor.ProtoReflect.Descriptor instead.
 func (*TypeProto_Tensor) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{11, 0}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{11, 0}
 }
 
 func (x *TypeProto_Tensor) GetElemType() int32 {
@@ -2010,7 +2014,7 @@ type TypeProto_Sequence struct {
 
 func (x *TypeProto_Sequence) Reset() {
 	*x = TypeProto_Sequence{}
-	mi := &file_onnx_proto_msgTypes[17]
+	mi := &file_onnxquant_onnx_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +2026,7 @@ func (x *TypeProto_Sequence) String() string {
 func (*TypeProto_Sequence) ProtoMessage() {}
 
 func (x *TypeProto_Sequence) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[17]
+	mi := &file_onnxquant_onnx_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +2039,7 @@ func (x *TypeProto_Sequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeProto_Sequence.ProtoReflect.Descriptor instead.
 func (*TypeProto_Sequence) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{11, 1}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{11, 1}
 }
 
 func (x *TypeProto_Sequence) GetElemType() *TypeProto {
@@ -2055,7 +2059,7 @@ type TypeProto_Map struct {
 
 func (x *TypeProto_Map) Reset() {
 	*x = TypeProto_Map{}
-	mi := &file_onnx_proto_msgTypes[18]
+	mi := &file_onnxquant_onnx_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2071,7 @@ func (x *TypeProto_Map) String() string {
 func (*TypeProto_Map) ProtoMessage() {}
 
 func (x *TypeProto_Map) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[18]
+	mi := &file_onnxquant_onnx_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,7 +2084,7 @@ func (x *TypeProto_Map) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeProto_Map.ProtoReflect.Descriptor instead.
 func (*TypeProto_Map) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{11, 2}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{11, 2}
 }
 
 func (x *TypeProto_Map) GetKeyType() int32 {
@@ -2106,7 +2110,7 @@ type TypeProto_Optional struct {
 
 func (x *TypeProto_Optional) Reset() {
 	*x = TypeProto_Optional{}
-	mi := &file_onnx_proto_msgTypes[19]
+	mi := &file_onnxquant_onnx_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2122,7 @@ func (x *TypeProto_Optional) String() string {
 func (*TypeProto_Optional) ProtoMessage() {}
 
 func (x *TypeProto_Optional) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[19]
+	mi := &file_onnxquant_onnx_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2135,7 @@ func (x *TypeProto_Optional) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeProto_Optional.ProtoReflect.Descriptor instead.
 func (*TypeProto_Optional) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{11, 3}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{11, 3}
 }
 
 func (x *TypeProto_Optional) GetElemType() *TypeProto {
@@ -2151,7 +2155,7 @@ type TypeProto_SparseTensor struct {
 
 func (x *TypeProto_SparseTensor) Reset() {
 	*x = TypeProto_SparseTensor{}
-	mi := &file_onnx_proto_msgTypes[20]
+	mi := &file_onnxquant_onnx_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2167,7 @@ func (x *TypeProto_SparseTensor) String() string {
 func (*TypeProto_SparseTensor) ProtoMessage() {}
 
 func (x *TypeProto_SparseTensor) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[20]
+	mi := &file_onnxquant_onnx_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2180,7 @@ func (x *TypeProto_SparseTensor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeProto_SparseTensor.ProtoReflect.Descriptor instead.
 func (*TypeProto_SparseTensor) Descriptor() ([]byte, []int) {
-	return file_onnx_proto_rawDescGZIP(), []int{11, 4}
+	return file_onnxquant_onnx_proto_rawDescGZIP(), []int{11, 4}
 }
 
 func (x *TypeProto_SparseTensor) GetElemType() int32 {
@@ -2193,33 +2197,32 @@ func (x *TypeProto_SparseTensor) GetShape() *TensorShapeProto {
 	return nil
 }
 
-var File_onnx_proto protoreflect.FileDescriptor
+var File_onnxquant_onnx_proto protoreflect.FileDescriptor
 
-const file_onnx_proto_rawDesc = "" +
+const file_onnxquant_onnx_proto_rawDesc = "" +
 	"\n" +
-	"\n" +
-	"onnx.proto\x12\x04onnx\"\xe3\x06\n" +
+	"\x14onnxquant/onnx.proto\x12\x0eonnxquant.onnx\"\xbd\a\n" +
 	"\x0eAttributeProto\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
 	"\rref_attr_name\x18\x15 \x01(\tR\vrefAttrName\x12\x1d\n" +
 	"\n" +
-	"doc_string\x18\r \x01(\tR\tdocString\x126\n" +
-	"\x04type\x18\x14 \x01(\x0e2\".onnx.AttributeProto.AttributeTypeR\x04type\x12\f\n" +
+	"doc_string\x18\r \x01(\tR\tdocString\x12@\n" +
+	"\x04type\x18\x14 \x01(\x0e2,.onnxquant.onnx.AttributeProto.AttributeTypeR\x04type\x12\f\n" +
 	"\x01f\x18\x02 \x01(\x02R\x01f\x12\f\n" +
 	"\x01i\x18\x03 \x01(\x03R\x01i\x12\f\n" +
-	"\x01s\x18\x04 \x01(\fR\x01s\x12\x1f\n" +
-	"\x01t\x18\x05 \x01(\v2\x11.onnx.TensorProtoR\x01t\x12\x1e\n" +
-	"\x01g\x18\x06 \x01(\v2\x10.onnx.GraphProtoR\x01g\x12<\n" +
-	"\rsparse_tensor\x18\x16 \x01(\v2\x17.onnx.SparseTensorProtoR\fsparseTensor\x12\x1f\n" +
-	"\x02tp\x18\x0e \x01(\v2\x0f.onnx.TypeProtoR\x02tp\x12\x16\n" +
+	"\x01s\x18\x04 \x01(\fR\x01s\x12)\n" +
+	"\x01t\x18\x05 \x01(\v2\x1b.onnxquant.onnx.TensorProtoR\x01t\x12(\n" +
+	"\x01g\x18\x06 \x01(\v2\x1a.onnxquant.onnx.GraphProtoR\x01g\x12F\n" +
+	"\rsparse_tensor\x18\x16 \x01(\v2!.onnxquant.onnx.SparseTensorProtoR\fsparseTensor\x12)\n" +
+	"\x02tp\x18\x0e \x01(\v2\x19.onnxquant.onnx.TypeProtoR\x02tp\x12\x16\n" +
 	"\x06floats\x18\a \x03(\x02R\x06floats\x12\x12\n" +
 	"\x04ints\x18\b \x03(\x03R\x04ints\x12\x18\n" +
-	"\astrings\x18\t \x03(\fR\astrings\x12+\n" +
+	"\astrings\x18\t \x03(\fR\astrings\x125\n" +
 	"\atensors\x18\n" +
-	" \x03(\v2\x11.onnx.TensorProtoR\atensors\x12(\n" +
-	"\x06graphs\x18\v \x03(\v2\x10.onnx.GraphProtoR\x06graphs\x12>\n" +
-	"\x0esparse_tensors\x18\x17 \x03(\v2\x17.onnx.SparseTensorProtoR\rsparseTensors\x120\n" +
-	"\vtype_protos\x18\x0f \x03(\v2\x0f.onnx.TypeProtoR\n" +
+	" \x03(\v2\x1b.onnxquant.onnx.TensorProtoR\atensors\x122\n" +
+	"\x06graphs\x18\v \x03(\v2\x1a.onnxquant.onnx.GraphProtoR\x06graphs\x12H\n" +
+	"\x0esparse_tensors\x18\x17 \x03(\v2!.onnxquant.onnx.SparseTensorProtoR\rsparseTensors\x12:\n" +
+	"\vtype_protos\x18\x0f \x03(\v2\x19.onnxquant.onnx.TypeProtoR\n" +
 	"typeProtos\"\xd9\x01\n" +
 	"\rAttributeType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\t\n" +
@@ -2242,72 +2245,72 @@ const file_onnx_proto_rawDesc = "" +
 	"\x06GRAPHS\x10\n" +
 	"\x12\x12\n" +
 	"\x0eSPARSE_TENSORS\x10\f\x12\x0f\n" +
-	"\vTYPE_PROTOS\x10\x0eJ\x04\b\f\x10\rJ\x04\b\x10\x10\x14R\x01v\"\xad\x01\n" +
+	"\vTYPE_PROTOS\x10\x0eJ\x04\b\f\x10\rJ\x04\b\x10\x10\x14R\x01v\"\xc1\x01\n" +
 	"\x0eValueInfoProto\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
-	"\x04type\x18\x02 \x01(\v2\x0f.onnx.TypeProtoR\x04type\x12\x1d\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
+	"\x04type\x18\x02 \x01(\v2\x19.onnxquant.onnx.TypeProtoR\x04type\x12\x1d\n" +
 	"\n" +
-	"doc_string\x18\x03 \x01(\tR\tdocString\x12C\n" +
-	"\x0emetadata_props\x18\x04 \x03(\v2\x1c.onnx.StringStringEntryProtoR\rmetadataProps\"\xb2\x02\n" +
+	"doc_string\x18\x03 \x01(\tR\tdocString\x12M\n" +
+	"\x0emetadata_props\x18\x04 \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\rmetadataProps\"\xc6\x02\n" +
 	"\tNodeProto\x12\x14\n" +
 	"\x05input\x18\x01 \x03(\tR\x05input\x12\x16\n" +
 	"\x06output\x18\x02 \x03(\tR\x06output\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x17\n" +
 	"\aop_type\x18\x04 \x01(\tR\x06opType\x12\x16\n" +
 	"\x06domain\x18\a \x01(\tR\x06domain\x12\x1a\n" +
-	"\boverload\x18\b \x01(\tR\boverload\x122\n" +
-	"\tattribute\x18\x05 \x03(\v2\x14.onnx.AttributeProtoR\tattribute\x12\x1d\n" +
+	"\boverload\x18\b \x01(\tR\boverload\x12<\n" +
+	"\tattribute\x18\x05 \x03(\v2\x1e.onnxquant.onnx.AttributeProtoR\tattribute\x12\x1d\n" +
 	"\n" +
-	"doc_string\x18\x06 \x01(\tR\tdocString\x12C\n" +
-	"\x0emetadata_props\x18\t \x03(\v2\x1c.onnx.StringStringEntryProtoR\rmetadataProps\"\x97\x02\n" +
-	"\x11TrainingInfoProto\x128\n" +
-	"\x0einitialization\x18\x01 \x01(\v2\x10.onnx.GraphProtoR\x0einitialization\x12.\n" +
-	"\talgorithm\x18\x02 \x01(\v2\x10.onnx.GraphProtoR\talgorithm\x12S\n" +
-	"\x16initialization_binding\x18\x03 \x03(\v2\x1c.onnx.StringStringEntryProtoR\x15initializationBinding\x12C\n" +
-	"\x0eupdate_binding\x18\x04 \x03(\v2\x1c.onnx.StringStringEntryProtoR\rupdateBinding\"\xf2\x03\n" +
+	"doc_string\x18\x06 \x01(\tR\tdocString\x12M\n" +
+	"\x0emetadata_props\x18\t \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\rmetadataProps\"\xbf\x02\n" +
+	"\x11TrainingInfoProto\x12B\n" +
+	"\x0einitialization\x18\x01 \x01(\v2\x1a.onnxquant.onnx.GraphProtoR\x0einitialization\x128\n" +
+	"\talgorithm\x18\x02 \x01(\v2\x1a.onnxquant.onnx.GraphProtoR\talgorithm\x12]\n" +
+	"\x16initialization_binding\x18\x03 \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\x15initializationBinding\x12M\n" +
+	"\x0eupdate_binding\x18\x04 \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\rupdateBinding\"\xa4\x04\n" +
 	"\n" +
 	"ModelProto\x12\x1d\n" +
 	"\n" +
-	"ir_version\x18\x01 \x01(\x03R\tirVersion\x12;\n" +
-	"\fopset_import\x18\b \x03(\v2\x18.onnx.OperatorSetIdProtoR\vopsetImport\x12#\n" +
+	"ir_version\x18\x01 \x01(\x03R\tirVersion\x12E\n" +
+	"\fopset_import\x18\b \x03(\v2\".onnxquant.onnx.OperatorSetIdProtoR\vopsetImport\x12#\n" +
 	"\rproducer_name\x18\x02 \x01(\tR\fproducerName\x12)\n" +
 	"\x10producer_version\x18\x03 \x01(\tR\x0fproducerVersion\x12\x16\n" +
 	"\x06domain\x18\x04 \x01(\tR\x06domain\x12#\n" +
 	"\rmodel_version\x18\x05 \x01(\x03R\fmodelVersion\x12\x1d\n" +
 	"\n" +
-	"doc_string\x18\x06 \x01(\tR\tdocString\x12&\n" +
-	"\x05graph\x18\a \x01(\v2\x10.onnx.GraphProtoR\x05graph\x12C\n" +
-	"\x0emetadata_props\x18\x0e \x03(\v2\x1c.onnx.StringStringEntryProtoR\rmetadataProps\x12<\n" +
-	"\rtraining_info\x18\x14 \x03(\v2\x17.onnx.TrainingInfoProtoR\ftrainingInfo\x121\n" +
-	"\tfunctions\x18\x19 \x03(\v2\x13.onnx.FunctionProtoR\tfunctions\"@\n" +
+	"doc_string\x18\x06 \x01(\tR\tdocString\x120\n" +
+	"\x05graph\x18\a \x01(\v2\x1a.onnxquant.onnx.GraphProtoR\x05graph\x12M\n" +
+	"\x0emetadata_props\x18\x0e \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\rmetadataProps\x12F\n" +
+	"\rtraining_info\x18\x14 \x03(\v2!.onnxquant.onnx.TrainingInfoProtoR\ftrainingInfo\x12;\n" +
+	"\tfunctions\x18\x19 \x03(\v2\x1d.onnxquant.onnx.FunctionProtoR\tfunctions\"@\n" +
 	"\x16StringStringEntryProto\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\x92\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\x9c\x01\n" +
 	"\x10TensorAnnotation\x12\x1f\n" +
 	"\vtensor_name\x18\x01 \x01(\tR\n" +
-	"tensorName\x12]\n" +
-	"\x1cquant_parameter_tensor_names\x18\x02 \x03(\v2\x1c.onnx.StringStringEntryProtoR\x19quantParameterTensorNames\"\xcc\x04\n" +
+	"tensorName\x12g\n" +
+	"\x1cquant_parameter_tensor_names\x18\x02 \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\x19quantParameterTensorNames\"\x9c\x05\n" +
 	"\n" +
-	"GraphProto\x12#\n" +
-	"\x04node\x18\x01 \x03(\v2\x0f.onnx.NodeProtoR\x04node\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x123\n" +
-	"\vinitializer\x18\x05 \x03(\v2\x11.onnx.TensorProtoR\vinitializer\x12F\n" +
-	"\x12sparse_initializer\x18\x0f \x03(\v2\x17.onnx.SparseTensorProtoR\x11sparseInitializer\x12\x1d\n" +
+	"GraphProto\x12-\n" +
+	"\x04node\x18\x01 \x03(\v2\x19.onnxquant.onnx.NodeProtoR\x04node\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12=\n" +
+	"\vinitializer\x18\x05 \x03(\v2\x1b.onnxquant.onnx.TensorProtoR\vinitializer\x12P\n" +
+	"\x12sparse_initializer\x18\x0f \x03(\v2!.onnxquant.onnx.SparseTensorProtoR\x11sparseInitializer\x12\x1d\n" +
 	"\n" +
 	"doc_string\x18\n" +
-	" \x01(\tR\tdocString\x12*\n" +
-	"\x05input\x18\v \x03(\v2\x14.onnx.ValueInfoProtoR\x05input\x12,\n" +
-	"\x06output\x18\f \x03(\v2\x14.onnx.ValueInfoProtoR\x06output\x123\n" +
+	" \x01(\tR\tdocString\x124\n" +
+	"\x05input\x18\v \x03(\v2\x1e.onnxquant.onnx.ValueInfoProtoR\x05input\x126\n" +
+	"\x06output\x18\f \x03(\v2\x1e.onnxquant.onnx.ValueInfoProtoR\x06output\x12=\n" +
 	"\n" +
-	"value_info\x18\r \x03(\v2\x14.onnx.ValueInfoProtoR\tvalueInfo\x12O\n" +
-	"\x17quantization_annotation\x18\x0e \x03(\v2\x16.onnx.TensorAnnotationR\x16quantizationAnnotation\x12C\n" +
-	"\x0emetadata_props\x18\x10 \x03(\v2\x1c.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05J\x04\b\x06\x10\n" +
+	"value_info\x18\r \x03(\v2\x1e.onnxquant.onnx.ValueInfoProtoR\tvalueInfo\x12Y\n" +
+	"\x17quantization_annotation\x18\x0e \x03(\v2 .onnxquant.onnx.TensorAnnotationR\x16quantizationAnnotation\x12M\n" +
+	"\x0emetadata_props\x18\x10 \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05J\x04\b\x06\x10\n" +
 	"R\n" +
-	"ir_versionR\x10producer_versionR\fproducer_tagR\x06domain\"\xb1\b\n" +
+	"ir_versionR\x10producer_versionR\fproducer_tagR\x06domain\"\xd9\b\n" +
 	"\vTensorProto\x12\x12\n" +
 	"\x04dims\x18\x01 \x03(\x03R\x04dims\x12\x1b\n" +
-	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x123\n" +
-	"\asegment\x18\x03 \x01(\v2\x19.onnx.TensorProto.SegmentR\asegment\x12!\n" +
+	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x12=\n" +
+	"\asegment\x18\x03 \x01(\v2#.onnxquant.onnx.TensorProto.SegmentR\asegment\x12!\n" +
 	"\n" +
 	"float_data\x18\x04 \x03(\x02B\x02\x10\x01R\tfloatData\x12!\n" +
 	"\n" +
@@ -2319,15 +2322,15 @@ const file_onnx_proto_rawDesc = "" +
 	"\x04name\x18\b \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"doc_string\x18\f \x01(\tR\tdocString\x12\x19\n" +
-	"\braw_data\x18\t \x01(\fR\arawData\x12A\n" +
-	"\rexternal_data\x18\r \x03(\v2\x1c.onnx.StringStringEntryProtoR\fexternalData\x12C\n" +
-	"\rdata_location\x18\x0e \x01(\x0e2\x1e.onnx.TensorProto.DataLocationR\fdataLocation\x12#\n" +
+	"\braw_data\x18\t \x01(\fR\arawData\x12K\n" +
+	"\rexternal_data\x18\r \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\fexternalData\x12M\n" +
+	"\rdata_location\x18\x0e \x01(\x0e2(.onnxquant.onnx.TensorProto.DataLocationR\fdataLocation\x12#\n" +
 	"\vdouble_data\x18\n" +
 	" \x03(\x01B\x02\x10\x01R\n" +
 	"doubleData\x12#\n" +
 	"\vuint64_data\x18\v \x03(\x04B\x02\x10\x01R\n" +
-	"uint64Data\x12C\n" +
-	"\x0emetadata_props\x18\x10 \x03(\v2\x1c.onnx.StringStringEntryProtoR\rmetadataProps\x1a1\n" +
+	"uint64Data\x12M\n" +
+	"\x0emetadata_props\x18\x10 \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\rmetadataProps\x1a1\n" +
 	"\aSegment\x12\x14\n" +
 	"\x05begin\x18\x01 \x01(\x03R\x05begin\x12\x10\n" +
 	"\x03end\x18\x02 \x01(\x03R\x03end\"\xee\x02\n" +
@@ -2371,64 +2374,64 @@ const file_onnx_proto_rawDesc = "" +
 	"\x04INT2\x10\x1a\")\n" +
 	"\fDataLocation\x12\v\n" +
 	"\aDEFAULT\x10\x00\x12\f\n" +
-	"\bEXTERNAL\x10\x01\"\x7f\n" +
-	"\x11SparseTensorProto\x12)\n" +
-	"\x06values\x18\x01 \x01(\v2\x11.onnx.TensorProtoR\x06values\x12+\n" +
-	"\aindices\x18\x02 \x01(\v2\x11.onnx.TensorProtoR\aindices\x12\x12\n" +
-	"\x04dims\x18\x03 \x03(\x03R\x04dims\"\xba\x01\n" +
-	"\x10TensorShapeProto\x122\n" +
-	"\x03dim\x18\x01 \x03(\v2 .onnx.TensorShapeProto.DimensionR\x03dim\x1ar\n" +
+	"\bEXTERNAL\x10\x01\"\x93\x01\n" +
+	"\x11SparseTensorProto\x123\n" +
+	"\x06values\x18\x01 \x01(\v2\x1b.onnxquant.onnx.TensorProtoR\x06values\x125\n" +
+	"\aindices\x18\x02 \x01(\v2\x1b.onnxquant.onnx.TensorProtoR\aindices\x12\x12\n" +
+	"\x04dims\x18\x03 \x03(\x03R\x04dims\"\xc4\x01\n" +
+	"\x10TensorShapeProto\x12<\n" +
+	"\x03dim\x18\x01 \x03(\v2*.onnxquant.onnx.TensorShapeProto.DimensionR\x03dim\x1ar\n" +
 	"\tDimension\x12\x1d\n" +
 	"\tdim_value\x18\x01 \x01(\x03H\x00R\bdimValue\x12\x1d\n" +
 	"\tdim_param\x18\x02 \x01(\tH\x00R\bdimParam\x12\x1e\n" +
 	"\n" +
 	"denotation\x18\x03 \x01(\tR\n" +
 	"denotationB\a\n" +
-	"\x05value\"\xe7\x05\n" +
-	"\tTypeProto\x129\n" +
-	"\vtensor_type\x18\x01 \x01(\v2\x16.onnx.TypeProto.TensorH\x00R\n" +
-	"tensorType\x12?\n" +
-	"\rsequence_type\x18\x04 \x01(\v2\x18.onnx.TypeProto.SequenceH\x00R\fsequenceType\x120\n" +
-	"\bmap_type\x18\x05 \x01(\v2\x13.onnx.TypeProto.MapH\x00R\amapType\x12?\n" +
-	"\roptional_type\x18\t \x01(\v2\x18.onnx.TypeProto.OptionalH\x00R\foptionalType\x12L\n" +
-	"\x12sparse_tensor_type\x18\b \x01(\v2\x1c.onnx.TypeProto.SparseTensorH\x00R\x10sparseTensorType\x12\x1e\n" +
+	"\x05value\"\xcb\x06\n" +
+	"\tTypeProto\x12C\n" +
+	"\vtensor_type\x18\x01 \x01(\v2 .onnxquant.onnx.TypeProto.TensorH\x00R\n" +
+	"tensorType\x12I\n" +
+	"\rsequence_type\x18\x04 \x01(\v2\".onnxquant.onnx.TypeProto.SequenceH\x00R\fsequenceType\x12:\n" +
+	"\bmap_type\x18\x05 \x01(\v2\x1d.onnxquant.onnx.TypeProto.MapH\x00R\amapType\x12I\n" +
+	"\roptional_type\x18\t \x01(\v2\".onnxquant.onnx.TypeProto.OptionalH\x00R\foptionalType\x12V\n" +
+	"\x12sparse_tensor_type\x18\b \x01(\v2&.onnxquant.onnx.TypeProto.SparseTensorH\x00R\x10sparseTensorType\x12\x1e\n" +
 	"\n" +
 	"denotation\x18\x06 \x01(\tR\n" +
-	"denotation\x1aS\n" +
+	"denotation\x1a]\n" +
 	"\x06Tensor\x12\x1b\n" +
-	"\telem_type\x18\x01 \x01(\x05R\belemType\x12,\n" +
-	"\x05shape\x18\x02 \x01(\v2\x16.onnx.TensorShapeProtoR\x05shape\x1a8\n" +
-	"\bSequence\x12,\n" +
-	"\telem_type\x18\x01 \x01(\v2\x0f.onnx.TypeProtoR\belemType\x1aP\n" +
+	"\telem_type\x18\x01 \x01(\x05R\belemType\x126\n" +
+	"\x05shape\x18\x02 \x01(\v2 .onnxquant.onnx.TensorShapeProtoR\x05shape\x1aB\n" +
+	"\bSequence\x126\n" +
+	"\telem_type\x18\x01 \x01(\v2\x19.onnxquant.onnx.TypeProtoR\belemType\x1aZ\n" +
 	"\x03Map\x12\x19\n" +
-	"\bkey_type\x18\x01 \x01(\x05R\akeyType\x12.\n" +
+	"\bkey_type\x18\x01 \x01(\x05R\akeyType\x128\n" +
 	"\n" +
-	"value_type\x18\x02 \x01(\v2\x0f.onnx.TypeProtoR\tvalueType\x1a8\n" +
-	"\bOptional\x12,\n" +
-	"\telem_type\x18\x01 \x01(\v2\x0f.onnx.TypeProtoR\belemType\x1aY\n" +
+	"value_type\x18\x02 \x01(\v2\x19.onnxquant.onnx.TypeProtoR\tvalueType\x1aB\n" +
+	"\bOptional\x126\n" +
+	"\telem_type\x18\x01 \x01(\v2\x19.onnxquant.onnx.TypeProtoR\belemType\x1ac\n" +
 	"\fSparseTensor\x12\x1b\n" +
-	"\telem_type\x18\x01 \x01(\x05R\belemType\x12,\n" +
-	"\x05shape\x18\x02 \x01(\v2\x16.onnx.TensorShapeProtoR\x05shapeB\a\n" +
+	"\telem_type\x18\x01 \x01(\x05R\belemType\x126\n" +
+	"\x05shape\x18\x02 \x01(\v2 .onnxquant.onnx.TensorShapeProtoR\x05shapeB\a\n" +
 	"\x05value\"F\n" +
 	"\x12OperatorSetIdProto\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\x80\x04\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xb2\x04\n" +
 	"\rFunctionProto\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05input\x18\x04 \x03(\tR\x05input\x12\x16\n" +
 	"\x06output\x18\x05 \x03(\tR\x06output\x12\x1c\n" +
-	"\tattribute\x18\x06 \x03(\tR\tattribute\x12=\n" +
-	"\x0fattribute_proto\x18\v \x03(\v2\x14.onnx.AttributeProtoR\x0eattributeProto\x12#\n" +
-	"\x04node\x18\a \x03(\v2\x0f.onnx.NodeProtoR\x04node\x12\x1d\n" +
+	"\tattribute\x18\x06 \x03(\tR\tattribute\x12G\n" +
+	"\x0fattribute_proto\x18\v \x03(\v2\x1e.onnxquant.onnx.AttributeProtoR\x0eattributeProto\x12-\n" +
+	"\x04node\x18\a \x03(\v2\x19.onnxquant.onnx.NodeProtoR\x04node\x12\x1d\n" +
 	"\n" +
-	"doc_string\x18\b \x01(\tR\tdocString\x12;\n" +
-	"\fopset_import\x18\t \x03(\v2\x18.onnx.OperatorSetIdProtoR\vopsetImport\x12\x16\n" +
+	"doc_string\x18\b \x01(\tR\tdocString\x12E\n" +
+	"\fopset_import\x18\t \x03(\v2\".onnxquant.onnx.OperatorSetIdProtoR\vopsetImport\x12\x16\n" +
 	"\x06domain\x18\n" +
 	" \x01(\tR\x06domain\x12\x1a\n" +
-	"\boverload\x18\r \x01(\tR\boverload\x123\n" +
+	"\boverload\x18\r \x01(\tR\boverload\x12=\n" +
 	"\n" +
-	"value_info\x18\f \x03(\v2\x14.onnx.ValueInfoProtoR\tvalueInfo\x12C\n" +
-	"\x0emetadata_props\x18\x0e \x03(\v2\x1c.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rsince_versionR\x06status*\xb1\x02\n" +
+	"value_info\x18\f \x03(\v2\x1e.onnxquant.onnx.ValueInfoProtoR\tvalueInfo\x12M\n" +
+	"\x0emetadata_props\x18\x0e \x03(\v2&.onnxquant.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rsince_versionR\x06status*\xb1\x02\n" +
 	"\aVersion\x12\x12\n" +
 	"\x0e_START_VERSION\x10\x00\x12\x19\n" +
 	"\x15IR_VERSION_2017_10_10\x10\x01\x12\x19\n" +
@@ -2450,101 +2453,101 @@ const file_onnx_proto_rawDesc = "" +
 	"\x06STABLE\x10\x01B.Z,github.com/onnxquant/onnxquant/onnxio/onnxpb"
 
 var (
-	file_onnx_proto_rawDescOnce sync.Once
-	file_onnx_proto_rawDescData []byte
+	file_onnxquant_onnx_proto_rawDescOnce sync.Once
+	file_onnxquant_onnx_proto_rawDescData []byte
 )
 
-func file_onnx_proto_rawDescGZIP() []byte {
-	file_onnx_proto_rawDescOnce.Do(func() {
-		file_onnx_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_onnx_proto_rawDesc), len(file_onnx_proto_rawDesc)))
+func file_onnxquant_onnx_proto_rawDescGZIP() []byte {
+	file_onnxquant_onnx_proto_rawDescOnce.Do(func() {
+		file_onnxquant_onnx_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_onnxquant_onnx_proto_rawDesc), len(file_onnxquant_onnx_proto_rawDesc)))
 	})
-	return file_onnx_proto_rawDescData
+	return file_onnxquant_onnx_proto_rawDescData
 }
 
-var file_onnx_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_onnx_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
-var file_onnx_proto_goTypes = []any{
-	(Version)(0),                       // 0: onnx.Version
-	(OperatorStatus)(0),                // 1: onnx.OperatorStatus
-	(AttributeProto_AttributeType)(0),  // 2: onnx.AttributeProto.AttributeType
-	(TensorProto_DataType)(0),          // 3: onnx.TensorProto.DataType
-	(TensorProto_DataLocation)(0),      // 4: onnx.TensorProto.DataLocation
-	(*AttributeProto)(nil),             // 5: onnx.AttributeProto
-	(*ValueInfoProto)(nil),             // 6: onnx.ValueInfoProto
-	(*NodeProto)(nil),                  // 7: onnx.NodeProto
-	(*TrainingInfoProto)(nil),          // 8: onnx.TrainingInfoProto
-	(*ModelProto)(nil),                 // 9: onnx.ModelProto
-	(*StringStringEntryProto)(nil),     // 10: onnx.StringStringEntryProto
-	(*TensorAnnotation)(nil),           // 11: onnx.TensorAnnotation
-	(*GraphProto)(nil),                 // 12: onnx.GraphProto
-	(*TensorProto)(nil),                // 13: onnx.TensorProto
-	(*SparseTensorProto)(nil),          // 14: onnx.SparseTensorProto
-	(*TensorShapeProto)(nil),           // 15: onnx.TensorShapeProto
-	(*TypeProto)(nil),                  // 16: onnx.TypeProto
-	(*OperatorSetIdProto)(nil),         // 17: onnx.OperatorSetIdProto
-	(*FunctionProto)(nil),              // 18: onnx.FunctionProto
-	(*TensorProto_Segment)(nil),        // 19: onnx.TensorProto.Segment
-	(*TensorShapeProto_Dimension)(nil), // 20: onnx.TensorShapeProto.Dimension
-	(*TypeProto_Tensor)(nil),           // 21: onnx.TypeProto.Tensor
-	(*TypeProto_Sequence)(nil),         // 22: onnx.TypeProto.Sequence
-	(*TypeProto_Map)(nil),              // 23: onnx.TypeProto.Map
-	(*TypeProto_Optional)(nil),         // 24: onnx.TypeProto.Optional
-	(*TypeProto_SparseTensor)(nil),     // 25: onnx.TypeProto.SparseTensor
+var file_onnxquant_onnx_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_onnxquant_onnx_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_onnxquant_onnx_proto_goTypes = []any{
+	(Version)(0),                       // 0: onnxquant.onnx.Version
+	(OperatorStatus)(0),                // 1: onnxquant.onnx.OperatorStatus
+	(AttributeProto_AttributeType)(0),  // 2: onnxquant.onnx.AttributeProto.AttributeType
+	(TensorProto_DataType)(0),          // 3: onnxquant.onnx.TensorProto.DataType
+	(TensorProto_DataLocation)(0),      // 4: onnxquant.onnx.TensorProto.DataLocation
+	(*AttributeProto)(nil),             // 5: onnxquant.onnx.AttributeProto
+	(*ValueInfoProto)(nil),             // 6: onnxquant.onnx.ValueInfoProto
+	(*NodeProto)(nil),                  // 7: onnxquant.onnx.NodeProto
+	(*TrainingInfoProto)(nil),          // 8: onnxquant.onnx.TrainingInfoProto
+	(*ModelProto)(nil),                 // 9: onnxquant.onnx.ModelProto
+	(*StringStringEntryProto)(nil),     // 10: onnxquant.onnx.StringStringEntryProto
+	(*TensorAnnotation)(nil),           // 11: onnxquant.onnx.TensorAnnotation
+	(*GraphProto)(nil),                 // 12: onnxquant.onnx.GraphProto
+	(*TensorProto)(nil),                // 13: onnxquant.onnx.TensorProto
+	(*SparseTensorProto)(nil),          // 14: onnxquant.onnx.SparseTensorProto
+	(*TensorShapeProto)(nil),           // 15: onnxquant.onnx.TensorShapeProto
+	(*TypeProto)(nil),                  // 16: onnxquant.onnx.TypeProto
+	(*OperatorSetIdProto)(nil),         // 17: onnxquant.onnx.OperatorSetIdProto
+	(*FunctionProto)(nil),              // 18: onnxquant.onnx.FunctionProto
+	(*TensorProto_Segment)(nil),        // 19: onnxquant.onnx.TensorProto.Segment
+	(*TensorShapeProto_Dimension)(nil), // 20: onnxquant.onnx.TensorShapeProto.Dimension
+	(*TypeProto_Tensor)(nil),           // 21: onnxquant.onnx.TypeProto.Tensor
+	(*TypeProto_Sequence)(nil),         // 22: onnxquant.onnx.TypeProto.Sequence
+	(*TypeProto_Map)(nil),              // 23: onnxquant.onnx.TypeProto.Map
+	(*TypeProto_Optional)(nil),         // 24: onnxquant.onnx.TypeProto.Optional
+	(*TypeProto_SparseTensor)(nil),     // 25: onnxquant.onnx.TypeProto.SparseTensor
 }
-var file_onnx_proto_depIdxs = []int32{
-	2,  // 0: onnx.AttributeProto.type:type_name -> onnx.AttributeProto.AttributeType
-	13, // 1: onnx.AttributeProto.t:type_name -> onnx.TensorProto
-	12, // 2: onnx.AttributeProto.g:type_name -> onnx.GraphProto
-	14, // 3: onnx.AttributeProto.sparse_tensor:type_name -> onnx.SparseTensorProto
-	16, // 4: onnx.AttributeProto.tp:type_name -> onnx.TypeProto
-	13, // 5: onnx.AttributeProto.tensors:type_name -> onnx.TensorProto
-	12, // 6: onnx.AttributeProto.graphs:type_name -> onnx.GraphProto
-	14, // 7: onnx.AttributeProto.sparse_tensors:type_name -> onnx.SparseTensorProto
-	16, // 8: onnx.AttributeProto.type_protos:type_name -> onnx.TypeProto
-	16, // 9: onnx.ValueInfoProto.type:type_name -> onnx.TypeProto
-	10, // 10: onnx.ValueInfoProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	5,  // 11: onnx.NodeProto.attribute:type_name -> onnx.AttributeProto
-	10, // 12: onnx.NodeProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	12, // 13: onnx.TrainingInfoProto.initialization:type_name -> onnx.GraphProto
-	12, // 14: onnx.TrainingInfoProto.algorithm:type_name -> onnx.GraphProto
-	10, // 15: onnx.TrainingInfoProto.initialization_binding:type_name -> onnx.StringStringEntryProto
-	10, // 16: onnx.TrainingInfoProto.update_binding:type_name -> onnx.StringStringEntryProto
-	17, // 17: onnx.ModelProto.opset_import:type_name -> onnx.OperatorSetIdProto
-	12, // 18: onnx.ModelProto.graph:type_name -> onnx.GraphProto
-	10, // 19: onnx.ModelProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	8,  // 20: onnx.ModelProto.training_info:type_name -> onnx.TrainingInfoProto
-	18, // 21: onnx.ModelProto.functions:type_name -> onnx.FunctionProto
-	10, // 22: onnx.TensorAnnotation.quant_parameter_tensor_names:type_name -> onnx.StringStringEntryProto
-	7,  // 23: onnx.GraphProto.node:type_name -> onnx.NodeProto
-	13, // 24: onnx.GraphProto.initializer:type_name -> onnx.TensorProto
-	14, // 25: onnx.GraphProto.sparse_initializer:type_name -> onnx.SparseTensorProto
-	6,  // 26: onnx.GraphProto.input:type_name -> onnx.ValueInfoProto
-	6,  // 27: onnx.GraphProto.output:type_name -> onnx.ValueInfoProto
-	6,  // 28: onnx.GraphProto.value_info:type_name -> onnx.ValueInfoProto
-	11, // 29: onnx.GraphProto.quantization_annotation:type_name -> onnx.TensorAnnotation
-	10, // 30: onnx.GraphProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	19, // 31: onnx.TensorProto.segment:type_name -> onnx.TensorProto.Segment
-	10, // 32: onnx.TensorProto.external_data:type_name -> onnx.StringStringEntryProto
-	4,  // 33: onnx.TensorProto.data_location:type_name -> onnx.TensorProto.DataLocation
-	10, // 34: onnx.TensorProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	13, // 35: onnx.SparseTensorProto.values:type_name -> onnx.TensorProto
-	13, // 36: onnx.SparseTensorProto.indices:type_name -> onnx.TensorProto
-	20, // 37: onnx.TensorShapeProto.dim:type_name -> onnx.TensorShapeProto.Dimension
-	21, // 38: onnx.TypeProto.tensor_type:type_name -> onnx.TypeProto.Tensor
-	22, // 39: onnx.TypeProto.sequence_type:type_name -> onnx.TypeProto.Sequence
-	23, // 40: onnx.TypeProto.map_type:type_name -> onnx.TypeProto.Map
-	24, // 41: onnx.TypeProto.optional_type:type_name -> onnx.TypeProto.Optional
-	25, // 42: onnx.TypeProto.sparse_tensor_type:type_name -> onnx.TypeProto.SparseTensor
-	5,  // 43: onnx.FunctionProto.attribute_proto:type_name -> onnx.AttributeProto
-	7,  // 44: onnx.FunctionProto.node:type_name -> onnx.NodeProto
-	17, // 45: onnx.FunctionProto.opset_import:type_name -> onnx.OperatorSetIdProto
-	6,  // 46: onnx.FunctionProto.value_info:type_name -> onnx.ValueInfoProto
-	10, // 47: onnx.FunctionProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	15, // 48: onnx.TypeProto.Tensor.shape:type_name -> onnx.TensorShapeProto
-	16, // 49: onnx.TypeProto.Sequence.elem_type:type_name -> onnx.TypeProto
-	16, // 50: onnx.TypeProto.Map.value_type:type_name -> onnx.TypeProto
-	16, // 51: onnx.TypeProto.Optional.elem_type:type_name -> onnx.TypeProto
-	15, // 52: onnx.TypeProto.SparseTensor.shape:type_name -> onnx.TensorShapeProto
+var file_onnxquant_onnx_proto_depIdxs = []int32{
+	2,  // 0: onnxquant.onnx.AttributeProto.type:type_name -> onnxquant.onnx.AttributeProto.AttributeType
+	13, // 1: onnxquant.onnx.AttributeProto.t:type_name -> onnxquant.onnx.TensorProto
+	12, // 2: onnxquant.onnx.AttributeProto.g:type_name -> onnxquant.onnx.GraphProto
+	14, // 3: onnxquant.onnx.AttributeProto.sparse_tensor:type_name -> onnxquant.onnx.SparseTensorProto
+	16, // 4: onnxquant.onnx.AttributeProto.tp:type_name -> onnxquant.onnx.TypeProto
+	13, // 5: onnxquant.onnx.AttributeProto.tensors:type_name -> onnxquant.onnx.TensorProto
+	12, // 6: onnxquant.onnx.AttributeProto.graphs:type_name -> onnxquant.onnx.GraphProto
+	14, // 7: onnxquant.onnx.AttributeProto.sparse_tensors:type_name -> onnxquant.onnx.SparseTensorProto
+	16, // 8: onnxquant.onnx.AttributeProto.type_protos:type_name -> onnxquant.onnx.TypeProto
+	16, // 9: onnxquant.onnx.ValueInfoProto.type:type_name -> onnxquant.onnx.TypeProto
+	10, // 10: onnxquant.onnx.ValueInfoProto.metadata_props:type_name -> onnxquant.onnx.StringStringEntryProto
+	5,  // 11: onnxquant.onnx.NodeProto.attribute:type_name -> onnxquant.onnx.AttributeProto
+	10, // 12: onnxquant.onnx.NodeProto.metadata_props:type_name -> onnxquant.onnx.StringStringEntryProto
+	12, // 13: onnxquant.onnx.TrainingInfoProto.initialization:type_name -> onnxquant.onnx.GraphProto
+	12, // 14: onnxquant.onnx.TrainingInfoProto.algorithm:type_name -> onnxquant.onnx.GraphProto
+	10, // 15: onnxquant.onnx.TrainingInfoProto.initialization_binding:type_name -> onnxquant.onnx.StringStringEntryProto
+	10, // 16: onnxquant.onnx.TrainingInfoProto.update_binding:type_name -> onnxquant.onnx.StringStringEntryProto
+	17, // 17: onnxquant.onnx.ModelProto.opset_import:type_name -> onnxquant.onnx.OperatorSetIdProto
+	12, // 18: onnxquant.onnx.ModelProto.graph:type_name -> onnxquant.onnx.GraphProto
+	10, // 19: onnxquant.onnx.ModelProto.metadata_props:type_name -> onnxquant.onnx.StringStringEntryProto
+	8,  // 20: onnxquant.onnx.ModelProto.training_info:type_name -> onnxquant.onnx.TrainingInfoProto
+	18, // 21: onnxquant.onnx.ModelProto.functions:type_name -> onnxquant.onnx.FunctionProto
+	10, // 22: onnxquant.onnx.TensorAnnotation.quant_parameter_tensor_names:type_name -> onnxquant.onnx.StringStringEntryProto
+	7,  // 23: onnxquant.onnx.GraphProto.node:type_name -> onnxquant.onnx.NodeProto
+	13, // 24: onnxquant.onnx.GraphProto.initializer:type_name -> onnxquant.onnx.TensorProto
+	14, // 25: onnxquant.onnx.GraphProto.sparse_initializer:type_name -> onnxquant.onnx.SparseTensorProto
+	6,  // 26: onnxquant.onnx.GraphProto.input:type_name -> onnxquant.onnx.ValueInfoProto
+	6,  // 27: onnxquant.onnx.GraphProto.output:type_name -> onnxquant.onnx.ValueInfoProto
+	6,  // 28: onnxquant.onnx.GraphProto.value_info:type_name -> onnxquant.onnx.ValueInfoProto
+	11, // 29: onnxquant.onnx.GraphProto.quantization_annotation:type_name -> onnxquant.onnx.TensorAnnotation
+	10, // 30: onnxquant.onnx.GraphProto.metadata_props:type_name -> onnxquant.onnx.StringStringEntryProto
+	19, // 31: onnxquant.onnx.TensorProto.segment:type_name -> onnxquant.onnx.TensorProto.Segment
+	10, // 32: onnxquant.onnx.TensorProto.external_data:type_name -> onnxquant.onnx.StringStringEntryProto
+	4,  // 33: onnxquant.onnx.TensorProto.data_location:type_name -> onnxquant.onnx.TensorProto.DataLocation
+	10, // 34: onnxquant.onnx.TensorProto.metadata_props:type_name -> onnxquant.onnx.StringStringEntryProto
+	13, // 35: onnxquant.onnx.SparseTensorProto.values:type_name -> onnxquant.onnx.TensorProto
+	13, // 36: onnxquant.onnx.SparseTensorProto.indices:type_name -> onnxquant.onnx.TensorProto
+	20, // 37: onnxquant.onnx.TensorShapeProto.dim:type_name -> onnxquant.onnx.TensorShapeProto.Dimension
+	21, // 38: onnxquant.onnx.TypeProto.tensor_type:type_name -> onnxquant.onnx.TypeProto.Tensor
+	22, // 39: onnxquant.onnx.TypeProto.sequence_type:type_name -> onnxquant.onnx.TypeProto.Sequence
+	23, // 40: onnxquant.onnx.TypeProto.map_type:type_name -> onnxquant.onnx.TypeProto.Map
+	24, // 41: onnxquant.onnx.TypeProto.optional_type:type_name -> onnxquant.onnx.TypeProto.Optional
+	25, // 42: onnxquant.onnx.TypeProto.sparse_tensor_type:type_name -> onnxquant.onnx.TypeProto.SparseTensor
+	5,  // 43: onnxquant.onnx.FunctionProto.attribute_proto:type_name -> onnxquant.onnx.AttributeProto
+	7,  // 44: onnxquant.onnx.FunctionProto.node:type_name -> onnxquant.onnx.NodeProto
+	17, // 45: onnxquant.onnx.FunctionProto.opset_import:type_name -> onnxquant.onnx.OperatorSetIdProto
+	6,  // 46: onnxquant.onnx.FunctionProto.value_info:type_name -> onnxquant.onnx.ValueInfoProto
+	10, // 47: onnxquant.onnx.FunctionProto.metadata_props:type_name -> onnxquant.onnx.StringStringEntryProto
+	15, // 48: onnxquant.onnx.TypeProto.Tensor.shape:type_name -> onnxquant.onnx.TensorShapeProto
+	16, // 49: onnxquant.onnx.TypeProto.Sequence.elem_type:type_name -> onnxquant.onnx.TypeProto
+	16, // 50: onnxquant.onnx.TypeProto.Map.value_type:type_name -> onnxquant.onnx.TypeProto
+	16, // 51: onnxquant.onnx.TypeProto.Optional.elem_type:type_name -> onnxquant.onnx.TypeProto
+	15, // 52: onnxquant.onnx.TypeProto.SparseTensor.shape:type_name -> onnxquant.onnx.TensorShapeProto
 	53, // [53:53] is the sub-list for method output_type
 	53, // [53:53] is the sub-list for method input_type
 	53, // [53:53] is the sub-list for extension type_name
@@ -2552,19 +2555,19 @@ var file_onnx_proto_depIdxs = []int32{
 	0,  // [0:53] is the sub-list for field type_name
 }
 
-func init() { file_onnx_proto_init() }
-func file_onnx_proto_init() {
-	if File_onnx_proto != nil {
+func init() { file_onnxquant_onnx_proto_init() }
+func file_onnxquant_onnx_proto_init() {
+	if File_onnxquant_onnx_proto != nil {
 		return
 	}
-	file_onnx_proto_msgTypes[11].OneofWrappers = []any{
+	file_onnxquant_onnx_proto_msgTypes[11].OneofWrappers = []any{
 		(*TypeProto_TensorType)(nil),
 		(*TypeProto_SequenceType)(nil),
 		(*TypeProto_MapType)(nil),
 		(*TypeProto_OptionalType)(nil),
 		(*TypeProto_SparseTensorType)(nil),
 	}
-	file_onnx_proto_msgTypes[15].OneofWrappers = []any{
+	file_onnxquant_onnx_proto_msgTypes[15].OneofWrappers = []any{
 		(*TensorShapeProto_Dimension_DimValue)(nil),
 		(*TensorShapeProto_Dimension_DimParam)(nil),
 	}
@@ -2572,18 +2575,18 @@ func file_onnx_proto_init() {
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_onnx_proto_rawDesc), len(file_onnx_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_onnxquant_onnx_proto_rawDesc), len(file_onnxquant_onnx_proto_rawDesc)),
 			NumEnums:      5,
 			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_onnx_proto_goTypes,
-		DependencyIndexes: file_onnx_proto_depIdxs,
-		EnumInfos:         file_onnx_proto_enumTypes,
-		MessageInfos:      file_onnx_proto_msgTypes,
+		GoTypes:           file_onnxquant_onnx_proto_goTypes,
+		DependencyIndexes: file_onnxquant_onnx_proto_depIdxs,
+		EnumInfos:         file_onnxquant_onnx_proto_enumTypes,
+		MessageInfos:      file_onnxquant_onnx_proto_msgTypes,
 	}.Build()
-	File_onnx_proto = out.File
-	file_onnx_proto_goTypes = nil
-	file_onnx_proto_depIdxs = nil
+	File_onnxquant_onnx_proto = out.File
+	file_onnxquant_onnx_proto_goTypes = nil
+	file_onnxquant_onnx_proto_depIdxs = nil
 }
