@@ -147,7 +147,7 @@ func buildScan(c *buildCtx) (kernel, error) {
 		if len(seq) == 0 {
 			return nil, fmt.Errorf("Scan without scan inputs")
 		}
-		steps := seq[0].Shape()[0]
+		steps := dims(seq[0])[0]
 		scans := make([][]*tensor.Dense, nScanOut)
 		args := make([]*tensor.Dense, nState+nScanIn)
 		for i := 0; i < steps; i++ {

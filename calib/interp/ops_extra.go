@@ -183,7 +183,7 @@ func buildDropout(c *buildCtx) (kernel, error) {
 		}
 		out := []*tensor.Dense{in[0]}
 		if wantMask {
-			mask := make([]bool, in[0].Shape().TotalSize())
+			mask := make([]bool, kernels.NumElems(in[0]))
 			for i := range mask {
 				mask[i] = true
 			}

@@ -117,7 +117,7 @@ func centered(x, zp *tensor.Dense, axis int) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	if zp.Shape().TotalSize() > 1 {
+	if kernels.NumElems(zp) > 1 {
 		// Put the zero points on axis of x.
 		shape := make([]int, x.Dims())
 		for i := range shape {
@@ -128,9 +128,9 @@ func centered(x, zp *tensor.Dense, axis int) (*tensor.Dense, error) {
 			a += len(shape)
 		}
 		if a < 0 || a >= len(shape) {
-			return nil, fmt.Errorf("zero point of %d values for shape %v", zp.Shape().TotalSize(), x.Shape())
+			return nil, fmt.Errorf("zero point of %d values for shape %v", kernels.NumElems(zp), x.Shape())
 		}
-		shape[a] = zp.Shape().TotalSize()
+		shape[a] = kernels.NumElems(zp)
 		if zf, err = view(zf, shape); err != nil {
 			return nil, err
 		}

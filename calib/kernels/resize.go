@@ -49,7 +49,7 @@ func Resize(x *tensor.Dense, p ResizeParams) (*tensor.Dense, error) {
 	cur, csh := xs, append([]int(nil), sh...)
 	for a := 0; a < r; a++ {
 		if out[a] < 1 {
-			return nil, ErrEmptyTensor
+			return Empty(out, x.Dtype()), nil
 		}
 		if out[a] == sh[a] && scales[a] == 1 {
 			continue
