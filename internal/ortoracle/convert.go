@@ -2,8 +2,10 @@ package ortoracle
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	ort "github.com/yalue/onnxruntime_go"
 	"gorgonia.org/tensor"
 )
@@ -39,6 +41,13 @@ func toValue(d *tensor.Dense) (ort.Value, error) {
 }
 
 func makeValue[T ort.TensorData](d *tensor.Dense) (ort.Value, error) {
+	if sh, ok := onnxio.EmptyShape(d); ok {
+		shape := make(ort.Shape, len(sh))
+		for i, n := range sh {
+			shape[i] = int64(n)
+		}
+		return ort.NewTensor(shape, []T{})
+	}
 	data, err := elements[T](d)
 	if err != nil {
 		return nil, err
@@ -102,11 +111,17 @@ func fromTyped[T ort.TensorData](v ort.Value) (*tensor.Dense, bool, error) {
 		return tensor.New(tensor.WithShape(), tensor.WithBacking([]T{t.GetData()})), true, nil
 	case *ort.Tensor[T]:
 		shape := make([]int, len(t.GetShape()))
+		empty := false
 		for i, n := range t.GetShape() {
-			if n <= 0 {
-				return nil, true, fmt.Errorf("shape %v has a zero dimension, which gorgonia tensors cannot hold", t.GetShape())
+			if n < 0 {
+				return nil, true, fmt.Errorf("shape %v has a negative dimension", t.GetShape())
 			}
+			empty = empty || n == 0
 			shape[i] = int(n)
+		}
+		if empty {
+			var zero T
+			return onnxio.EmptyDense(shape, tensor.Dtype{Type: reflect.TypeOf(zero)}), true, nil
 		}
 		data := slices.Clone(t.GetData())
 		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), true, nil
