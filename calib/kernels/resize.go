@@ -13,7 +13,7 @@ type ResizeParams struct {
 	CoordinateTransformation string // "half_pixel" (default), "align_corners", "asymmetric", "pytorch_half_pixel", "half_pixel_symmetric"
 	NearestMode              string // "round_prefer_floor" (default), "round_prefer_ceil", "floor", "ceil"
 	Scales                   []float32
-	Sizes                    []int
+	Sizes                    []int // output extents; with Scales too, Scales drive the coordinate mapping
 }
 
 // Resize is ONNX Resize in nearest and (multi)linear modes. Both are separable,
@@ -161,9 +161,14 @@ func (p ResizeParams) outputSize(sh []int) ([]int, []float64, error) {
 	scales := make([]float64, r)
 	switch {
 	case len(p.Sizes) == r:
+		// Both given (Resize-18's keep_aspect_ratio_policy): the extents
+		// come from sizes, the coordinate mapping from scales.
 		for i := range out {
 			out[i] = p.Sizes[i]
 			scales[i] = float64(out[i]) / float64(sh[i])
+			if len(p.Scales) == r {
+				scales[i] = float64(p.Scales[i])
+			}
 		}
 	case len(p.Scales) == r:
 		for i := range out {
