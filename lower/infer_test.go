@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -42,7 +43,7 @@ func TestInferShapesMatchesORTOutputsOnCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, v := range gm.Graph.OutputNode().Inputs {
-				want, err := npyShape(filepath.Join(dir, "reference", model, "sample_000", v.Name+".npy"))
+				want, err := npyShape(filepath.Join(dir, "reference", model, "sample_000", testenv.ReferenceFileName(v.Name)))
 				if err != nil {
 					t.Fatal(err)
 				}

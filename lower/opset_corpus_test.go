@@ -90,7 +90,7 @@ func TestConvertOpsetCorpusTo13And21(t *testing.T) {
 // calibInputs reads sample_000 of a model's calibration set.
 func calibInputs(t *testing.T, dir, model string, names []string) map[string]*tensor.Dense {
 	t.Helper()
-	base := filepath.Join(dir, "calib", corpusCalibSet[model], "sample_000")
+	base := filepath.Join(dir, "calib", testenv.CorpusCalibSets()[model][0], "sample_000")
 	out := map[string]*tensor.Dense{}
 	if len(names) == 1 {
 		if d, err := dataset.ReadNPY(base + ".npy"); err == nil {

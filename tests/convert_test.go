@@ -18,7 +18,7 @@ import (
 func TestConvertOpsetKeepsOnnxRuntimeOutputs(t *testing.T) {
 	testenv.ORT(t)
 	corpus := testenv.Corpus(t)
-	for model, sets := range corpusModels() {
+	for model, sets := range testenv.CorpusCalibSets() {
 		src := filepath.Join(corpus, "models", model+".onnx")
 		m, err := onnxio.Load(src)
 		if err != nil {

@@ -10,21 +10,6 @@ import (
 	"github.com/onnxquant/onnxquant/calib/dataset"
 )
 
-// corpusModels maps each corpus model to its calibration folders (corpus
-// README): silero has one folder per code path.
-func corpusModels() map[string][]string {
-	return map[string][]string{
-		"mobilenet_v2":        {"imagenet224"},
-		"resnet18":            {"imagenet224"},
-		"squeezenet1_1":       {"imagenet224"},
-		"mobilenet_v3_small":  {"imagenet224"},
-		"tiny_transformer":    {"logmel16x40"},
-		"branchy_if_loop":     {"branchy"},
-		"silero_vad_legacy":   {"silero_legacy_16k", "silero_legacy_8k"},
-		"ppocr_mobile_v2_cls": {"ocr_cls48x192"},
-	}
-}
-
 // sampleInputs reads sample i of a calibration folder as model inputs: a
 // .npy file is the single input named input, a folder one .npy per input.
 func sampleInputs(t *testing.T, dir string, i int, singleInput string) map[string]*tensor.Dense {

@@ -2,35 +2,18 @@ package interp_test
 
 import (
 	"context"
-	"gorgonia.org/tensor"
 	"math"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 )
-
-// corpusSets maps each corpus model to its calibration sets (corpus README).
-var corpusSets = map[string][]string{
-	"mobilenet_v2":        {"imagenet224"},
-	"resnet18":            {"imagenet224"},
-	"squeezenet1_1":       {"imagenet224"},
-	"mobilenet_v3_small":  {"imagenet224"},
-	"tiny_transformer":    {"logmel16x40"},
-	"branchy_if_loop":     {"branchy"},
-	"silero_vad_legacy":   {"silero_legacy_16k", "silero_legacy_8k"},
-	"ppocr_mobile_v2_cls": {"ocr_cls48x192"},
-	"yolox_nano":          {"yolox416"},
-	"ppocr_v3_det":        {"ocr_det256x384"},
-	"blazeface_front":     {"face128_nhwc"},
-	"oww_melspectrogram":  {"oww_audio1760"},
-	"oww_embedding":       {"oww_mel76x32"},
-	"oww_hey_jarvis":      {"oww_emb16x96"},
-}
 
 // referenceDir is where the ORT outputs of a sample live. The corpus holds
 // references for the first three samples of a model's first calibration set
@@ -41,7 +24,7 @@ func referenceDir(corpus, model, sample string) string {
 
 func TestCorpusModelsMatchOnnxRuntimeReferences(t *testing.T) {
 	corpus := testenv.Corpus(t)
-	for model, sets := range corpusSets {
+	for model, sets := range testenv.CorpusCalibSets() {
 		t.Run(model, func(t *testing.T) {
 			modelPath := filepath.Join(corpus, "models", model+".onnx")
 			gm := loadModule(t, modelPath)
@@ -71,7 +54,7 @@ func TestCorpusModelsMatchOnnxRuntimeReferences(t *testing.T) {
 						}
 						got, ok := out[name]
 						for o, v := range out {
-							if fileSafe(o) == name {
+							if testenv.ReferenceFileName(o) == name+".npy" {
 								got, ok = v, true
 							}
 						}
@@ -150,17 +133,6 @@ func TestBranchyIfLoopMatchesOnnxRuntimeOnEverySample(t *testing.T) {
 	if len(modes) < 3 {
 		t.Errorf("the calibration set exercised only modes %v", modes)
 	}
-}
-
-// fileSafe is how the corpus names reference files: characters of an output
-// name outside [A-Za-z0-9_.-] become '_'.
-func fileSafe(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
-			return r
-		}
-		return '_'
-	}, name)
 }
 
 // maxAbsDiff is the largest elementwise |got-want|: outputs that are tiny
