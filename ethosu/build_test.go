@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -25,6 +26,7 @@ type gb struct {
 	g      *onnxpb.GraphProto
 	opset  int64
 	inputs [][2]any // name, dims
+	funcs  []*onnxpb.FunctionProto
 }
 
 func newGraph(opset int64) *gb {
@@ -77,9 +79,20 @@ func (b *gb) node(name, op string, in, out []string, attrs ...*onnxpb.AttributeP
 }
 
 func (b *gb) model() *onnxpb.ModelProto {
-	return &onnxpb.ModelProto{IrVersion: proto.Int64(8), ProducerName: proto.String("ethosu-test"),
+	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8), ProducerName: proto.String("ethosu-test"),
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(b.opset)}},
 		Graph:       proto.Clone(b.g).(*onnxpb.GraphProto)}
+	if len(b.funcs) > 0 {
+		// Model-local functions with attribute defaults need IR 9.
+		m.IrVersion = proto.Int64(9)
+		for _, f := range b.funcs {
+			m.Functions = append(m.Functions, proto.Clone(f).(*onnxpb.FunctionProto))
+			if !slices.ContainsFunc(m.OpsetImport, func(o *onnxpb.OperatorSetIdProto) bool { return o.GetDomain() == f.GetDomain() }) {
+				m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: f.Domain, Version: proto.Int64(1)})
+			}
+		}
+	}
+	return m
 }
 
 // ramp returns n deterministic pseudo-random values in [lo, hi).
