@@ -28,6 +28,8 @@ type Options struct {
 	HintBelow float64
 	// MaxHints caps the number of hints; 0 means 3.
 	MaxHints int
+	// MaxSamples, when above 0, evaluates only the set's first samples.
+	MaxSamples int
 }
 
 // Evaluate runs every sample of set through the float model and the
@@ -85,6 +87,9 @@ type sampleResult struct {
 
 func (e *evaluator) runAll(ctx context.Context, opts Options) ([]*sampleResult, error) {
 	n := e.set.Len()
+	if opts.MaxSamples > 0 {
+		n = min(n, opts.MaxSamples)
+	}
 	workers := min(max(opts.Workers, 1), n)
 	results := make([]*sampleResult, n)
 	ctx, cancel := context.WithCancel(ctx)
@@ -215,6 +220,9 @@ func merge(a *metrics.Accumulator, b metrics.Accumulator) {
 	a.Noise += b.Noise
 	a.MaxAbs = math.Max(a.MaxAbs, b.MaxAbs)
 	a.N += b.N
+	a.Peak = math.Max(a.Peak, b.Peak)
+	a.LogSum += b.LogSum
+	a.NonZero += b.NonZero
 }
 
 func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
@@ -250,7 +258,7 @@ func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
 		}
 		rep.Layers = append(rep.Layers, Layer{
 			Name: p.float.Name, Submodule: p.float.Module, Module: p.module, Kind: p.kind, Bits: p.bits,
-			SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs, Count: acc.N,
+			SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs, Count: acc.N, Decades: acc.Decades(),
 		})
 	}
 	sort.SliceStable(rep.Layers, func(a, b int) bool { return rep.Layers[a].SQNR < rep.Layers[b].SQNR })

@@ -94,6 +94,10 @@ type Layer struct {
 	// Count is how many times the tensor was compared (samples × loop
 	// iterations).
 	Count int `json:"count"`
+	// Decades is how far below its peak the float tensor's typical
+	// (geometric mean) magnitude lies, in decades: above two, most of its
+	// values are below one step of an 8-bit grid spanning the peak.
+	Decades float64 `json:"decades,omitempty"`
 }
 
 // Hint proposes moving a module to int16 activations.

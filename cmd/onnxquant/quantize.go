@@ -37,6 +37,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after transform `PASS`"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each pass as it runs"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
+			&cli.Float64Flag{Name: "min-sqnr", Value: 10, Usage: minSQNRUsage},
 		},
 		Action: quantizeAction,
 	}
@@ -75,8 +76,10 @@ type quantizeJob struct {
 	Eval      bool
 	EvalData  []string
 	DumpAfter string
-	Log       func(string)
-	Progress  func(done, total int)
+	// MinSQNR is the output SQNR floor in dB (0: no check).
+	MinSQNR  float64
+	Log      func(string)
+	Progress func(done, total int)
 }
 
 func quantizeAction(c *cli.Context) error {
@@ -87,7 +90,7 @@ func quantizeAction(c *cli.Context) error {
 		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"),
 		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
 		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"),
-		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"),
+		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"), MinSQNR: c.Float64("min-sqnr"),
 	}
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
@@ -189,6 +192,9 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 		}
 	}
 	if err != nil {
+		return finish(err)
+	}
+	if err := checkMinSQNR(ctx, job, res.Model); err != nil {
 		return finish(err)
 	}
 	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
