@@ -56,6 +56,9 @@ func (e *LowSQNRError) Error() string {
 		b.WriteString("\ntensors that lose the most:")
 		for _, l := range e.Losses {
 			where := l.Op
+			if where == "" {
+				where = "model input"
+			}
 			if l.Module != "" {
 				where += " in module " + l.Module
 			}
@@ -242,11 +245,11 @@ func computedBound(n *lower.Node) string {
 	return ""
 }
 
-// cutCandidate proposes where the quantized part could start: the first
-// tensor computed after the last top-level tensor that is intrinsically
-// hard for 8 bits (log-domain, spanning decades, clipped at a bound from
-// the data), provided that tensor is itself well conditioned and not a
-// graph output. Quantizing from there leaves the lossy front end on the
+// cutCandidate proposes where the quantized part could start: the output
+// of the last top-level node that is intrinsically hard for 8 bits
+// (log-domain, spanning decades, clipped at a bound from the data) when
+// that output is well conditioned, else the first tensor computed after
+// it; never a graph output. Quantizing from there leaves the lossy front end on the
 // host; "" when there is no such tensor.
 func cutCandidate(gm *lower.GraphModule, layers []Layer) string {
 	byName := map[string]Layer{}
@@ -277,6 +280,13 @@ func cutCandidate(gm *lower.GraphModule, layers []Layer) string {
 	}
 	if last < 0 {
 		return ""
+	}
+	// The hard node's own output, when it is well conditioned (a Log's, a
+	// clipped one's), is where the host hands over.
+	for _, v := range gm.Graph.Nodes[last].Outputs {
+		if l, measured := byName[v.Name]; v != nil && measured && !outputs[v.Name] && l.Decades < hardDecades {
+			return v.Name
+		}
 	}
 	for _, n := range gm.Graph.Nodes[last+1:] {
 		if n.Op != lower.CallFunction || n.Target.OpType == "Constant" || hard(n) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/dataset"
@@ -19,23 +18,11 @@ const minSQNRUsage = "refuse the result (exit 1, no output file) when an output'
 // first evaluate.FloorSamples calibration samples and fails with an
 // *evaluate.LowSQNRError when an output is below job.MinSQNR: a model
 // that quantizes "successfully" into noise must not be written.
-func checkMinSQNR(ctx context.Context, job quantizeJob, quantized *onnxpb.ModelProto) error {
+func checkMinSQNR(ctx context.Context, job quantizeJob, src *modelSource, quantized *onnxpb.ModelProto) error {
 	if job.MinSQNR <= 0 {
 		return nil
 	}
-	fgm, err := lower.LoadFile(job.In)
-	if err != nil {
-		return err
-	}
-	qgm, err := lower.Lower(quantized, filepath.Dir(job.In))
-	if err != nil {
-		return fmt.Errorf("model %q: the quantized model: %w", job.In, err)
-	}
-	set, err := dataset.Open(job.Calib, calib.InputSpecs(fgm))
-	if err != nil {
-		return err
-	}
-	rep, err := evaluate.Evaluate(ctx, fgm, qgm, set, evaluate.Options{Workers: job.Workers, MaxSamples: evaluate.FloorSamples})
+	rep, fgm, err := evaluateSource(ctx, src, quantized, src.calib, evaluate.Options{Workers: job.Workers, MaxSamples: evaluate.FloorSamples})
 	if err != nil {
 		return fmt.Errorf("model %q: measuring the SQNR for --min-sqnr: %w", job.In, err)
 	}
@@ -43,4 +30,23 @@ func checkMinSQNR(ctx context.Context, job quantizeJob, quantized *onnxpb.ModelP
 		return fmt.Errorf("model %q: %w", job.In, err)
 	}
 	return nil
+}
+
+// evaluateSource compares the quantized model with the source's float
+// model (the cut, when there is one) on the samples at paths.
+func evaluateSource(ctx context.Context, src *modelSource, quantized *onnxpb.ModelProto, paths []string, opts evaluate.Options) (*evaluate.Report, *lower.GraphModule, error) {
+	fgm, err := src.lower()
+	if err != nil {
+		return nil, nil, err
+	}
+	qgm, err := lower.Lower(quantized, src.dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the quantized model: %w", err)
+	}
+	set, err := dataset.Open(paths, calib.InputSpecs(fgm))
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := evaluate.Evaluate(ctx, fgm, qgm, set, opts)
+	return rep, fgm, err
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/evaluate"
 	"github.com/onnxquant/onnxquant/ethosu"
-	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 )
 
@@ -24,7 +23,7 @@ func quantizeCommand() *cli.Command {
 		Name:      "quantize",
 		Usage:     "quantize a float model to an integer QDQ model for an Ethos-U target",
 		ArgsUsage: "IN",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "quantized model `FILE`", Required: true},
 			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` (.npy, .npz, sample folder or folder of samples); repeatable", Required: true},
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET`"},
@@ -38,7 +37,7 @@ func quantizeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "verbose", Usage: "print each pass as it runs"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
 			&cli.Float64Flag{Name: "min-sqnr", Value: 10, Usage: minSQNRUsage},
-		},
+		}, cutFlags(true)...),
 		Action: quantizeAction,
 	}
 }
@@ -77,13 +76,16 @@ type quantizeJob struct {
 	EvalData  []string
 	DumpAfter string
 	// MinSQNR is the output SQNR floor in dB (0: no check).
-	MinSQNR  float64
+	MinSQNR float64
+	// Cut selects the sub-model to quantize (empty: the whole model).
+	Cut      cutSpec
 	Log      func(string)
 	Progress func(done, total int)
 }
 
 func quantizeAction(c *cli.Context) error {
-	if err := onlyArgs(c, 1, "one input model"); err != nil {
+	err := onlyArgs(c, 1, "one input model")
+	if err != nil {
 		return err
 	}
 	job := quantizeJob{
@@ -91,6 +93,12 @@ func quantizeAction(c *cli.Context) error {
 		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
 		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"),
 		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"), MinSQNR: c.Float64("min-sqnr"),
+	}
+	if job.Cut, err = cutFromFlags(c); err != nil {
+		return err
+	}
+	if len(job.EvalData) > 0 && job.Cut.active() {
+		return usagef("--eval-data cannot be combined with a cut: the evaluation runs on the cut's calibration data")
 	}
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
@@ -178,7 +186,12 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if err := checkOutputDir(job.Out); err != nil {
 		return finish(err)
 	}
-	res, err := quantizeFile(ctx, q, job.In, job.Calib, job.QAT)
+	src, err := prepareSource(ctx, job)
+	if err != nil {
+		return finish(err)
+	}
+	defer src.close()
+	res, err := quantizeSource(ctx, q, src, job.QAT)
 	if res != nil {
 		rep.Legality = res.Legality
 		for k, d := range res.Timings {
@@ -194,7 +207,7 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if err != nil {
 		return finish(err)
 	}
-	if err := checkMinSQNR(ctx, job, res.Model); err != nil {
+	if err := checkMinSQNR(ctx, job, src, res.Model); err != nil {
 		return finish(err)
 	}
 	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
@@ -208,7 +221,14 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 			rep.EvalData = job.Calib
 		}
 		evalStart := time.Now()
-		ev, err := evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers})
+		var ev *evaluate.Report
+		if job.Cut.active() {
+			// The float model is the cut, fed its own calibration data.
+			rep.EvalData = job.Calib
+			ev, _, err = evaluateSource(ctx, src, res.Model, src.calib, evaluate.Options{Workers: job.Workers})
+		} else {
+			ev, err = evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers})
+		}
 		rep.TimingsMS["eval"] = float64(time.Since(evalStart).Microseconds()) / 1000
 		if err != nil {
 			rep.EvalError = err.Error()
@@ -218,19 +238,19 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	return finish(nil)
 }
 
-// quantizeFile loads, lowers, calibrates and quantizes one model.
-func quantizeFile(ctx context.Context, q *ethosu.Quantizer, in string, calibPaths []string, qat bool) (*ethosu.Result, error) {
-	gm, err := lower.LoadFile(in)
+// quantizeSource lowers, calibrates and quantizes one model.
+func quantizeSource(ctx context.Context, q *ethosu.Quantizer, src *modelSource, qat bool) (*ethosu.Result, error) {
+	gm, err := src.lower()
 	if err != nil {
 		return nil, err
 	}
-	set, err := dataset.Open(calibPaths, calib.InputSpecs(gm))
+	set, err := dataset.Open(src.calib, calib.InputSpecs(gm))
 	if err != nil {
 		return nil, err
 	}
 	res, err := q.QuantizeWithSubmodules(ctx, gm, set, qat)
 	if err != nil {
-		return res, fmt.Errorf("model %q: %w", in, err)
+		return res, fmt.Errorf("model %q: %w", src.path, err)
 	}
 	return res, nil
 }
