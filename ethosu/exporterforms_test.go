@@ -95,6 +95,49 @@ func exporterForms() map[string]*gb {
 	forms["opset 17 LayerNormalization"] = newGraph(17).input("x", 1, 2, 8, 8).output("y", 1, 4, 8, 8).
 		conv3("conv", "x", "c", 2, 4).init("gamma", []int64{8}, 1, 1.1, 0.9, 1, 1.2, 0.8, 1, 1).init("beta", []int64{8}, 0, 0, 0.1, 0, 0, -0.1, 0, 0).
 		node("ln", "LayerNormalization", []string{"c", "gamma", "beta"}, []string{"y"}, lower.IntAttr("axis", -1))
+	// Paddle2ONNX: every weight a Constant node, BatchNormalization left
+	// unfolded after the convolution.
+	bnw := ramp(7, 4*2*9, -0.4, 0.4)
+	forms["Paddle2ONNX Constant weights, unfolded BatchNormalization"] = newGraph(14).input("x", 1, 2, 8, 8).output("y", 1, 4, 8, 8).
+		node("w", "Constant", nil, []string{"w"}, constNode("w", floatTensor([]int64{4, 2, 3, 3}, bnw...))).
+		node("conv", "Conv", []string{"x", "w"}, []string{"c"}, lower.IntsAttr("pads", 1, 1, 1, 1)).
+		node("scale", "Constant", nil, []string{"scale"}, constNode("scale", floatTensor([]int64{4}, 1.1, 0.9, 1.2, 0.8))).
+		node("bias", "Constant", nil, []string{"bias"}, constNode("bias", floatTensor([]int64{4}, 0.1, -0.1, 0, 0.2))).
+		node("mean", "Constant", nil, []string{"mean"}, constNode("mean", floatTensor([]int64{4}, 0.05, -0.02, 0.1, 0))).
+		node("var", "Constant", nil, []string{"var"}, constNode("var", floatTensor([]int64{4}, 0.5, 1.5, 1, 2))).
+		node("bn", "BatchNormalization", []string{"c", "scale", "bias", "mean", "var"}, []string{"bnout"}).
+		node("act", "HardSwish", []string{"bnout"}, []string{"y"})
+	// Static shape arithmetic that must fold once the input shape is
+	// bound: a Range over a Shape-derived count, an Expand to a Shape,
+	// Tile repeats and Clip bounds computed from constants.
+	forms["Range, Expand and Tile driven by Shape"] = newGraph(13).input("x", 1, 2, 4, 4).output("y", 1, 4, 4, 8).
+		conv3("conv", "x", "c", 2, 4).
+		initInt64("one_idx", []int64{}, 1).initInt64("zero_i", []int64{}, 0).initInt64("step", []int64{}, 1).
+		initInt64("chan_shape", []int64{4}, 1, -1, 1, 1).init("tenth", []int64{}, 0.1).
+		node("shape", "Shape", []string{"c"}, []string{"s"}).
+		node("channels", "Gather", []string{"s", "one_idx"}, []string{"nc"}, lower.IntAttr("axis", 0)).
+		node("range", "Range", []string{"zero_i", "nc", "step"}, []string{"idx"}).
+		node("cast", "Cast", []string{"idx"}, []string{"idxf"}, lower.IntAttr("to", 1)).
+		node("scaled", "Mul", []string{"idxf", "tenth"}, []string{"offs"}).
+		node("percol", "Reshape", []string{"offs", "chan_shape"}, []string{"offs4"}).
+		node("expand", "Expand", []string{"offs4", "s"}, []string{"offsx"}).
+		node("add", "Add", []string{"c", "offsx"}, []string{"shifted"}).
+		init("reps_f", []int64{4}, 1, 1, 1, 2).
+		node("reps", "Cast", []string{"reps_f"}, []string{"reps"}, lower.IntAttr("to", 7)).
+		node("tile", "Tile", []string{"shifted", "reps"}, []string{"tiled"}).
+		init("lim", []int64{}, 0.75).
+		node("neg", "Neg", []string{"lim"}, []string{"lo"}).
+		node("twice", "Add", []string{"lim", "lim"}, []string{"hi"}).
+		node("clip", "Clip", []string{"tiled", "lo", "hi"}, []string{"y"})
+	// The newest opsets exporters write (22: bfloat16 types, 23: float4
+	// types) load and quantize like 21.
+	for _, v := range []int64{22, 23} {
+		forms[fmt.Sprintf("opset %d Conv, Pad, Reshape", v)] = newGraph(v).input("x", 1, 2, 8, 8).output("y", 1, 256).
+			conv3("conv", "x", "c", 2, 4).initInt64("pads", []int64{8}, 0, 0, 0, 0, 0, 0, 0, 0).
+			initInt64("flat", []int64{2}, 1, -1).
+			node("pad", "Pad", []string{"c", "pads"}, []string{"p"}).
+			node("reshape", "Reshape", []string{"p", "flat"}, []string{"y"})
+	}
 	return forms
 }
 
@@ -102,6 +145,16 @@ func exporterForms() map[string]*gb {
 // nearest only), with the error the quantizer must give there instead.
 var u55Refuses = map[string]string{
 	"opset 18 Resize antialias": `Resize mode "linear" is not supported on ethos-u55 (nearest only)`,
+}
+
+// TestOpsetNewerThanKnownIsAnErrorNamingIt: a model at an opset above the
+// newest the tool knows is refused at load, naming the opset.
+func TestOpsetNewerThanKnownIsAnErrorNamingIt(t *testing.T) {
+	b := newGraph(24).input("x", 1, 2, 8, 8).output("y", 1, 4, 8, 8).conv3("conv", "x", "y", 2, 4)
+	_, err := lower.Lower(b.model(), "")
+	if err == nil || !strings.Contains(err.Error(), "opset 24 of the default ONNX domain") || !strings.Contains(err.Error(), "23") {
+		t.Fatalf("err = %v, want one naming opset 24 and the newest known, 23", err)
+	}
 }
 
 func TestExporterFormsQuantizeForEveryTargetAndScheme(t *testing.T) {

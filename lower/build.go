@@ -30,6 +30,9 @@ func Lower(m *onnxpb.ModelProto, dir string) (*GraphModule, error) {
 			d = ""
 		}
 		b.opsets[d] = o.GetVersion()
+		if d == "" && o.GetVersion() > maxKnownOpset {
+			return nil, fmt.Errorf("the model imports opset %d of the default ONNX domain, newer than %d, the newest whose operators onnxquant knows: export the model at opset %d or older", o.GetVersion(), maxKnownOpset, maxKnownOpset)
+		}
 	}
 	if err := b.graph(gm, m.Graph, nil); err != nil {
 		return nil, err

@@ -17,19 +17,20 @@ const minSQNRUsage = "refuse the result (exit 1, no output file) when an output'
 // checkMinSQNR measures the quantized model against its float model on the
 // first evaluate.FloorSamples calibration samples and fails with an
 // *evaluate.LowSQNRError when an output is below job.MinSQNR: a model
-// that quantizes "successfully" into noise must not be written.
-func checkMinSQNR(ctx context.Context, job quantizeJob, src *modelSource, quantized *onnxpb.ModelProto) error {
+// that quantizes "successfully" into noise must not be written. The
+// measurement is returned either way (nil when the check is off).
+func checkMinSQNR(ctx context.Context, job quantizeJob, src *modelSource, quantized *onnxpb.ModelProto) (*evaluate.Report, error) {
 	if job.MinSQNR <= 0 {
-		return nil
+		return nil, nil
 	}
 	rep, fgm, err := evaluateSource(ctx, src, quantized, src.calib, evaluate.Options{Workers: job.Workers, MaxSamples: evaluate.FloorSamples})
 	if err != nil {
-		return fmt.Errorf("model %q: measuring the SQNR for --min-sqnr: %w", job.In, err)
+		return nil, fmt.Errorf("model %q: measuring the SQNR for --min-sqnr: %w", job.In, err)
 	}
 	if err := evaluate.CheckSQNRFloor(rep, fgm, job.MinSQNR); err != nil {
-		return fmt.Errorf("model %q: %w", job.In, err)
+		return rep, fmt.Errorf("model %q: %w", job.In, err)
 	}
-	return nil
+	return rep, nil
 }
 
 // evaluateSource compares the quantized model with the source's float
@@ -49,4 +50,19 @@ func evaluateSource(ctx context.Context, src *modelSource, quantized *onnxpb.Mod
 	}
 	rep, err := evaluate.Evaluate(ctx, fgm, qgm, set, opts)
 	return rep, fgm, err
+}
+
+// worstOutputNote is the success line's mention of the --min-sqnr
+// measurement: the worst output and its SQNR ("" when it did not run).
+func worstOutputNote(outs []evaluate.Output) string {
+	if len(outs) == 0 {
+		return ""
+	}
+	worst := outs[0]
+	for _, o := range outs[1:] {
+		if o.SQNR < worst.SQNR {
+			worst = o
+		}
+	}
+	return fmt.Sprintf(", worst output %q at %s SQNR", worst.Name, worst.SQNR)
 }

@@ -59,6 +59,9 @@ type quantizeReport struct {
 	EvalData  []string         `json:"eval_data,omitempty"`
 	Eval      *evaluate.Report `json:"eval,omitempty"`
 	EvalError string           `json:"eval_error,omitempty"`
+	// SQNRCheck is the per-output SQNR --min-sqnr judged (first 8
+	// calibration samples), present when the check ran.
+	SQNRCheck []evaluate.Output `json:"sqnr_check,omitempty"`
 }
 
 // quantizeJob is one model to quantize: the quantize command's flags or
@@ -126,8 +129,8 @@ func quantizeAction(c *cli.Context) error {
 		return qerr
 	}
 	if !c.Bool("quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote %s: %s, %d quantization points, %d calibration samples, %.0f ms\n",
-			job.Out, rep.Target, rep.Points, rep.Samples, rep.TimingsMS["total"])
+		fmt.Fprintf(c.App.Writer, "wrote %s: %s, %d quantization points, %d calibration samples, %.0f ms%s\n",
+			job.Out, rep.Target, rep.Points, rep.Samples, rep.TimingsMS["total"], worstOutputNote(rep.SQNRCheck))
 		if rep.Eval != nil {
 			printEvalSummary(c.App.Writer, rep.Eval, 3)
 		}
@@ -207,7 +210,11 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if err != nil {
 		return finish(err)
 	}
-	if err := checkMinSQNR(ctx, job, src, res.Model); err != nil {
+	floor, err := checkMinSQNR(ctx, job, src, res.Model)
+	if floor != nil {
+		rep.SQNRCheck = floor.Outputs
+	}
+	if err != nil {
 		return finish(err)
 	}
 	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
