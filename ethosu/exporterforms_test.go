@@ -57,6 +57,13 @@ func exporterForms() map[string]*gb {
 		node("tail", "Slice", []string{"s", "four", "four"}, []string{"none"}).
 		node("target", "Concat", []string{"none", "flat"}, []string{"tgt"}, lower.IntAttr("axis", 0)).
 		node("reshape", "Reshape", []string{"c", "tgt"}, []string{"y"})
+	// An empty Slice of activations (start past the end) flows through an
+	// elementwise op into a Concat: it observes nothing and adds nothing.
+	forms["empty Slice of activations into Concat"] = newGraph(13).input("x", 1, 2, 8, 8).output("y", 1, 4, 8, 8).
+		conv3("conv", "x", "c", 2, 4).initInt64("s", []int64{1}, 10).initInt64("e", []int64{1}, 20).initInt64("a", []int64{1}, 2).
+		node("slice", "Slice", []string{"c", "s", "e", "a"}, []string{"hole"}).
+		node("relu", "Relu", []string{"hole"}, []string{"hr"}).
+		node("cat", "Concat", []string{"c", "hr"}, []string{"y"}, lower.IntAttr("axis", 2))
 	// tf2onnx residual blocks pad channels with zeros from ConstantOfShape
 	// (larger than the shape-arithmetic folding bound).
 	forms["ConstantOfShape channel padding"] = newGraph(12).input("x", 1, 2, 32, 32).output("y", 1, 12, 32, 32).
