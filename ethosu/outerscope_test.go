@@ -44,8 +44,9 @@ func recurrentInIfModel() *gb {
 
 // TestRecurrentLayersInBranchesUseOuterScopeWeights quantizes the model
 // above: both decompositions see the outer initializers as constants, the
-// weights become int8 initializers, and the result matches the float
-// model in ONNX Runtime on both paths.
+// weights become int8 initializers of the branch that uses them (no float
+// copy left in the main graph), and the result matches the float model in
+// ONNX Runtime on both paths.
 func TestRecurrentLayersInBranchesUseOuterScopeWeights(t *testing.T) {
 	b := recurrentInIfModel()
 	samples := writeSamples(t, b, 12)
@@ -61,30 +62,36 @@ func TestRecurrentLayersInBranchesUseOuterScopeWeights(t *testing.T) {
 			}
 			var ops []string
 			var int8Weights int
-			var walk func(g *onnxpb.GraphProto)
-			walk = func(g *onnxpb.GraphProto) {
-				for _, t := range g.Initializer {
-					if t.GetDataType() == int32(onnxpb.TensorProto_INT8) && len(t.Dims) >= 2 {
+			var walk func(g *onnxpb.GraphProto, branch bool)
+			walk = func(g *onnxpb.GraphProto, branch bool) {
+				for _, init := range g.Initializer {
+					if len(init.Dims) < 2 {
+						continue
+					}
+					switch {
+					case init.GetDataType() == int32(onnxpb.TensorProto_INT8) && branch:
 						int8Weights++
+					case init.GetDataType() == int32(onnxpb.TensorProto_FLOAT):
+						t.Errorf("%s %s: float weight %q left in the model", target, scheme, init.GetName())
 					}
 				}
 				for _, n := range g.Node {
 					ops = append(ops, n.GetOpType())
 					for _, a := range n.Attribute {
 						if a.G != nil {
-							walk(a.G)
+							walk(a.G, true)
 						}
 					}
 				}
 			}
-			walk(res.Model.Graph)
+			walk(res.Model.Graph, false)
 			for _, op := range ops {
 				if op == "LSTM" || op == "GRU" {
 					t.Errorf("%s %s: %s left in the quantized model", target, scheme, op)
 				}
 			}
 			if int8Weights == 0 {
-				t.Errorf("%s %s: no int8 weight initializers", target, scheme)
+				t.Errorf("%s %s: no int8 weight initializers in the branches that use them", target, scheme)
 			}
 			// The check sample's state peaks well below the calibrated
 			// range (tanh-bounded), so the error is judged against its
@@ -95,5 +102,51 @@ func TestRecurrentLayersInBranchesUseOuterScopeWeights(t *testing.T) {
 			}
 			runsInORT(t, res.Model, b, tol)
 		}
+	}
+}
+
+// TestShapeArithmeticInsideBodiesFolds: a branch computing a Reshape
+// target from the Shape of an outer tensor folds it once the input shapes
+// are bound, so no Shape, Slice or Concat is left for the legality check.
+func TestShapeArithmeticInsideBodiesFolds(t *testing.T) {
+	b := newGraph(13).input("x", 1, 2, 4, 4).input("sel", 1).output("y", 1, 64).
+		conv3("conv", "x", "c", 2, 4).init("zero", []int64{1}, 0).
+		node("positive", "Greater", []string{"sel", "zero"}, []string{"cond"})
+	then := &onnxpb.GraphProto{Name: proto.String("then"),
+		Initializer: []*onnxpb.TensorProto{
+			{Name: proto.String("s0"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: []int64{0}},
+			{Name: proto.String("s1"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: []int64{1}},
+			{Name: proto.String("rest"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: []int64{-1}},
+		},
+		Node: []*onnxpb.NodeProto{
+			{Name: proto.String("shape"), OpType: proto.String("Shape"), Input: []string{"c"}, Output: []string{"s"}},
+			{Name: proto.String("batch"), OpType: proto.String("Slice"), Input: []string{"s", "s0", "s1"}, Output: []string{"n"}},
+			{Name: proto.String("target"), OpType: proto.String("Concat"), Input: []string{"n", "rest"}, Output: []string{"tgt"}, Attribute: []*onnxpb.AttributeProto{lower.IntAttr("axis", 0)}},
+			{Name: proto.String("reshape"), OpType: proto.String("Reshape"), Input: []string{"c", "tgt"}, Output: []string{"r"}},
+			{Name: proto.String("relu"), OpType: proto.String("Relu"), Input: []string{"r"}, Output: []string{"then_y"}},
+		},
+		Output: []*onnxpb.ValueInfoProto{vinfo("then_y", onnxpb.TensorProto_FLOAT, []int64{1, 64})}}
+	els := &onnxpb.GraphProto{Name: proto.String("else"),
+		Node: []*onnxpb.NodeProto{
+			{Name: proto.String("flatten"), OpType: proto.String("Flatten"), Input: []string{"c"}, Output: []string{"f"}},
+			{Name: proto.String("sigmoid"), OpType: proto.String("Sigmoid"), Input: []string{"f"}, Output: []string{"else_y"}},
+		},
+		Output: []*onnxpb.ValueInfoProto{vinfo("else_y", onnxpb.TensorProto_FLOAT, []int64{1, 64})}}
+	b.node("choose", "If", []string{"cond"}, []string{"y"}, graphAttr("then_branch", then), graphAttr("else_branch", els))
+	samples := writeSamples(t, b, 12)
+	for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
+		res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target)), b.model(), samples)
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		for _, a := range indexGraph(res.Model.Graph).byOpType["If"][0].Attribute {
+			for _, n := range a.GetG().GetNode() {
+				switch n.GetOpType() {
+				case "Shape", "Slice", "Concat":
+					t.Errorf("%s: %s %q left in %s", target, n.GetOpType(), n.GetName(), a.GetName())
+				}
+			}
+		}
+		runsInORT(t, res.Model, b, 0.05)
 	}
 }
