@@ -452,6 +452,8 @@ func (c *checker) opRule(n *lower.Node) string {
 		}
 	case op == "Slice" && u55:
 		return c.reverseRule(n)
+	case op == "Resize" && antialiasShrinkRule(n) != "":
+		return antialiasShrinkRule(n)
 	case op == "Resize" && u55:
 		if mode := n.AttrString("mode", "nearest"); mode != "nearest" {
 			return fmt.Sprintf("Resize mode %q is not supported on %s (nearest only)", mode, c.spec.Family())

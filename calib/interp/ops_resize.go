@@ -91,9 +91,12 @@ func buildResize(c *buildCtx) (kernel, error) {
 			return nil, fmt.Errorf("Resize needs scales or sizes")
 		}
 		if antialias {
-			if err := noAntialiasNeeded(sh, p); err != nil {
-				return nil, err
+			if mode == "cubic" {
+				if err := noAntialiasNeeded(sh, p); err != nil {
+					return nil, err
+				}
 			}
+			p.Antialias, p.ExcludeOutside = true, exclude
 		}
 		if mode == "cubic" {
 			return one(kernels.ResizeCubic(in[0], p, cubicA, exclude))
@@ -172,14 +175,15 @@ func resizeSizes(in, v, axes []int, policy string) ([]int, []float32, error) {
 	return out, scales, nil
 }
 
-// noAntialiasNeeded accepts antialias when no axis shrinks: the antialias
-// filter only widens when downsampling, so upsampling is the plain resize.
-// Downsampling with antialias is not implemented and says so.
+// noAntialiasNeeded accepts cubic antialias when no axis shrinks: the
+// antialias filter only widens when downsampling, so upsampling is the
+// plain resize. Cubic downsampling with antialias is not implemented and
+// says so (linear is).
 func noAntialiasNeeded(in []int, p kernels.ResizeParams) error {
 	for i, d := range in {
 		shrinks := p.Sizes != nil && p.Sizes[i] < d || p.Scales != nil && p.Scales[i] < 1
 		if shrinks {
-			return unsupportedf("Resize antialias when downsampling (axis %d)", i)
+			return unsupportedf("Resize cubic antialias when downsampling (axis %d)", i)
 		}
 	}
 	return nil

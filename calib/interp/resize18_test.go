@@ -33,7 +33,10 @@ func TestResize18FormsMatchOnnxRuntime(t *testing.T) {
 		forms = append(forms, form{mode: mode, policy: "stretch", scales: []float32{1.5, 2}})
 	}
 	// ONNX Runtime refuses antialias with nearest.
-	forms = append(forms, form{mode: "linear", policy: "stretch", scales: []float32{2, 1.25}, antialias: 1})
+	forms = append(forms, form{mode: "linear", policy: "stretch", scales: []float32{2, 1.25}, antialias: 1},
+		form{mode: "linear", policy: "stretch", scales: []float32{0.5, 0.6}, antialias: 1},
+		form{mode: "linear", policy: "stretch", sizes: []int64{2, 3}, antialias: 1},
+		form{mode: "linear", policy: "not_larger", sizes: []int64{3, 3}, antialias: 1})
 	x := make([]float32, 35)
 	for i := range x {
 		x[i] = float32((i*37)%11) - 4

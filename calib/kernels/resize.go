@@ -14,6 +14,12 @@ type ResizeParams struct {
 	NearestMode              string // "round_prefer_floor" (default), "round_prefer_ceil", "floor", "ceil"
 	Scales                   []float32
 	Sizes                    []int // output extents; with Scales too, Scales drive the coordinate mapping
+	// Antialias (Resize-18, linear mode) widens the interpolation filter
+	// by 1/scale on the axes that shrink, so every input pixel counts.
+	Antialias bool
+	// ExcludeOutside drops antialias filter taps outside the input
+	// instead of replicating the edge.
+	ExcludeOutside bool
 }
 
 // Resize is ONNX Resize in nearest and (multi)linear modes. Both are separable,
@@ -54,9 +60,12 @@ func Resize(x *tensor.Dense, p ResizeParams) (*tensor.Dense, error) {
 		if out[a] == sh[a] && scales[a] == 1 {
 			continue
 		}
-		cur = resampleAxis(cur, csh, a, out[a], func(o int) float64 {
-			return srcCoord(ctm, o, sh[a], out[a], scales[a])
-		}, mode, p.NearestMode)
+		coord := func(o int) float64 { return srcCoord(ctm, o, sh[a], out[a], scales[a]) }
+		if p.Antialias && mode == "linear" && scales[a] < 1 {
+			cur = resampleAxisAntialias(cur, csh, a, out[a], coord, scales[a], p.ExcludeOutside)
+		} else {
+			cur = resampleAxis(cur, csh, a, out[a], coord, mode, p.NearestMode)
+		}
 		csh[a] = out[a]
 	}
 	if &cur[0] == &xs[0] {
@@ -135,6 +144,65 @@ func resampleAxis(src []float32, sh []int, a, n int, coord func(int) float64, mo
 			w := w1[o]
 			for j := range row {
 				row[j] = a0[j] + w*(a1[j]-a0[j])
+			}
+		}
+	}
+	return dst
+}
+
+// resampleAxisAntialias is linear resampling along axis a with the
+// triangle filter stretched by 1/scale (scale < 1): output o weighs the
+// inputs within 1/scale of its source position by distance. Taps that fall
+// outside the input are dropped with excludeOutside, otherwise their
+// weight goes to the nearest edge pixel (the edge is replicated); weights
+// are normalized over all the window's taps.
+func resampleAxisAntialias(src []float32, sh []int, a, n int, coord func(int) float64, scale float64, excludeOutside bool) []float32 {
+	outer, in, inner := prod(sh[:a]), sh[a], prod(sh[a+1:])
+	dst := make([]float32, outer*n*inner)
+	support := 1 / scale
+	window := 2*int(math.Ceil(support)) + 1
+	first := make([]int, n)
+	weights := make([][]float32, n)
+	for o := 0; o < n; o++ {
+		// Pixel-centre coordinates: input pixel x covers [x, x+1).
+		center := coord(o) + 0.5
+		lo := int(math.Floor(center - support + 0.5))
+		hi := int(math.Floor(center + support + 0.5))
+		hi = lo + min(max(hi-lo, 0), window)
+		if excludeOutside {
+			lo, hi = min(max(lo, 0), in), min(max(hi, 0), in)
+		}
+		cutLo, cutHi := min(max(lo, 0), in), min(max(hi, 0), in)
+		ws := make([]float64, max(cutHi-cutLo, 0))
+		var total float64
+		for x := lo; x < hi; x++ {
+			w := max(0, 1-math.Abs((float64(x)-center+0.5)*scale))
+			total += w
+			if len(ws) == 0 {
+				continue
+			}
+			k := min(max(x, cutLo), cutHi-1) - cutLo // outside taps fold onto the edge
+			ws[k] += w
+		}
+		out := make([]float32, len(ws))
+		for i, w := range ws {
+			if total != 0 {
+				w /= total
+			}
+			out[i] = float32(w)
+		}
+		first[o], weights[o] = cutLo, out
+	}
+	for ot := 0; ot < outer; ot++ {
+		s := src[ot*in*inner : (ot+1)*in*inner]
+		d := dst[ot*n*inner : (ot+1)*n*inner]
+		for o := 0; o < n; o++ {
+			row := d[o*inner : (o+1)*inner]
+			for k, w := range weights[o] {
+				x := s[(first[o]+k)*inner : (first[o]+k+1)*inner]
+				for j := range row {
+					row[j] += w * x[j]
+				}
 			}
 		}
 	}
