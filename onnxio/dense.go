@@ -146,6 +146,13 @@ func FromDense(name string, d *tensor.Dense) (*onnxpb.TensorProto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", name, err)
 	}
+	if sh, ok := EmptyShape(d); ok {
+		t := &onnxpb.TensorProto{Name: proto.String(name), DataType: proto.Int32(dt), Dims: make([]int64, len(sh)), RawData: []byte{}}
+		for i, x := range sh {
+			t.Dims[i] = int64(x)
+		}
+		return t, nil
+	}
 	if d.RequiresIterator() {
 		m, ok := d.Materialize().(*tensor.Dense)
 		if !ok {
