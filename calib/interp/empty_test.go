@@ -55,9 +55,16 @@ func emptyTensorsModel() *onnxpb.ModelProto {
 			n("Slice", "nothing", []string{"x", "s10", "e20", "ax2"}, []string{"hole"}),
 			n("Relu", "relu_hole", []string{"hole"}, []string{"hole_relu"}),
 			n("Concat", "fill", []string{"hole_relu", "x"}, []string{"joined"}, lower.IntAttr("axis", 2)),
+			// Empty shape-like operands: Expand to [] broadcasts to the
+			// input's own shape, Reshape to [] makes a scalar, and
+			// ReduceSum with noop_with_empty_axes passes the input on.
+			n("Expand", "expand_none", []string{"x", "no_axes"}, []string{"same"}),
+			n("ReduceSum", "one", []string{"x", "no_axes"}, []string{"sum_kept"}, lower.IntAttr("keepdims", 0)),
+			n("Reshape", "scalar", []string{"sum_kept", "no_axes"}, []string{"sum_scalar"}),
+			n("ReduceSum", "noop", []string{"x", "no_axes"}, []string{"untouched"}, lower.IntAttr("noop_with_empty_axes", 1)),
 		},
 	}
-	for _, o := range []string{"flat_x", "up1", "up2", "total", "hole_relu", "joined"} {
+	for _, o := range []string{"flat_x", "up1", "up2", "total", "hole_relu", "joined", "same", "sum_scalar", "untouched"} {
 		g.Output = append(g.Output, &onnxpb.ValueInfoProto{Name: proto.String(o), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
 			TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT))}}}})
 	}
