@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -25,15 +26,15 @@ func fnNode(name, op, domain string, in, out []string, attrs ...*onnxpb.Attribut
 // my.blocks.ConvRelu twice ("conv1", "conv2", pads bound from the call's
 // attribute) and ends in a LeakyRelu whose slope refers to Block's
 // attribute "slope" (default 0.1, block2 passes 0.3).
-func functionModel() *gb {
-	b := newGraph(17).input("x", 1, 2, 8, 8).output("y", 1, 2, 8, 8)
+func functionModel() *testmodel.Builder {
+	b := testmodel.New(17).Input("x", 1, 2, 8, 8).Output("y", 1, 2, 8, 8)
 	for _, blk := range []string{"b1", "b2"} {
 		for _, c := range []string{"c1", "c2"} {
-			b.init(blk+c, []int64{2, 2, 3, 3}, ramp(uint64(len(blk+c))*7+uint64(blk[1])+uint64(c[1])*3, 36, -0.5, 0.5)...)
+			b.Init(blk+c, []int64{2, 2, 3, 3}, testmodel.Ramp(uint64(len(blk+c))*7+uint64(blk[1])+uint64(c[1])*3, 36, -0.5, 0.5)...)
 		}
 	}
 	pads := lower.IntsAttr("pads", 1, 1, 1, 1)
-	b.g.Node = append(b.g.Node,
+	b.Graph().Node = append(b.Graph().Node,
 		fnNode("block1", "Block", "my.blocks", []string{"x", "b1c1", "b1c2"}, []string{"h"}),
 		fnNode("block2", "Block", "my.blocks", []string{"h", "b2c1", "b2c2"}, []string{"y"}, lower.FloatAttr("slope", 0.3)))
 	convRelu := &onnxpb.FunctionProto{Name: proto.String("ConvRelu"), Domain: proto.String("my.blocks"),
@@ -52,7 +53,7 @@ func functionModel() *gb {
 			fnNode("conv2", "ConvRelu", "my.blocks", []string{"a", "w2"}, []string{"b"}, pads),
 			fnNode("act", "LeakyRelu", "", []string{"b"}, []string{"y"}, refAttr("alpha", "slope", onnxpb.AttributeProto_FLOAT)),
 		}}
-	b.funcs = []*onnxpb.FunctionProto{convRelu, block}
+	b.Function(convRelu).Function(block)
 	return b
 }
 
@@ -63,7 +64,7 @@ func functionModel() *gb {
 // set_module_type select exactly the nodes of one call.
 func TestFunctionsAreInlinedAsModules(t *testing.T) {
 	b := functionModel()
-	gm, err := lower.Lower(b.model(), "")
+	gm, err := lower.Lower(b.Model(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestFunctionsAreInlinedAsModules(t *testing.T) {
 	samples := writeSamples(t, b, 16)
 	q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec("ethos-u85-256")).
 		SetModuleName("block2.conv1", qpass.SymmetricA16W8(true, false))
-	res, err := quantizeGraph(t, q, b.model(), samples)
+	res, err := quantizeGraph(t, q, b.Model(), samples)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestFunctionsAreInlinedAsModules(t *testing.T) {
 	// By type: every ConvRelu call, not the LeakyRelus of the Blocks.
 	q = ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec("ethos-u85-256")).
 		SetModuleType("ConvRelu", qpass.SymmetricA16W8(true, false))
-	res, err = quantizeGraph(t, q, b.model(), samples)
+	res, err = quantizeGraph(t, q, b.Model(), samples)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,23 +2,21 @@ package ethosu
 
 import (
 	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio"
-	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-// antialiasShrinkRule judges Resize-18's antialias: TOSA RESIZE (and so
-// Vela, on every Ethos-U) interpolates between the two nearest pixels
-// only, while an antialiased linear or cubic Resize that shrinks an axis
-// averages a window of 1/scale pixels. Upsampling is unaffected (the
-// filter does not widen), so only a shrinking axis, or scales the check
-// cannot read, make the node illegal.
-func antialiasShrinkRule(n *lower.Node) string {
+// resizeAntialias judges Resize-18's antialias: TOSA RESIZE (and so Vela,
+// on every Ethos-U) interpolates between the two nearest pixels only, while
+// an antialiased linear or cubic Resize that shrinks an axis averages a
+// window of 1/scale pixels. Upsampling is unaffected (the filter does not
+// widen), so only a shrinking axis, or scales the check cannot read, make
+// the node illegal.
+func resizeAntialias(_ *checker, n *lower.Node) string {
 	if n.AttrInt("antialias", 0) == 0 || n.AttrString("mode", "nearest") == "nearest" {
 		return ""
 	}
 	const msg = "Resize with antialias that downsamples is not supported (TOSA RESIZE has no antialias filter)"
 	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
-		sizes, ok := constantInts(n.Inputs[3])
+		sizes, ok := n.Inputs[3].ConstantInts()
 		in := n.Inputs[0]
 		if !ok || in == nil || !in.HasShape {
 			return msg
@@ -41,12 +39,8 @@ func antialiasShrinkRule(n *lower.Node) string {
 	if len(n.Inputs) < 3 || n.Inputs[2] == nil {
 		return msg
 	}
-	v := n.Inputs[2].Source()
-	if v == nil || v.Producer == nil || v.Producer.Op != lower.GetAttr {
-		return msg
-	}
-	scales, err := onnxio.Float32s(v.Producer.Initializer, v.Producer.Graph().Module.Root().Dir)
-	if err != nil || v.Producer.Initializer.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
+	scales, _, ok := n.Inputs[2].ConstantFloats()
+	if !ok {
 		return msg
 	}
 	for _, s := range scales {

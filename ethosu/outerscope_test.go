@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -19,24 +20,24 @@ func graphAttr(name string, g *onnxpb.GraphProto) *onnxpb.AttributeProto {
 // condition whose then-branch runs an LSTM and whose else-branch runs a
 // GRU, both reading their W, R and B from initializers of the main graph
 // (outer-scope values, legal ONNX).
-func recurrentInIfModel() *gb {
+func recurrentInIfModel() *testmodel.Builder {
 	const in, hidden, seq = 4, 3, 2
-	b := newGraph(14).input("x", seq, 1, in).input("sel", 1).output("h", 1, 1, hidden).
-		init("W", []int64{1, 4 * hidden, in}, ramp(1, 4*hidden*in, -0.5, 0.5)...).
-		init("R", []int64{1, 4 * hidden, hidden}, ramp(2, 4*hidden*hidden, -0.5, 0.5)...).
-		init("B", []int64{1, 8 * hidden}, ramp(3, 8*hidden, -0.2, 0.2)...).
-		init("Wg", []int64{1, 3 * hidden, in}, ramp(4, 3*hidden*in, -0.5, 0.5)...).
-		init("Rg", []int64{1, 3 * hidden, hidden}, ramp(5, 3*hidden*hidden, -0.5, 0.5)...).
-		init("Bg", []int64{1, 6 * hidden}, ramp(6, 6*hidden, -0.2, 0.2)...).
-		init("zero", []int64{1}, 0).
-		node("positive", "Greater", []string{"sel", "zero"}, []string{"cond"})
+	b := testmodel.New(14).Input("x", seq, 1, in).Input("sel", 1).Output("h", 1, 1, hidden).
+		Init("W", []int64{1, 4 * hidden, in}, testmodel.Ramp(1, 4*hidden*in, -0.5, 0.5)...).
+		Init("R", []int64{1, 4 * hidden, hidden}, testmodel.Ramp(2, 4*hidden*hidden, -0.5, 0.5)...).
+		Init("B", []int64{1, 8 * hidden}, testmodel.Ramp(3, 8*hidden, -0.2, 0.2)...).
+		Init("Wg", []int64{1, 3 * hidden, in}, testmodel.Ramp(4, 3*hidden*in, -0.5, 0.5)...).
+		Init("Rg", []int64{1, 3 * hidden, hidden}, testmodel.Ramp(5, 3*hidden*hidden, -0.5, 0.5)...).
+		Init("Bg", []int64{1, 6 * hidden}, testmodel.Ramp(6, 6*hidden, -0.2, 0.2)...).
+		Init("zero", []int64{1}, 0).
+		NamedNode("positive", "Greater", []string{"sel", "zero"}, []string{"cond"})
 	branch := func(name, op string, ins []string) *onnxpb.GraphProto {
 		return &onnxpb.GraphProto{Name: proto.String(name),
 			Node: []*onnxpb.NodeProto{{Name: proto.String(name + "_rnn"), OpType: proto.String(op), Input: ins,
 				Output: []string{"", name + "_h"}, Attribute: []*onnxpb.AttributeProto{lower.IntAttr("hidden_size", hidden)}}},
-			Output: []*onnxpb.ValueInfoProto{vinfo(name+"_h", onnxpb.TensorProto_FLOAT, []int64{1, 1, hidden})}}
+			Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo(name+"_h", onnxpb.TensorProto_FLOAT, []int64{1, 1, hidden})}}
 	}
-	b.node("choose", "If", []string{"cond"}, []string{"h"},
+	b.NamedNode("choose", "If", []string{"cond"}, []string{"h"},
 		graphAttr("then_branch", branch("lstm", "LSTM", []string{"x", "W", "R", "B"})),
 		graphAttr("else_branch", branch("gru", "GRU", []string{"x", "Wg", "Rg", "Bg"})))
 	return b
@@ -56,7 +57,7 @@ func TestRecurrentLayersInBranchesUseOuterScopeWeights(t *testing.T) {
 			if scheme == "a16w8" {
 				q.SetGlobal(qpass.SymmetricA16W8(true, false))
 			}
-			res, err := quantizeGraph(t, q, b.model(), samples)
+			res, err := quantizeGraph(t, q, b.Model(), samples)
 			if err != nil {
 				t.Fatalf("%s %s: %v", target, scheme, err)
 			}
@@ -109,9 +110,8 @@ func TestRecurrentLayersInBranchesUseOuterScopeWeights(t *testing.T) {
 // target from the Shape of an outer tensor folds it once the input shapes
 // are bound, so no Shape, Slice or Concat is left for the legality check.
 func TestShapeArithmeticInsideBodiesFolds(t *testing.T) {
-	b := newGraph(13).input("x", 1, 2, 4, 4).input("sel", 1).output("y", 1, 64).
-		conv3("conv", "x", "c", 2, 4).init("zero", []int64{1}, 0).
-		node("positive", "Greater", []string{"sel", "zero"}, []string{"cond"})
+	b := conv3(testmodel.New(13).Input("x", 1, 2, 4, 4).Input("sel", 1).Output("y", 1, 64), "conv", "x", "c", 2, 4).Init("zero", []int64{1}, 0).
+		NamedNode("positive", "Greater", []string{"sel", "zero"}, []string{"cond"})
 	then := &onnxpb.GraphProto{Name: proto.String("then"),
 		Initializer: []*onnxpb.TensorProto{
 			{Name: proto.String("s0"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: []int64{0}},
@@ -125,17 +125,17 @@ func TestShapeArithmeticInsideBodiesFolds(t *testing.T) {
 			{Name: proto.String("reshape"), OpType: proto.String("Reshape"), Input: []string{"c", "tgt"}, Output: []string{"r"}},
 			{Name: proto.String("relu"), OpType: proto.String("Relu"), Input: []string{"r"}, Output: []string{"then_y"}},
 		},
-		Output: []*onnxpb.ValueInfoProto{vinfo("then_y", onnxpb.TensorProto_FLOAT, []int64{1, 64})}}
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("then_y", onnxpb.TensorProto_FLOAT, []int64{1, 64})}}
 	els := &onnxpb.GraphProto{Name: proto.String("else"),
 		Node: []*onnxpb.NodeProto{
 			{Name: proto.String("flatten"), OpType: proto.String("Flatten"), Input: []string{"c"}, Output: []string{"f"}},
 			{Name: proto.String("sigmoid"), OpType: proto.String("Sigmoid"), Input: []string{"f"}, Output: []string{"else_y"}},
 		},
-		Output: []*onnxpb.ValueInfoProto{vinfo("else_y", onnxpb.TensorProto_FLOAT, []int64{1, 64})}}
-	b.node("choose", "If", []string{"cond"}, []string{"y"}, graphAttr("then_branch", then), graphAttr("else_branch", els))
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("else_y", onnxpb.TensorProto_FLOAT, []int64{1, 64})}}
+	b.NamedNode("choose", "If", []string{"cond"}, []string{"y"}, graphAttr("then_branch", then), graphAttr("else_branch", els))
 	samples := writeSamples(t, b, 12)
 	for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
-		res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target)), b.model(), samples)
+		res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target)), b.Model(), samples)
 		if err != nil {
 			t.Fatalf("%s: %v", target, err)
 		}

@@ -57,7 +57,7 @@ func npyShape(path string) ([]int64, error) {
 // calibInputShapes reads the input shapes of a model's sample_000.
 func calibInputShapes(t *testing.T, dir, model string, inputs []string) map[string][]int64 {
 	t.Helper()
-	base := filepath.Join(dir, "calib", testenv.CorpusCalibSets()[model][0], "sample_000")
+	base := filepath.Join(dir, "calib", testenv.CalibSets(model)[0], "sample_000")
 	out := map[string][]int64{}
 	if len(inputs) == 1 {
 		if s, err := npyShape(base + ".npy"); err == nil {
@@ -89,10 +89,10 @@ func loadModel(t *testing.T, path string) *onnxpb.ModelProto {
 }
 
 func corpusModels(t *testing.T) (string, []string) {
-	dir := corpusDir(t)
-	files, _ := filepath.Glob(filepath.Join(dir, "models", "*.onnx"))
-	if len(files) == 0 {
-		t.Fatal("no corpus models")
+	dir := testenv.Corpus(t)
+	var files []string
+	for _, m := range testenv.CorpusModels() {
+		files = append(files, filepath.Join(dir, "models", m+".onnx"))
 	}
 	return dir, files
 }

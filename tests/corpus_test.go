@@ -8,7 +8,18 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/testenv"
 )
+
+// corpusModels maps the corpus models these tests run to their calibration
+// folders: silero has one folder per code path.
+func corpusModels() map[string][]string {
+	out := map[string][]string{}
+	for _, m := range testenv.BaseCorpusModels() {
+		out[m] = testenv.CalibSets(m)
+	}
+	return out
+}
 
 // sampleInputs reads sample i of a calibration folder as model inputs: a
 // .npy file is the single input named input, a folder one .npy per input.

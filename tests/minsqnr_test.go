@@ -7,27 +7,19 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-func (b *graphBuilder) scalar(name string, v float32) *graphBuilder {
-	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{Name: proto.String(name),
-		DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{v}})
-	return b
-}
-
-func (b *graphBuilder) matrix(name string, rows, cols int, f func(i, j int) float32) *graphBuilder {
-	t := &onnxpb.TensorProto{Name: proto.String(name), Dims: []int64{int64(rows), int64(cols)}, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT))}
+func matrix(name string, rows, cols int, f func(i, j int) float32) *onnxpb.TensorProto {
+	data := make([]float32, 0, rows*cols)
 	for i := range rows {
 		for j := range cols {
-			t.FloatData = append(t.FloatData, f(i, j))
+			data = append(data, f(i, j))
 		}
 	}
-	b.g.Initializer = append(b.g.Initializer, t)
-	return b
+	return testmodel.Float32s(name, []int64{int64(rows), int64(cols)}, data...)
 }
 
 // logFrontEndModel is a small audio model of the kind that cannot serve at
@@ -36,25 +28,26 @@ func (b *graphBuilder) matrix(name string, rows, cols int, f func(i, j int) floa
 // data (ReduceMax - 8), feeding a two-layer network. The front end's
 // values span decades; the network's do not.
 func logFrontEndModel(t *testing.T, dir string) string {
-	b := newGraph("logfrontend").input("audio", 1, 64).output("out", onnxpb.TensorProto_FLOAT, 2).
-		scalar("two", 2).scalar("eps", 1e-10).scalar("top", 8).
-		matrix("fb", 64, 16, func(i, j int) float32 { return float32(math.Max(0, 1-math.Abs(float64(i)/4-float64(j)))) }).
-		matrix("w1", 16, 8, func(i, j int) float32 { return float32(math.Sin(float64(3*i+j))) * 0.3 }).
-		floats("b1", 0.1, -0.2, 0.3, 0, 0.05, -0.1, 0.2, 0.1).
-		matrix("w2", 8, 4, func(i, j int) float32 { return float32(math.Cos(float64(i+5*j))) * 0.5 })
-	b.node("Pow", "power", []string{"audio", "two"}, []string{"pw"}).
-		node("MatMul", "filterbank", []string{"pw", "fb"}, []string{"mel"}).
-		node("Clip", "floor_eps", []string{"mel", "eps"}, []string{"melc"}).
-		node("Log", "log", []string{"melc"}, []string{"logmel"}).
-		node("ReduceMax", "peak", []string{"logmel"}, []string{"mx"}).
-		node("Sub", "floor", []string{"mx", "top"}, []string{"fl"}).
-		node("Clip", "top_db", []string{"logmel", "fl"}, []string{"features"}).
-		node("MatMul", "fc1", []string{"features", "w1"}, []string{"h"}).
-		node("Add", "fc1_bias", []string{"h", "b1"}, []string{"hb"}).
-		node("Relu", "relu", []string{"hb"}, []string{"r"}).
-		node("MatMul", "fc2", []string{"r", "w2"}, []string{"out"})
-	b.g.Node[4].Attribute = []*onnxpb.AttributeProto{lower.IntAttr("keepdims", 0)}
-	return b.save(t, dir, "logfrontend.onnx")
+	b := testmodel.New(13).Input("audio", 1, 64).OutputOfRank("out", onnxpb.TensorProto_FLOAT, 2).
+		Init("two", nil, 2).Init("eps", nil, 1e-10).Init("top", nil, 8).
+		Init("b1", []int64{8}, 0.1, -0.2, 0.3, 0, 0.05, -0.1, 0.2, 0.1)
+	g := b.Graph()
+	g.Initializer = append(g.Initializer,
+		matrix("fb", 64, 16, func(i, j int) float32 { return float32(math.Max(0, 1-math.Abs(float64(i)/4-float64(j)))) }),
+		matrix("w1", 16, 8, func(i, j int) float32 { return float32(math.Sin(float64(3*i+j))) * 0.3 }),
+		matrix("w2", 8, 4, func(i, j int) float32 { return float32(math.Cos(float64(i+5*j))) * 0.5 }))
+	b.NamedNode("power", "Pow", []string{"audio", "two"}, []string{"pw"}).
+		NamedNode("filterbank", "MatMul", []string{"pw", "fb"}, []string{"mel"}).
+		NamedNode("floor_eps", "Clip", []string{"mel", "eps"}, []string{"melc"}).
+		NamedNode("log", "Log", []string{"melc"}, []string{"logmel"}).
+		NamedNode("peak", "ReduceMax", []string{"logmel"}, []string{"mx"}, lower.IntAttr("keepdims", 0)).
+		NamedNode("floor", "Sub", []string{"mx", "top"}, []string{"fl"}).
+		NamedNode("top_db", "Clip", []string{"logmel", "fl"}, []string{"features"}).
+		NamedNode("fc1", "MatMul", []string{"features", "w1"}, []string{"h"}).
+		NamedNode("fc1_bias", "Add", []string{"h", "b1"}, []string{"hb"}).
+		NamedNode("relu", "Relu", []string{"hb"}, []string{"r"}).
+		NamedNode("fc2", "MatMul", []string{"r", "w2"}, []string{"out"})
+	return b.Save(t, dir, "logfrontend.onnx")
 }
 
 // TestMinSQNRRefusesAModelThatCannotServeAndACutQuantizes: the default

@@ -10,6 +10,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -18,7 +19,9 @@ import (
 // (axes, keep_aspect_ratio_policy, antialias when upsampling) against ONNX
 // Runtime on odd sizes, where rounding choices show.
 func TestResize18FormsMatchOnnxRuntime(t *testing.T) {
-	testenv.ORT(t)
+	if !testenv.ORT(t) {
+		return
+	}
 	type form struct {
 		mode, policy string
 		sizes        []int64
@@ -53,10 +56,10 @@ func TestResize18FormsMatchOnnxRuntime(t *testing.T) {
 			inputs[2] = "scales"
 			inits = append(inits, floatInit("scales", []int64{2}, f.scales...))
 		}
-		nd := node("Resize", "resize", inputs, []string{"y"})
+		nd := testmodel.NamedNode("resize", "Resize", inputs, []string{"y"})
 		nd.Attribute = []*onnxpb.AttributeProto{lower.StringAttr("mode", f.mode), lower.IntsAttr("axes", 2, 3),
 			lower.StringAttr("keep_aspect_ratio_policy", f.policy), lower.IntAttr("antialias", f.antialias)}
-		g := &onnxpb.GraphProto{Name: proto.String("r"), Input: []*onnxpb.ValueInfoProto{valueInfo("x", 1, 1, 5, 7)},
+		g := &onnxpb.GraphProto{Name: proto.String("r"), Input: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 1, 5, 7})},
 			Output: []*onnxpb.ValueInfoProto{{Name: proto.String("y"), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
 				TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT))}}}}},
 			Initializer: inits, Node: []*onnxpb.NodeProto{nd}}
