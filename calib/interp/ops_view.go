@@ -276,10 +276,7 @@ func buildShape(c *buildCtx) (kernel, error) {
 		if hasEnd {
 			e = clamp(end)
 		}
-		if e <= s {
-			return nil, fmt.Errorf("Shape slice [%d:%d] of rank %d is empty, which the interpreter cannot represent", start, end, r)
-		}
-		out := make([]int64, e-s)
+		out := make([]int64, max(e-s, 0))
 		for i := range out {
 			out[i] = int64(sh[s+i])
 		}
