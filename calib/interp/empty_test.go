@@ -122,3 +122,66 @@ func TestZeroElementTensorsRunLikeOnnxRuntime(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopOfZeroIterationsGivesEmptyScanOutputs: a Loop whose trip count is
+// 0 passes its carried value through and gives [0, ...] scan outputs, with
+// the other dims the body declares, as ONNX Runtime does.
+func TestLoopOfZeroIterationsGivesEmptyScanOutputs(t *testing.T) {
+	boolT := &onnxpb.TensorProto{Name: proto.String("keep"), DataType: proto.Int32(int32(onnxpb.TensorProto_BOOL)), Int32Data: []int32{1}}
+	body := &onnxpb.GraphProto{Name: proto.String("body"),
+		Input: []*onnxpb.ValueInfoProto{
+			testmodel.ValueInfo("i", onnxpb.TensorProto_INT64, []int64{}),
+			testmodel.ValueInfo("c", onnxpb.TensorProto_BOOL, []int64{}),
+			testmodel.ValueInfo("acc", onnxpb.TensorProto_FLOAT, []int64{2}),
+		},
+		Initializer: []*onnxpb.TensorProto{floatInit("one", []int64{2}, 1, 1)},
+		Node: []*onnxpb.NodeProto{
+			testmodel.NamedNode("cond", "Identity", []string{"c"}, []string{"c_out"}),
+			testmodel.NamedNode("step", "Add", []string{"acc", "one"}, []string{"acc_out"}),
+			testmodel.NamedNode("record", "Identity", []string{"acc_out"}, []string{"seen"}),
+		},
+		Output: []*onnxpb.ValueInfoProto{
+			testmodel.ValueInfo("c_out", onnxpb.TensorProto_BOOL, []int64{}),
+			testmodel.ValueInfo("acc_out", onnxpb.TensorProto_FLOAT, []int64{2}),
+			testmodel.ValueInfo("seen", onnxpb.TensorProto_FLOAT, []int64{2}),
+		}}
+	loop := testmodel.NamedNode("loop", "Loop", []string{"trips", "keep", "x"}, []string{"final", "history"})
+	loop.Attribute = []*onnxpb.AttributeProto{{Name: proto.String("body"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: body}}
+	g := &onnxpb.GraphProto{Name: proto.String("zero_loop"),
+		Input:       []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2})},
+		Initializer: []*onnxpb.TensorProto{int64Init("trips", nil, 0), boolT},
+		Node:        []*onnxpb.NodeProto{loop},
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("final", onnxpb.TensorProto_FLOAT, []int64{2}),
+			testmodel.ValueInfo("history", onnxpb.TensorProto_FLOAT, []int64{-1, 2})}}
+	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(16)}}}
+	gm, err := lower.Lower(m, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*tensor.Dense{"x": f32(t, []int{2}, 3, 4)}
+	got, err := newInterp(t, gm, 1).Run(context.Background(), in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := got["history"]; !kernels.IsEmpty(h) || !slices.Equal(kernels.Dims(h), []int{0, 2}) {
+		t.Errorf("history = %v, want an empty [0 2]", kernels.Dims(h))
+	}
+	if f := kernels.Flat(got["final"]).([]float32); !slices.Equal(f, []float32{3, 4}) {
+		t.Errorf("final = %v, want the input [3 4]", f)
+	}
+	if !testenv.ORT(t) {
+		return
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ortoracle.RunBytes(b, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kernels.Dims(want["history"]), []int{0, 2}) {
+		t.Errorf("ONNX Runtime's history has shape %v", kernels.Dims(want["history"]))
+	}
+}
