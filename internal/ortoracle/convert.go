@@ -38,6 +38,8 @@ func toValue(d *tensor.Dense) (ort.Value, error) {
 		return makeValue[uint64](d)
 	case tensor.Bool:
 		return makeValue[bool](d)
+	case tensor.String:
+		return stringValue(d)
 	}
 	return nil, fmt.Errorf("dtype %v is not supported", d.Dtype())
 }
@@ -100,6 +102,9 @@ func fromValue(v ort.Value) (*tensor.Dense, error) {
 		if d, ok, err := try(v); ok {
 			return d, err
 		}
+	}
+	if st, ok := v.(*ort.StringTensor); ok {
+		return fromStrings(st)
 	}
 	if v.GetONNXType() != ort.ONNXTypeTensor {
 		return nil, fmt.Errorf("%v outputs are not supported", v.GetONNXType())
@@ -167,4 +172,44 @@ func newScalarOutput(dt ort.TensorElementDataType) (ort.Value, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// stringValue copies a string Dense into an ORT string tensor.
+func stringValue(d *tensor.Dense) (ort.Value, error) {
+	data, err := elements[string](d)
+	if err != nil {
+		return nil, err
+	}
+	shape := make(ort.Shape, len(d.Shape()))
+	for i, n := range d.Shape() {
+		shape[i] = int64(n)
+	}
+	if len(shape) == 0 {
+		shape = ort.Shape{1}
+	}
+	t, err := ort.NewStringTensor(shape)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.SetContents(data); err != nil {
+		t.Destroy()
+		return nil, err
+	}
+	return t, nil
+}
+
+// fromStrings reads an ORT string tensor into a string Dense.
+func fromStrings(t *ort.StringTensor) (*tensor.Dense, error) {
+	data, err := t.GetContents()
+	if err != nil {
+		return nil, err
+	}
+	shape := make([]int, len(t.GetShape()))
+	for i, n := range t.GetShape() {
+		shape[i] = int(n)
+	}
+	if len(data) == 0 {
+		return onnxio.EmptyDense(shape, tensor.String), nil
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), nil
 }
