@@ -50,3 +50,13 @@ func resizeAntialias(_ *checker, n *lower.Node) string {
 	}
 	return ""
 }
+
+// resizeCrop judges tf_crop_and_resize: TOSA RESIZE scales a whole tensor
+// with an offset and border, but has no crop box read from a tensor nor an
+// extrapolation value for the outside.
+func resizeCrop(_ *checker, n *lower.Node) string {
+	if n.AttrString("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize" {
+		return "Resize with coordinate_transformation_mode tf_crop_and_resize is not supported (TOSA RESIZE has no crop box)"
+	}
+	return ""
+}

@@ -50,9 +50,7 @@ func buildResize(c *buildCtx) (kernel, error) {
 		}, nil
 	}
 	ct := n.AttrString("coordinate_transformation_mode", "half_pixel")
-	if ct == "tf_crop_and_resize" {
-		return nil, unsupportedf("Resize coordinate_transformation_mode tf_crop_and_resize")
-	}
+	extrapolation := n.AttrFloat("extrapolation_value", 0)
 	policy := n.AttrString("keep_aspect_ratio_policy", "stretch")
 	if policy != "stretch" && policy != "not_larger" && policy != "not_smaller" {
 		return nil, fmt.Errorf("keep_aspect_ratio_policy %q is not one of stretch, not_larger, not_smaller", policy)
@@ -89,6 +87,19 @@ func buildResize(c *buildCtx) (kernel, error) {
 			}
 		} else {
 			return nil, fmt.Errorf("Resize needs scales or sizes")
+		}
+		if ct == "tf_crop_and_resize" {
+			if mode == "cubic" || antialias {
+				return nil, unsupportedf("Resize tf_crop_and_resize in %s mode (antialias %v)", mode, antialias)
+			}
+			roi := optIn(in, 1)
+			if roi == nil || kernels.IsEmpty(roi) {
+				return nil, fmt.Errorf("tf_crop_and_resize needs a roi")
+			}
+			if p.Roi, err = kernels.Float32s(roi); err != nil {
+				return nil, fmt.Errorf("roi: %w", err)
+			}
+			p.Extrapolation = extrapolation
 		}
 		if antialias {
 			if mode == "cubic" {

@@ -20,6 +20,11 @@ type ResizeParams struct {
 	// ExcludeOutside drops antialias filter taps outside the input
 	// instead of replicating the edge.
 	ExcludeOutside bool
+	// Roi is [start_1..start_n, end_1..end_n] in normalized coordinates,
+	// read by tf_crop_and_resize only; Extrapolation fills the outputs that
+	// map outside the input in that mode.
+	Roi           []float32
+	Extrapolation float32
 }
 
 // Resize is ONNX Resize in nearest and (multi)linear modes. Both are separable,
@@ -49,6 +54,10 @@ func Resize(x *tensor.Dense, p ResizeParams) (*tensor.Dense, error) {
 	}
 	switch ctm {
 	case "half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel", "half_pixel_symmetric":
+	case "tf_crop_and_resize":
+		if len(p.Roi) != 2*r {
+			return nil, shapeErr(op, "tf_crop_and_resize needs a roi of %d values, got %d", 2*r, len(p.Roi))
+		}
 	default:
 		return nil, shapeErr(op, "coordinate_transformation_mode %q not supported", ctm)
 	}
@@ -61,9 +70,12 @@ func Resize(x *tensor.Dense, p ResizeParams) (*tensor.Dense, error) {
 			continue
 		}
 		coord := func(o int) float64 { return srcCoord(ctm, o, sh[a], out[a], scales[a]) }
-		if p.Antialias && mode == "linear" && scales[a] < 1 {
+		switch {
+		case ctm == "tf_crop_and_resize":
+			cur = cropResampleAxis(cur, csh, a, out[a], float64(p.Roi[a]), float64(p.Roi[r+a]), mode, p.NearestMode, p.Extrapolation)
+		case p.Antialias && mode == "linear" && scales[a] < 1:
 			cur = resampleAxisAntialias(cur, csh, a, out[a], coord, scales[a], p.ExcludeOutside)
-		} else {
+		default:
 			cur = resampleAxis(cur, csh, a, out[a], coord, mode, p.NearestMode)
 		}
 		csh[a] = out[a]
@@ -144,6 +156,37 @@ func resampleAxis(src []float32, sh []int, a, n int, coord func(int) float64, mo
 			w := w1[o]
 			for j := range row {
 				row[j] = a0[j] + w*(a1[j]-a0[j])
+			}
+		}
+	}
+	return dst
+}
+
+// cropResampleAxis is tf_crop_and_resize along axis a: output o samples
+// the input at start·(in-1) + o·(end-start)·(in-1)/(n-1) (the middle of
+// the box when n is 1); a position outside the input takes extrapolation.
+// Along the other axes the extrapolated values resample to themselves, so
+// axis by axis gives the ONNX result.
+func cropResampleAxis(src []float32, sh []int, a, n int, start, end float64, mode, nearest string, extrapolation float32) []float32 {
+	in := sh[a]
+	coords := make([]float64, n)
+	for o := range coords {
+		if n > 1 {
+			coords[o] = start*float64(in-1) + float64(o)*(end-start)*float64(in-1)/float64(n-1)
+		} else {
+			coords[o] = 0.5 * (start + end) * float64(in-1)
+		}
+	}
+	dst := resampleAxis(src, sh, a, n, func(o int) float64 { return coords[o] }, mode, nearest)
+	outer, inner := prod(sh[:a]), prod(sh[a+1:])
+	for o, c := range coords {
+		if c >= 0 && c <= float64(in-1) {
+			continue
+		}
+		for ot := 0; ot < outer; ot++ {
+			row := dst[(ot*n+o)*inner : (ot*n+o+1)*inner]
+			for j := range row {
+				row[j] = extrapolation
 			}
 		}
 	}
