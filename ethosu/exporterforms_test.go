@@ -88,6 +88,9 @@ func exporterForms() map[string]*testmodel.Builder {
 		Init("roi", []int64{8}, 0, 0, 0.1, 0.2, 1, 1, 0.9, 0.7).Init("scales", []int64{4}, 1, 1, 0.75, 0.75).
 		NamedNode("crop", "Resize", []string{"c", "roi", "scales"}, []string{"y"}, lower.StringAttr("mode", "linear"),
 			lower.StringAttr("coordinate_transformation_mode", "tf_crop_and_resize"))
+	forms["MaxPool with Indices"] = conv3(testmodel.New(12).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 4, 4).
+		TypedOutput("where", onnxpb.TensorProto_INT64, 1, 4, 4, 4), "conv", "x", "c", 2, 4).
+		NamedNode("pool", "MaxPool", []string{"c"}, []string{"y", "where"}, lower.IntsAttr("kernel_shape", 2, 2), lower.IntsAttr("strides", 2, 2))
 	forms["opset 18 GroupNormalization"] = conv3(testmodel.New(18).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).Init("gamma", []int64{2}, 1.2, 0.8).Init("beta", []int64{2}, 0.1, -0.1).
 		NamedNode("gn", "GroupNormalization", []string{"c", "gamma", "beta"}, []string{"y"}, lower.IntAttr("num_groups", 2))
 	forms["opset 20 Gelu"] = conv3(testmodel.New(20).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).
@@ -146,6 +149,7 @@ var u55Refuses = map[string]string{
 
 // refusedEverywhere names the forms no Ethos-U runs, with the error.
 var refusedEverywhere = map[string]string{
+	"MaxPool with Indices":                   "MaxPool's Indices output is not supported",
 	"Resize tf_crop_and_resize":              "tf_crop_and_resize is not supported",
 	"opset 18 Resize antialias downsampling": "Resize with antialias that downsamples is not supported",
 }

@@ -60,3 +60,12 @@ func resizeCrop(_ *checker, n *lower.Node) string {
 	}
 	return ""
 }
+
+// maxPoolIndices judges MaxPool's second output: TOSA MAX_POOL2D gives the
+// maxima only, not where they were.
+func maxPoolIndices(_ *checker, n *lower.Node) string {
+	if len(n.Outputs) > 1 && n.Outputs[1] != nil && (len(n.Graph().Users(n.Outputs[1])) > 0 || n.Outputs[1].IsGraphOutput()) {
+		return "MaxPool's Indices output is not supported (TOSA MAX_POOL2D gives no positions)"
+	}
+	return ""
+}
