@@ -8,7 +8,8 @@ import (
 	"github.com/onnxquant/onnxquant/calib/kernels"
 )
 
-// signalOps are the window functions, LRN and ReverseSequence.
+// signalOps are the window functions, MelWeightMatrix, LRN and
+// ReverseSequence.
 func signalOps(t map[string]opBuilder) {
 	for op, coef := range map[string][3]float64{
 		"HannWindow":     {0.5, 0.5, 0},
@@ -33,6 +34,27 @@ func signalOps(t map[string]opBuilder) {
 				return one(kernels.Cast(d, dt))
 			}, nil
 		}
+	}
+	t["MelWeightMatrix"] = func(c *buildCtx) (kernel, error) {
+		dt, ok := dtypeOf(int32(c.n.AttrInt("output_datatype", int64(dtFloat))))
+		if !ok {
+			return nil, unsupportedf("MelWeightMatrix output_datatype %d", c.n.AttrInt("output_datatype", 0))
+		}
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			var v [5]float64
+			for i, name := range []string{"num_mel_bins", "dft_length", "sample_rate", "lower_edge_hertz", "upper_edge_hertz"} {
+				x, err := scalarFloat(in[i])
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", name, err)
+				}
+				v[i] = x
+			}
+			m, err := kernels.MelWeightMatrix(int(v[0]), int(v[1]), int(v[2]), v[3], v[4])
+			if err != nil {
+				return nil, err
+			}
+			return one(kernels.Cast(m, dt))
+		}, nil
 	}
 	t["LRN"] = func(c *buildCtx) (kernel, error) {
 		alpha, beta := float64(c.n.AttrFloat("alpha", 1e-4)), float64(c.n.AttrFloat("beta", 0.75))
