@@ -122,8 +122,17 @@ func quantizeAction(c *cli.Context) error {
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
 	}
-	if c.Bool("verbose") {
+	switch {
+	case c.Bool("verbose"):
 		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
+	case job.DumpAfter != "":
+		// The dump goes through the pipeline's log; without --verbose only
+		// the dump is printed.
+		job.Log = func(s string) {
+			if strings.HasPrefix(s, "graph after ") {
+				fmt.Fprintln(c.App.ErrWriter, s)
+			}
+		}
 	}
 	if !c.Bool("quiet") {
 		job.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
