@@ -114,7 +114,7 @@ func TestFunctionsAreInlinedAsModules(t *testing.T) {
 	if len(raised.Functions) != 0 {
 		t.Errorf("the raised model still has %d functions", len(raised.Functions))
 	}
-	runsInORT(t, raised, b, 1e-5)
+	runsInReference(t, raised, b, 1e-5)
 
 	// The check input is not a calibration sample, and the int8 output
 	// clips where it exceeds the calibrated range: the quantized runs are
@@ -126,7 +126,7 @@ func TestFunctionsAreInlinedAsModules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runsInORT(t, res.Model, b, 0.15)
+	runsInReference(t, res.Model, b, 0.15)
 	ix := indexGraph(res.Model.Graph)
 	for _, conv := range ix.byOpType["Conv"] {
 		in := ix.nodes[conv.Input[0]]
@@ -153,5 +153,5 @@ func TestFunctionsAreInlinedAsModules(t *testing.T) {
 			t.Errorf("Conv %s of a ConvRelu is not a16w8", conv.GetName())
 		}
 	}
-	runsInORT(t, res.Model, b, 0.15)
+	runsInReference(t, res.Model, b, 0.15)
 }

@@ -101,7 +101,7 @@ func TestRecurrentLayersInBranchesUseOuterScopeWeights(t *testing.T) {
 			if scheme == "a16w8" && target != "ethos-u55-128" {
 				tol = 0.05
 			}
-			runsInORT(t, res.Model, b, tol)
+			runsInReference(t, res.Model, b, tol)
 		}
 	}
 }
@@ -147,6 +147,6 @@ func TestShapeArithmeticInsideBodiesFolds(t *testing.T) {
 				}
 			}
 		}
-		runsInORT(t, res.Model, b, 0.05)
+		runsInReference(t, res.Model, b, 0.05)
 	}
 }

@@ -131,7 +131,7 @@ func sweepOne(t *testing.T, corpus, model string, sets []string, target, scheme 
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := sampleInputs(t, filepath.Join(corpus, "calib", sets[0]), 0, m.Proto.Graph.Input[0].GetName())
+	in := testenv.ReadSample(t, testenv.Samples(t, sets[0])[0], m.Proto.Graph.Input[0].GetName())
 	got, err := ortoracle.Run(out, in)
 	if err != nil {
 		t.Fatalf("ONNX Runtime cannot run the quantized model: %v", err)
