@@ -13,6 +13,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/calib/kernels"
 	"github.com/onnxquant/onnxquant/calib/observe"
 	"github.com/onnxquant/onnxquant/lower"
 )
@@ -232,7 +233,8 @@ func (s *shard) DoesNotRetain() {}
 // Value implements interp.Observer.
 func (s *shard) Value(module string, v *lower.Value, t *tensor.Dense) {
 	obs := s.watch[module][v.Name]
-	if len(obs) == 0 || s.err != nil {
+	// An empty tensor observes nothing: it holds no value to calibrate on.
+	if len(obs) == 0 || s.err != nil || kernels.IsEmpty(t) {
 		return
 	}
 	data, ok := t.Data().([]float32)

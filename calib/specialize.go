@@ -10,6 +10,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/calib/kernels"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -43,8 +44,8 @@ func (p *shapeProfile) Value(module string, v *lower.Value, t *tensor.Dense) {
 		m = map[string][]int{}
 		p.seen[module] = m
 	}
-	shape := []int(t.Shape())
-	if t.IsScalar() {
+	shape := kernels.Dims(t)
+	if shape == nil {
 		shape = []int{}
 	}
 	prev, ok := m[v.Name]

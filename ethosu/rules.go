@@ -49,6 +49,9 @@ func Rules() []Rule {
 		{Name: "pool-stride", Doc: "Pooling strides are at most Limits.PoolStride (when bounded).", On: ComputeNode, Ops: set("MaxPool", "AveragePool"), Check: poolStride},
 		{Name: "pad-mode", Doc: "Pad modes other than constant need Limits.NonConstantPad (the quantizer decomposes them where it can).", On: ComputeNode, Ops: set("Pad"), Check: padMode},
 		{Name: "reverse-axes", Doc: "A Slice with step -1 is TOSA REVERSE, along H and W only unless Limits.ReverseAnyAxis.", On: ComputeNode, Ops: set("Slice"), Check: reverseAxes},
+		{Name: "maxpool-indices", Doc: "MaxPool's Indices output has no TOSA form (MAX_POOL2D gives the maxima only).", On: ComputeNode, Ops: set("MaxPool"), Check: maxPoolIndices},
+		{Name: "resize-crop", Doc: "Resize in tf_crop_and_resize mode has no TOSA form (no crop box, no extrapolation value).", On: ComputeNode, Ops: set("Resize"), Check: resizeCrop},
+		{Name: "resize-antialias", Doc: "An antialiased linear or cubic Resize that shrinks an axis has no TOSA form (RESIZE interpolates two pixels).", On: ComputeNode, Ops: set("Resize"), Check: resizeAntialias},
 		{Name: "resize-mode", Doc: "Resize modes other than nearest need Limits.NonNearestResize.", On: ComputeNode, Ops: set("Resize"), Check: resizeMode},
 		{Name: "gather-index", Doc: "Gather with a computed index needs Limits.ComputedGatherIndex.", On: ComputeNode, Ops: set("Gather"), Check: gatherIndex},
 	}

@@ -9,12 +9,18 @@ import (
 )
 
 // Lower builds the GraphModule of a model. dir is the folder external data
-// is resolved against. The model is not modified; the GraphModule keeps
+// is resolved against. Calls of model-local functions are inlined (see
+// inlineFunctions; the GraphModule then holds a copy of the model without
+// them). The model is not modified; the GraphModule keeps
 // references to its tensors and node protos, so callers must not mutate the
 // model while the GraphModule is in use.
 func Lower(m *onnxpb.ModelProto, dir string) (*GraphModule, error) {
 	if m.GetGraph() == nil {
 		return nil, fmt.Errorf("model has no graph")
+	}
+	m, err := inlineFunctions(m)
+	if err != nil {
+		return nil, err
 	}
 	gm := &GraphModule{Model: m, Dir: dir}
 	b := &builder{opsets: map[string]int64{}}
@@ -24,6 +30,9 @@ func Lower(m *onnxpb.ModelProto, dir string) (*GraphModule, error) {
 			d = ""
 		}
 		b.opsets[d] = o.GetVersion()
+		if d == "" && o.GetVersion() > maxKnownOpset {
+			return nil, fmt.Errorf("the model imports opset %d of the default ONNX domain, newer than %d, the newest whose operators onnxquant knows: export the model at opset %d or older", o.GetVersion(), maxKnownOpset, maxKnownOpset)
+		}
 	}
 	if err := b.graph(gm, m.Graph, nil); err != nil {
 		return nil, err

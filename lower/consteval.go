@@ -17,6 +17,13 @@ import (
 // belongs to the runtime, not to graph clean-up.
 const maxConstElems = 4096
 
+// maxSplatElems bounds the results of ConstantOfShape and Expand, which copy
+// a small constant without computing: exporters pad channels with a
+// ConstantOfShape of a whole feature map (tens of thousands of elements),
+// and left unfolded it is a node no NPU runs although nothing in it depends
+// on the input. Folded, it costs its size in the model file, bounded here.
+const maxSplatElems = 1 << 20
+
 // errNoEval says the evaluator does not handle a node (its op, a dtype or
 // an attribute it needs); callers treat the output as not constant.
 var errNoEval = errors.New("not constant-evaluable")

@@ -19,7 +19,8 @@ func constantValue(n *Node, dir string, limit int64) (*cTensor, error) {
 
 // evalNode computes the outputs of a default-domain node from constant
 // inputs (nil entries are omitted optional inputs). It returns errNoEval
-// for anything outside its small op set or above maxConstElems.
+// for anything outside its small op set or above maxConstElems
+// (maxSplatElems for the copying ops ConstantOfShape and Expand).
 func evalNode(n *Node, ins []*cTensor, dir string) ([]*cTensor, error) {
 	if n.Target.Domain != "" && n.Target.Domain != "ai.onnx" {
 		return nil, errNoEval
@@ -95,14 +96,14 @@ func evalNode(n *Node, ins []*cTensor, dir string) ([]*cTensor, error) {
 		if e != nil {
 			return nil, e
 		}
-		if numElems(shape) > maxConstElems {
+		if numElems(shape) > maxSplatElems {
 			return nil, errNoEval
 		}
 		idx := bcastIndex(shape, in(0).Shape)
 		out = gatherElems(in(0), shape, func(k int) int { return idx[k] })
 	case "ConstantOfShape":
 		shape := in(0).ints()
-		if numElems(shape) > maxConstElems {
+		if numElems(shape) > maxSplatElems {
 			return nil, errNoEval
 		}
 		val := &cTensor{DType: int32(onnxpb.TensorProto_FLOAT), Shape: []int64{}, F: []float64{0}}
@@ -135,7 +136,8 @@ func evalNode(n *Node, ins []*cTensor, dir string) ([]*cTensor, error) {
 	if out == nil {
 		return nil, errNoEval
 	}
-	if out.Len() > maxConstElems {
+	splat := n.Target.OpType == "Expand" || n.Target.OpType == "ConstantOfShape"
+	if out.Len() > maxConstElems && !splat || out.Len() > maxSplatElems {
 		return nil, errNoEval
 	}
 	return []*cTensor{out}, nil

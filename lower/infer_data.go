@@ -339,6 +339,20 @@ func (inf *inferer) inferResize(n *Node, x vtype) ([]vtype, error) {
 		for i, ax := range axes {
 			shape[ax] = Dim{Value: sizes[i]}
 		}
+	case sizes != nil && len(sizes) == len(axes) && allKnown(shape, axes):
+		// keep_aspect_ratio_policy: one scale, the smallest (not_larger)
+		// or largest (not_smaller) of sizes/input, rounded half up.
+		policy := n.AttrString("keep_aspect_ratio_policy", "stretch")
+		scale := 0.0
+		for i, ax := range axes {
+			r := float64(sizes[i]) / float64(shape[ax].Value)
+			if i == 0 || policy == "not_larger" && r < scale || policy == "not_smaller" && r > scale {
+				scale = r
+			}
+		}
+		for _, ax := range axes {
+			shape[ax] = Dim{Value: int64(math.Floor(scale*float64(shape[ax].Value) + 0.5))}
+		}
 	case scales != nil && len(scales) == len(axes):
 		for i, ax := range axes {
 			if shape[ax].Known() {
@@ -352,6 +366,15 @@ func (inf *inferer) inferResize(n *Node, x vtype) ([]vtype, error) {
 	}
 	t.shape, t.known = shape, true
 	return []vtype{t}, nil
+}
+
+func allKnown(shape []Dim, axes []int) bool {
+	for _, ax := range axes {
+		if !shape[ax].Known() || shape[ax].Value == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // inferRNN covers LSTM, GRU and RNN: Y, Y_h (and Y_c for LSTM). The batch

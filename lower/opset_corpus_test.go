@@ -160,7 +160,10 @@ func sameAsWant(t *testing.T, refs []testoracle.Reference, m *onnxpb.ModelProto,
 			if err != nil {
 				t.Fatalf("%s: output %q: %v", r.Oracle.Name, name, err)
 			}
-			if d > 1e-5 {
+			// Down to opset 13, HardSwish becomes x·HardSigmoid(x), which
+			// rounds differently in float32: over the 15 of PP-OCRv3's
+			// detector that reaches 1.4e-5 of the output's peak.
+			if d > 5e-5 {
 				t.Errorf("%s: output %q: relative difference %.3g", r.Oracle.Name, name, d)
 			}
 		}

@@ -21,6 +21,13 @@ type adapter func(c *converter, n *Node, to int64) error
 const (
 	minConvertOpset = 7
 	maxConvertOpset = 21
+	// maxKnownOpset is the newest default-domain opset whose operator
+	// changes the tool knows: 22 only widened types (bfloat16), 23 widened
+	// types (float4) and added Attention, RMSNormalization and
+	// RotaryEmbedding, so models up to 23 load and quantize although
+	// conversion targets stop at maxConvertOpset. A newer opset may have
+	// changed what an operator computes: loading it is an error.
+	maxKnownOpset = 23
 )
 
 func bump(vs ...int64) []opStep {

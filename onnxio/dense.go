@@ -85,8 +85,8 @@ func DataTypeOf(d tensor.Dtype) (int32, error) {
 }
 
 // ToDense decodes a tensor into a gorgonia Dense with the element type
-// DtypeOf gives. A scalar (dims []) becomes a Dense of shape (). gorgonia
-// cannot hold tensors with zero elements, so those are an error.
+// DtypeOf gives. A scalar (dims []) becomes a Dense of shape (). A tensor
+// with zero elements becomes an EmptyDense.
 func ToDense(t *onnxpb.TensorProto, dir string) (d *tensor.Dense, err error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("tensor %q (%s): %w", t.GetName(), DataTypeName(t.GetDataType()), err)
@@ -100,7 +100,11 @@ func ToDense(t *onnxpb.TensorProto, dir string) (d *tensor.Dense, err error) {
 		return nil, err
 	}
 	if n == 0 {
-		return nil, wrap(fmt.Errorf("shape %v has no elements; gorgonia Dense cannot represent it", t.GetDims()))
+		shape := make([]int, len(t.GetDims()))
+		for i, x := range t.GetDims() {
+			shape[i] = int(x)
+		}
+		return EmptyDense(shape, dtype), nil
 	}
 	var backing any
 	if dtype == tensor.Float32 {
@@ -135,6 +139,13 @@ func FromDense(name string, d *tensor.Dense) (*onnxpb.TensorProto, error) {
 	dt, err := DataTypeOf(d.Dtype())
 	if err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	if sh, ok := EmptyShape(d); ok {
+		t := &onnxpb.TensorProto{Name: proto.String(name), DataType: proto.Int32(dt), Dims: make([]int64, len(sh)), RawData: []byte{}}
+		for i, x := range sh {
+			t.Dims[i] = int64(x)
+		}
+		return t, nil
 	}
 	if d.RequiresIterator() {
 		m, ok := d.Materialize().(*tensor.Dense)

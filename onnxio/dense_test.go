@@ -138,10 +138,19 @@ func equalSlices(a, b any) bool {
 	return true
 }
 
-func TestToDenseRefusesEmptyAndUnsupportedTensors(t *testing.T) {
+func TestToDenseKeepsEmptyTensorsAndRefusesUnsupportedOnes(t *testing.T) {
 	empty := testmodel.Float32s("empty", []int64{0, 3})
-	_, err := onnxio.ToDense(empty, "")
-	wantMention(t, err, `"empty"`)
+	d, err := onnxio.ToDense(empty, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh, ok := onnxio.EmptyShape(d); !ok || len(sh) != 2 || sh[0] != 0 || sh[1] != 3 || d.Dtype() != tensor.Float32 {
+		t.Fatalf("ToDense of a [0 3] float tensor: empty %v, shape %v, dtype %v", ok, sh, d.Dtype())
+	}
+	back, err := onnxio.FromDense("empty", d)
+	if err != nil || len(back.Dims) != 2 || back.Dims[0] != 0 || back.Dims[1] != 3 || back.GetDataType() != empty.GetDataType() || len(back.RawData) != 0 {
+		t.Fatalf("FromDense of the empty tensor: %v, %v", back, err)
+	}
 	undef := &onnxpb.TensorProto{Name: proto.String("u"), DataType: proto.Int32(0), Dims: []int64{1}}
 	_, err = onnxio.ToDense(undef, "")
 	wantMention(t, err, `"u"`, "UNDEFINED")

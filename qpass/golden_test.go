@@ -67,6 +67,14 @@ func goldenCases() []goldenCase {
 				Node("LayerNormalization", []string{"x", "scale", "bias"}, []string{"y"}, lower.IntAttr("axis", -1)).
 				Output("y", 2, 4)
 		}},
+		{pass: "fold-new-constants", model: func() *testmodel.Builder {
+			// A GroupNormalization decomposes into reshapes whose targets
+			// come from Shape nodes; they fold once shapes are inferred.
+			return testmodel.New(18).Input("x", 1, 4, 2, 2).
+				Init("scale", []int64{2}, 1, 2).Init("bias", []int64{2}, 0, 0.5).
+				Node("GroupNormalization", []string{"x", "scale", "bias"}, []string{"y"}, lower.IntAttr("num_groups", 2)).
+				Output("y", 1, 4, 2, 2)
+		}},
 		{pass: "decompose-lstm", model: func() *testmodel.Builder { return lstmModel(14, "forward", 0, false) }},
 		{pass: "decompose-gru", model: func() *testmodel.Builder { return gruModel("forward", 0, true, true) }},
 		{pass: "decompose-reflect-pad", ctx: qpass.PassContext{NeedsDecomposition: qpass.Decompositions{ReflectPad: true}},

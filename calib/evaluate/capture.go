@@ -3,6 +3,7 @@ package evaluate
 import (
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/calib/kernels"
 	"github.com/onnxquant/onnxquant/lower"
 )
 
@@ -51,6 +52,9 @@ func (c *Capture) Reset() { c.got = map[Key][]*tensor.Dense{} }
 func float32s(t *tensor.Dense) ([]float32, bool) {
 	if t == nil {
 		return nil, false
+	}
+	if kernels.IsEmpty(t) {
+		return []float32{}, t.Dtype() == tensor.Float32
 	}
 	switch d := t.Data().(type) {
 	case []float32:

@@ -32,6 +32,8 @@ type Options struct {
 	HintBelow float64
 	// MaxHints caps the number of hints; 0 means 3.
 	MaxHints int
+	// MaxSamples, when above 0, evaluates only the set's first samples.
+	MaxSamples int
 	// Sensitivity measures, for every hint, the output SQNR gained when
 	// that tensor alone is left float (EvaluateFiles only: each
 	// measurement evaluates a fresh copy of the quantized model).
@@ -94,6 +96,9 @@ type sampleResult struct {
 
 func (e *evaluator) runAll(ctx context.Context, opts Options) ([]*sampleResult, error) {
 	n := e.set.Len()
+	if opts.MaxSamples > 0 {
+		n = min(n, opts.MaxSamples)
+	}
 	workers := min(max(opts.Workers, 1), n)
 	results := make([]*sampleResult, n)
 	ctx, cancel := context.WithCancel(ctx)
@@ -231,6 +236,9 @@ func merge(a *metrics.Accumulator, b metrics.Accumulator) {
 	a.Noise += b.Noise
 	a.MaxAbs = math.Max(a.MaxAbs, b.MaxAbs)
 	a.N += b.N
+	a.Peak = math.Max(a.Peak, b.Peak)
+	a.LogSum += b.LogSum
+	a.NonZero += b.NonZero
 }
 
 func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
@@ -272,7 +280,7 @@ func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
 		sqnr := acc.SQNR()
 		l := Layer{
 			Name: p.float.Name, Submodule: p.float.Module, Module: p.module, Node: p.node, Kind: p.kind, Bits: p.bits,
-			SQNR: DB(sqnr), SQNRInfinite: math.IsInf(sqnr, 1), MaxAbsError: acc.MaxAbs, Count: acc.N,
+			SQNR: DB(sqnr), SQNRInfinite: math.IsInf(sqnr, 1), MaxAbsError: acc.MaxAbs, Count: acc.N, Decades: acc.Decades(),
 		}
 		if local.total > 0 {
 			ls := DB(local.acc.SQNR())

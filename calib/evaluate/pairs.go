@@ -6,6 +6,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/calib/kernels"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -171,7 +172,7 @@ func outputNames(gm *lower.GraphModule) []string {
 
 // lastDim is the size of a tensor's last axis (1 for scalars).
 func lastDim(t *tensor.Dense) int {
-	s := t.Shape()
+	s := kernels.Dims(t)
 	if len(s) == 0 {
 		return 1
 	}

@@ -112,6 +112,10 @@ type Layer struct {
 	// Count is how many times the tensor was compared (samples × loop
 	// iterations).
 	Count int `json:"count"`
+	// Decades is how far below its peak the float tensor's typical
+	// (geometric mean) magnitude lies, in decades: above two, most of its
+	// values are below one step of an 8-bit grid spanning the peak.
+	Decades float64 `json:"decades,omitempty"`
 	// LocalSQNR is the error the tensor's own grid adds to the float
 	// tensor (rounding and saturation of exact inputs), for per-tensor
 	// activations; SQNR minus it is what earlier layers cost.

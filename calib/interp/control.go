@@ -107,7 +107,13 @@ func buildLoop(c *buildCtx) (kernel, error) {
 		res := make([]*tensor.Dense, 0, nCarried+nScan)
 		res = append(res, carried...)
 		for k, s := range scans {
-			t, err := stack(s)
+			var t *tensor.Dense
+			var err error
+			if len(s) == 0 {
+				t, err = emptyScan(body.values[body.outputs[1+nCarried+k]])
+			} else {
+				t, err = stack(s)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("scan output %d: %w", k, err)
 			}
@@ -115,6 +121,23 @@ func buildLoop(c *buildCtx) (kernel, error) {
 		}
 		return res, nil
 	}, nil
+}
+
+// emptyScan is the scan output of a Loop that ran zero times: a [0, ...]
+// tensor whose other dims are those the body declares for it.
+func emptyScan(v *lower.Value) (*tensor.Dense, error) {
+	dt, ok := dtypeOf(v.DType)
+	if !ok || !v.HasShape {
+		return nil, fmt.Errorf("zero iterations, and the body does not declare the type and shape of %q", v.Name)
+	}
+	shape := []int{0}
+	for _, d := range v.Shape {
+		if !d.Known() {
+			return nil, fmt.Errorf("zero iterations, and the body does not declare every dim of %q (%v)", v.Name, v.Shape)
+		}
+		shape = append(shape, int(d.Value))
+	}
+	return kernels.Empty(shape, dt), nil
 }
 
 // buildScan implements Scan (opset >= 9) with scan axes 0; directions may
@@ -148,7 +171,7 @@ func buildScan(c *buildCtx) (kernel, error) {
 		if len(seq) == 0 {
 			return nil, fmt.Errorf("Scan without scan inputs")
 		}
-		steps := seq[0].Shape()[0]
+		steps := dims(seq[0])[0]
 		scans := make([][]*tensor.Dense, nScanOut)
 		args := make([]*tensor.Dense, nState+nScanIn)
 		for i := 0; i < steps; i++ {

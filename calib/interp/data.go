@@ -92,11 +92,11 @@ func stack(ts []*tensor.Dense) (*tensor.Dense, error) {
 	if len(ts) == 0 {
 		return nil, fmt.Errorf("no tensors to stack (zero iterations give an empty result)")
 	}
-	shape := []int(ts[0].Shape())
+	shape := dims(ts[0])
 	parts := make([]any, len(ts))
 	for i, t := range ts {
-		if !t.Shape().Eq(ts[0].Shape()) {
-			return nil, fmt.Errorf("iteration %d has shape %v, iteration 0 had %v", i, t.Shape(), ts[0].Shape())
+		if !tensor.Shape(dims(t)).Eq(tensor.Shape(shape)) {
+			return nil, fmt.Errorf("iteration %d has shape %v, iteration 0 had %v", i, dims(t), shape)
 		}
 		parts[i] = flat(t)
 	}
@@ -110,7 +110,7 @@ func stack(ts []*tensor.Dense) (*tensor.Dense, error) {
 // unstackAt returns slice i of t along axis 0, as a tensor of the remaining
 // dims sharing t's memory.
 func unstackAt(t *tensor.Dense, i int) (*tensor.Dense, error) {
-	shape := []int(t.Shape())
+	shape := dims(t)
 	if len(shape) == 0 || i >= shape[0] {
 		return nil, fmt.Errorf("cannot take slice %d of shape %v", i, shape)
 	}
@@ -134,8 +134,8 @@ func truth(t *tensor.Dense) (bool, error) {
 	if t == nil {
 		return false, fmt.Errorf("missing condition")
 	}
-	if t.Shape().TotalSize() != 1 {
-		return false, fmt.Errorf("condition has shape %v, want one element", t.Shape())
+	if kernels.NumElems(t) != 1 {
+		return false, fmt.Errorf("condition has shape %v, want one element", dims(t))
 	}
 	if b, ok := flat(t).([]bool); ok {
 		return b[0], nil

@@ -5,6 +5,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/calib/kernels"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -86,15 +87,11 @@ func toDense(t *onnxpb.TensorProto, dir string) (*tensor.Dense, error) {
 	return newDense(shape, vals)
 }
 
-// newDense wraps a backing slice; a zero-element result is an error because
-// gorgonia.org/tensor cannot represent it.
+// newDense wraps a backing slice; a zero-element shape gives the kernels'
+// empty-tensor form (see kernels.Empty).
 func newDense(shape []int, backing any) (*tensor.Dense, error) {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("shape %v has no elements, which the interpreter cannot represent", shape)
+	if prod(shape) == 0 {
+		return kernels.New(shape, backing)
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
 }

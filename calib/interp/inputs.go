@@ -36,7 +36,7 @@ func (p *plan) checkInputs(inputs map[string]*tensor.Dense) error {
 		if !v.HasShape {
 			continue
 		}
-		got := []int(t.Shape())
+		got := dims(t)
 		mismatch := len(got) != len(v.Shape)
 		for i := 0; !mismatch && i < len(got); i++ {
 			d := v.Shape[i]

@@ -24,7 +24,7 @@ import (
 
 // nodeTestFloor is the number of ONNX node tests that pass today; fewer is
 // a regression.
-const nodeTestFloor = 825
+const nodeTestFloor = 851
 
 type nodeOutcome int
 
@@ -146,11 +146,15 @@ func compareNode(got, want *tensor.Dense, dt int32) string {
 	if got == nil {
 		return "missing"
 	}
-	if !got.Shape().Eq(want.Shape()) && got.Shape().TotalSize() != 1 || got.Shape().TotalSize() != want.Shape().TotalSize() {
-		return fmt.Sprintf("shape %v, want %v", got.Shape(), want.Shape())
+	gs, ws := tensor.Shape(kernels.Dims(got)), tensor.Shape(kernels.Dims(want))
+	if !gs.Eq(ws) && kernels.NumElems(got) != 1 || kernels.NumElems(got) != kernels.NumElems(want) {
+		return fmt.Sprintf("shape %v, want %v", gs, ws)
 	}
 	if got.Dtype() != want.Dtype() {
 		return fmt.Sprintf("dtype %v, want %v", got.Dtype(), want.Dtype())
+	}
+	if kernels.NumElems(want) == 0 {
+		return ""
 	}
 	if got.Dtype() == tensor.Bool {
 		g, w := boolsOf(got), boolsOf(want)
@@ -211,6 +215,7 @@ func TestONNXNodeTestSuite(t *testing.T) {
 	counts := map[string]*opCount{}
 	total := opCount{}
 	var failures []string
+	var exceptions [][2]string  // unsupported test, reason
 	opOf := map[string]string{} // test name -> op, for naming the expanded variants
 	for _, dir := range dirs {
 		op, outcome, msg := runNodeTestSafe(dir)
@@ -238,6 +243,7 @@ func TestONNXNodeTestSuite(t *testing.T) {
 		default:
 			c.unsupported++
 			total.unsupported++
+			exceptions = append(exceptions, [2]string{name, msg})
 			if os.Getenv("ONNXQUANT_NODE_VERBOSE") != "" {
 				t.Logf("unsupported %s: %s", filepath.Base(dir), msg)
 			}
@@ -248,7 +254,7 @@ func TestONNXNodeTestSuite(t *testing.T) {
 	}
 	t.Logf("node tests: %d, passed %d, failed %d, unsupported %d", total.tests, total.passed, total.failed, total.unsupported)
 	if os.Getenv("ONNXQUANT_WRITE_NODE_TABLE") == "1" {
-		writeNodeTable(t, counts, total)
+		writeNodeTable(t, counts, total, exceptions)
 	}
 	if total.passed < nodeTestFloor {
 		t.Errorf("%d node tests pass, fewer than the floor of %d", total.passed, nodeTestFloor)
@@ -266,7 +272,7 @@ func runNodeTestSafe(dir string) (op string, out nodeOutcome, msg string) {
 	return runNodeTest(dir)
 }
 
-func writeNodeTable(t *testing.T, counts map[string]*opCount, total opCount) {
+func writeNodeTable(t *testing.T, counts map[string]*opCount, total opCount, exceptions [][2]string) {
 	ops := make([]string, 0, len(counts))
 	for op := range counts {
 		ops = append(ops, op)
@@ -286,6 +292,15 @@ func writeNodeTable(t *testing.T, counts map[string]*opCount, total opCount) {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", op, c.tests, c.passed, c.failed, c.unsupported)
 	}
 	fmt.Fprintf(&b, "| **total** | **%d** | **%d** | **%d** | **%d** |\n", total.tests, total.passed, total.failed, total.unsupported)
+	b.WriteString("\n## Exceptions\n\nThe node tests the interpreter does not run, each with the reason it gives. Calibration never\n")
+	b.WriteString("needs them: random ops (Bernoulli, RandomUniformLike, training-mode Dropout) have no reference output to\n")
+	b.WriteString("match, training ops (Adagrad, Adam, Momentum, training-mode BatchNormalization) and string, sequence and\n")
+	b.WriteString("optional values do not occur in inference graphs the quantizer accepts, and the rest are ops and forms no\n")
+	b.WriteString("Ethos-U model has needed yet (a model using one gets an error naming the node).\n\n")
+	b.WriteString("| test | reason |\n|---|---|\n")
+	for _, e := range exceptions {
+		fmt.Fprintf(&b, "| %s | %s |\n", e[0], strings.ReplaceAll(e[1], "|", "\\|"))
+	}
 	path := filepath.Join("..", "..", "docs", "node-tests.md")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

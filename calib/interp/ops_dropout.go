@@ -3,6 +3,7 @@ package interp
 import (
 	"fmt"
 
+	"github.com/onnxquant/onnxquant/calib/kernels"
 	"gorgonia.org/tensor"
 )
 
@@ -40,7 +41,7 @@ func buildDropout(c *buildCtx) (kernel, error) {
 		}
 		out := []*tensor.Dense{in[0]}
 		if wantMask {
-			mask := make([]bool, in[0].Shape().TotalSize())
+			mask := make([]bool, kernels.NumElems(in[0]))
 			for i := range mask {
 				mask[i] = true
 			}

@@ -153,7 +153,7 @@ func buildClip(c *buildCtx) (kernel, error) {
 
 // scalarFloat reads a one-element tensor of any numeric type.
 func scalarFloat(t *tensor.Dense) (float64, error) {
-	if t.Shape().TotalSize() != 1 {
+	if kernels.NumElems(t) != 1 {
 		return 0, fmt.Errorf("want a scalar, got shape %v", t.Shape())
 	}
 	switch v := t.Data().(type) {

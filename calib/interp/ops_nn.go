@@ -1,6 +1,8 @@
 package interp
 
 import (
+	"fmt"
+
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/kernels"
@@ -84,16 +86,23 @@ func buildConvTranspose(c *buildCtx) (kernel, error) {
 
 func buildPool(f func(kernels.Alloc, *tensor.Dense, kernels.PoolParams) (*tensor.Dense, error)) opBuilder {
 	return func(c *buildCtx) (kernel, error) {
-		if len(c.n.Outputs) > 1 && c.n.Outputs[1] != nil {
-			return nil, unsupportedf("MaxPool Indices output")
-		}
-		if c.n.AttrInt("storage_order", 0) != 0 {
-			return nil, unsupportedf("storage_order 1")
-		}
 		p := kernels.PoolParams{
 			Window:          c.window(),
 			CeilMode:        c.n.AttrInt("ceil_mode", 0) != 0,
 			CountIncludePad: c.n.AttrInt("count_include_pad", 0) != 0,
+		}
+		if len(c.n.Outputs) > 1 && c.n.Outputs[1] != nil {
+			if c.n.Target.OpType != "MaxPool" {
+				return nil, fmt.Errorf("%s has one output", c.n.Target.OpType)
+			}
+			columnMajor := c.n.AttrInt("storage_order", 0) != 0
+			return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+				y, ind, err := kernels.MaxPoolIndices(in[0], p, columnMajor)
+				if err != nil {
+					return nil, err
+				}
+				return []*tensor.Dense{y, ind}, nil
+			}, nil
 		}
 		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 			return one(f(fr.alloc, in[0], p))

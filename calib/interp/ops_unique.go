@@ -1,6 +1,8 @@
 package interp
 
 import (
+	"fmt"
+
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/kernels"
@@ -17,11 +19,16 @@ func uniqueOps(t map[string]opBuilder) {
 	}
 	t["MaxUnpool"] = func(c *buildCtx) (kernel, error) {
 		w := c.window()
-		if len(c.n.Inputs) > 2 && c.n.Inputs[2] != nil {
-			return nil, unsupportedf("MaxUnpool with output_shape")
+		outShape, err := c.shapeArg(2)
+		if err != nil {
+			return nil, err
 		}
 		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			return one(kernels.MaxUnpool(in[0], in[1], w.Kernel, w.Strides, w.Pads))
+			osh, _, err := outShape.get(in)
+			if err != nil {
+				return nil, fmt.Errorf("output_shape: %w", err)
+			}
+			return one(kernels.MaxUnpool(in[0], in[1], w.Kernel, w.Strides, w.Pads, osh))
 		}, nil
 	}
 }

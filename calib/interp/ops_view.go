@@ -21,15 +21,15 @@ func viewOps(t map[string]opBuilder) {
 	t["Shape"] = buildShape
 	t["Size"] = func(c *buildCtx) (kernel, error) {
 		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-			return []*tensor.Dense{scalarInt(int64(in[0].Shape().TotalSize()))}, nil
+			return []*tensor.Dense{scalarInt(int64(kernels.NumElems(in[0])))}, nil
 		}, nil
 	}
 }
 
 // view gives t's elements a new shape.
 func view(t *tensor.Dense, shape []int) (*tensor.Dense, error) {
-	if n := prod(shape); n != t.Shape().TotalSize() {
-		return nil, fmt.Errorf("cannot view shape %v (%d elements) as %v (%d elements)", []int(t.Shape()), t.Shape().TotalSize(), shape, n)
+	if n := prod(shape); n != kernels.NumElems(t) {
+		return nil, fmt.Errorf("cannot view shape %v (%d elements) as %v (%d elements)", dims(t), kernels.NumElems(t), shape, n)
 	}
 	return newDense(shape, flat(t))
 }
@@ -42,12 +42,7 @@ func prod(s []int) int {
 	return n
 }
 
-func dims(t *tensor.Dense) []int {
-	if t.IsScalar() {
-		return nil
-	}
-	return append([]int(nil), t.Shape()...)
-}
+func dims(t *tensor.Dense) []int { return kernels.Dims(t) }
 
 // shapeArg is a shape-like operand: decoded at New when constant, else at
 // Run from the input tensor.
@@ -243,10 +238,7 @@ func buildShape(c *buildCtx) (kernel, error) {
 		if hasEnd {
 			e = clamp(end)
 		}
-		if e <= s {
-			return nil, fmt.Errorf("Shape slice [%d:%d] of rank %d is empty, which the interpreter cannot represent", start, end, r)
-		}
-		out := make([]int64, e-s)
+		out := make([]int64, max(e-s, 0))
 		for i := range out {
 			out[i] = int64(sh[s+i])
 		}

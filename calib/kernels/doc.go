@@ -10,6 +10,6 @@
 // gorgonia.org/tensor has no broadcasting and only 2-D MatMul, so broadcasting,
 // batched MatMul, convolution and the rest are written here, working directly on the
 // backing slices (never per-element At/Set calls) because calibration speed matters.
-// gorgonia also cannot hold zero-element tensors; kernels whose result would be empty
-// return ErrEmptyTensor.
+// gorgonia also cannot hold zero-element tensors; those are represented by Empty
+// (see empty.go), which Dims, Flat and New understand.
 package kernels

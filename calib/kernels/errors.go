@@ -18,10 +18,6 @@ func shapeErr(op, format string, args ...any) error {
 	return &ShapeError{Op: op, Msg: fmt.Sprintf(format, args...)}
 }
 
-// ErrEmptyTensor is returned when a result would have zero elements, which
-// gorgonia.org/tensor cannot represent.
-var ErrEmptyTensor = errors.New("zero-element tensors are not representable")
-
 // ErrDtype is wrapped by errors about element types a kernel does not support.
 var ErrDtype = errors.New("unsupported element type")
 

@@ -169,7 +169,7 @@ func oneHotIndices(t *tensor.Dense) ([]int, error) {
 }
 
 // NonZero returns the int64 coordinates [rank, count] of non-zero elements in
-// row-major order. No non-zero element gives ErrEmptyTensor.
+// row-major order ([rank, 0] when there is none).
 func NonZero(x *tensor.Dense) (*tensor.Dense, error) {
 	const op = "NonZero"
 	if x == nil {
@@ -189,9 +189,6 @@ func NonZero(x *tensor.Dense) (*tensor.Dense, error) {
 			hits = append(hits, append([]int(nil), ix...))
 		}
 	})
-	if len(hits) == 0 {
-		return nil, ErrEmptyTensor
-	}
 	r := len(sh)
 	out := make([]int64, r*len(hits))
 	for j, h := range hits {

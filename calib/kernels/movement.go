@@ -243,7 +243,7 @@ func Slice(x *tensor.Dense, starts, ends, axes, steps []int) (*tensor.Dense, err
 		st[a], step[a], out[a] = b, s, n
 	}
 	if prod(out) == 0 {
-		return nil, ErrEmptyTensor
+		return Empty(out, x.Dtype()), nil
 	}
 	ist := strides(in)
 	idx := make([]int, prod(out))
@@ -377,7 +377,7 @@ func Tile(x *tensor.Dense, repeats []int) (*tensor.Dense, error) {
 		out[i] = in[i] * r
 	}
 	if prod(out) == 0 {
-		return nil, ErrEmptyTensor
+		return Empty(out, x.Dtype()), nil
 	}
 	ist := strides(in)
 	idx := make([]int, prod(out))

@@ -39,7 +39,7 @@ func Pad(x *tensor.Dense, pads []int, mode string, value float64, axes []int) (*
 		}
 	}
 	if prod(out) == 0 {
-		return nil, ErrEmptyTensor
+		return Empty(out, x.Dtype()), nil
 	}
 	switch mode {
 	case "", "constant", "reflect", "edge", "wrap":

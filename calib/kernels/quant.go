@@ -169,7 +169,7 @@ func SubZeroPoint(x, zp *tensor.Dense, axis int) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	if zp.Shape().TotalSize() > 1 {
+	if NumElems(zp) > 1 {
 		// Put the zero points on axis of x.
 		shape := make([]int, x.Dims())
 		for i := range shape {
@@ -180,9 +180,9 @@ func SubZeroPoint(x, zp *tensor.Dense, axis int) (*tensor.Dense, error) {
 			a += len(shape)
 		}
 		if a < 0 || a >= len(shape) {
-			return nil, fmt.Errorf("zero point of %d values for shape %v", zp.Shape().TotalSize(), x.Shape())
+			return nil, fmt.Errorf("zero point of %d values for shape %v", NumElems(zp), x.Shape())
 		}
-		shape[a] = zp.Shape().TotalSize()
+		shape[a] = NumElems(zp)
 		if zf, err = Reshape(zf, shape, false); err != nil {
 			return nil, err
 		}

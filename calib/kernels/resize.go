@@ -13,7 +13,18 @@ type ResizeParams struct {
 	CoordinateTransformation string // "half_pixel" (default), "align_corners", "asymmetric", "pytorch_half_pixel", "half_pixel_symmetric"
 	NearestMode              string // "round_prefer_floor" (default), "round_prefer_ceil", "floor", "ceil"
 	Scales                   []float32
-	Sizes                    []int
+	Sizes                    []int // output extents; with Scales too, Scales drive the coordinate mapping
+	// Antialias (Resize-18, linear mode) widens the interpolation filter
+	// by 1/scale on the axes that shrink, so every input pixel counts.
+	Antialias bool
+	// ExcludeOutside drops antialias filter taps outside the input
+	// instead of replicating the edge.
+	ExcludeOutside bool
+	// Roi is [start_1..start_n, end_1..end_n] in normalized coordinates,
+	// read by tf_crop_and_resize only; Extrapolation fills the outputs that
+	// map outside the input in that mode.
+	Roi           []float32
+	Extrapolation float32
 }
 
 // Resize is ONNX Resize in nearest and (multi)linear modes. Both are separable,
@@ -43,20 +54,30 @@ func Resize(x *tensor.Dense, p ResizeParams) (*tensor.Dense, error) {
 	}
 	switch ctm {
 	case "half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel", "half_pixel_symmetric":
+	case "tf_crop_and_resize":
+		if len(p.Roi) != 2*r {
+			return nil, shapeErr(op, "tf_crop_and_resize needs a roi of %d values, got %d", 2*r, len(p.Roi))
+		}
 	default:
 		return nil, shapeErr(op, "coordinate_transformation_mode %q not supported", ctm)
 	}
 	cur, csh := xs, append([]int(nil), sh...)
 	for a := 0; a < r; a++ {
 		if out[a] < 1 {
-			return nil, ErrEmptyTensor
+			return Empty(out, x.Dtype()), nil
 		}
 		if out[a] == sh[a] && scales[a] == 1 {
 			continue
 		}
-		cur = resampleAxis(cur, csh, a, out[a], func(o int) float64 {
-			return srcCoord(ctm, o, sh[a], out[a], scales[a])
-		}, mode, p.NearestMode)
+		coord := func(o int) float64 { return srcCoord(ctm, o, sh[a], out[a], scales[a]) }
+		switch {
+		case ctm == "tf_crop_and_resize":
+			cur = cropResampleAxis(cur, csh, a, out[a], float64(p.Roi[a]), float64(p.Roi[r+a]), mode, p.NearestMode, p.Extrapolation)
+		case p.Antialias && mode == "linear" && scales[a] < 1:
+			cur = resampleAxisAntialias(cur, csh, a, out[a], coord, scales[a], p.ExcludeOutside)
+		default:
+			cur = resampleAxis(cur, csh, a, out[a], coord, mode, p.NearestMode)
+		}
 		csh[a] = out[a]
 	}
 	if &cur[0] == &xs[0] {
@@ -141,6 +162,96 @@ func resampleAxis(src []float32, sh []int, a, n int, coord func(int) float64, mo
 	return dst
 }
 
+// cropResampleAxis is tf_crop_and_resize along axis a: output o samples
+// the input at start·(in-1) + o·(end-start)·(in-1)/(n-1) (the middle of
+// the box when n is 1); a position outside the input takes extrapolation.
+// Along the other axes the extrapolated values resample to themselves, so
+// axis by axis gives the ONNX result.
+func cropResampleAxis(src []float32, sh []int, a, n int, start, end float64, mode, nearest string, extrapolation float32) []float32 {
+	in := sh[a]
+	coords := make([]float64, n)
+	for o := range coords {
+		if n > 1 {
+			coords[o] = start*float64(in-1) + float64(o)*(end-start)*float64(in-1)/float64(n-1)
+		} else {
+			coords[o] = 0.5 * (start + end) * float64(in-1)
+		}
+	}
+	dst := resampleAxis(src, sh, a, n, func(o int) float64 { return coords[o] }, mode, nearest)
+	outer, inner := prod(sh[:a]), prod(sh[a+1:])
+	for o, c := range coords {
+		if c >= 0 && c <= float64(in-1) {
+			continue
+		}
+		for ot := 0; ot < outer; ot++ {
+			row := dst[(ot*n+o)*inner : (ot*n+o+1)*inner]
+			for j := range row {
+				row[j] = extrapolation
+			}
+		}
+	}
+	return dst
+}
+
+// resampleAxisAntialias is linear resampling along axis a with the
+// triangle filter stretched by 1/scale (scale < 1): output o weighs the
+// inputs within 1/scale of its source position by distance. Taps that fall
+// outside the input are dropped with excludeOutside, otherwise their
+// weight goes to the nearest edge pixel (the edge is replicated); weights
+// are normalized over all the window's taps.
+func resampleAxisAntialias(src []float32, sh []int, a, n int, coord func(int) float64, scale float64, excludeOutside bool) []float32 {
+	outer, in, inner := prod(sh[:a]), sh[a], prod(sh[a+1:])
+	dst := make([]float32, outer*n*inner)
+	support := 1 / scale
+	window := 2*int(math.Ceil(support)) + 1
+	first := make([]int, n)
+	weights := make([][]float32, n)
+	for o := 0; o < n; o++ {
+		// Pixel-centre coordinates: input pixel x covers [x, x+1).
+		center := coord(o) + 0.5
+		lo := int(math.Floor(center - support + 0.5))
+		hi := int(math.Floor(center + support + 0.5))
+		hi = lo + min(max(hi-lo, 0), window)
+		if excludeOutside {
+			lo, hi = min(max(lo, 0), in), min(max(hi, 0), in)
+		}
+		cutLo, cutHi := min(max(lo, 0), in), min(max(hi, 0), in)
+		ws := make([]float64, max(cutHi-cutLo, 0))
+		var total float64
+		for x := lo; x < hi; x++ {
+			w := max(0, 1-math.Abs((float64(x)-center+0.5)*scale))
+			total += w
+			if len(ws) == 0 {
+				continue
+			}
+			k := min(max(x, cutLo), cutHi-1) - cutLo // outside taps fold onto the edge
+			ws[k] += w
+		}
+		out := make([]float32, len(ws))
+		for i, w := range ws {
+			if total != 0 {
+				w /= total
+			}
+			out[i] = float32(w)
+		}
+		first[o], weights[o] = cutLo, out
+	}
+	for ot := 0; ot < outer; ot++ {
+		s := src[ot*in*inner : (ot+1)*in*inner]
+		d := dst[ot*n*inner : (ot+1)*n*inner]
+		for o := 0; o < n; o++ {
+			row := d[o*inner : (o+1)*inner]
+			for k, w := range weights[o] {
+				x := s[(first[o]+k)*inner : (first[o]+k+1)*inner]
+				for j := range row {
+					row[j] += w * x[j]
+				}
+			}
+		}
+	}
+	return dst
+}
+
 // Upsample is the deprecated ONNX Upsample (opset 7-9): Resize with asymmetric
 // coordinates and floor rounding for "nearest", asymmetric for "linear".
 func Upsample(x *tensor.Dense, scales []float32, mode string) (*tensor.Dense, error) {
@@ -161,9 +272,14 @@ func (p ResizeParams) outputSize(sh []int) ([]int, []float64, error) {
 	scales := make([]float64, r)
 	switch {
 	case len(p.Sizes) == r:
+		// Both given (Resize-18's keep_aspect_ratio_policy): the extents
+		// come from sizes, the coordinate mapping from scales.
 		for i := range out {
 			out[i] = p.Sizes[i]
 			scales[i] = float64(out[i]) / float64(sh[i])
+			if len(p.Scales) == r {
+				scales[i] = float64(p.Scales[i])
+			}
 		}
 	case len(p.Scales) == r:
 		for i := range out {

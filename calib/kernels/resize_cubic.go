@@ -28,7 +28,7 @@ func ResizeCubic(x *tensor.Dense, p ResizeParams, a float64, excludeOutside bool
 	cur, csh := xs, append([]int(nil), sh...)
 	for ax := 0; ax < r; ax++ {
 		if out[ax] < 1 {
-			return nil, ErrEmptyTensor
+			return Empty(out, x.Dtype()), nil
 		}
 		if out[ax] == sh[ax] && scales[ax] == 1 {
 			continue

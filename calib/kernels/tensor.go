@@ -28,7 +28,8 @@ func New(shape []int, data any) (*tensor.Dense, error) {
 		return nil, shapeErr("New", "data has %d elements, shape %v needs %d", l, shape, n)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("shape %v: %w", shape, ErrEmptyTensor)
+		dt, _ := dtypeOfSlice(data)
+		return Empty(shape, dt), nil
 	}
 	return tensor.New(tensor.WithShape(append([]int(nil), shape...)...), tensor.WithBacking(data)), nil
 }
@@ -66,6 +67,9 @@ func sliceLen(data any) (int, error) {
 
 // Dims returns a copy of d's shape as plain ints (nil for a scalar).
 func Dims(d *tensor.Dense) []int {
+	if sh, ok := EmptyShape(d); ok {
+		return sh
+	}
 	s := d.Shape()
 	if len(s) == 0 {
 		return nil

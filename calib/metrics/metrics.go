@@ -79,6 +79,22 @@ type Accumulator struct {
 	Signal, Noise float64
 	MaxAbs        float64
 	N             int
+	// Peak is the largest |reference| value; LogSum sums log10|reference|
+	// over the NonZero values that are not zero. Together they give how
+	// many decades below its peak a tensor's typical value lies, which is
+	// what a uniform 8-bit grid (two decades) cannot hold.
+	Peak    float64
+	LogSum  float64
+	NonZero int
+}
+
+// Decades is log10 of the reference's peak over the geometric mean of its
+// non-zero magnitudes (0 when nothing non-zero was compared).
+func (a *Accumulator) Decades() float64 {
+	if a.NonZero == 0 || a.Peak == 0 {
+		return 0
+	}
+	return math.Log10(a.Peak) - a.LogSum/float64(a.NonZero)
 }
 
 // Add folds one sample in.
@@ -89,6 +105,11 @@ func (a *Accumulator) Add(ref, got []float32) {
 		a.Signal += r * r
 		a.Noise += d * d
 		a.MaxAbs = math.Max(a.MaxAbs, math.Abs(d))
+		if r != 0 {
+			a.Peak = math.Max(a.Peak, math.Abs(r))
+			a.LogSum += math.Log10(math.Abs(r))
+			a.NonZero++
+		}
 	}
 	a.N++
 }

@@ -45,6 +45,7 @@ and is written to --out-dir as NAME_SCHEME.onnx.`,
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "default global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "default config `FILE`"},
 			jobsFlag("models quantized in parallel"),
+			&cli.Float64Flag{Name: "min-sqnr", Value: 10, Usage: minSQNRUsage},
 			&cli.BoolFlag{Name: "json", Usage: "print the per-model reports as JSON instead of the table"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each pass of each model as it runs"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -172,7 +173,7 @@ func batchJobs(c *cli.Context) ([]quantizeJob, error) {
 		if len(e.Calib) == 0 {
 			return nil, usagef("%s: no calib", where)
 		}
-		job := quantizeJob{In: e.Model, Out: e.Output, Calib: e.Calib, Target: e.Target, Scheme: e.Scheme, Config: e.Config, Workers: 1, MakeOutDir: true}
+		job := quantizeJob{In: e.Model, Out: e.Output, Calib: e.Calib, Target: e.Target, Scheme: e.Scheme, Config: e.Config, Workers: 1, MakeOutDir: true, MinSQNR: c.Float64("min-sqnr")}
 		if job.Target == "" {
 			job.Target = c.String("target")
 		}

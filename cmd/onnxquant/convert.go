@@ -14,10 +14,10 @@ func convertCommand() *cli.Command {
 		Name:      "convert",
 		Usage:     "load, lower and raise a model, optionally converting its opset",
 		ArgsUsage: "IN",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output model `FILE`", Required: true},
 			&cli.Int64Flag{Name: "opset", Usage: "convert the default domain to opset `N` (7..21)"},
-		},
+		}, cutFlags(false)...),
 		Action: func(c *cli.Context) error {
 			if err := onlyArgs(c, 1, "one input model"); err != nil {
 				return err
@@ -26,6 +26,18 @@ func convertCommand() *cli.Command {
 			m, err := onnxio.Load(in)
 			if err != nil {
 				return err
+			}
+			cut, err := cutFromFlags(c)
+			if err != nil {
+				return err
+			}
+			if cut.active() {
+				if err := m.LoadExternalData(); err != nil {
+					return err
+				}
+				if m.Proto, err = lower.Cut(m.Proto, m.Dir, cut.From, cut.To); err != nil {
+					return fmt.Errorf("model %q: %w", in, err)
+				}
 			}
 			gm, err := lower.Lower(m.Proto, m.Dir)
 			if err != nil {

@@ -25,7 +25,7 @@ func quantizeCommand() *cli.Command {
 		Name:      "quantize",
 		Usage:     "quantize a float model to an integer QDQ model for an Ethos-U target",
 		ArgsUsage: "IN",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "quantized model `FILE` (required)"},
 			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` (.npy, .npz, sample folder or folder of samples); repeatable (required)"},
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET`"},
@@ -46,7 +46,8 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after `STAGE` or transform pass; \"list\" names them all"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each stage and transform pass as it runs, with its time"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
-		},
+			&cli.Float64Flag{Name: "min-sqnr", Value: 10, Usage: minSQNRUsage},
+		}, cutFlags(true)...),
 		Action: quantizeAction,
 	}
 }
@@ -76,6 +77,9 @@ type quantizeReport struct {
 	EvalData  []string         `json:"eval_data,omitempty"`
 	Eval      *evaluate.Report `json:"eval,omitempty"`
 	EvalError string           `json:"eval_error,omitempty"`
+	// SQNRCheck is the per-output SQNR --min-sqnr judged (first 8
+	// calibration samples), present when the check ran.
+	SQNRCheck []evaluate.Output `json:"sqnr_check,omitempty"`
 }
 
 // quantizeJob is one model to quantize: the quantize command's flags or
@@ -104,6 +108,10 @@ type quantizeJob struct {
 	MakeOutDir bool
 	// TFLite, when set, is a second output: the model exported to TFLite.
 	TFLite string
+	// MinSQNR is the output SQNR floor in dB (0: no check).
+	MinSQNR float64
+	// Cut selects the sub-model to quantize (empty: the whole model).
+	Cut cutSpec
 	// Accuracy are the accuracy methods (--observer, --bias-correction,
 	// --equalize).
 	Accuracy quantize.Accuracy
@@ -150,6 +158,7 @@ func quantizeAction(c *cli.Context) error {
 		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
 		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"), TFLite: c.String("tflite"),
 		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"), SchemeSet: c.IsSet("scheme"),
+		MinSQNR: c.Float64("min-sqnr"),
 	}
 	shapes, err := parseInputShapes(c.StringSlice("input-shape"))
 	if err != nil {
@@ -158,6 +167,12 @@ func quantizeAction(c *cli.Context) error {
 	job.InputShapes = shapes
 	if job.Scheme, err = onnxquant.CheckOptions(job.options()); err != nil {
 		return err
+	}
+	if job.Cut, err = cutFromFlags(c); err != nil {
+		return err
+	}
+	if len(job.EvalData) > 0 && job.Cut.active() {
+		return usagef("--eval-data cannot be combined with a cut: the evaluation runs on the cut's calibration data")
 	}
 	obs, err := quantize.ParseObserver(c.String("observer"))
 	if err != nil {
@@ -216,8 +231,8 @@ func quantizeAction(c *cli.Context) error {
 		return qerr
 	}
 	if !c.Bool("quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote %s: %s, %d quantization points, %d calibration samples, %.0f ms\n",
-			job.Out, rep.Target, rep.Points, rep.Samples, rep.TimingsMS["total"])
+		fmt.Fprintf(c.App.Writer, "wrote %s: %s, %d quantization points, %d calibration samples, %.0f ms%s\n",
+			job.Out, rep.Target, rep.Points, rep.Samples, rep.TimingsMS["total"], worstOutputNote(rep.SQNRCheck))
 		if rep.Eval != nil {
 			printEvalSummary(c.App.Writer, rep.Eval, 3)
 		}
@@ -304,7 +319,12 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 	if err := checkTFLiteOutput(job); err != nil {
 		return finish(err)
 	}
-	m, res, err := onnxquant.QuantizeFile(ctx, job.In, job.options())
+	src, err := prepareSource(ctx, job)
+	if err != nil {
+		return finish(err)
+	}
+	defer src.close()
+	m, res, err := quantizeSource(ctx, job, src)
 	if res != nil {
 		rep.Target, rep.Scheme = res.Target, res.Scheme
 		rep.Legality = res.Legality
@@ -313,6 +333,13 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 		}
 		rep.Samples, rep.Coverage, rep.Points = res.Samples, res.Coverage, res.Points
 		rep.InputShapes, rep.Notes, rep.Provenance = res.InputShapes, res.Notes, res.Provenance
+	}
+	if err != nil {
+		return finish(err)
+	}
+	floor, err := checkMinSQNR(ctx, job, src, m.Proto)
+	if floor != nil {
+		rep.SQNRCheck = floor.Outputs
 	}
 	if err != nil {
 		return finish(err)
@@ -341,7 +368,14 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 			rep.EvalData = job.Calib
 		}
 		evalStart := time.Now()
-		ev, err := evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers, Progress: job.EvalProgress})
+		var ev *evaluate.Report
+		if job.Cut.active() {
+			// The float model is the cut, fed its own calibration data.
+			rep.EvalData = job.Calib
+			ev, _, err = evaluateSource(ctx, src, m.Proto, src.calib, evaluate.Options{Workers: job.Workers, Progress: job.EvalProgress})
+		} else {
+			ev, err = evaluate.EvaluateFiles(ctx, job.In, job.Out, rep.EvalData, evaluate.Options{Workers: job.Workers, Progress: job.EvalProgress})
+		}
 		rep.TimingsMS["eval"] = float64(time.Since(evalStart).Microseconds()) / 1000
 		if err != nil {
 			rep.EvalError = err.Error()
@@ -349,6 +383,33 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 		rep.Eval = ev
 	}
 	return finish(nil)
+}
+
+// quantizeSource quantizes the job's model, or the cut of it that src
+// holds (written to src's temporary folder so the library reads it as a
+// file, with the cut's calibration data).
+func quantizeSource(ctx context.Context, job quantizeJob, src *modelSource) (*onnxio.Model, *onnxquant.Result, error) {
+	opts := job.options()
+	if src.model == nil {
+		return onnxquant.QuantizeFile(ctx, job.In, opts)
+	}
+	if src.temp == "" {
+		dir, err := os.MkdirTemp("", "onnxquant-cut-")
+		if err != nil {
+			return nil, nil, err
+		}
+		src.temp = dir
+	}
+	path := filepath.Join(src.temp, "cut.onnx")
+	if err := (&onnxio.Model{Proto: src.model, Dir: src.dir}).Save(path, onnxio.SaveOptions{}); err != nil {
+		return nil, nil, err
+	}
+	opts.Calib = src.calib
+	m, res, err := onnxquant.QuantizeFile(ctx, path, opts)
+	if err != nil {
+		err = fmt.Errorf("model %q (cut): %w", job.In, err)
+	}
+	return m, res, err
 }
 
 func writeJSONFile(path string, v any) error {

@@ -4,8 +4,10 @@ package ortoracle
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	ort "github.com/yalue/onnxruntime_go"
 	"gorgonia.org/tensor"
 )
@@ -36,11 +38,20 @@ func toValue(d *tensor.Dense) (ort.Value, error) {
 		return makeValue[uint64](d)
 	case tensor.Bool:
 		return makeValue[bool](d)
+	case tensor.String:
+		return stringValue(d)
 	}
 	return nil, fmt.Errorf("dtype %v is not supported", d.Dtype())
 }
 
 func makeValue[T ort.TensorData](d *tensor.Dense) (ort.Value, error) {
+	if sh, ok := onnxio.EmptyShape(d); ok {
+		shape := make(ort.Shape, len(sh))
+		for i, n := range sh {
+			shape[i] = int64(n)
+		}
+		return ort.NewTensor(shape, []T{})
+	}
 	data, err := elements[T](d)
 	if err != nil {
 		return nil, err
@@ -92,6 +103,9 @@ func fromValue(v ort.Value) (*tensor.Dense, error) {
 			return d, err
 		}
 	}
+	if st, ok := v.(*ort.StringTensor); ok {
+		return fromStrings(st)
+	}
 	if v.GetONNXType() != ort.ONNXTypeTensor {
 		return nil, fmt.Errorf("%v outputs are not supported", v.GetONNXType())
 	}
@@ -104,11 +118,17 @@ func fromTyped[T ort.TensorData](v ort.Value) (*tensor.Dense, bool, error) {
 		return tensor.New(tensor.WithShape(), tensor.WithBacking([]T{t.GetData()})), true, nil
 	case *ort.Tensor[T]:
 		shape := make([]int, len(t.GetShape()))
+		empty := false
 		for i, n := range t.GetShape() {
-			if n <= 0 {
-				return nil, true, fmt.Errorf("shape %v has a zero dimension, which gorgonia tensors cannot hold", t.GetShape())
+			if n < 0 {
+				return nil, true, fmt.Errorf("shape %v has a negative dimension", t.GetShape())
 			}
+			empty = empty || n == 0
 			shape[i] = int(n)
+		}
+		if empty {
+			var zero T
+			return onnxio.EmptyDense(shape, tensor.Dtype{Type: reflect.TypeOf(zero)}), true, nil
 		}
 		data := slices.Clone(t.GetData())
 		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), true, nil
@@ -152,4 +172,44 @@ func newScalarOutput(dt ort.TensorElementDataType) (ort.Value, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// stringValue copies a string Dense into an ORT string tensor.
+func stringValue(d *tensor.Dense) (ort.Value, error) {
+	data, err := elements[string](d)
+	if err != nil {
+		return nil, err
+	}
+	shape := make(ort.Shape, len(d.Shape()))
+	for i, n := range d.Shape() {
+		shape[i] = int64(n)
+	}
+	if len(shape) == 0 {
+		shape = ort.Shape{1}
+	}
+	t, err := ort.NewStringTensor(shape)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.SetContents(data); err != nil {
+		t.Destroy()
+		return nil, err
+	}
+	return t, nil
+}
+
+// fromStrings reads an ORT string tensor into a string Dense.
+func fromStrings(t *ort.StringTensor) (*tensor.Dense, error) {
+	data, err := t.GetContents()
+	if err != nil {
+		return nil, err
+	}
+	shape := make([]int, len(t.GetShape()))
+	for i, n := range t.GetShape() {
+		shape[i] = int(n)
+	}
+	if len(data) == 0 {
+		return onnxio.EmptyDense(shape, tensor.String), nil
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), nil
 }

@@ -114,7 +114,13 @@ func (s *Session) Run(inputs map[string]*tensor.Dense) (map[string]*tensor.Dense
 	in := make([]ort.Value, len(s.inputs))
 	defer destroyAll(in)
 	for i, info := range s.inputs {
-		v, err := toValue(inputs[info.Name])
+		var v ort.Value
+		var err error
+		if isHalf(info.DataType) {
+			v, err = halfInput(inputs[info.Name], info.DataType)
+		} else {
+			v, err = toValue(inputs[info.Name])
+		}
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", info.Name, err)
 		}
@@ -124,6 +130,15 @@ func (s *Session) Run(inputs map[string]*tensor.Dense) (map[string]*tensor.Dense
 	defer func() { destroyAll(out) }()
 	preallocated := false
 	for i, info := range s.outputs {
+		if info.OrtValueType == ort.ONNXTypeTensor && isHalf(info.DataType) {
+			// Allocated here or not at all: the binding cannot read one
+			// ORT allocated.
+			if v, ok := halfOutput(info); ok {
+				out[i] = v
+				continue
+			}
+			return nil, fmt.Errorf("output %q: a %v output needs a declared shape", info.Name, info.DataType)
+		}
 		if info.OrtValueType == ort.ONNXTypeTensor && len(info.Dimensions) == 0 {
 			out[i], _ = newScalarOutput(info.DataType)
 			preallocated = preallocated || out[i] != nil
@@ -142,6 +157,14 @@ func (s *Session) Run(inputs map[string]*tensor.Dense) (map[string]*tensor.Dense
 	}
 	result := make(map[string]*tensor.Dense, len(out))
 	for i, v := range out {
+		if c, ok := v.(*ort.CustomDataTensor); ok && isHalf(s.outputs[i].DataType) {
+			d, err := fromHalf(c, s.outputs[i].DataType)
+			if err != nil {
+				return nil, fmt.Errorf("output %q: %w", s.outputs[i].Name, err)
+			}
+			result[s.outputs[i].Name] = d
+			continue
+		}
 		d, err := fromValue(v)
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", s.outputs[i].Name, err)

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -73,6 +74,7 @@ type Builder struct {
 	g      *onnxpb.GraphProto
 	opset  int64
 	inputs []Input
+	funcs  []*onnxpb.FunctionProto
 }
 
 // New starts a model that imports the default ONNX domain at opset.
@@ -158,12 +160,28 @@ func (b *Builder) Graph() *onnxpb.GraphProto { return b.g }
 // Inputs lists the graph inputs in declaration order.
 func (b *Builder) Inputs() []Input { return b.inputs }
 
-// Model returns the model so far (IR version 8); later calls on b do not
-// change it.
+// Function adds a model-local function; the model imports its domain
+// (version 1) and moves to IR version 9, which function attribute defaults
+// need.
+func (b *Builder) Function(f *onnxpb.FunctionProto) *Builder {
+	b.funcs = append(b.funcs, f)
+	return b
+}
+
+// Model returns the model so far (IR version 8, 9 with functions); later
+// calls on b do not change it.
 func (b *Builder) Model() *onnxpb.ModelProto {
-	return &onnxpb.ModelProto{IrVersion: proto.Int64(8), ProducerName: proto.String("onnxquant-test"),
+	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8), ProducerName: proto.String("onnxquant-test"),
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(b.opset)}},
 		Graph:       proto.Clone(b.g).(*onnxpb.GraphProto)}
+	for _, f := range b.funcs {
+		m.IrVersion = proto.Int64(9)
+		m.Functions = append(m.Functions, proto.Clone(f).(*onnxpb.FunctionProto))
+		if !slices.ContainsFunc(m.OpsetImport, func(o *onnxpb.OperatorSetIdProto) bool { return o.GetDomain() == f.GetDomain() }) {
+			m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: f.Domain, Version: proto.Int64(1)})
+		}
+	}
+	return m
 }
 
 // Marshal is the serialized model.
