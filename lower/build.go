@@ -28,6 +28,9 @@ func Lower(m *onnxpb.ModelProto, dir string) (*GraphModule, error) {
 	if err := b.graph(gm, m.Graph, nil); err != nil {
 		return nil, err
 	}
+	if err := checkNodes(gm); err != nil {
+		return nil, err
+	}
 	return gm, nil
 }
 

@@ -3,6 +3,7 @@ package lower
 import (
 	"fmt"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -167,6 +168,10 @@ type GraphModule struct {
 	Model *onnxpb.ModelProto
 	// Dir resolves external data of initializers; only on the root.
 	Dir string
+	// Limits bound the tensors shape inference and the interpreter may
+	// materialize and the Loop trips they may run; only on the root (zero
+	// fields mean onnxio's defaults).
+	Limits onnxio.Limits
 }
 
 // Value returns the value with the given name visible in g (its own values
