@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
 // Default budgets. Ethos-U models are far below them (the NPU's SRAM is a
@@ -157,4 +159,29 @@ func RangeLen(start, limit, delta int64) (n int64, ok bool) {
 		return 0, false
 	}
 	return int64(c), true
+}
+
+// checkDeclaredSize checks the byte range an external tensor refers to
+// against the tensor's own dims and type, before it is read: a range
+// without a length would otherwise take the rest of a (possibly huge,
+// sparse) file, and a tensor's declared size is what the tool allocates.
+func checkDeclaredSize(t *onnxpb.TensorProto, ref extRef, length int64, lim Limits) error {
+	n, err := ElemCount(t.GetDims())
+	if err != nil {
+		return err
+	}
+	if elemBits(t.GetDataType()) == 0 {
+		return lim.CheckTensor([]int64{length}, 1)
+	}
+	if err := lim.CheckTensor(t.GetDims(), ElemBytes(t.GetDataType())); err != nil {
+		return err
+	}
+	if want := rawSize(t.GetDataType(), n); length != want {
+		what := "the range"
+		if ref.length < 0 {
+			what = "the rest of the file (no length given)"
+		}
+		return fmt.Errorf("%s is %d bytes at offset %d, but %s %v needs %d", what, length, ref.offset, DataTypeName(t.GetDataType()), t.GetDims(), want)
+	}
+	return nil
 }
