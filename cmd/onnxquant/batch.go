@@ -17,6 +17,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/term"
+
+	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 func batchCommand() *cli.Command {
@@ -87,9 +90,12 @@ var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 // readManifest parses a manifest strictly: unknown keys are errors.
 func readManifest(path string) ([]batchEntry, error) {
-	b, err := os.ReadFile(path)
+	b, err := onnxio.ReadRegular(path, ethosu.MaxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("manifest %q: %w", path, err)
+	}
+	if err := ethosu.CheckYAML(b); err != nil {
+		return nil, usagef("manifest %q: %v", path, err)
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
