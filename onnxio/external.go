@@ -152,3 +152,21 @@ func (m *Model) LoadExternalData() error {
 	}
 	return nil
 }
+
+// ExternalLocations lists the distinct external data files the model's
+// tensors refer to (relative to the model's folder), in model order;
+// malformed references are left out (reading them reports the error).
+func ExternalLocations(m *onnxpb.ModelProto) []string {
+	seen := map[string]bool{}
+	var out []string
+	forEachTensor(m, func(t *onnxpb.TensorProto) {
+		if !IsExternal(t) {
+			return
+		}
+		if ref, err := parseExternal(t); err == nil && !seen[ref.location] {
+			seen[ref.location] = true
+			out = append(out, ref.location)
+		}
+	})
+	return out
+}

@@ -238,6 +238,9 @@ func WriteNPY(path string, d *tensor.Dense) error {
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
+// EncodeNPY writes d in the .npy format WriteNPY uses, to w.
+func EncodeNPY(w io.Writer, d *tensor.Dense) error { return encodeNPY(w, d) }
+
 func encodeNPY(w io.Writer, d *tensor.Dense) error {
 	code := ""
 	for c, dt := range npyTypes {

@@ -215,6 +215,21 @@ func batchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// No entry's output may be any entry's input, nor two outputs one file
+	// (through a symlinked folder, say), nor the manifest.
+	var plan pathPlan
+	for _, job := range jobs {
+		plan.write(fmt.Sprintf("output of %s", job.In), job.Out)
+	}
+	plan.read("manifest", c.Args().First())
+	for _, job := range jobs {
+		plan.readModel("model", job.In)
+		plan.read("calibration data", job.Calib...)
+		plan.read("config", job.Config)
+	}
+	if err := plan.check(); err != nil {
+		return err
+	}
 	if dir := c.String("out-dir"); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("--out-dir: %w", err)

@@ -13,7 +13,7 @@ import (
 )
 
 func calibrateCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "calibrate",
 		Usage: "observe every float activation of a model over calibration data and write the observer states as JSON",
 		Description: "With MODEL, runs every sample of --calib through the float interpreter, feeding one\n" +
@@ -31,6 +31,8 @@ func calibrateCommand() *cli.Command {
 		},
 		Action: calibrateAction,
 	}
+	cmd.Flags = append(cmd.Flags, limitFlags()...)
+	return cmd
 }
 
 func calibrateAction(c *cli.Context) error {
@@ -41,6 +43,17 @@ func calibrateAction(c *cli.Context) error {
 		st  *calib.Stats
 		err error
 	)
+	var plan pathPlan
+	plan.write("output", c.String("output"))
+	if c.Bool("merge") {
+		plan.read("stats file", c.Args().Slice()...)
+	} else {
+		plan.readModel("model", c.Args().First())
+		plan.read("calibration data", c.StringSlice("calib")...)
+	}
+	if err := plan.check(); err != nil {
+		return err
+	}
 	if c.Bool("merge") {
 		if c.IsSet("calib") {
 			return usagef("calibrate: --merge takes stats files, not --calib")
@@ -62,6 +75,9 @@ func calibrateAction(c *cli.Context) error {
 		return err
 	}
 	out := c.String("output")
+	if c.Context != nil && c.Context.Err() != nil {
+		return c.Context.Err()
+	}
 	if err := st.Save(out); err != nil {
 		return err
 	}
@@ -74,10 +90,15 @@ func calibrateAction(c *cli.Context) error {
 
 func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	path := c.Args().First()
+	limits, err := limitsOf(c)
+	if err != nil {
+		return nil, err
+	}
 	gm, err := lower.LoadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	setLimits(gm, limits)
 	specs, err := calib.ModelInputSpecs(gm)
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", path, err)

@@ -12,7 +12,7 @@ import (
 )
 
 func checkCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "check",
 		Usage:     "judge whether a quantized model can run on an Ethos-U target (exit 0 legal, 1 not)",
 		ArgsUsage: "MODEL",
@@ -37,6 +37,11 @@ func checkCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("model %q: %w", path, err)
 			}
+			limits, err := limitsOf(c)
+			if err != nil {
+				return err
+			}
+			setLimits(gm, limits)
 			if err := lower.InferShapes(gm, nil); err != nil {
 				return fmt.Errorf("model %q: %w", path, err)
 			}
@@ -59,4 +64,6 @@ func checkCommand() *cli.Command {
 			return nil
 		},
 	}
+	cmd.Flags = append(cmd.Flags, limitFlags()...)
+	return cmd
 }

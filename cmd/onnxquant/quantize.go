@@ -20,7 +20,7 @@ import (
 )
 
 func quantizeCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "quantize",
 		Usage:     "quantize a float model to an integer QDQ model for an Ethos-U target",
 		ArgsUsage: "IN",
@@ -40,6 +40,8 @@ func quantizeCommand() *cli.Command {
 		},
 		Action: quantizeAction,
 	}
+	cmd.Flags = append(cmd.Flags, limitFlags()...)
+	return cmd
 }
 
 // quantizeReport is what --report writes, and one row of a batch.
@@ -77,6 +79,16 @@ type quantizeJob struct {
 	DumpAfter string
 	Log       func(string)
 	Progress  func(done, total int)
+	Limits    onnxio.Limits
+}
+
+// paths records what the job reads and writes.
+func (job quantizeJob) paths(p *pathPlan) {
+	p.write("output", job.Out)
+	p.readModel("input model", job.In)
+	p.read("calibration data", job.Calib...)
+	p.read("evaluation data", job.EvalData...)
+	p.read("config", job.Config)
 }
 
 func quantizeAction(c *cli.Context) error {
@@ -92,6 +104,23 @@ func quantizeAction(c *cli.Context) error {
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
 	}
+	limits, err := limitsOf(c)
+	if err != nil {
+		return err
+	}
+	job.Limits = limits
+	report := c.String("report")
+	var plan pathPlan
+	plan.write("--report", report)
+	job.paths(&plan)
+	if err := plan.check(); err != nil {
+		return err
+	}
+	if report != "" {
+		if err := checkOutputDir(report); err != nil {
+			return err
+		}
+	}
 	if c.Bool("verbose") {
 		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
 	}
@@ -106,13 +135,24 @@ func quantizeAction(c *cli.Context) error {
 	if rep.EvalError != "" {
 		fmt.Fprintf(c.App.ErrWriter, "onnxquant: warning: evaluation skipped: %s\n", rep.EvalError)
 	}
-	if path := c.String("report"); path != "" {
-		if err := writeJSONFile(path, rep); err != nil && qerr == nil {
-			qerr = err
-		}
-	}
 	if qerr != nil {
+		// A failed command writes nothing, not even its report.
 		return qerr
+	}
+	if report != "" {
+		var staged stagedFiles
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err == nil {
+			err = staged.stage(report, append(b, '\n'))
+		}
+		if err == nil {
+			err = staged.commit(c.Context)
+		}
+		if err != nil {
+			staged.abort()
+			os.Remove(job.Out)
+			return err
+		}
 	}
 	if !c.Bool("quiet") {
 		fmt.Fprintf(c.App.Writer, "wrote %s: %s, %d quantization points, %d calibration samples, %.0f ms\n",
@@ -175,7 +215,7 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if err := checkOutputDir(job.Out); err != nil {
 		return finish(err)
 	}
-	res, err := quantizeFile(ctx, q, job.In, job.Calib, job.QAT)
+	res, err := quantizeFile(ctx, q, job.In, job.Calib, job.QAT, job.Limits)
 	if res != nil {
 		rep.Legality = res.Legality
 		for k, d := range res.Timings {
@@ -191,8 +231,16 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if err != nil {
 		return finish(err)
 	}
+	// Every stage is done: a Ctrl-C now still leaves nothing behind.
+	if err := ctx.Err(); err != nil {
+		return finish(err)
+	}
 	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
 	if err := m.Save(job.Out, onnxio.SaveOptions{}); err != nil {
+		return finish(err)
+	}
+	if err := ctx.Err(); err != nil {
+		os.Remove(job.Out)
 		return finish(err)
 	}
 	rep.Output = job.Out
@@ -213,13 +261,17 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 }
 
 // quantizeFile loads, lowers, calibrates and quantizes one model.
-func quantizeFile(ctx context.Context, q *ethosu.Quantizer, in string, calibPaths []string, qat bool) (*ethosu.Result, error) {
+func quantizeFile(ctx context.Context, q *ethosu.Quantizer, in string, calibPaths []string, qat bool, limits onnxio.Limits) (*ethosu.Result, error) {
 	gm, err := lower.LoadFile(in)
 	if err != nil {
 		return nil, err
 	}
+	setLimits(gm, limits)
 	set, err := dataset.Open(calibPaths, calib.InputSpecs(gm))
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	res, err := q.QuantizeWithSubmodules(ctx, gm, set, qat)
