@@ -56,6 +56,7 @@ func init() {
 	from("Unsqueeze", 13, 2)
 	from("Pad", 11, 2)
 	from("Resize", 10, 2)
+	from("Resize", 13, 1) // roi became optional
 	from("Upsample", 9, 2)
 	from("TopK", 10, 2)
 }
