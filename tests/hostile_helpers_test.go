@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -74,6 +75,15 @@ func snapshot(t *testing.T, dir string) tree {
 			}
 			tr[p] = "-> " + target
 		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			// Huge (sparse) files are compared by size and time, not read.
+			if info.Size() > 64<<20 {
+				tr[p] = fmt.Sprintf("%d bytes, modified %v", info.Size(), info.ModTime())
+				break
+			}
 			b, err := os.ReadFile(p)
 			if err != nil {
 				return err
