@@ -321,12 +321,7 @@ func computeQParams(ann *qpass.Annotation, st *calib.Stats, constant []*qpass.Po
 }
 
 func pointByID(ann *qpass.Annotation, id int) *qpass.Point {
-	for _, p := range ann.Points() {
-		if p.ID == id {
-			return p
-		}
-	}
-	return nil
+	return ann.PointByID(id)
 }
 
 // prepare sizes every tensor from the calibration data (calib.Specialize),

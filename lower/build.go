@@ -103,14 +103,14 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		n.graph = g
 		for _, in := range np.Input {
 			if in == "" {
-				n.Inputs = append(n.Inputs, nil)
+				n.SetInputs(append(n.Inputs, nil))
 				continue
 			}
 			v, err := g.resolve(in)
 			if err != nil {
 				return fmt.Errorf("node %q (%s): input %q: %w", np.GetName(), np.GetOpType(), in, err)
 			}
-			n.Inputs = append(n.Inputs, v)
+			n.SetInputs(append(n.Inputs, v))
 		}
 		var bodies []*onnxpb.AttributeProto
 		for _, a := range np.Attribute {
@@ -168,7 +168,7 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		if v.Info == nil {
 			setType(v, vi)
 		}
-		outNode.Inputs = append(outNode.Inputs, v)
+		outNode.SetInputs(append(outNode.Inputs, v))
 	}
 	g.Nodes = append(g.Nodes, outNode)
 	return nil
@@ -216,7 +216,7 @@ func (g *Graph) resolve(name string) (*Value, error) {
 	g.Nodes = append(g.Nodes[:pos], append([]*Node{n}, g.Nodes[pos:]...)...)
 	owner := g.Module.Owner
 	if owner != nil && !containsValue(owner.Captures, outer) {
-		owner.Captures = append(owner.Captures, outer)
+		owner.SetCaptures(append(owner.Captures, outer))
 	}
 	return v, nil
 }

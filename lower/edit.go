@@ -10,13 +10,7 @@ import (
 // Users returns the nodes of v's graph (and of graphs nested in it, through
 // the owners of capturing bodies) that read v, in graph order, each once.
 func (g *Graph) Users(v *Value) []*Node {
-	var out []*Node
-	for _, n := range g.Nodes {
-		if slices.Contains(n.Inputs, v) || slices.Contains(n.Captures, v) {
-			out = append(out, n)
-		}
-	}
-	return out
+	return g.usersOf(v)
 }
 
 // Users returns the nodes that read any output of n.
@@ -39,10 +33,10 @@ func (n *Node) Users() []*Node {
 // bodies that capture old: their capture placeholders are renamed to the
 // new value's name, recursively through nested bodies.
 func (g *Graph) ReplaceAllUses(old, repl *Value) {
-	for _, n := range g.Nodes {
+	for _, n := range g.usersOf(old) {
 		for i, in := range n.Inputs {
 			if in == old {
-				n.Inputs[i] = repl
+				n.SetInput(i, repl)
 			}
 		}
 		if i := slices.Index(n.Captures, old); i >= 0 {
@@ -50,6 +44,9 @@ func (g *Graph) ReplaceAllUses(old, repl *Value) {
 				n.Captures = slices.Delete(n.Captures, i, i+1)
 			} else {
 				n.Captures[i] = repl
+				if g.users != nil {
+					g.users.link(repl, n)
+				}
 			}
 			for _, b := range n.Bodies {
 				body := g.Module.Submodules[b.Module].Graph
@@ -91,8 +88,9 @@ func (g *Graph) renameCapture(inner, outer *Value) {
 // RemoveNode deletes n from its graph and forgets its outputs. Callers make
 // sure nothing reads them any more.
 func (g *Graph) RemoveNode(n *Node) {
-	if i := slices.Index(g.Nodes, n); i >= 0 {
+	if i := g.Index(n); i >= 0 {
 		g.Nodes = slices.Delete(g.Nodes, i, i+1)
+		g.removed(n)
 	}
 	for _, v := range n.Outputs {
 		if v != nil && g.values[v.Name] == v {
@@ -158,16 +156,14 @@ func (g *Graph) NewOpIn(pos int, domain, opType, name string, inputs []*Value, n
 		n.Outputs = append(n.Outputs, v)
 	}
 	g.Nodes = slices.Insert(g.Nodes, pos, n)
+	g.inserted(n, pos)
 	return n
 }
 
 // NewInitializer adds a GetAttr node holding t (named name) among the
 // graph's initializers and returns its value.
 func (g *Graph) NewInitializer(name string, t *onnxpb.TensorProto) *Value {
-	pos := 0
-	for pos < len(g.Nodes) && (g.Nodes[pos].Op == Placeholder || g.Nodes[pos].Op == GetAttr) {
-		pos++
-	}
+	pos := g.InitializerEnd()
 	vname := g.NewValueName(name)
 	t.Name = &vname
 	n := &Node{Name: uniqueName(g, sanitize(vname)), Op: GetAttr, Initializer: t, Meta: Meta{SourceName: vname}, graph: g}
@@ -175,11 +171,17 @@ func (g *Graph) NewInitializer(name string, t *onnxpb.TensorProto) *Value {
 	n.Outputs = []*Value{v}
 	g.values[vname] = v
 	g.Nodes = slices.Insert(g.Nodes, pos, n)
+	g.inserted(n, pos)
 	return v
 }
 
 // Index returns the position of n in g.Nodes, or -1.
-func (g *Graph) Index(n *Node) int { return slices.Index(g.Nodes, n) }
+func (g *Graph) Index(n *Node) int {
+	if i := g.indexOf(n); i >= 0 {
+		return i
+	}
+	return slices.Index(g.Nodes, n)
+}
 
 // EliminateDeadCode removes nodes whose outputs nobody reads, in g and in
 // every body below it; graph inputs, the output node and nodes without
@@ -288,5 +290,6 @@ func (g *Graph) TopoSort() error {
 		}
 	}
 	g.Nodes = order
+	g.reordered()
 	return nil
 }

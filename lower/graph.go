@@ -125,6 +125,7 @@ type Node struct {
 	// input (IR < 4 style, or an overridable default).
 	AlsoInput bool
 	graph     *Graph
+	order     int64 // position key kept by the users index (users.go)
 }
 
 // Body is one graph attribute of a CallModule node.
@@ -150,6 +151,8 @@ type Graph struct {
 	names      map[string]bool
 	// Module is the GraphModule this graph belongs to.
 	Module *GraphModule
+	// users indexes the readers of each value (users.go).
+	users *usersIndex
 }
 
 // GraphModule is a graph with its control-flow bodies as submodules.

@@ -135,7 +135,7 @@ func (c *converter) site(p *Point, s Site, q QParams) error {
 		return err
 	}
 	if s.Kind == EdgeSite {
-		s.Consumer.Inputs[s.Input] = dq
+		s.Consumer.SetInput(s.Input, dq)
 		return nil
 	}
 	// Graph outputs keep their names: the dequantized tensor takes it.
@@ -146,7 +146,7 @@ func (c *converter) site(p *Point, s Site, q QParams) error {
 	g.ReplaceAllUses(v, dq)
 	// The QuantizeLinear reading v was rewritten too; point it back.
 	if q := dq.Producer.Inputs[0].Producer; q.Target.OpType == "QuantizeLinear" {
-		q.Inputs[0] = v
+		q.SetInput(0, v)
 	}
 	if output {
 		g.RenameValue(dq, name)
@@ -285,11 +285,7 @@ func putU32(b []byte, u uint32) {
 
 // firstComputeIndex is where nodes reading only inputs and initializers go.
 func firstComputeIndex(g *lower.Graph) int {
-	i := 0
-	for i < len(g.Nodes) && (g.Nodes[i].Op == lower.Placeholder || g.Nodes[i].Op == lower.GetAttr) {
-		i++
-	}
-	return i
+	return g.InitializerEnd()
 }
 
 func renameOutput(g *lower.Graph, v *lower.Value, want string) string {
