@@ -74,6 +74,11 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		n := &Node{Name: uniqueName(g, sanitize(name)), Op: GetAttr, Initializer: t, Meta: Meta{SourceName: name}}
 		vi := inputInfo[name]
 		n.AlsoInput = vi != nil
+		if vi != nil {
+			if err := checkShadow(vi, t); err != nil {
+				return err
+			}
+		}
 		if vi == nil {
 			vi = infos[name]
 		}
@@ -88,8 +93,15 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		}
 		g.Nodes = append(g.Nodes, n)
 	}
+	if err := checkSparse(gp); err != nil {
+		return err
+	}
+	ordered, err := nodeOrder(gp)
+	if err != nil {
+		return err
+	}
 	counts := map[string]int{}
-	for i, np := range gp.Node {
+	for i, np := range ordered {
 		n := &Node{Op: CallFunction, Proto: np, Meta: moduleMeta(np)}
 		n.Target = Target{Domain: np.GetDomain(), OpType: np.GetOpType(), Version: b.opsets[normDomain(np.GetDomain())]}
 		if n.Target.Version == 0 {

@@ -57,7 +57,7 @@ func evalCommand() *cli.Command {
 func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 	fmt.Fprintf(w, "%d samples\n", rep.Samples)
 	for _, o := range rep.Outputs {
-		fmt.Fprintf(w, "output %s: SQNR %s, max abs error %.4g", o.Name, o.SQNR, o.MaxAbsError)
+		fmt.Fprintf(w, "output %s: SQNR %s, max abs error %.4g", printable(o.Name), o.SQNR, o.MaxAbsError)
 		if o.ArgmaxAgreement != nil {
 			fmt.Fprintf(w, ", argmax agreement %.1f%%", 100**o.ArgmaxAgreement)
 		}
@@ -83,12 +83,12 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 			if module == "" {
 				module = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, l.MaxAbsError, l.Bits, l.Kind, module, name)
+			fmt.Fprintf(tw, "  %s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, l.MaxAbsError, l.Bits, l.Kind, printable(module), printable(name))
 		}
 		tw.Flush()
 	}
 	for _, h := range rep.Hints {
 		fmt.Fprintf(w, "hint: module %s loses the most (%s); try int16 activations there: config module_name: {%s: %s}\n",
-			h.Module, h.WorstSQNR, h.Module, h.Scheme)
+			printable(h.Module), h.WorstSQNR, printable(h.Module), h.Scheme)
 	}
 }

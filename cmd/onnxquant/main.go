@@ -133,7 +133,9 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "onnxquant: interrupted; nothing was written")
 		return exitInterrupted
 	}
-	fmt.Fprintf(stderr, "onnxquant: %v\n", err)
+	// Messages quote names from models and data files; escape what a
+	// terminal would act on.
+	fmt.Fprintf(stderr, "onnxquant: %s\n", printableLines(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "Required flag") {
 		return exitUsage
