@@ -182,3 +182,39 @@ func TestInterruptAfterCalibrationLeavesNothing(t *testing.T) {
 		t.Error("q.onnx written after SIGINT")
 	}
 }
+
+func TestUnknownOpsetIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	b := newGraph("future").input("x", 1, 4)
+	b.node("Relu", "r", []string{"x"}, []string{"y"})
+	b.output("y", onnxpb.TensorProto_FLOAT, 2)
+	model := b.save(t, dir, "future.onnx")
+	m, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pb onnxpb.ModelProto
+	if err := proto.Unmarshal(m, &pb); err != nil {
+		t.Fatal(err)
+	}
+	pb.OpsetImport[0].Version = proto.Int64(999)
+	out, _ := proto.Marshal(&pb)
+	writeFile(t, model, out)
+	failsSafely(t, dir, 1, []string{model, "opset 999"}, "check", model)
+}
+
+// TestHugeConfigIsRefusedQuickly: a YAML config with 200,000 keys is
+// refused by the key cap (go-yaml's duplicate check would take minutes).
+func TestHugeConfigIsRefusedQuickly(t *testing.T) {
+	dir := t.TempDir()
+	model, calib := tinynetIn(t, dir)
+	var b strings.Builder
+	b.WriteString("module_name:\n")
+	for i := range 200000 {
+		fmt.Fprintf(&b, "  m%d: int8\n", i)
+	}
+	cfg := writeFile(t, filepath.Join(dir, "huge.yaml"), []byte(b.String()))
+	failsSafely(t, dir, 2, []string{"huge.yaml", "200000 keys", "10000"}, "quantize", model, "--calib", calib, "-o", filepath.Join(dir, "q.onnx"), "--config", cfg)
+	dup := writeFile(t, filepath.Join(dir, "dup.yaml"), []byte("module_name:\n  a: int8\n  b: int8\n  a: a16w8\n"))
+	failsSafely(t, dir, 2, []string{"dup.yaml", `key "a"`, "line 2"}, "quantize", model, "--calib", calib, "-o", filepath.Join(dir, "q.onnx"), "--config", dup)
+}
