@@ -83,7 +83,9 @@ func benchCalibrate(b *testing.B, model string) {
 }
 
 func benchORT(b *testing.B, model string, calibrator bool) {
-	testenv.ORT(b)
+	if !testenv.ORT(b) {
+		b.Skip("ONNX Runtime not built in: go test -tags ort")
+	}
 	inputs := benchInputs(b, model)
 	bytes := ortModel(b, model, calibrator)
 	for _, n := range benchThreads {

@@ -7,23 +7,18 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
-// onnxDtypes maps ONNX TensorProto data types to the gorgonia dtypes the
-// data set loader produces.
-var onnxDtypes = map[int32]tensor.Dtype{
-	1:  tensor.Float32,
-	2:  tensor.Uint8,
-	3:  tensor.Int8,
-	4:  tensor.Uint16,
-	5:  tensor.Int16,
-	6:  tensor.Int32,
-	7:  tensor.Int64,
-	8:  tensor.String,
-	9:  tensor.Bool,
-	11: tensor.Float64,
-	12: tensor.Uint32,
-	13: tensor.Uint64,
+// loaderDtype is the gorgonia dtype the data set loader produces for an
+// ONNX input type: the types onnxio holds exactly, except complex, which
+// sample files cannot carry.
+func loaderDtype(dt int32) (tensor.Dtype, bool) {
+	d, err := onnxio.DtypeOf(dt)
+	if err != nil || onnxio.Widened(dt) || d == tensor.Complex64 || d == tensor.Complex128 {
+		return tensor.Dtype{}, false
+	}
+	return d, true
 }
 
 // InputSpecs describes the graph inputs of gm for the data set loader, so
@@ -50,7 +45,7 @@ func inputSpecs(gm *lower.GraphModule) ([]dataset.InputSpec, error) {
 	var firstErr error
 	for _, p := range gm.Graph.Placeholders() {
 		v := p.Outputs[0]
-		dt, ok := onnxDtypes[v.DType]
+		dt, ok := loaderDtype(v.DType)
 		if !ok {
 			dt = tensor.Float32
 			if firstErr == nil && v.DType == 0 {

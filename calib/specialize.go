@@ -91,7 +91,7 @@ func (p *shapeProfile) specializeShapes(gm *lower.GraphModule) int {
 			}
 			out := node.Outputs[0]
 			vals := p.shapeOf[m.Name][out.Name]
-			if vals == nil || isGraphOutput(g, out) {
+			if vals == nil || out.IsGraphOutput() {
 				continue
 			}
 			t := &onnxpb.TensorProto{Dims: []int64{int64(len(vals))}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: slices.Clone(vals)}
@@ -103,10 +103,6 @@ func (p *shapeProfile) specializeShapes(gm *lower.GraphModule) int {
 		return nil
 	})
 	return n
-}
-
-func isGraphOutput(g *lower.Graph, v *lower.Value) bool {
-	return slices.Contains(g.OutputNode().Inputs, v)
 }
 
 // staticInputs reports whether every graph input declares all its sizes.
@@ -246,7 +242,26 @@ type Specialization struct {
 // shape arithmetic that became constant, and inlines the If nodes whose
 // condition did: exporters write shape checks as If nodes, and their
 // branches that no shape can take are not code paths the data must cover.
+// The quantizer runs the same three steps as stages of its own table.
 func Specialize(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) (*Specialization, error) {
+	sp, err := BindShapes(ctx, gm, samples)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lower.FoldConstants(gm); err != nil {
+		return nil, err
+	}
+	if _, err := sp.InlineConstantIfs(gm); err != nil {
+		return nil, err
+	}
+	return sp, nil
+}
+
+// BindShapes sizes every tensor of gm from its declared input shapes or,
+// for dynamic inputs, from running the samples, and replaces the Shape
+// nodes inference could not evaluate by the result every execution agreed
+// on.
+func BindShapes(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) (*Specialization, error) {
 	sp := &Specialization{shapes: declaredShapes(gm)}
 	if !staticInputs(gm) {
 		prof, err := profileShapes(ctx, gm, samples)
@@ -263,19 +278,17 @@ func Specialize(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set
 			return nil, err
 		}
 	}
-	if _, err := lower.FoldConstants(gm); err != nil {
-		return nil, err
-	}
-	inlined, err := lower.InlineConstantIfs(gm)
-	if err != nil {
-		return nil, err
-	}
-	if inlined {
-		if err := sp.Infer(gm); err != nil {
-			return nil, err
-		}
-	}
 	return sp, nil
+}
+
+// InlineConstantIfs inlines the If nodes whose condition is constant
+// (lower.InlineConstantIfs) and re-sizes the tensors when it did.
+func (sp *Specialization) InlineConstantIfs(gm *lower.GraphModule) (bool, error) {
+	inlined, err := lower.InlineConstantIfs(gm)
+	if err != nil || !inlined {
+		return inlined, err
+	}
+	return true, sp.Infer(gm)
 }
 
 // Infer runs shape inference with the specialized input shapes and gives

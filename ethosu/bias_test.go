@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -13,11 +14,11 @@ import (
 // scale of that channel is raised until it does, and the bias survives.
 func TestBiasOfADeadChannelIsNotClamped(t *testing.T) {
 	w := []float32{0.5, 0} // channel 0 is alive, channel 1 is dead
-	b := newGraph(13).input("x", 1, 1, 2, 2).output("y", 1, 2, 2, 2).
-		init("w", []int64{2, 1, 1, 1}, w...).init("bias", []int64{2}, 0.25, 40).
-		node("/conv/Conv", "Conv", []string{"x", "w", "bias"}, []string{"y"})
+	b := testmodel.New(13).Input("x", 1, 1, 2, 2).Output("y", 1, 2, 2, 2).
+		Init("w", []int64{2, 1, 1, 1}, w...).Init("bias", []int64{2}, 0.25, 40).
+		NamedNode("/conv/Conv", "Conv", []string{"x", "w", "bias"}, []string{"y"})
 	// Inputs within ±0.001: s_in·2^-16 ≈ 1.2e-10, so 40 would need 3.4e11 steps.
-	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.model(), writeSamples(t, b, 2, [2]float32{-0.001, 0.001}))
+	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.Model(), writeSamples(t, b, 2, [2]float32{-0.001, 0.001}))
 	if err != nil {
 		t.Fatal(err)
 	}

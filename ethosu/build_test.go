@@ -4,98 +4,25 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-// gb writes small float models by hand.
-type gb struct {
-	g      *onnxpb.GraphProto
-	opset  int64
-	inputs [][2]any // name, dims
-}
-
-func newGraph(opset int64) *gb {
-	return &gb{g: &onnxpb.GraphProto{Name: proto.String("golden")}, opset: opset}
-}
-
-func vinfo(name string, dtype onnxpb.TensorProto_DataType, dims []int64) *onnxpb.ValueInfoProto {
-	tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(dtype))}
-	if dims != nil {
-		sh := &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{}}
-		for _, d := range dims {
-			sh.Dim = append(sh.Dim, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
-		}
-		tt.Shape = sh
-	}
-	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}}
-}
-
-func (b *gb) input(name string, dims ...int64) *gb {
-	b.g.Input = append(b.g.Input, vinfo(name, onnxpb.TensorProto_FLOAT, dims))
-	b.inputs = append(b.inputs, [2]any{name, dims})
-	return b
-}
-
-func (b *gb) output(name string, dims ...int64) *gb {
-	b.g.Output = append(b.g.Output, vinfo(name, onnxpb.TensorProto_FLOAT, dims))
-	return b
-}
-
-func (b *gb) outputTyped(name string, dtype onnxpb.TensorProto_DataType, dims ...int64) *gb {
-	b.g.Output = append(b.g.Output, vinfo(name, dtype, dims))
-	return b
-}
-
-func (b *gb) init(name string, dims []int64, data ...float32) *gb {
-	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{Name: proto.String(name), Dims: dims,
-		DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: data})
-	return b
-}
-
-func (b *gb) initInt64(name string, dims []int64, data ...int64) *gb {
-	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{Name: proto.String(name), Dims: dims,
-		DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: data})
-	return b
-}
-
-func (b *gb) node(name, op string, in, out []string, attrs ...*onnxpb.AttributeProto) *gb {
-	b.g.Node = append(b.g.Node, &onnxpb.NodeProto{Name: proto.String(name), OpType: proto.String(op), Input: in, Output: out, Attribute: attrs})
-	return b
-}
-
-func (b *gb) model() *onnxpb.ModelProto {
-	return &onnxpb.ModelProto{IrVersion: proto.Int64(8), ProducerName: proto.String("ethosu-test"),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(b.opset)}},
-		Graph:       proto.Clone(b.g).(*onnxpb.GraphProto)}
-}
-
-// ramp returns n deterministic pseudo-random values in [lo, hi).
-func ramp(seed uint64, n int, lo, hi float32) []float32 {
-	r := rand.New(rand.NewPCG(seed, 11))
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = lo + (hi-lo)*r.Float32()
-	}
-	return out
-}
-
 // writeSamples writes n random samples of every input of b into a temp
 // folder, one folder of <input>.npy per sample, and returns the folder.
 // Input k of sample s is drawn from [lo_k, hi_k) of ranges (default [-1, 1)).
-func writeSamples(t testing.TB, b *gb, n int, ranges ...[2]float32) string {
+func writeSamples(t testing.TB, b *testmodel.Builder, n int, ranges ...[2]float32) string {
 	t.Helper()
 	dir := t.TempDir()
 	for s := 0; s < n; s++ {
@@ -103,8 +30,8 @@ func writeSamples(t testing.TB, b *gb, n int, ranges ...[2]float32) string {
 		if err := os.MkdirAll(sd, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for k, in := range b.inputs {
-			dims := in[1].([]int64)
+		for k, in := range b.Inputs() {
+			dims := in.Dims
 			shape := make([]int, len(dims))
 			size := 1
 			for i, d := range dims {
@@ -115,8 +42,8 @@ func writeSamples(t testing.TB, b *gb, n int, ranges ...[2]float32) string {
 			if k < len(ranges) {
 				lo, hi = ranges[k][0], ranges[k][1]
 			}
-			d := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(ramp(uint64(100*s+k), size, lo, hi)))
-			if err := dataset.WriteNPY(filepath.Join(sd, in[0].(string)+".npy"), d); err != nil {
+			d := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(testmodel.Ramp(uint64(100*s+k), size, lo, hi)))
+			if err := dataset.WriteNPY(filepath.Join(sd, in.Name+".npy"), d); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -216,20 +143,23 @@ func (ix graphIndex) qparamsOf(t testing.TB, n *onnxpb.NodeProto) ([]float32, []
 
 // runsInORT runs the quantized model and b's float model in ONNX Runtime on
 // one fresh sample and checks every output agrees within tol·max|float|.
-func runsInORT(t *testing.T, quantized *onnxpb.ModelProto, b *gb, tol float64) {
+// Without ONNX Runtime it does nothing (testenv.ORT logs so).
+func runsInORT(t *testing.T, quantized *onnxpb.ModelProto, b *testmodel.Builder, tol float64) {
 	t.Helper()
-	testenv.ORT(t)
+	if !testenv.ORT(t) {
+		return
+	}
 	in := map[string]*tensor.Dense{}
-	for k, v := range b.inputs {
-		dims := v[1].([]int64)
+	for k, v := range b.Inputs() {
+		dims := v.Dims
 		shape := make([]int, len(dims))
 		size := 1
 		for i, d := range dims {
 			shape[i], size = int(d), size*int(d)
 		}
-		in[v[0].(string)] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(ramp(uint64(9000+k), size, -1, 1)))
+		in[v.Name] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(testmodel.Ramp(uint64(9000+k), size, -1, 1)))
 	}
-	ref, names := runORT(t, marshal(t, b.model()), []map[string]*tensor.Dense{in})
+	ref, names := runORT(t, marshal(t, b.Model()), []map[string]*tensor.Dense{in})
 	got, _ := runORT(t, marshal(t, quantized), []map[string]*tensor.Dense{in})
 	for o, name := range names {
 		var amax, worst float64

@@ -58,6 +58,31 @@ func SchemeConfig(name string, qat bool) (*qpass.Config, error) {
 	return nil, fmt.Errorf("%w: unknown scheme %q; valid schemes: %s", ErrConfig, name, strings.Join(Schemes(), ", "))
 }
 
+// RoleConfig is SchemeConfig for a config given in role: a scheme that
+// cannot serve there (uint8, the IO-only scheme, as global or for a module)
+// is an ErrConfig naming the roles it is valid for.
+func RoleConfig(name string, role qpass.Role, qat bool) (*qpass.Config, error) {
+	cfg, err := SchemeConfig(name, qat)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckRole(role); err != nil {
+		return nil, fmt.Errorf("%w: scheme %q cannot be used for %s (valid there: %s)", ErrConfig, name, role, strings.Join(SchemesFor(role), ", "))
+	}
+	return cfg, nil
+}
+
+// SchemesFor lists the scheme names valid in role.
+func SchemesFor(role qpass.Role) []string {
+	var out []string
+	for _, s := range Schemes() {
+		if cfg, err := SchemeConfig(s, false); err == nil && cfg.CheckRole(role) == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // LoadConfigFile reads a YAML (.yaml/.yml) or JSON config, rejecting
 // unknown keys.
 func LoadConfigFile(path string) (*ConfigFile, error) {
@@ -90,35 +115,35 @@ func LoadConfigFile(path string) (*ConfigFile, error) {
 
 // Apply configures q from the file; qat picks moving-average observers.
 func (cf *ConfigFile) Apply(q *Quantizer, qat bool) error {
-	get := func(p *string) (*qpass.Config, error) {
+	get := func(p *string, role qpass.Role) (*qpass.Config, error) {
 		if p == nil {
 			return nil, nil
 		}
-		return SchemeConfig(*p, qat)
+		return RoleConfig(*p, role, qat)
 	}
 	if cf.Global != nil {
-		cfg, err := get(cf.Global)
+		cfg, err := get(cf.Global, qpass.RoleGlobal)
 		if err != nil {
 			return fmt.Errorf("global: %w", err)
 		}
 		q.SetGlobal(cfg)
 	}
 	if cf.IO != nil {
-		cfg, err := get(cf.IO)
+		cfg, err := get(cf.IO, qpass.RoleIO)
 		if err != nil {
 			return fmt.Errorf("io: %w", err)
 		}
 		q.SetIO(cfg)
 	}
 	for _, name := range sortedKeys(cf.ModuleName) {
-		cfg, err := get(cf.ModuleName[name])
+		cfg, err := get(cf.ModuleName[name], qpass.RoleModuleName)
 		if err != nil {
 			return fmt.Errorf("module_name %q: %w", name, err)
 		}
 		q.SetModuleName(name, cfg)
 	}
 	for _, typ := range sortedKeys(cf.ModuleType) {
-		cfg, err := get(cf.ModuleType[typ])
+		cfg, err := get(cf.ModuleType[typ], qpass.RoleModuleType)
 		if err != nil {
 			return fmt.Errorf("module_type %q: %w", typ, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -14,17 +15,17 @@ import (
 
 // convReluModel is x[1,2,4,4] -> Conv(3 filters 3x3, pad 1, bias) -> Relu.
 // Channel c's weights span ±(c+1)/4 so per-channel scales differ.
-func convReluModel(opset int64) (*gb, []float32) {
-	w := ramp(7, 3*2*3*3, -1, 1)
+func convReluModel(opset int64) (*testmodel.Builder, []float32) {
+	w := testmodel.Ramp(7, 3*2*3*3, -1, 1)
 	for c := 0; c < 3; c++ {
 		for i := 0; i < 18; i++ {
 			w[c*18+i] *= float32(c+1) / 4
 		}
 	}
-	b := newGraph(opset).input("x", 1, 2, 4, 4).output("y", 1, 3, 4, 4).
-		init("w", []int64{3, 2, 3, 3}, w...).init("b", []int64{3}, 0.1, -0.2, 0.3).
-		node("/conv/Conv", "Conv", []string{"x", "w", "b"}, []string{"c"}, lower.IntsAttr("pads", 1, 1, 1, 1)).
-		node("/relu/Relu", "Relu", []string{"c"}, []string{"y"})
+	b := testmodel.New(opset).Input("x", 1, 2, 4, 4).Output("y", 1, 3, 4, 4).
+		Init("w", []int64{3, 2, 3, 3}, w...).Init("b", []int64{3}, 0.1, -0.2, 0.3).
+		NamedNode("/conv/Conv", "Conv", []string{"x", "w", "b"}, []string{"c"}, lower.IntsAttr("pads", 1, 1, 1, 1)).
+		NamedNode("/relu/Relu", "Relu", []string{"c"}, []string{"y"})
 	return b, w
 }
 
@@ -32,7 +33,7 @@ func u85() ethosu.CompileSpec { return ethosu.MustCompileSpec("ethos-u85-256") }
 
 func TestConvReluIsFusedWithPerChannelWeightsAndDerivedBias(t *testing.T) {
 	b, w := convReluModel(13)
-	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.model(), writeSamples(t, b, 4))
+	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.Model(), writeSamples(t, b, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestConvReluIsFusedWithPerChannelWeightsAndDerivedBias(t *testing.T) {
 func TestA16W8UsesInt16ZeroPointZeroWithoutFusionAtOpset21(t *testing.T) {
 	b, _ := convReluModel(13)
 	q := ethosu.NewEthosUQuantizer(u85()).SetGlobal(qpass.SymmetricA16W8(true, false))
-	res, err := quantizeGraph(t, q, b.model(), writeSamples(t, b, 4))
+	res, err := quantizeGraph(t, q, b.Model(), writeSamples(t, b, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,9 +139,9 @@ func TestA16W8UsesInt16ZeroPointZeroWithoutFusionAtOpset21(t *testing.T) {
 }
 
 func TestConcatSharesOneScaleAcrossInputsAndOutput(t *testing.T) {
-	b := newGraph(13).input("a", 1, 2, 2, 2).input("b", 1, 3, 2, 2).output("y", 1, 5, 2, 2).
-		node("cat", "Concat", []string{"a", "b"}, []string{"y"}, lower.IntAttr("axis", 1))
-	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.model(), writeSamples(t, b, 3, [2]float32{-1, 1}, [2]float32{-4, 4}))
+	b := testmodel.New(13).Input("a", 1, 2, 2, 2).Input("b", 1, 3, 2, 2).Output("y", 1, 5, 2, 2).
+		NamedNode("cat", "Concat", []string{"a", "b"}, []string{"y"}, lower.IntAttr("axis", 1))
+	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.Model(), writeSamples(t, b, 3, [2]float32{-1, 1}, [2]float32{-4, 4}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,12 +162,12 @@ func TestConcatSharesOneScaleAcrossInputsAndOutput(t *testing.T) {
 }
 
 func TestMaxPoolAndReshapeKeepTheirInputQParams(t *testing.T) {
-	b := newGraph(13).input("x", 1, 2, 4, 4).output("y", 1, 8).
-		init("w", []int64{2, 2, 1, 1}, 1, 0.5, -0.5, 2).initInt64("shape", []int64{2}, 1, 8).
-		node("conv", "Conv", []string{"x", "w"}, []string{"c"}).
-		node("pool", "MaxPool", []string{"c"}, []string{"p"}, lower.IntsAttr("kernel_shape", 2, 2), lower.IntsAttr("strides", 2, 2)).
-		node("reshape", "Reshape", []string{"p", "shape"}, []string{"y"})
-	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.model(), writeSamples(t, b, 3))
+	b := testmodel.New(13).Input("x", 1, 2, 4, 4).Output("y", 1, 8).
+		Init("w", []int64{2, 2, 1, 1}, 1, 0.5, -0.5, 2).InitInt64("shape", []int64{2}, 1, 8).
+		NamedNode("conv", "Conv", []string{"x", "w"}, []string{"c"}).
+		NamedNode("pool", "MaxPool", []string{"c"}, []string{"p"}, lower.IntsAttr("kernel_shape", 2, 2), lower.IntsAttr("strides", 2, 2)).
+		NamedNode("reshape", "Reshape", []string{"p", "shape"}, []string{"y"})
+	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.Model(), writeSamples(t, b, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,9 +187,9 @@ func TestMaxPoolAndReshapeKeepTheirInputQParams(t *testing.T) {
 }
 
 func TestAddQuantizesEachInputAndTheOutputIndependently(t *testing.T) {
-	b := newGraph(13).input("a", 1, 4).input("b", 1, 4).output("y", 1, 4).
-		node("add", "Add", []string{"a", "b"}, []string{"y"})
-	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.model(), writeSamples(t, b, 3, [2]float32{-1, 1}, [2]float32{-8, 8}))
+	b := testmodel.New(13).Input("a", 1, 4).Input("b", 1, 4).Output("y", 1, 4).
+		NamedNode("add", "Add", []string{"a", "b"}, []string{"y"})
+	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.Model(), writeSamples(t, b, 3, [2]float32{-1, 1}, [2]float32{-8, 8}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,15 +208,15 @@ func TestAddQuantizesEachInputAndTheOutputIndependently(t *testing.T) {
 }
 
 // twoInTwoOut has inputs b, a (in that order) and outputs sum, cat.
-func twoInTwoOut() *gb {
-	return newGraph(13).input("b", 1, 4).input("a", 1, 4).output("sum", 1, 4).output("cat", 1, 8).
-		node("add", "Add", []string{"a", "b"}, []string{"sum"}).
-		node("concat", "Concat", []string{"sum", "a"}, []string{"cat"}, lower.IntAttr("axis", 1))
+func twoInTwoOut() *testmodel.Builder {
+	return testmodel.New(13).Input("b", 1, 4).Input("a", 1, 4).Output("sum", 1, 4).Output("cat", 1, 8).
+		NamedNode("add", "Add", []string{"a", "b"}, []string{"sum"}).
+		NamedNode("concat", "Concat", []string{"sum", "a"}, []string{"cat"}, lower.IntAttr("axis", 1))
 }
 
 func TestGraphInputsAndOutputsKeepNamesAndOrder(t *testing.T) {
 	b := twoInTwoOut()
-	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.model(), writeSamples(t, b, 3))
+	res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.Model(), writeSamples(t, b, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestQuantizingTwiceGivesIdenticalBytes(t *testing.T) {
 	dir := writeSamples(t, b, 3)
 	var first []byte
 	for i := 0; i < 2; i++ {
-		res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.model(), dir)
+		res, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(u85()), b.Model(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -38,14 +39,14 @@ const evalFrom, evalCount = 12, 4
 
 func corpusModels() []corpusModel {
 	return []corpusModel{
-		{name: "mobilenet_v2", calib: []string{"imagenet224"}, calibCount: 12},
-		{name: "resnet18", calib: []string{"imagenet224"}, calibCount: 12},
-		{name: "squeezenet1_1", calib: []string{"imagenet224"}, calibCount: 12},
-		{name: "mobilenet_v3_small", calib: []string{"imagenet224"}, calibCount: 12},
-		{name: "tiny_transformer", calib: []string{"logmel16x40"}, calibCount: 12},
-		{name: "branchy_if_loop", calib: []string{"branchy"}, calibCount: 12},
-		{name: "silero_vad_legacy", calib: []string{"silero_legacy_16k", "silero_legacy_8k"}, threshold: true, calibCount: 12},
-		{name: "ppocr_mobile_v2_cls", calib: []string{"ocr_cls48x192"}, calibCount: 12},
+		{name: "mobilenet_v2", calib: testenv.CalibSets("mobilenet_v2"), calibCount: 12},
+		{name: "resnet18", calib: testenv.CalibSets("resnet18"), calibCount: 12},
+		{name: "squeezenet1_1", calib: testenv.CalibSets("squeezenet1_1"), calibCount: 12},
+		{name: "mobilenet_v3_small", calib: testenv.CalibSets("mobilenet_v3_small"), calibCount: 12},
+		{name: "tiny_transformer", calib: testenv.CalibSets("tiny_transformer"), calibCount: 12},
+		{name: "branchy_if_loop", calib: testenv.CalibSets("branchy_if_loop"), calibCount: 12},
+		{name: "silero_vad_legacy", calib: testenv.CalibSets("silero_vad_legacy"), threshold: true, calibCount: 12},
+		{name: "ppocr_mobile_v2_cls", calib: testenv.CalibSets("ppocr_mobile_v2_cls"), calibCount: 12},
 	}
 }
 

@@ -2,83 +2,12 @@ package ethosu
 
 import (
 	"fmt"
-	"sort"
-	"strings"
+	"maps"
+	"slices"
 
 	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
-
-// Placement says where a node of a quantized model runs.
-type Placement string
-
-// The placements a verdict can give.
-const (
-	OnNPU    Placement = "npu"  // a TOSA operator Vela compiles
-	OnHost   Placement = "host" // control flow and its condition arithmetic on U55/U65
-	Boundary Placement = "qdq"  // QuantizeLinear/DequantizeLinear: rescales folded by the compiler
-)
-
-// Verdict is the legality of one node.
-type Verdict struct {
-	Node      string    `json:"node"`
-	Op        string    `json:"op"`
-	Module    string    `json:"module,omitempty"`
-	Submodule string    `json:"submodule,omitempty"`
-	Placement Placement `json:"placement"`
-	Legal     bool      `json:"legal"`
-	// Rule names the rule a node breaks, empty when legal.
-	Rule string `json:"rule,omitempty"`
-}
-
-// Report is the per-node legality of a model for one target.
-type Report struct {
-	Target string    `json:"target"`
-	Nodes  []Verdict `json:"nodes"`
-}
-
-// Violations returns the verdicts that are not legal.
-func (r *Report) Violations() []Verdict {
-	var out []Verdict
-	for _, v := range r.Nodes {
-		if !v.Legal {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// Err returns an *IllegalModelError listing every violation, or nil.
-func (r *Report) Err() error {
-	if v := r.Violations(); len(v) > 0 {
-		return &IllegalModelError{Target: r.Target, Violations: v}
-	}
-	return nil
-}
-
-// IllegalModelError lists every node the target cannot run. Partial
-// quantization is not supported on Ethos-U, so one such node fails the model.
-type IllegalModelError struct {
-	Target     string
-	Violations []Verdict
-}
-
-func (e *IllegalModelError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d node(s) cannot run on %s (partial quantization is not supported on Ethos-U):", len(e.Violations), e.Target)
-	for _, v := range e.Violations {
-		where := ""
-		if v.Module != "" {
-			where = " in module " + v.Module
-		}
-		if v.Submodule != "" {
-			where += " (submodule " + v.Submodule + ")"
-		}
-		fmt.Fprintf(&b, "\n  node %q (%s)%s: %s", v.Node, v.Op, where, v.Rule)
-	}
-	return b.String()
-}
 
 // tableOps become TOSA TABLE lookups: int8 only on U55/U65.
 func tableOps() map[string]bool {
@@ -106,6 +35,16 @@ func u85OnlyOps() map[string]bool {
 		"GatherElements", "GatherND", "ScatterND", "ScatterElements")
 }
 
+// SupportedOps lists the ONNX op types the target runs between
+// DequantizeLinear and QuantizeLinear, sorted.
+func (s CompileSpec) SupportedOps() []string {
+	ops := npuOps()
+	if s.Limits().ComparisonOps {
+		maps.Copy(ops, u85OnlyOps())
+	}
+	return slices.Sorted(maps.Keys(ops))
+}
+
 func set(names ...string) map[string]bool {
 	m := map[string]bool{}
 	for _, n := range names {
@@ -131,7 +70,7 @@ func CheckOperators(gm *lower.GraphModule, spec CompileSpec) *Report {
 
 func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 	r := &Report{Target: spec.Target}
-	c := &checker{spec: spec, npu: npuOps(), u85: u85OnlyOps(), table: tableOps(), quantizedModel: qdq}
+	c := &checker{spec: spec, lim: spec.Limits(), npu: npuOps(), u85: u85OnlyOps(), table: tableOps(), rules: Rules(), quantizedModel: qdq}
 	_ = gm.Walk(func(m *lower.GraphModule) error {
 		control := controlValues(m.Graph)
 		for _, n := range m.Graph.Nodes {
@@ -142,9 +81,7 @@ func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 			if v.Node == "" {
 				v.Node = n.Name
 			}
-			if rule := c.node(n, control, &v); rule != "" {
-				v.Legal, v.Rule = false, rule
-			}
+			c.judge(n, classify(n, control), &v)
 			r.Nodes = append(r.Nodes, v)
 		}
 		return nil
@@ -154,9 +91,65 @@ func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 
 type checker struct {
 	spec            CompileSpec
+	lim             Limits
 	npu, u85, table map[string]bool
+	rules           []Rule
 	// qdq: the model is quantized, so Q/DQ placement is checked too.
 	quantizedModel bool
+}
+
+// NodeClass sorts the nodes of a model by what the target does with them.
+type NodeClass int
+
+// The classes, each with its placement.
+const (
+	// AnyNode is not a class of its own: a rule on AnyNode judges all.
+	AnyNode NodeClass = iota
+	// BoundaryNode: QuantizeLinear/DequantizeLinear, folded by the compiler.
+	BoundaryNode
+	// ControlFlowNode: If, Loop, Scan.
+	ControlFlowNode
+	// ControlValueNode computes only what steers control flow.
+	ControlValueNode
+	// ConstantNode: a Constant the compiler folds.
+	ConstantNode
+	// ComputeNode: everything the NPU computes.
+	ComputeNode
+)
+
+func classify(n *lower.Node, control map[*lower.Value]bool) NodeClass {
+	switch op := n.Target.OpType; {
+	case op == "QuantizeLinear" || op == "DequantizeLinear":
+		return BoundaryNode
+	case op == "If" || op == "Loop" || op == "Scan":
+		return ControlFlowNode
+	case isControl(n, control):
+		return ControlValueNode
+	case op == "Constant":
+		return ConstantNode
+	}
+	return ComputeNode
+}
+
+// judge places n and applies the first rule it breaks.
+func (c *checker) judge(n *lower.Node, class NodeClass, v *Verdict) {
+	switch class {
+	case BoundaryNode:
+		v.Placement = Boundary
+	case ControlFlowNode, ControlValueNode:
+		if !c.lim.ControlFlowOnNPU {
+			v.Placement = OnHost
+		}
+	}
+	for _, r := range c.rules {
+		if r.On != AnyNode && r.On != class || r.Ops != nil && !r.Ops[n.Target.OpType] || r.QuantizedOnly && !c.quantizedModel {
+			continue
+		}
+		if msg := r.Check(c, n); msg != "" {
+			v.Legal, v.Rule, v.RuleName = false, msg, r.Name
+			return
+		}
+	}
 }
 
 // controlValues are the values computed only to decide control flow (If
@@ -221,53 +214,6 @@ func controlValues(g *lower.Graph) map[*lower.Value]bool {
 	return control
 }
 
-func (c *checker) node(n *lower.Node, control map[*lower.Value]bool, v *Verdict) string {
-	op := n.Target.OpType
-	if n.Target.Domain != "" && n.Target.Domain != "ai.onnx" {
-		return fmt.Sprintf("operator of domain %q has no Ethos-U equivalent", n.Target.Domain)
-	}
-	switch op {
-	case "QuantizeLinear", "DequantizeLinear":
-		v.Placement = Boundary
-		return c.qdq(n)
-	case "If", "Loop", "Scan":
-		if op == "Scan" {
-			return "Scan has no Ethos-U equivalent"
-		}
-		if c.spec.U55Subset() {
-			v.Placement = OnHost
-		}
-		return ""
-	}
-	if isControl(n, control) {
-		if c.spec.U55Subset() {
-			v.Placement = OnHost
-		}
-		return ""
-	}
-	if op == "Constant" {
-		return ""
-	}
-	for _, t := range append(append([]*lower.Value{}, n.Inputs...), n.Outputs...) {
-		if t != nil && t.HasShape && len(t.Shape) > 6 {
-			return fmt.Sprintf("tensor %q has rank %d; the limit is 6", t.Name, len(t.Shape))
-		}
-	}
-	if !c.npu[op] && !c.u85[op] {
-		return "operator not supported by Ethos-U (no TOSA INT lowering)"
-	}
-	if c.u85[op] && c.spec.U55Subset() {
-		return fmt.Sprintf("%s is not supported on %s (only on Ethos-U85)", op, c.spec.Family())
-	}
-	if !c.quantizedModel {
-		return c.opRule(n)
-	}
-	if rule := c.quantized(n); rule != "" {
-		return rule
-	}
-	return c.opRule(n)
-}
-
 func isControl(n *lower.Node, control map[*lower.Value]bool) bool {
 	if len(n.Outputs) == 0 {
 		return false
@@ -327,9 +273,12 @@ func dataInput(n *lower.Node, i int) bool {
 // body reading a dequantized outer tensor counts as quantized.
 func source(v *lower.Value) *lower.Value { return v.Source() }
 
+// isConstantTensor reports whether v carries data fixed in the file (an
+// initializer, overridable or not, or a Constant node's output), so it
+// needs no DequantizeLinear.
 func isConstantTensor(v *lower.Value) bool {
-	v = source(v)
-	return v.Producer != nil && (v.Producer.Op == lower.GetAttr || v.Producer.Target.OpType == "Constant")
+	_, _, fixed := v.Constant()
+	return fixed || v.IsInitializer(lower.EnclosingGraphs)
 }
 
 // fusedPair reports a Conv/Gemm/MatMul output read directly by the Relu or
@@ -409,61 +358,6 @@ func quantDType(v *lower.Value) int32 {
 	return v.Producer.Inputs[0].DType
 }
 
-// opRule applies the per-operator limits of the target.
-func (c *checker) opRule(n *lower.Node) string {
-	op := n.Target.OpType
-	u55 := c.spec.U55Subset()
-	int16 := int32(onnxpb.TensorProto_INT16)
-	switch {
-	case c.table[op] && u55:
-		if quantDType(n.Inputs[0]) == int16 {
-			return fmt.Sprintf("%s becomes a TABLE lookup, which is int8 only on %s", op, c.spec.Family())
-		}
-	case op == "MatMul" && u55:
-		// A constant operand makes it a fully connected layer (a 1×1
-		// CONV2D, 16x8 allowed); two activations make a TOSA MATMUL,
-		// which is i8×i8 only.
-		a, b := n.Inputs[0], n.Inputs[1]
-		if !isWeightDQ(a) && !isWeightDQ(b) && (quantDType(a) == int16 || quantDType(b) == int16) {
-			return "activation×activation MatMul is int8 only on " + string(c.spec.Family())
-		}
-	case op == "Conv" || op == "ConvTranspose":
-		return c.convRule(n)
-	case op == "MaxPool" || op == "AveragePool":
-		k := n.AttrInts("kernel_shape", nil)
-		if len(k) == 2 {
-			if k[0] > 256 || k[0]*k[1] > 65536 {
-				return fmt.Sprintf("pooling kernel %v exceeds ky ≤ 256, kx·ky ≤ 65536", k)
-			}
-			pads := n.AttrInts("pads", nil)
-			if op == "AveragePool" && anyNonZero(pads) && (k[0] > 8 || k[1] > 8) {
-				return fmt.Sprintf("padded average pooling kernel %v exceeds 8x8", k)
-			}
-		}
-		for _, s := range n.AttrInts("strides", nil) {
-			if s > 3 && u55 {
-				return fmt.Sprintf("pooling stride %d exceeds 3", s)
-			}
-		}
-	case op == "Pad" && u55:
-		if mode := n.AttrString("mode", "constant"); mode != "constant" {
-			return fmt.Sprintf("Pad mode %q is not supported on %s (constant only; the quantizer rewrites reflect, edge and wrap "+
-				"padding by constant, non-negative amounts as Slice and Concat, which this Pad does not have)", mode, c.spec.Family())
-		}
-	case op == "Slice" && u55:
-		return c.reverseRule(n)
-	case op == "Resize" && u55:
-		if mode := n.AttrString("mode", "nearest"); mode != "nearest" {
-			return fmt.Sprintf("Resize mode %q is not supported on %s (nearest only)", mode, c.spec.Family())
-		}
-	case op == "Gather" && u55:
-		if len(n.Inputs) > 1 && !isConstantTensor(n.Inputs[1]) {
-			return "Gather with a computed index is not supported on " + string(c.spec.Family())
-		}
-	}
-	return ""
-}
-
 // reverseRule judges a Slice with a negative step, which lowers to TOSA
 // REVERSE (followed by SLICE when it also crops). Vela runs REVERSE on
 // U55/U65 along the H and W axes only ([V51] "REVERSE: W-axis and H-axis
@@ -493,13 +387,13 @@ func (c *checker) reverseRule(n *lower.Node) string {
 	if len(n.Inputs) < 5 || n.Inputs[4] == nil {
 		return ""
 	}
-	steps, ok := constantInts(n.Inputs[4])
+	steps, ok := n.Inputs[4].ConstantInts()
 	if !ok {
 		return "Slice steps are not constant, so whether it reverses (TOSA REVERSE, H and W only on " + string(c.spec.Family()) + ") is unknown"
 	}
 	var axes []int64
 	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
-		if axes, ok = constantInts(n.Inputs[3]); !ok {
+		if axes, ok = n.Inputs[3].ConstantInts(); !ok {
 			axes = nil
 		}
 	} else {
@@ -560,28 +454,6 @@ func tosaAxis(rank int, axis int64) string {
 	return fmt.Sprintf("rank-%d", rank)
 }
 
-// constantInts reads an integer initializer or Constant, through body
-// captures.
-func constantInts(v *lower.Value) ([]int64, bool) {
-	v = source(v)
-	if v == nil || v.Producer == nil {
-		return nil, false
-	}
-	p := v.Producer
-	var t *onnxpb.TensorProto
-	switch {
-	case p.Op == lower.GetAttr:
-		t = p.Initializer
-	case p.Op == lower.CallFunction && p.Target.OpType == "Constant":
-		t = p.AttrTensor("value")
-	}
-	if t == nil {
-		return nil, false
-	}
-	out, err := onnxio.Int64s(t, p.Graph().Module.Root().Dir)
-	return out, err == nil
-}
-
 func isWeightDQ(v *lower.Value) bool {
 	v = source(v)
 	return v != nil && v.Producer != nil && v.Producer.Target.OpType == "DequantizeLinear" && isConstantTensor(v.Producer.Inputs[0])
@@ -596,42 +468,6 @@ func anyNonZero(xs []int64) bool {
 	return false
 }
 
-// convRule applies Vela's kernel and stride limits to a 2-D convolution.
-func (c *checker) convRule(n *lower.Node) string {
-	k := n.AttrInts("kernel_shape", nil)
-	if len(k) == 0 && len(n.Inputs) > 1 && n.Inputs[1] != nil && n.Inputs[1].HasShape {
-		for _, d := range n.Inputs[1].Shape[2:] {
-			k = append(k, d.Value)
-		}
-	}
-	if len(k) == 3 && c.spec.U55Subset() {
-		return "3-D convolution is not supported on " + string(c.spec.Family())
-	}
-	if len(k) == 2 {
-		if k[0] > 64 || k[0]*k[1] > 4096 {
-			return fmt.Sprintf("kernel %v exceeds ky ≤ 64 and kx·ky ≤ 4096", k)
-		}
-	}
-	strides := n.AttrInts("strides", nil)
-	dil := n.AttrInts("dilations", nil)
-	pads := n.AttrInts("pads", nil)
-	for _, s := range strides {
-		if n.Target.OpType == "ConvTranspose" {
-			if s > 2 {
-				return fmt.Sprintf("transposed convolution stride %v is not (1,1) or (2,2)", strides)
-			}
-			continue
-		}
-		if s > 3 && (anyNonZero(pads) || anyOver(dil, 1)) {
-			return fmt.Sprintf("stride %v exceeds 3 with padding or dilation", strides)
-		}
-	}
-	if n.Target.OpType == "ConvTranspose" && anyOver(dil, 1) {
-		return "transposed convolution needs dilation 1"
-	}
-	return ""
-}
-
 func anyOver(xs []int64, limit int64) bool {
 	for _, x := range xs {
 		if x > limit {
@@ -639,27 +475,4 @@ func anyOver(xs []int64, limit int64) bool {
 		}
 	}
 	return false
-}
-
-// Summary counts the verdicts per placement, for reports.
-func (r *Report) Summary() map[Placement]int {
-	out := map[Placement]int{}
-	for _, v := range r.Nodes {
-		out[v.Placement]++
-	}
-	return out
-}
-
-// Ops lists the distinct op types of the violations, sorted.
-func (e *IllegalModelError) Ops() []string {
-	seen := map[string]bool{}
-	for _, v := range e.Violations {
-		seen[v.Op] = true
-	}
-	var out []string
-	for op := range seen {
-		out = append(out, op)
-	}
-	sort.Strings(out)
-	return out
 }

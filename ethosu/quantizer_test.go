@@ -12,6 +12,7 @@ import (
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -122,15 +123,15 @@ func TestUncalibratedBranchFailsWithCoverageError(t *testing.T) {
 // TestUnsupportedOpsAreAllListed: TopK and NonMaxSuppression have no TOSA
 // INT lowering; the error names every such node with op and rule.
 func TestUnsupportedOpsAreAllListed(t *testing.T) {
-	b := newGraph(13).input("x", 1, 8).input("boxes", 1, 4, 4).input("scores", 1, 1, 4).
-		output("values", 1, 3).outputTyped("indices", onnxpb.TensorProto_INT64, 1, 3).
-		outputTyped("selected", onnxpb.TensorProto_INT64, -1, 3).
-		initInt64("k", []int64{1}, 3).initInt64("max_out", []int64{1}, 2).
-		node("relu", "Relu", []string{"x"}, []string{"r"}).
-		node("top", "TopK", []string{"r", "k"}, []string{"values", "indices"}).
-		node("nms", "NonMaxSuppression", []string{"boxes", "scores", "max_out"}, []string{"selected"})
+	b := testmodel.New(13).Input("x", 1, 8).Input("boxes", 1, 4, 4).Input("scores", 1, 1, 4).
+		Output("values", 1, 3).TypedOutput("indices", onnxpb.TensorProto_INT64, 1, 3).
+		TypedOutput("selected", onnxpb.TensorProto_INT64, -1, 3).
+		InitInt64("k", []int64{1}, 3).InitInt64("max_out", []int64{1}, 2).
+		NamedNode("relu", "Relu", []string{"x"}, []string{"r"}).
+		NamedNode("top", "TopK", []string{"r", "k"}, []string{"values", "indices"}).
+		NamedNode("nms", "NonMaxSuppression", []string{"boxes", "scores", "max_out"}, []string{"selected"})
 	for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
-		_, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target)), b.model(), writeSamples(t, b, 2))
+		_, err := quantizeGraph(t, ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target)), b.Model(), writeSamples(t, b, 2))
 		var ill *ethosu.IllegalModelError
 		if !errors.As(err, &ill) {
 			t.Fatalf("%s: want an IllegalModelError, got %v", target, err)

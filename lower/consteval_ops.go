@@ -11,43 +11,11 @@ import (
 
 // constantValue decodes the tensor a Constant node produces.
 func constantValue(n *Node, dir string, limit int64) (*cTensor, error) {
-	for _, a := range n.Attrs {
-		switch a.GetName() {
-		case "value":
-			return cTensorFromProto(a.GetT(), dir, limit)
-		case "value_float":
-			return &cTensor{DType: int32(onnxpb.TensorProto_FLOAT), Shape: []int64{}, F: []float64{float64(a.GetF())}}, nil
-		case "value_floats":
-			t := newCTensor(int32(onnxpb.TensorProto_FLOAT), []int64{int64(len(a.GetFloats()))})
-			for i, v := range a.GetFloats() {
-				t.F[i] = float64(v)
-			}
-			return t, nil
-		case "value_int":
-			return int64Tensor([]int64{}, []int64{a.GetI()}), nil
-		case "value_ints":
-			return int64Tensor([]int64{int64(len(a.GetInts()))}, append([]int64{}, a.GetInts()...)), nil
-		}
+	t := ConstantNodeTensor(n)
+	if t == nil {
+		return nil, errNoEval
 	}
-	return nil, errNoEval
-}
-
-// constantProto returns the TensorProto a Constant node produces, or nil
-// for the forms (sparse, strings) that are not turned into initializers.
-func constantProto(n *Node) *onnxpb.TensorProto {
-	for _, a := range n.Attrs {
-		switch a.GetName() {
-		case "value":
-			return a.GetT()
-		case "value_float", "value_floats", "value_int", "value_ints":
-			t, err := constantValue(n, "", math.MaxInt64)
-			if err != nil {
-				return nil
-			}
-			return t.toProto("")
-		}
-	}
-	return nil
+	return cTensorFromProto(t, dir, limit)
 }
 
 // evalNode computes the outputs of a default-domain node from constant

@@ -3,10 +3,6 @@ package lower
 import (
 	"errors"
 	"fmt"
-
-	"google.golang.org/protobuf/proto"
-
-	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
 // ErrNotDecomposable says a decomposition does not apply to a node as it
@@ -196,7 +192,7 @@ func valueDType(v *Value) int32 {
 	if v.DType != 0 {
 		return v.DType
 	}
-	if t := constProto(v); t != nil {
+	if t, _, ok := v.Constant(); ok {
 		return t.GetDataType()
 	}
 	return 0
@@ -214,63 +210,15 @@ func constFloat32s(v *Value) ([]float32, bool) {
 	return out, true
 }
 
-// constProto returns the tensor behind v when v is a constant: an
-// initializer the model does not also list as an overridable input, a
-// Constant node's value, or a body capture of either.
-func constProto(v *Value) *onnxpb.TensorProto {
-	for v != nil && v.Producer != nil {
-		p := v.Producer
-		g := p.graph
-		switch {
-		case p.Op == GetAttr:
-			if p.AlsoInput {
-				return nil
-			}
-			return p.Initializer
-		case p.Op == Placeholder && p.Capture && g != nil && g.Outer != nil:
-			v = g.Outer.Value(v.Name)
-			continue
-		case p.Op == CallFunction && p.Target.OpType == "Constant" && isDefaultDomain(p.Target.Domain):
-			return constantNodeTensor(p)
-		}
-		return nil
-	}
-	return nil
-}
-
-// constantNodeTensor turns a Constant node's value_* attribute into a
-// tensor (nil for sparse or string values).
-func constantNodeTensor(n *Node) *onnxpb.TensorProto {
-	switch {
-	case n.HasAttr("value"):
-		return n.AttrTensor("value")
-	case n.HasAttr("value_float"):
-		return &onnxpb.TensorProto{DataType: proto.Int32(dtFloat), FloatData: []float32{n.AttrFloat("value_float", 0)}}
-	case n.HasAttr("value_floats"):
-		f := n.AttrFloats("value_floats", nil)
-		return &onnxpb.TensorProto{Dims: []int64{int64(len(f))}, DataType: proto.Int32(dtFloat), FloatData: f}
-	case n.HasAttr("value_int"):
-		return &onnxpb.TensorProto{DataType: proto.Int32(dtInt64), Int64Data: []int64{n.AttrInt("value_int", 0)}}
-	case n.HasAttr("value_ints"):
-		v := n.AttrInts("value_ints", nil)
-		return &onnxpb.TensorProto{Dims: []int64{int64(len(v))}, DataType: proto.Int32(dtInt64), Int64Data: v}
-	}
-	return nil
-}
-
 // maxReadConstElems bounds the constants rewrites read (per-channel
 // parameters, axes, shapes): far above those, far below weights.
 const maxReadConstElems = 1 << 16
 
 // constOfValue decodes the constant behind v.
 func constOfValue(v *Value) (*cTensor, bool) {
-	t := constProto(v)
-	if t == nil {
+	t, dir, ok := v.Constant()
+	if !ok {
 		return nil, false
-	}
-	dir := ""
-	if p := v.Producer; p != nil && p.graph != nil && p.graph.Module != nil {
-		dir = p.graph.Module.Root().Dir
 	}
 	c, err := cTensorFromProto(t, dir, maxReadConstElems)
 	if err != nil {

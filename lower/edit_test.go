@@ -7,13 +7,14 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
 func loadCorpusModule(t *testing.T, name string) *lower.GraphModule {
 	t.Helper()
-	path := filepath.Join(corpusDir(t), "models", name)
+	path := filepath.Join(testenv.Corpus(t), "models", name)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -92,7 +92,7 @@ func (f *folder) graph(gm *GraphModule) error {
 				}
 				continue
 			}
-			t := constantProto(n)
+			t := ConstantNodeTensor(n)
 			if t == nil {
 				continue
 			}

@@ -7,12 +7,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
 func constNode(out string, t *onnxpb.TensorProto) *onnxpb.NodeProto {
-	return node("Constant", nil, []string{out}, lower.TensorAttr("value", t))
+	return testmodel.Node("Constant", nil, []string{out}, lower.TensorAttr("value", t))
 }
 
 func foldAll(t *testing.T, gm *lower.GraphModule, shapes map[string][]int64) *onnxpb.GraphProto {
@@ -29,16 +30,16 @@ func foldAll(t *testing.T, gm *lower.GraphModule, shapes map[string][]int64) *on
 // The torch export idiom x.view(x.size(0), -1) folds to a Reshape by a
 // constant [2, -1] once x's shape is fixed.
 func TestFoldShapeArithmeticToReshapeConstant(t *testing.T) {
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, -1, 3, 4)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, -1, -1)}, nil,
-		node("Shape", []string{"x"}, []string{"s"}),
-		constNode("zero", i64Tensor("", nil, 0)),
-		node("Gather", []string{"s", "zero"}, []string{"n"}, lower.IntAttr("axis", 0)),
-		constNode("ax", i64Tensor("", []int64{1}, 0)),
-		node("Unsqueeze", []string{"n", "ax"}, []string{"n1"}),
-		constNode("m1", i64Tensor("", []int64{1}, -1)),
-		node("Concat", []string{"n1", "m1"}, []string{"shape"}, lower.IntAttr("axis", 0)),
-		node("Reshape", []string{"x", "shape"}, []string{"y"}))
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{-1, 3, 4})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{-1, -1})}, nil,
+		testmodel.Node("Shape", []string{"x"}, []string{"s"}),
+		constNode("zero", testmodel.Int64s("", nil, 0)),
+		testmodel.Node("Gather", []string{"s", "zero"}, []string{"n"}, lower.IntAttr("axis", 0)),
+		constNode("ax", testmodel.Int64s("", []int64{1}, 0)),
+		testmodel.Node("Unsqueeze", []string{"n", "ax"}, []string{"n1"}),
+		constNode("m1", testmodel.Int64s("", []int64{1}, -1)),
+		testmodel.Node("Concat", []string{"n1", "m1"}, []string{"shape"}, lower.IntAttr("axis", 0)),
+		testmodel.Node("Reshape", []string{"x", "shape"}, []string{"y"}))
 	g := foldAll(t, gm, map[string][]int64{"x": {2, 3, 4}})
 	if got := opTypes(g); got != "Reshape" {
 		t.Fatalf("ops after folding: %s", got)
@@ -57,11 +58,11 @@ func TestFoldShapeArithmeticToReshapeConstant(t *testing.T) {
 // Without fixed shapes the Shape node stays (its batch is symbolic), but
 // Constant nodes still become initializers.
 func TestFoldKeepsShapeOfUnknownDims(t *testing.T) {
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, -1, 3)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_INT64, 1)}, nil,
-		node("Shape", []string{"x"}, []string{"s"}),
-		constNode("idx", i64Tensor("", []int64{1}, 0)),
-		node("Gather", []string{"s", "idx"}, []string{"y"}, lower.IntAttr("axis", 0)))
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{-1, 3})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_INT64, []int64{1})}, nil,
+		testmodel.Node("Shape", []string{"x"}, []string{"s"}),
+		constNode("idx", testmodel.Int64s("", []int64{1}, 0)),
+		testmodel.Node("Gather", []string{"s", "idx"}, []string{"y"}, lower.IntAttr("axis", 0)))
 	g := foldAll(t, gm, nil)
 	if got := opTypes(g); got != "Shape,Gather" {
 		t.Fatalf("ops %s", got)
@@ -74,11 +75,11 @@ func TestFoldKeepsShapeOfUnknownDims(t *testing.T) {
 // A graph output computed from constants keeps its name, through an
 // Identity of the folded value.
 func TestFoldKeepsGraphOutputNames(t *testing.T) {
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2), vinfo("k", onnxpb.TensorProto_INT64, 2)},
-		[]*onnxpb.TensorProto{i64Tensor("a", []int64{2}, 3, 4), i64Tensor("b", []int64{2}, 10, 20)},
-		node("Relu", []string{"x"}, []string{"y"}),
-		node("Mul", []string{"a", "b"}, []string{"k"}))
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{2}), testmodel.ValueInfo("k", onnxpb.TensorProto_INT64, []int64{2})},
+		[]*onnxpb.TensorProto{testmodel.Int64s("a", []int64{2}, 3, 4), testmodel.Int64s("b", []int64{2}, 10, 20)},
+		testmodel.Node("Relu", []string{"x"}, []string{"y"}),
+		testmodel.Node("Mul", []string{"a", "b"}, []string{"k"}))
 	g := foldAll(t, gm, nil)
 	if got := opTypes(g); got != "Relu,Identity" {
 		t.Fatalf("ops %s", got)
@@ -94,11 +95,11 @@ func TestFoldKeepsGraphOutputNames(t *testing.T) {
 
 // Convolutions of constants are compute, not shape arithmetic: untouched.
 func TestFoldLeavesFloatComputeAlone(t *testing.T) {
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 1, 1, 2, 2)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 1, 1, 2, 2)},
-		[]*onnxpb.TensorProto{f32Tensor("c", []int64{1, 1, 2, 2}, 1, 2, 3, 4), f32Tensor("w", []int64{1, 1, 1, 1}, 2)},
-		node("Conv", []string{"c", "w"}, []string{"cw"}),
-		node("Add", []string{"x", "cw"}, []string{"y"}))
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 1, 2, 2})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{1, 1, 2, 2})},
+		[]*onnxpb.TensorProto{testmodel.Float32s("c", []int64{1, 1, 2, 2}, 1, 2, 3, 4), testmodel.Float32s("w", []int64{1, 1, 1, 1}, 2)},
+		testmodel.Node("Conv", []string{"c", "w"}, []string{"cw"}),
+		testmodel.Node("Add", []string{"x", "cw"}, []string{"y"}))
 	g := foldAll(t, gm, nil)
 	if got := opTypes(g); got != "Conv,Add" {
 		t.Errorf("ops %s", got)
@@ -108,25 +109,25 @@ func TestFoldLeavesFloatComputeAlone(t *testing.T) {
 // Small constant float arithmetic, Identity of initializers, Slice with a
 // negative step, Range and Where fold to hand-computed values.
 func TestFoldEvaluatesSmallConstantOps(t *testing.T) {
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 4)},
-		[]*onnxpb.ValueInfoProto{vinfo("o1", onnxpb.TensorProto_FLOAT, 4), vinfo("o2", onnxpb.TensorProto_INT64, 3),
-			vinfo("o3", onnxpb.TensorProto_FLOAT, 4)},
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{4})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("o1", onnxpb.TensorProto_FLOAT, []int64{4}), testmodel.ValueInfo("o2", onnxpb.TensorProto_INT64, []int64{3}),
+			testmodel.ValueInfo("o3", onnxpb.TensorProto_FLOAT, []int64{4})},
 		[]*onnxpb.TensorProto{
-			f32Tensor("f", []int64{4}, 1, 2, 3, 4),
-			i64Tensor("v", []int64{5}, 10, 11, 12, 13, 14),
-			i64Tensor("st", []int64{1}, -1), i64Tensor("en", []int64{1}, -4), i64Tensor("step", []int64{1}, -1),
-			i64Tensor("r0", nil, 1), i64Tensor("r1", nil, 8), i64Tensor("r2", nil, 3),
+			testmodel.Float32s("f", []int64{4}, 1, 2, 3, 4),
+			testmodel.Int64s("v", []int64{5}, 10, 11, 12, 13, 14),
+			testmodel.Int64s("st", []int64{1}, -1), testmodel.Int64s("en", []int64{1}, -4), testmodel.Int64s("step", []int64{1}, -1),
+			testmodel.Int64s("r0", nil, 1), testmodel.Int64s("r1", nil, 8), testmodel.Int64s("r2", nil, 3),
 		},
-		node("Identity", []string{"f"}, []string{"fi"}),
-		node("Mul", []string{"fi", "fi"}, []string{"sq"}),
-		node("Add", []string{"x", "sq"}, []string{"o1"}),
-		node("Slice", []string{"v", "st", "en", "", "step"}, []string{"sl"}),
-		node("Range", []string{"r0", "r1", "r2"}, []string{"rg"}),
-		node("Add", []string{"sl", "rg"}, []string{"o2pre"}),
-		node("Relu", []string{"x"}, []string{"rx"}),
-		node("Add", []string{"o2pre", "r0"}, []string{"o2"}),
-		node("Greater", []string{"f", "sq"}, []string{"gt"}),
-		node("Where", []string{"gt", "f", "x"}, []string{"o3"}))
+		testmodel.Node("Identity", []string{"f"}, []string{"fi"}),
+		testmodel.Node("Mul", []string{"fi", "fi"}, []string{"sq"}),
+		testmodel.Node("Add", []string{"x", "sq"}, []string{"o1"}),
+		testmodel.Node("Slice", []string{"v", "st", "en", "", "step"}, []string{"sl"}),
+		testmodel.Node("Range", []string{"r0", "r1", "r2"}, []string{"rg"}),
+		testmodel.Node("Add", []string{"sl", "rg"}, []string{"o2pre"}),
+		testmodel.Node("Relu", []string{"x"}, []string{"rx"}),
+		testmodel.Node("Add", []string{"o2pre", "r0"}, []string{"o2"}),
+		testmodel.Node("Greater", []string{"f", "sq"}, []string{"gt"}),
+		testmodel.Node("Where", []string{"gt", "f", "x"}, []string{"o3"}))
 	g := foldAll(t, gm, nil)
 	if got := opTypes(g); got != "Add,Relu,Identity,Where" {
 		t.Fatalf("ops %s", got)
@@ -149,17 +150,17 @@ func TestFoldEvaluatesSmallConstantOps(t *testing.T) {
 // Constants captured by a body fold inside it.
 func TestFoldInsideBodies(t *testing.T) {
 	then := &onnxpb.GraphProto{Name: proto.String("then"),
-		Node:   []*onnxpb.NodeProto{node("Add", []string{"k", "k"}, []string{"t"}), node("Mul", []string{"t", "x"}, []string{"tout"})},
-		Output: []*onnxpb.ValueInfoProto{vinfo("tout", onnxpb.TensorProto_FLOAT, 2)}}
+		Node:   []*onnxpb.NodeProto{testmodel.Node("Add", []string{"k", "k"}, []string{"t"}), testmodel.Node("Mul", []string{"t", "x"}, []string{"tout"})},
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("tout", onnxpb.TensorProto_FLOAT, []int64{2})}}
 	els := &onnxpb.GraphProto{Name: proto.String("else"),
-		Node:   []*onnxpb.NodeProto{node("Identity", []string{"x"}, []string{"eout"})},
-		Output: []*onnxpb.ValueInfoProto{vinfo("eout", onnxpb.TensorProto_FLOAT, 2)}}
-	ifNode := node("If", []string{"c"}, []string{"y"},
+		Node:   []*onnxpb.NodeProto{testmodel.Node("Identity", []string{"x"}, []string{"eout"})},
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("eout", onnxpb.TensorProto_FLOAT, []int64{2})}}
+	ifNode := testmodel.Node("If", []string{"c"}, []string{"y"},
 		&onnxpb.AttributeProto{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: then},
 		&onnxpb.AttributeProto{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: els})
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2), vinfo("c", onnxpb.TensorProto_BOOL)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2)}, nil,
-		constNode("k", f32Tensor("", []int64{2}, 1.5, -2)), ifNode)
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2}), testmodel.ValueInfo("c", onnxpb.TensorProto_BOOL, []int64{})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{2})}, nil,
+		constNode("k", testmodel.Float32s("", []int64{2}, 1.5, -2)), ifNode)
 	g := foldAll(t, gm, nil)
 	body := g.Node[0].Attribute[0].G
 	if got := opTypes(body); got != "Mul" {

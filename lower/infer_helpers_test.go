@@ -13,22 +13,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
-
-// corpusCalibSet maps each corpus model to its calibration set (from the
-// corpus README).
-var corpusCalibSet = map[string]string{
-	"mobilenet_v2":        "imagenet224",
-	"resnet18":            "imagenet224",
-	"squeezenet1_1":       "imagenet224",
-	"mobilenet_v3_small":  "imagenet224",
-	"tiny_transformer":    "logmel16x40",
-	"branchy_if_loop":     "branchy",
-	"silero_vad_legacy":   "silero_legacy_16k",
-	"ppocr_mobile_v2_cls": "ocr_cls48x192",
-}
 
 var npyShapeRe = regexp.MustCompile(`'shape':\s*\(([^)]*)\)`)
 
@@ -69,7 +57,7 @@ func npyShape(path string) ([]int64, error) {
 // calibInputShapes reads the input shapes of a model's sample_000.
 func calibInputShapes(t *testing.T, dir, model string, inputs []string) map[string][]int64 {
 	t.Helper()
-	base := filepath.Join(dir, "calib", corpusCalibSet[model], "sample_000")
+	base := filepath.Join(dir, "calib", testenv.CalibSets(model)[0], "sample_000")
 	out := map[string][]int64{}
 	if len(inputs) == 1 {
 		if s, err := npyShape(base + ".npy"); err == nil {
@@ -101,10 +89,10 @@ func loadModel(t *testing.T, path string) *onnxpb.ModelProto {
 }
 
 func corpusModels(t *testing.T) (string, []string) {
-	dir := corpusDir(t)
-	files, _ := filepath.Glob(filepath.Join(dir, "models", "*.onnx"))
-	if len(files) == 0 {
-		t.Fatal("no corpus models")
+	dir := testenv.Corpus(t)
+	var files []string
+	for _, m := range testenv.CorpusModels() {
+		files = append(files, filepath.Join(dir, "models", m+".onnx"))
 	}
 	return dir, files
 }

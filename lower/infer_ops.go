@@ -72,10 +72,7 @@ func (inf *inferer) rule(n *Node) ([]vtype, error) {
 		t.dtype = inf.in(n, 1).dtype
 		return []vtype{t}, err
 	case "Constant":
-		if t := constantProto(n); t != nil {
-			return []vtype{{dtype: t.GetDataType(), shape: dimsOf(t.GetDims()), known: true}}, nil
-		}
-		if t := n.AttrTensor("value"); t != nil {
+		if t := ConstantNodeTensor(n); t != nil {
 			return []vtype{{dtype: t.GetDataType(), shape: dimsOf(t.GetDims()), known: true}}, nil
 		}
 		return nil, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -42,7 +43,7 @@ func TestInferShapesMatchesORTOutputsOnCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, v := range gm.Graph.OutputNode().Inputs {
-				want, err := npyShape(filepath.Join(dir, "reference", model, "sample_000", v.Name+".npy"))
+				want, err := npyShape(testenv.ReferencePath(dir, model, "sample_000", v.Name))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -84,7 +85,7 @@ func TestInferShapesMatchesORTOutputsOnCorpus(t *testing.T) {
 // in rank, so it may stay unknown) and keeps the batch symbol through the
 // export's Shape/Gather/Concat/Reshape idiom.
 func TestInferShapesKeepsSymbols(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testenv.Corpus(t)
 	gm := lowerFile(t, filepath.Join(dir, "models", "silero_vad_legacy.onnx"))
 	forgetTypes(gm)
 	if err := lower.InferShapes(gm, nil); err != nil {
@@ -106,7 +107,7 @@ func TestInferShapesKeepsSymbols(t *testing.T) {
 // The ONNX node tests declare their outputs' shapes; inference must agree
 // wherever it knows a size, and know most of them.
 func TestInferShapesAgreesWithNodeTests(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testenv.Corpus(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "onnx-node", "*", "model.onnx"))
 	total, full := 0, 0
 	var missing []string

@@ -31,7 +31,7 @@ func InlineConstantIfs(gm *GraphModule) (bool, error) {
 		if n.Op != CallModule || n.Target.OpType != "If" || (n.Target.Domain != "" && n.Target.Domain != "ai.onnx") {
 			continue
 		}
-		cond, ok := constantBool(n.Inputs[0], gm.Root().Dir)
+		cond, ok := constantBool(n.Inputs[0])
 		if !ok {
 			continue
 		}
@@ -51,24 +51,10 @@ func InlineConstantIfs(gm *GraphModule) (bool, error) {
 	return changed, nil
 }
 
-// constantBool reads a one-element bool initializer (or Constant node).
-func constantBool(v *Value, dir string) (bool, bool) {
-	for v != nil && v.Producer != nil && v.Producer.Op == Placeholder && v.Producer.Capture {
-		g := v.Producer.graph
-		if g.Outer == nil {
-			return false, false
-		}
-		v = g.Outer.Value(v.Name)
-	}
-	if v == nil || v.Producer == nil {
-		return false, false
-	}
-	p := v.Producer
-	t := p.Initializer
-	if p.Op == CallFunction && p.Target.OpType == "Constant" {
-		t = p.AttrTensor("value")
-	}
-	if t == nil || (p.Op != GetAttr && t == p.Initializer) || p.AlsoInput {
+// constantBool reads a one-element bool constant.
+func constantBool(v *Value) (bool, bool) {
+	t, dir, ok := v.Constant()
+	if !ok {
 		return false, false
 	}
 	bs, err := onnxio.Bools(t, dir)

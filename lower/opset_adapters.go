@@ -200,7 +200,7 @@ func (c *converter) batchNorm9(n *Node, _ int64) error {
 // them unused, and they are dropped.
 func (c *converter) batchNorm14(n *Node, _ int64) error {
 	for _, v := range n.Outputs[1:] {
-		if v != nil && (len(n.graph.Users(v)) > 0 || isGraphOutput(n.graph, v)) {
+		if v != nil && (len(n.graph.Users(v)) > 0 || v.IsGraphOutput()) {
 			return fmt.Errorf("training output %q is read; training-mode BatchNormalization is not converted", v.Name)
 		}
 	}
@@ -211,17 +211,6 @@ func (c *converter) batchNorm14(n *Node, _ int64) error {
 	}
 	n.Outputs = n.Outputs[:1]
 	return nil
-}
-
-func isGraphOutput(g *Graph, v *Value) bool {
-	if out := g.OutputNode(); out != nil {
-		for _, o := range out.Inputs {
-			if o == v {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // dropout12 moves ratio to an input (inference ignores it either way).

@@ -12,8 +12,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
-	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -90,7 +90,7 @@ func TestConvertOpsetCorpusTo13And21(t *testing.T) {
 // calibInputs reads sample_000 of a model's calibration set.
 func calibInputs(t *testing.T, dir, model string, names []string) map[string]*tensor.Dense {
 	t.Helper()
-	base := filepath.Join(dir, "calib", corpusCalibSet[model], "sample_000")
+	base := filepath.Join(dir, "calib", testenv.CalibSets(model)[0], "sample_000")
 	out := map[string]*tensor.Dense{}
 	if len(names) == 1 {
 		if d, err := dataset.ReadNPY(base + ".npy"); err == nil {
@@ -126,57 +126,36 @@ func maxRelDiff(got, want *tensor.Dense) (float64, error) {
 	return diff / math.Max(scale, 1e-12), nil
 }
 
-// Converted models compute what the originals compute, in ONNX Runtime.
+// Converted models compute what the originals compute, in the interpreter
+// and in ONNX Runtime when the test has it.
 func TestConvertOpsetCorpusMatchesOnnxRuntime(t *testing.T) {
-	testenv.ORT(t)
-	dir, files := corpusModels(t)
-	for _, f := range files {
-		model := strings.TrimSuffix(filepath.Base(f), ".onnx")
-		gm := lowerFile(t, f)
-		inputs := calibInputs(t, dir, model, inputNames(gm))
-		want, err := ortoracle.Run(f, inputs)
-		if err != nil {
-			t.Fatalf("%s: original in ONNX Runtime: %v", model, err)
-		}
-		for _, target := range []int64{13, 21} {
-			t.Run(fmt.Sprintf("%s/%d", model, target), func(t *testing.T) {
-				m := convertCorpusModel(t, f, target)
-				b, err := proto.Marshal(m)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := ortoracle.RunBytes(b, inputs)
-				if err != nil {
-					t.Fatalf("converted model in ONNX Runtime: %v", err)
-				}
-				for name, w := range want {
-					d, err := maxRelDiff(got[name], w)
-					if err != nil {
-						t.Fatalf("output %q: %v", name, err)
-					}
-					if d > 1e-5 {
-						t.Errorf("output %q: relative difference %.3g", name, d)
-					}
-				}
-			})
-		}
-	}
-}
-
-// Folded models (inputs bound to the calibration shapes) compute what the
-// originals compute, in ONNX Runtime.
-func TestFoldConstantsCorpusMatchesOnnxRuntime(t *testing.T) {
-	testenv.ORT(t)
 	dir, files := corpusModels(t)
 	for _, f := range files {
 		model := strings.TrimSuffix(filepath.Base(f), ".onnx")
 		t.Run(model, func(t *testing.T) {
 			gm := lowerFile(t, f)
 			inputs := calibInputs(t, dir, model, inputNames(gm))
-			want, err := ortoracle.Run(f, inputs)
-			if err != nil {
-				t.Fatalf("original in ONNX Runtime: %v", err)
+			refs := testoracle.Originals(t, loadModel(t, f), inputs)
+			for _, target := range []int64{13, 21} {
+				t.Run(fmt.Sprint(target), func(t *testing.T) {
+					sameAsWant(t, refs, convertCorpusModel(t, f, target), inputs)
+				})
 			}
+		})
+	}
+}
+
+// Folded models (inputs bound to the calibration shapes) compute what the
+// originals compute, in the interpreter and in ONNX Runtime when the test
+// has it.
+func TestFoldConstantsCorpusMatchesOnnxRuntime(t *testing.T) {
+	dir, files := corpusModels(t)
+	for _, f := range files {
+		model := strings.TrimSuffix(filepath.Base(f), ".onnx")
+		t.Run(model, func(t *testing.T) {
+			gm := lowerFile(t, f)
+			inputs := calibInputs(t, dir, model, inputNames(gm))
+			refs := testoracle.Originals(t, loadModel(t, f), inputs)
 			if err := lower.InferShapes(gm, calibInputShapes(t, dir, model, inputNames(gm))); err != nil {
 				t.Fatal(err)
 			}
@@ -187,23 +166,25 @@ func TestFoldConstantsCorpusMatchesOnnxRuntime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := proto.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := ortoracle.RunBytes(b, inputs)
-			if err != nil {
-				t.Fatalf("folded model in ONNX Runtime: %v", err)
-			}
-			for name, w := range want {
-				d, err := maxRelDiff(got[name], w)
-				if err != nil {
-					t.Fatalf("output %q: %v", name, err)
-				}
-				if d > 1e-5 {
-					t.Errorf("output %q: relative difference %.3g", name, d)
-				}
-			}
+			sameAsWant(t, refs, m, inputs)
 		})
+	}
+}
+
+// sameAsWant runs m in every reference's oracle and requires every output to
+// agree within 1e-5 of its largest magnitude.
+func sameAsWant(t *testing.T, refs []testoracle.Reference, m *onnxpb.ModelProto, inputs map[string]*tensor.Dense) {
+	t.Helper()
+	for _, r := range refs {
+		got := r.Got(t, m, inputs)
+		for name, w := range r.Want {
+			d, err := maxRelDiff(got[name], w)
+			if err != nil {
+				t.Fatalf("%s: output %q: %v", r.Oracle.Name, name, err)
+			}
+			if d > 1e-5 {
+				t.Errorf("%s: output %q: relative difference %.3g", r.Oracle.Name, name, d)
+			}
+		}
 	}
 }

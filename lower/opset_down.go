@@ -215,7 +215,7 @@ func onlyFirstOutput(_ *converter, n *Node, _ int64) error {
 
 func dropExtraOutputs(n *Node) error {
 	for _, v := range n.Outputs[1:] {
-		if v != nil && (len(n.graph.Users(v)) > 0 || isGraphOutput(n.graph, v)) {
+		if v != nil && (len(n.graph.Users(v)) > 0 || v.IsGraphOutput()) {
 			return fmt.Errorf("output %q is read; the older version does not produce it", v.Name)
 		}
 	}

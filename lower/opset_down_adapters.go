@@ -499,7 +499,7 @@ func (c *converter) constant12Down(n *Node, _ int64) error {
 	if n.HasAttr("value") {
 		return nil
 	}
-	t := constantNodeTensor(n)
+	t := ConstantNodeTensor(n)
 	if t == nil {
 		return fmt.Errorf("no value")
 	}

@@ -7,44 +7,14 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-// Helpers to build small models by hand.
-
-func vinfo(name string, dtype onnxpb.TensorProto_DataType, dims ...int64) *onnxpb.ValueInfoProto {
-	sh := &onnxpb.TensorShapeProto{}
-	for _, d := range dims {
-		dim := &onnxpb.TensorShapeProto_Dimension{}
-		if d >= 0 {
-			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}
-		}
-		sh.Dim = append(sh.Dim, dim)
-	}
-	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(dtype)), Shape: sh}}}}
-}
-
-// vinfoNoShape declares a float value of unknown rank.
-func vinfoNoShape(name string) *onnxpb.ValueInfoProto {
-	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT))}}}}
-}
-
-func node(op string, in, out []string, attrs ...*onnxpb.AttributeProto) *onnxpb.NodeProto {
-	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(op + "_" + out[0]), Input: in, Output: out, Attribute: attrs}
-}
-
-func i64Tensor(name string, dims []int64, vals ...int64) *onnxpb.TensorProto {
-	return &onnxpb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Dims: dims, Int64Data: vals}
-}
-
-func f32Tensor(name string, dims []int64, vals ...float32) *onnxpb.TensorProto {
-	return &onnxpb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Dims: dims, FloatData: vals}
-}
-
+// buildModel lowers a hand-written graph (testmodel values and nodes) at
+// opset.
 func buildModel(t *testing.T, opset int64, inputs, outputs []*onnxpb.ValueInfoProto, inits []*onnxpb.TensorProto, nodes ...*onnxpb.NodeProto) *lower.GraphModule {
 	t.Helper()
 	m := &onnxpb.ModelProto{
@@ -108,9 +78,9 @@ func convert(t *testing.T, gm *lower.GraphModule, target int64) *onnxpb.GraphPro
 }
 
 func TestConvertSoftmaxOnLastAxisOnlyMakesAxisExplicit(t *testing.T) {
-	gm := buildModel(t, 9, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2, 5)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2, 5)}, nil,
-		node("Softmax", []string{"x"}, []string{"y"})) // default axis=1 at opset 9
+	gm := buildModel(t, 9, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 5})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{2, 5})}, nil,
+		testmodel.Node("Softmax", []string{"x"}, []string{"y"})) // default axis=1 at opset 9
 	g := convert(t, gm, 13)
 	if got := opTypes(g); got != "Softmax" {
 		t.Fatalf("ops %s", got)
@@ -123,9 +93,9 @@ func TestConvertSoftmaxOnLastAxisOnlyMakesAxisExplicit(t *testing.T) {
 
 // PaddleOCR's case: Softmax(axis=1) at opset 9 on an input of unknown rank.
 func TestConvertSoftmaxOfUnknownRankFlattensAndReshapes(t *testing.T) {
-	gm := buildModel(t, 9, []*onnxpb.ValueInfoProto{vinfoNoShape("x")},
-		[]*onnxpb.ValueInfoProto{vinfoNoShape("y")}, nil,
-		node("Softmax", []string{"x"}, []string{"y"}, lower.IntAttr("axis", 1)))
+	gm := buildModel(t, 9, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, nil)},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, nil)}, nil,
+		testmodel.Node("Softmax", []string{"x"}, []string{"y"}, lower.IntAttr("axis", 1)))
 	g := convert(t, gm, 13)
 	if got := opTypes(g); got != "Shape,Flatten,Softmax,Reshape" {
 		t.Fatalf("ops %s", got)
@@ -146,9 +116,9 @@ func TestConvertSoftmaxOfUnknownRankFlattensAndReshapes(t *testing.T) {
 }
 
 func TestConvertReduceMeanAxesMoveToInputAt18(t *testing.T) {
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2, 3, 4)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2, 1, 4)}, nil,
-		node("ReduceMean", []string{"x"}, []string{"y"}, lower.IntsAttr("axes", 1), lower.IntAttr("keepdims", 1)))
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3, 4})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{2, 1, 4})}, nil,
+		testmodel.Node("ReduceMean", []string{"x"}, []string{"y"}, lower.IntsAttr("axes", 1), lower.IntAttr("keepdims", 1)))
 	g := convert(t, gm, 18)
 	n := g.Node[0]
 	if len(n.Input) != 2 || len(n.Attribute) != 1 || n.Attribute[0].GetName() != "keepdims" {
@@ -160,9 +130,9 @@ func TestConvertReduceMeanAxesMoveToInputAt18(t *testing.T) {
 }
 
 func TestConvertReduceMeanKeepsAxesAttributeAt17(t *testing.T) {
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2, 3)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2, 1)}, nil,
-		node("ReduceMean", []string{"x"}, []string{"y"}, lower.IntsAttr("axes", 1)))
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{2, 1})}, nil,
+		testmodel.Node("ReduceMean", []string{"x"}, []string{"y"}, lower.IntsAttr("axes", 1)))
 	g := convert(t, gm, 17)
 	if n := g.Node[0]; len(n.Input) != 1 || n.Attribute[0].GetName() != "axes" {
 		t.Errorf("node %v", n)
@@ -170,9 +140,9 @@ func TestConvertReduceMeanKeepsAxesAttributeAt17(t *testing.T) {
 }
 
 func TestConvertClipAttributesBecomeInputsAt11(t *testing.T) {
-	gm := buildModel(t, 9, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 4)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 4)}, nil,
-		node("Clip", []string{"x"}, []string{"y"}, lower.FloatAttr("min", 0), lower.FloatAttr("max", 6)))
+	gm := buildModel(t, 9, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{4})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{4})}, nil,
+		testmodel.Node("Clip", []string{"x"}, []string{"y"}, lower.FloatAttr("min", 0), lower.FloatAttr("max", 6)))
 	g := convert(t, gm, 13)
 	n := g.Node[0]
 	if len(n.Attribute) != 0 || len(n.Input) != 3 {
@@ -182,9 +152,9 @@ func TestConvertClipAttributesBecomeInputsAt11(t *testing.T) {
 		t.Errorf("bounds %v %v", lo, hi)
 	}
 	// Only max set: min stays an omitted input.
-	gm = buildModel(t, 9, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 4)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 4)}, nil,
-		node("Clip", []string{"x"}, []string{"y"}, lower.FloatAttr("max", 6)))
+	gm = buildModel(t, 9, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{4})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{4})}, nil,
+		testmodel.Node("Clip", []string{"x"}, []string{"y"}, lower.FloatAttr("max", 6)))
 	g = convert(t, gm, 11)
 	if n := g.Node[0]; len(n.Input) != 3 || n.Input[1] != "" {
 		t.Errorf("inputs %q", n.Input)
@@ -192,12 +162,12 @@ func TestConvertClipAttributesBecomeInputsAt11(t *testing.T) {
 }
 
 func TestConvertPadSliceSqueezeSplitAttributesBecomeInputs(t *testing.T) {
-	gm := buildModel(t, 9, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 1, 4, 6)},
-		[]*onnxpb.ValueInfoProto{vinfo("s0", onnxpb.TensorProto_FLOAT, 4, 2), vinfo("s1", onnxpb.TensorProto_FLOAT, 4, 2)}, nil,
-		node("Pad", []string{"x"}, []string{"p"}, lower.IntsAttr("pads", 0, 0, 1, 0, 0, 1), lower.FloatAttr("value", 2)),
-		node("Slice", []string{"p"}, []string{"sl"}, lower.IntsAttr("starts", 1), lower.IntsAttr("ends", 5), lower.IntsAttr("axes", 2)),
-		node("Squeeze", []string{"sl"}, []string{"sq"}, lower.IntsAttr("axes", 0)),
-		node("Split", []string{"sq"}, []string{"s0", "s1"}, lower.IntAttr("axis", 1), lower.IntsAttr("split", 2, 2)))
+	gm := buildModel(t, 9, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 4, 6})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("s0", onnxpb.TensorProto_FLOAT, []int64{4, 2}), testmodel.ValueInfo("s1", onnxpb.TensorProto_FLOAT, []int64{4, 2})}, nil,
+		testmodel.Node("Pad", []string{"x"}, []string{"p"}, lower.IntsAttr("pads", 0, 0, 1, 0, 0, 1), lower.FloatAttr("value", 2)),
+		testmodel.Node("Slice", []string{"p"}, []string{"sl"}, lower.IntsAttr("starts", 1), lower.IntsAttr("ends", 5), lower.IntsAttr("axes", 2)),
+		testmodel.Node("Squeeze", []string{"sl"}, []string{"sq"}, lower.IntsAttr("axes", 0)),
+		testmodel.Node("Split", []string{"sq"}, []string{"s0", "s1"}, lower.IntAttr("axis", 1), lower.IntsAttr("split", 2, 2)))
 	g := convert(t, gm, 13)
 	if got := opTypes(g); got != "Pad,Slice,Squeeze,Split" {
 		t.Fatalf("ops %s", got)
@@ -224,9 +194,9 @@ func TestConvertPadSliceSqueezeSplitAttributesBecomeInputs(t *testing.T) {
 		t.Errorf("pad value %v", v)
 	}
 	// At 18 an equal Split must name its output count.
-	gm = buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 4)},
-		[]*onnxpb.ValueInfoProto{vinfo("a", onnxpb.TensorProto_FLOAT, 2), vinfo("b", onnxpb.TensorProto_FLOAT, 2)}, nil,
-		node("Split", []string{"x"}, []string{"a", "b"}))
+	gm = buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{4})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("a", onnxpb.TensorProto_FLOAT, []int64{2}), testmodel.ValueInfo("b", onnxpb.TensorProto_FLOAT, []int64{2})}, nil,
+		testmodel.Node("Split", []string{"x"}, []string{"a", "b"}))
 	g = convert(t, gm, 18)
 	if a := g.Node[0].Attribute; len(a) != 1 || a[0].GetName() != "num_outputs" || a[0].GetI() != 2 {
 		t.Errorf("split attributes %v", a)
@@ -235,9 +205,9 @@ func TestConvertPadSliceSqueezeSplitAttributesBecomeInputs(t *testing.T) {
 
 func TestConvertUpsampleBecomesAsymmetricResize(t *testing.T) {
 	floats := &onnxpb.AttributeProto{Name: proto.String("scales"), Type: onnxpb.AttributeProto_FLOATS.Enum(), Floats: []float32{1, 1, 2, 2}}
-	gm := buildModel(t, 7, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 1, 1, 2, 2)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 1, 1, 4, 4)}, nil,
-		node("Upsample", []string{"x"}, []string{"y"}, lower.StringAttr("mode", "nearest"), floats))
+	gm := buildModel(t, 7, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 1, 2, 2})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{1, 1, 4, 4})}, nil,
+		testmodel.Node("Upsample", []string{"x"}, []string{"y"}, lower.StringAttr("mode", "nearest"), floats))
 	g := convert(t, gm, 13)
 	n := g.Node[0]
 	if n.GetOpType() != "Resize" || len(n.Input) != 3 {
@@ -262,11 +232,11 @@ func TestConvertUpsampleBecomesAsymmetricResize(t *testing.T) {
 }
 
 func TestConvertBatchNormDropsSpatialAndUnusedTrainingOutputs(t *testing.T) {
-	inits := []*onnxpb.TensorProto{f32Tensor("s", []int64{2}, 1, 1), f32Tensor("b", []int64{2}, 0, 0),
-		f32Tensor("m", []int64{2}, 0, 0), f32Tensor("v", []int64{2}, 1, 1)}
-	gm := buildModel(t, 7, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 1, 2, 3)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 1, 2, 3)}, inits,
-		node("BatchNormalization", []string{"x", "s", "b", "m", "v"}, []string{"y", "rm", "rv"}, lower.IntAttr("spatial", 1)))
+	inits := []*onnxpb.TensorProto{testmodel.Float32s("s", []int64{2}, 1, 1), testmodel.Float32s("b", []int64{2}, 0, 0),
+		testmodel.Float32s("m", []int64{2}, 0, 0), testmodel.Float32s("v", []int64{2}, 1, 1)}
+	gm := buildModel(t, 7, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 2, 3})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{1, 2, 3})}, inits,
+		testmodel.Node("BatchNormalization", []string{"x", "s", "b", "m", "v"}, []string{"y", "rm", "rv"}, lower.IntAttr("spatial", 1)))
 	g := convert(t, gm, 15)
 	n := g.Node[0]
 	if len(n.Attribute) != 0 || !slices.Equal(n.Output, []string{"y"}) {
@@ -275,23 +245,23 @@ func TestConvertBatchNormDropsSpatialAndUnusedTrainingOutputs(t *testing.T) {
 }
 
 func TestConvertRefusesUnknownOpsAndNonTrivialDowngrades(t *testing.T) {
-	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2)}, nil,
-		node("NoSuchOp", []string{"x"}, []string{"y"}))
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{2})}, nil,
+		testmodel.Node("NoSuchOp", []string{"x"}, []string{"y"}))
 	if err := lower.ConvertOpset(gm, 21); err == nil || !strings.Contains(err.Error(), "NoSuchOp_y") {
 		t.Errorf("error %v, want one naming node NoSuchOp_y", err)
 	}
 	// Axes computed at run time have no attribute form before 18.
-	gm = buildModel(t, 18, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 2, 3), vinfo("ax", onnxpb.TensorProto_INT64, 1)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 2, 1)}, nil,
-		node("ReduceMean", []string{"x", "ax"}, []string{"y"}))
+	gm = buildModel(t, 18, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3}), testmodel.ValueInfo("ax", onnxpb.TensorProto_INT64, []int64{1})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{2, 1})}, nil,
+		testmodel.Node("ReduceMean", []string{"x", "ax"}, []string{"y"}))
 	if err := lower.ConvertOpset(gm, 13); err == nil || !strings.Contains(err.Error(), "ReduceMean_y") || !strings.Contains(err.Error(), "axes") {
 		t.Errorf("downgrade error %v, want one naming node ReduceMean_y and its axes", err)
 	}
 	// Conv did not change between 11 and 21: a trivial downgrade works.
-	gm = buildModel(t, 21, []*onnxpb.ValueInfoProto{vinfo("x", onnxpb.TensorProto_FLOAT, 1, 1, 3, 3)},
-		[]*onnxpb.ValueInfoProto{vinfo("y", onnxpb.TensorProto_FLOAT, 1, 1, 3, 3)}, []*onnxpb.TensorProto{f32Tensor("w", []int64{1, 1, 1, 1}, 2)},
-		node("Conv", []string{"x", "w"}, []string{"y"}))
+	gm = buildModel(t, 21, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 1, 3, 3})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{1, 1, 3, 3})}, []*onnxpb.TensorProto{testmodel.Float32s("w", []int64{1, 1, 1, 1}, 2)},
+		testmodel.Node("Conv", []string{"x", "w"}, []string{"y"}))
 	if err := lower.ConvertOpset(gm, 13); err != nil {
 		t.Errorf("trivial downgrade: %v", err)
 	} else if gm.Opset("") != 13 {

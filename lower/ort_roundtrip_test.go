@@ -1,3 +1,5 @@
+//go:build ort
+
 package lower_test
 
 import (
@@ -18,6 +20,10 @@ import (
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
+
+// This file is only the ONNX Runtime comparison (lowering and raising every
+// node test without it is TestLowerRaiseIsIdentityOnCorpus), so it builds
+// only with the ort tag.
 
 // Every ONNX node test that ONNX Runtime runs gives the same outputs after
 // lower → raise; the tests it refuses are listed in docs/ort-node-refusals.md

@@ -7,28 +7,14 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	d := os.Getenv("ONNXQUANT_CORPUS")
-	if d == "" {
-		d = "/work/shared/corpus"
-	}
-	if _, err := os.Stat(d); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing: %v", err)
-		}
-		t.Skip("corpus missing")
-	}
-	return d
-}
-
 // Lowering and raising an unmodified model must give back the same model.
 func TestLowerRaiseIsIdentityOnCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testenv.Corpus(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "models", "*.onnx"))
 	nodeTests, _ := filepath.Glob(filepath.Join(dir, "onnx-node", "*", "model.onnx"))
 	files = append(files, nodeTests...)

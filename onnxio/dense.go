@@ -11,83 +11,77 @@ import (
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
+// dtypeTable is the one mapping between ONNX data types and the gorgonia
+// element types that hold them in memory. widened marks the
+// reduced-precision floats (held as Float32) and the 4- and 2-bit integers
+// (held as Int8/Uint8), whose values the wider type holds but does not
+// round to.
+var dtypeTable = [...]struct {
+	onnx    onnxpb.TensorProto_DataType
+	dtype   tensor.Dtype
+	widened bool
+}{
+	{onnxpb.TensorProto_FLOAT, tensor.Float32, false},
+	{onnxpb.TensorProto_DOUBLE, tensor.Float64, false},
+	{onnxpb.TensorProto_INT8, tensor.Int8, false},
+	{onnxpb.TensorProto_UINT8, tensor.Uint8, false},
+	{onnxpb.TensorProto_INT16, tensor.Int16, false},
+	{onnxpb.TensorProto_UINT16, tensor.Uint16, false},
+	{onnxpb.TensorProto_INT32, tensor.Int32, false},
+	{onnxpb.TensorProto_UINT32, tensor.Uint32, false},
+	{onnxpb.TensorProto_INT64, tensor.Int64, false},
+	{onnxpb.TensorProto_UINT64, tensor.Uint64, false},
+	{onnxpb.TensorProto_BOOL, tensor.Bool, false},
+	{onnxpb.TensorProto_STRING, tensor.String, false},
+	{onnxpb.TensorProto_COMPLEX64, tensor.Complex64, false},
+	{onnxpb.TensorProto_COMPLEX128, tensor.Complex128, false},
+	{onnxpb.TensorProto_FLOAT16, tensor.Float32, true},
+	{onnxpb.TensorProto_BFLOAT16, tensor.Float32, true},
+	{onnxpb.TensorProto_FLOAT8E4M3FN, tensor.Float32, true},
+	{onnxpb.TensorProto_FLOAT8E4M3FNUZ, tensor.Float32, true},
+	{onnxpb.TensorProto_FLOAT8E5M2, tensor.Float32, true},
+	{onnxpb.TensorProto_FLOAT8E5M2FNUZ, tensor.Float32, true},
+	{onnxpb.TensorProto_FLOAT8E8M0, tensor.Float32, true},
+	{onnxpb.TensorProto_FLOAT4E2M1, tensor.Float32, true},
+	{onnxpb.TensorProto_INT4, tensor.Int8, true},
+	{onnxpb.TensorProto_INT2, tensor.Int8, true},
+	{onnxpb.TensorProto_UINT4, tensor.Uint8, true},
+	{onnxpb.TensorProto_UINT2, tensor.Uint8, true},
+}
+
 // DtypeOf returns the gorgonia element type ToDense produces for an ONNX
 // data type. Reduced-precision floats (FLOAT16, BFLOAT16, FLOAT8*,
 // FLOAT4E2M1) widen to Float32; 4-bit and 2-bit integers widen to
 // Int8/Uint8.
 func DtypeOf(dt int32) (tensor.Dtype, error) {
-	switch onnxpb.TensorProto_DataType(dt) {
-	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16,
-		onnxpb.TensorProto_FLOAT8E4M3FN, onnxpb.TensorProto_FLOAT8E4M3FNUZ, onnxpb.TensorProto_FLOAT8E5M2,
-		onnxpb.TensorProto_FLOAT8E5M2FNUZ, onnxpb.TensorProto_FLOAT8E8M0, onnxpb.TensorProto_FLOAT4E2M1:
-		return tensor.Float32, nil
-	case onnxpb.TensorProto_DOUBLE:
-		return tensor.Float64, nil
-	case onnxpb.TensorProto_INT8, onnxpb.TensorProto_INT4, onnxpb.TensorProto_INT2:
-		return tensor.Int8, nil
-	case onnxpb.TensorProto_UINT8, onnxpb.TensorProto_UINT4, onnxpb.TensorProto_UINT2:
-		return tensor.Uint8, nil
-	case onnxpb.TensorProto_INT16:
-		return tensor.Int16, nil
-	case onnxpb.TensorProto_UINT16:
-		return tensor.Uint16, nil
-	case onnxpb.TensorProto_INT32:
-		return tensor.Int32, nil
-	case onnxpb.TensorProto_UINT32:
-		return tensor.Uint32, nil
-	case onnxpb.TensorProto_INT64:
-		return tensor.Int64, nil
-	case onnxpb.TensorProto_UINT64:
-		return tensor.Uint64, nil
-	case onnxpb.TensorProto_BOOL:
-		return tensor.Bool, nil
-	case onnxpb.TensorProto_STRING:
-		return tensor.String, nil
-	case onnxpb.TensorProto_COMPLEX64:
-		return tensor.Complex64, nil
-	case onnxpb.TensorProto_COMPLEX128:
-		return tensor.Complex128, nil
+	for _, e := range dtypeTable {
+		if int32(e.onnx) == dt {
+			return e.dtype, nil
+		}
 	}
 	return tensor.Dtype{}, fmt.Errorf("%s: %w", DataTypeName(dt), ErrUnsupportedType)
+}
+
+// Widened reports whether DtypeOf holds dt in a wider element type (see
+// dtypeTable); false for types it holds exactly and for unknown ones.
+func Widened(dt int32) bool {
+	for _, e := range dtypeTable {
+		if int32(e.onnx) == dt {
+			return e.widened
+		}
+	}
+	return false
 }
 
 // DataTypeOf returns the ONNX data type FromDense writes for a gorgonia
 // element type.
 func DataTypeOf(d tensor.Dtype) (int32, error) {
-	var dt onnxpb.TensorProto_DataType
-	switch d {
-	case tensor.Float32:
-		dt = onnxpb.TensorProto_FLOAT
-	case tensor.Float64:
-		dt = onnxpb.TensorProto_DOUBLE
-	case tensor.Int8:
-		dt = onnxpb.TensorProto_INT8
-	case tensor.Uint8:
-		dt = onnxpb.TensorProto_UINT8
-	case tensor.Int16:
-		dt = onnxpb.TensorProto_INT16
-	case tensor.Uint16:
-		dt = onnxpb.TensorProto_UINT16
-	case tensor.Int32:
-		dt = onnxpb.TensorProto_INT32
-	case tensor.Uint32:
-		dt = onnxpb.TensorProto_UINT32
-	case tensor.Int64:
-		dt = onnxpb.TensorProto_INT64
-	case tensor.Uint64:
-		dt = onnxpb.TensorProto_UINT64
-	case tensor.Bool:
-		dt = onnxpb.TensorProto_BOOL
-	case tensor.String:
-		dt = onnxpb.TensorProto_STRING
-	case tensor.Complex64:
-		dt = onnxpb.TensorProto_COMPLEX64
-	case tensor.Complex128:
-		dt = onnxpb.TensorProto_COMPLEX128
-	default:
-		return 0, fmt.Errorf("gorgonia dtype %v: %w", d, ErrUnsupportedType)
+	for _, e := range dtypeTable {
+		if e.dtype == d && !e.widened {
+			return int32(e.onnx), nil
+		}
 	}
-	return int32(dt), nil
+	return 0, fmt.Errorf("gorgonia dtype %v: %w", d, ErrUnsupportedType)
 }
 
 // ToDense decodes a tensor into a gorgonia Dense with the element type

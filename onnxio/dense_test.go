@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -138,7 +139,7 @@ func equalSlices(a, b any) bool {
 }
 
 func TestToDenseRefusesEmptyAndUnsupportedTensors(t *testing.T) {
-	empty := floatTensor("empty", []int64{0, 3})
+	empty := testmodel.Float32s("empty", []int64{0, 3})
 	_, err := onnxio.ToDense(empty, "")
 	wantMention(t, err, `"empty"`)
 	undef := &onnxpb.TensorProto{Name: proto.String("u"), DataType: proto.Int32(0), Dims: []int64{1}}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -119,7 +120,7 @@ func TestValidateReportsDanglingInputInsideSubgraph(t *testing.T) {
 
 func TestValidateRejectsSubgraphReadingValueDefinedAfterIt(t *testing.T) {
 	pb := ifModel("x", "late")
-	pb.Graph.Node = append(pb.Graph.Node, node("late0", "Identity", []string{"x"}, []string{"late"}))
+	pb.Graph.Node = append(pb.Graph.Node, testmodel.NamedNode("late0", "Identity", []string{"x"}, []string{"late"}))
 	_, ve := validationOf(t, "late.onnx", pb)
 	wantMention(t, ve, `"late"`)
 }
@@ -128,7 +129,7 @@ func TestValidateListsAllProblemsAtOnce(t *testing.T) {
 	pb := tinyModel()
 	pb.Graph.Initializer = nil
 	pb.Graph.Node = append(pb.Graph.Node,
-		node("", "Relu", []string{"x"}, []string{"y"}), // duplicate output, unnamed
+		testmodel.NamedNode("", "Relu", []string{"x"}, []string{"y"}), // duplicate output, unnamed
 		&onnxpb.NodeProto{OpType: proto.String("Foo"), Domain: proto.String("x.y"), Input: []string{"", "x"}, Output: []string{"q"}})
 	pb.Graph.Output = append(pb.Graph.Output, valueInfo("never"))
 	_, ve := validationOf(t, "many.onnx", pb)

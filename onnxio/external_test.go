@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -235,7 +236,7 @@ func TestExternalDataOutOfFileBoundsIsAnError(t *testing.T) {
 func TestThresholdMovesOnlyRawTensorsUnlessTheModelIsTooBig(t *testing.T) {
 	pb := tinyModel()
 	pb.Graph.Initializer = append(pb.Graph.Initializer,
-		floatTensor("typed", []int64{1024}, make([]float32, 1024)...),
+		testmodel.Float32s("typed", []int64{1024}, make([]float32, 1024)...),
 		&onnxpb.TensorProto{Name: proto.String("raw"), Dims: []int64{1024},
 			DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), RawData: make([]byte, 4096)})
 	m := &onnxio.Model{Proto: pb}

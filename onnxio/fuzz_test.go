@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -40,10 +41,7 @@ func FuzzRead(f *testing.F) {
 		f.Add(b)
 	}
 	// Small real models from the node tests, when the corpus is present.
-	if root := os.Getenv("ONNXQUANT_CORPUS"); root != "" || dirExists("../../shared/corpus") {
-		if root == "" {
-			root = "../../shared/corpus"
-		}
+	if root, err := testenv.CorpusDir(); err == nil {
 		for _, test := range []string{"test_if", "test_loop11", "test_scan_sum", "test_cast_FLOAT_to_FLOAT16", "test_dequantizelinear", "test_constant"} {
 			if b, err := os.ReadFile(filepath.Join(root, "onnx-node", test, "model.onnx")); err == nil {
 				f.Add(b)
@@ -94,9 +92,4 @@ func FuzzRead(f *testing.F) {
 		}
 		_ = m.LoadExternalData()
 	})
-}
-
-func dirExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }

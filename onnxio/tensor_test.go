@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -302,7 +303,7 @@ func TestTypedFieldsAndRawDataDecodeAlike(t *testing.T) {
 }
 
 func TestIntAccessorsRefuseFloatsAndOutOfRange(t *testing.T) {
-	f := floatTensor("f", []int64{1}, 1.5)
+	f := testmodel.Float32s("f", []int64{1}, 1.5)
 	if _, err := onnxio.Int64s(f, ""); err == nil {
 		t.Error("Int64s accepted a FLOAT tensor")
 	}
@@ -320,7 +321,7 @@ func TestIntAccessorsRefuseFloatsAndOutOfRange(t *testing.T) {
 
 func TestMismatchedDataSizesAreErrorsNamingTheTensor(t *testing.T) {
 	for _, tp := range []*onnxpb.TensorProto{
-		floatTensor("short", []int64{3}, 1, 2),
+		testmodel.Float32s("short", []int64{3}, 1, 2),
 		{Name: proto.String("rawshort"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Dims: []int64{2}, RawData: []byte{1, 2, 3}},
 		{Name: proto.String("negdim"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Dims: []int64{-1}},
 		{Name: proto.String("overflow"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Dims: []int64{1 << 40, 1 << 40}},

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -17,17 +18,6 @@ func valueInfo(name string) *onnxpb.ValueInfoProto {
 	return &onnxpb.ValueInfoProto{Name: proto.String(name)}
 }
 
-func node(name, op string, in, out []string) *onnxpb.NodeProto {
-	return &onnxpb.NodeProto{Name: proto.String(name), OpType: proto.String(op), Input: in, Output: out}
-}
-
-func floatTensor(name string, dims []int64, vals ...float32) *onnxpb.TensorProto {
-	return &onnxpb.TensorProto{
-		Name: proto.String(name), Dims: dims,
-		DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: vals,
-	}
-}
-
 // tinyModel is y = Add(x, w) with w an initializer, opset 13.
 func tinyModel() *onnxpb.ModelProto {
 	return &onnxpb.ModelProto{
@@ -36,8 +26,8 @@ func tinyModel() *onnxpb.ModelProto {
 		Graph: &onnxpb.GraphProto{
 			Name:        proto.String("tiny"),
 			Input:       []*onnxpb.ValueInfoProto{valueInfo("x")},
-			Initializer: []*onnxpb.TensorProto{floatTensor("w", []int64{2}, 1, 2)},
-			Node:        []*onnxpb.NodeProto{node("add0", "Add", []string{"x", "w"}, []string{"y"})},
+			Initializer: []*onnxpb.TensorProto{testmodel.Float32s("w", []int64{2}, 1, 2)},
+			Node:        []*onnxpb.NodeProto{testmodel.NamedNode("add0", "Add", []string{"x", "w"}, []string{"y"})},
 			Output:      []*onnxpb.ValueInfoProto{valueInfo("y")},
 		},
 	}
@@ -49,11 +39,11 @@ func ifModel(thenReads, elseReads string) *onnxpb.ModelProto {
 	body := func(name, reads string) *onnxpb.GraphProto {
 		return &onnxpb.GraphProto{
 			Name:   proto.String(name),
-			Node:   []*onnxpb.NodeProto{node(name+"_id", "Identity", []string{reads}, []string{name + "_out"})},
+			Node:   []*onnxpb.NodeProto{testmodel.NamedNode(name+"_id", "Identity", []string{reads}, []string{name + "_out"})},
 			Output: []*onnxpb.ValueInfoProto{valueInfo(name + "_out")},
 		}
 	}
-	ifNode := node("if0", "If", []string{"cond"}, []string{"z"})
+	ifNode := testmodel.NamedNode("if0", "If", []string{"cond"}, []string{"z"})
 	ifNode.Attribute = []*onnxpb.AttributeProto{
 		{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: body("then", thenReads)},
 		{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: body("else", elseReads)},

@@ -77,7 +77,7 @@ func AbsorbQDQ(gm *lower.GraphModule) (map[string]FixedQParams, error) {
 // readQParams reads the constant scale and zero point of a DequantizeLinear.
 func readQParams(n *lower.Node, dir string) (FixedQParams, error) {
 	fq := FixedQParams{Axis: int(n.AttrInt("axis", 1))}
-	if len(n.Inputs) < 2 || !isConstant(n.Inputs[1]) {
+	if len(n.Inputs) < 2 || !n.Inputs[1].IsInitializer(lower.EnclosingGraphs) {
 		return fq, fmt.Errorf("node %q (DequantizeLinear): scale is not a constant", n.Meta.SourceName)
 	}
 	scale, err := onnxio.Float32s(n.Inputs[1].Producer.Initializer, dir)
@@ -88,7 +88,7 @@ func readQParams(n *lower.Node, dir string) (FixedQParams, error) {
 	fq.ZeroPoint = make([]int32, len(scale))
 	fq.DType = n.Inputs[0].DType
 	if len(n.Inputs) > 2 && n.Inputs[2] != nil {
-		if !isConstant(n.Inputs[2]) {
+		if !n.Inputs[2].IsInitializer(lower.EnclosingGraphs) {
 			return fq, fmt.Errorf("node %q (DequantizeLinear): zero point is not a constant", n.Meta.SourceName)
 		}
 		zt := n.Inputs[2].Producer.Initializer

@@ -19,23 +19,48 @@ var (
 	// oneToOneOps have their own input and output qparams.
 	oneToOneOps = set("Abs", "Ceil", "Erf", "Exp", "Floor", "Round", "Log", "Reciprocal", "Sqrt", "Sigmoid", "Tanh",
 		"Cos", "Sin", "Tan", "Atan", "Asin", "Acos", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "HardSigmoid", "HardSwish",
-		"LeakyRelu", "Gelu", "Elu", "Selu", "Celu", "Softplus", "Softsign", "Neg", "Pow", "Softmax", "LogSoftmax", "ReduceSum",
-		"ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceSumSquare", "Div", "LayerNormalization",
-		"GroupNormalization", "InstanceNormalization", "BatchNormalization", "CumSum", "Sign", "PRelu", "Mish", "Sum", "Mean")
+		"LeakyRelu", "Gelu", "Elu", "Selu", "Celu", "Softplus", "Neg", "Pow", "Softmax", "LogSoftmax", "ReduceSum",
+		"ReduceMax", "ReduceMin", "Div", "LayerNormalization", "GroupNormalization", "InstanceNormalization",
+		"BatchNormalization", "CumSum", "PRelu")
 	// sharedOps keep their input's qparams on their output (and all their
 	// data inputs share one group).
 	sharedOps = set("Concat", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Split", "Pad",
-		"MaxPool", "Relu", "Clip", "Identity", "Expand", "Tile", "Gather", "GatherElements", "DepthToSpace",
-		"SpaceToDepth", "Dropout", "Max", "Min", "Where")
+		"MaxPool", "Relu", "Clip", "Identity", "Expand", "Tile", "Gather", "GatherElements", "GatherND", "ScatterElements",
+		"ScatterND", "DepthToSpace", "SpaceToDepth", "Dropout", "Max", "Min", "Where")
 	// sharedOutputOps observe their input and give the output the same
 	// qparams: average pools and means.
-	sharedOutputOps = set("AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "Resize", "Upsample")
+	sharedOutputOps = set("AveragePool", "GlobalAveragePool", "ReduceMean", "Resize")
 	// compareOps share input 1 with input 0 and leave the bool output.
 	compareOps = set("Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual")
+	// castOps keep their input's qparams when they cast float to float;
+	// other casts are integer work.
+	castOps = set("Cast")
+	// indexOutputOps read a quantized input through its DequantizeLinear
+	// and write integers: nothing of theirs needs qparams.
+	indexOutputOps = set("ArgMax")
 	// passThroughOps never compute on float data.
 	passThroughOps = set("Shape", "Size", "ConstantOfShape", "Range", "NonZero", "QuantizeLinear", "DequantizeLinear",
 		"Constant", "And", "Or", "Not", "Xor")
 )
+
+// AnnotatorFamilies lists, for every op type the annotator quantizes, the
+// families it belongs to (weighted, binary, one-to-one, shared, shared
+// output, compare, pass-through), so tests can hold the targets' operator
+// tables and the interpreter to it.
+func AnnotatorFamilies() map[string][]string {
+	out := map[string][]string{}
+	for _, f := range []struct {
+		name string
+		ops  map[string]bool
+	}{{"weighted", weightedOps}, {"binary", binaryOps}, {"one-to-one", oneToOneOps}, {"shared", sharedOps},
+		{"shared-output", sharedOutputOps}, {"compare", compareOps}, {"cast", castOps}, {"index-output", indexOutputOps},
+		{"pass-through", passThroughOps}} {
+		for op := range f.ops {
+			out[op] = append(out[op], f.name)
+		}
+	}
+	return out
+}
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -57,6 +82,8 @@ func dataInputs(n *lower.Node) []int {
 		return idx
 	case "Where":
 		return []int{1, 2}
+	case "ScatterElements", "ScatterND":
+		return []int{0, 2}
 	}
 	return []int{0}
 }
@@ -149,7 +176,7 @@ func (a *Annotation) node(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	if n.Target.Domain != "" && n.Target.Domain != "ai.onnx" && n.Target.Domain != "com.microsoft" {
 		return nil
 	}
-	if !hasFloat(n) || passThroughOps[op] {
+	if !hasFloat(n) || passThroughOps[op] || indexOutputOps[op] {
 		return nil
 	}
 	switch {
@@ -162,7 +189,7 @@ func (a *Annotation) node(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	case binaryOps[op] || oneToOneOps[op]:
 		a.Quantized[n] = cfg
 		for i, v := range n.Inputs {
-			if isFloat(v) && !(op == "Pow" && i == 1 && isConstant(v)) {
+			if isFloat(v) && !(op == "Pow" && i == 1 && v.IsInitializer(lower.EnclosingGraphs)) {
 				a.input(n, i, cfg.InputActivation)
 			}
 		}
@@ -203,7 +230,7 @@ func (a *Annotation) node(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 				a.union(p, q)
 			}
 		}
-	case op == "Cast":
+	case castOps[op]:
 		// int -> float casts get fixed qparams in ExecuTorch; float ->
 		// float keeps the input's. Others are integer work.
 		if isFloat(n.Outputs[0]) && isFloat(n.Inputs[0]) {
@@ -225,7 +252,7 @@ func (a *Annotation) weighted(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	if err != nil {
 		return err
 	}
-	w := outerValue(n.Inputs[1])
+	w := n.Inputs[1].Source()
 	wp := a.out[w]
 	if wp == nil || wp.Root().Axis != axis || wp.Root().Spec.Key() != cfg.Weight.Key() {
 		wp = a.newPoint(cfg.Weight, Site{Kind: OutputSite, Value: w, Graph: w.Producer.Graph()})
@@ -238,8 +265,8 @@ func (a *Annotation) weighted(n *lower.Node, cfg *Config, cs *ConfigSet) error {
 	}
 	a.edge[edgeKey{n, 1}] = wp.Root()
 	if len(n.Inputs) > 2 && n.Inputs[2] != nil && isFloat(n.Inputs[2]) && in != nil {
-		b := outerValue(n.Inputs[2])
-		if !isConstant(b) {
+		b := n.Inputs[2].Source()
+		if !b.IsInitializer(lower.EnclosingGraphs) {
 			return fmt.Errorf("node %q (%s): bias %q is not a constant", n.Meta.SourceName, n.Target.OpType, b.Name)
 		}
 		bp := a.newPoint(&QSpec{DType: int32(onnxpb.TensorProto_INT32), QMin: cfg.BiasQMin, QMax: cfg.BiasQMax, Symmetric: true, PerChannel: wp.Root().Spec.PerChannel},
@@ -262,7 +289,7 @@ func fusableActivation(n *lower.Node, cfg *Config, cs *ConfigSet) *lower.Node {
 		return nil
 	}
 	users := n.Graph().Users(n.Outputs[0])
-	if len(users) != 1 || users[0].Op != lower.CallFunction || isGraphOutput(n.Outputs[0]) {
+	if len(users) != 1 || users[0].Op != lower.CallFunction || n.Outputs[0].IsGraphOutput() {
 		return nil
 	}
 	u := users[0]
@@ -286,7 +313,7 @@ func clipMin(n *lower.Node) float32 {
 	if n.Target.Version < 11 {
 		return n.AttrFloat("min", -1)
 	}
-	if len(n.Inputs) < 2 || n.Inputs[1] == nil || !isConstant(n.Inputs[1]) {
+	if len(n.Inputs) < 2 || n.Inputs[1] == nil || !n.Inputs[1].IsInitializer(lower.EnclosingGraphs) {
 		return -1
 	}
 	vals, err := onnxio.Float32s(n.Inputs[1].Producer.Initializer, n.Graph().Module.Root().Dir)
@@ -330,7 +357,7 @@ func (a *Annotation) input(n *lower.Node, i int, spec *QSpec) *Point {
 	if v == nil || spec == nil {
 		return nil
 	}
-	if ov := outerValue(v); ov != v {
+	if ov := v.Source(); ov != v {
 		// A body reading an outer value: quantize it where it is made,
 		// the only place an observer sees it; the body's capture then
 		// reads the dequantized tensor.
@@ -395,27 +422,7 @@ func hasFloat(n *lower.Node) bool {
 	return false
 }
 
-// isConstant reports whether v is an initializer, of its own graph or of
-// an enclosing one that a body captures.
-func isConstant(v *lower.Value) bool {
-	v = outerValue(v)
-	return v != nil && v.Producer != nil && v.Producer.Op == lower.GetAttr
-}
-
-// outerValue follows body captures to the outer value they stand for.
-func outerValue(v *lower.Value) *lower.Value { return v.Source() }
-
 // isWeight reports whether input i of n is a float initializer.
 func isWeight(n *lower.Node, i int) bool {
-	return i < len(n.Inputs) && isConstant(n.Inputs[i]) && isFloat(n.Inputs[i])
-}
-
-func isGraphOutput(v *lower.Value) bool {
-	out := v.Producer.Graph().OutputNode()
-	for _, o := range out.Inputs {
-		if o == v {
-			return true
-		}
-	}
-	return false
+	return i < len(n.Inputs) && n.Inputs[i].IsInitializer(lower.EnclosingGraphs) && isFloat(n.Inputs[i])
 }

@@ -3,6 +3,7 @@ package qpass_test
 import (
 	"testing"
 
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -32,15 +33,15 @@ func nodeOf(t *testing.T, gm *lower.GraphModule, op string) *lower.Node {
 	return nil
 }
 
-func convReluGraph() *modelBuilder {
+func convReluGraph() *testmodel.Builder {
 	w := make([]float32, 3*2*3*3)
 	for i := range w {
 		w[i] = float32(i%7-3) / 8
 	}
-	return newModel(13).input("x", 1, 2, 4, 4).output("y", 1, 3, 4, 4).
-		init("w", []int64{3, 2, 3, 3}, w...).init("b", []int64{3}, 0.5, -0.25, 1).
-		node("Conv", []string{"x", "w", "b"}, []string{"c"}, lower.IntsAttr("pads", 1, 1, 1, 1)).
-		node("Relu", []string{"c"}, []string{"y"})
+	return testmodel.New(13).Input("x", 1, 2, 4, 4).Output("y", 1, 3, 4, 4).
+		Init("w", []int64{3, 2, 3, 3}, w...).Init("b", []int64{3}, 0.5, -0.25, 1).
+		Node("Conv", []string{"x", "w", "b"}, []string{"c"}, lower.IntsAttr("pads", 1, 1, 1, 1)).
+		Node("Relu", []string{"c"}, []string{"y"})
 }
 
 func annotate(t *testing.T, gm *lower.GraphModule, cs *qpass.ConfigSet) *qpass.Annotation {
@@ -53,7 +54,7 @@ func annotate(t *testing.T, gm *lower.GraphModule, cs *qpass.ConfigSet) *qpass.A
 }
 
 func TestAnnotateFusesReluIntoConvForInt8(t *testing.T) {
-	gm := lowerInferred(t, convReluGraph().model())
+	gm := lowerInferred(t, convReluGraph().Model())
 	ann := annotate(t, gm, &qpass.ConfigSet{Global: qpass.SymmetricInt8(true, false)})
 	conv, relu := nodeOf(t, gm, "Conv"), nodeOf(t, gm, "Relu")
 	if !ann.Fused[relu] {
@@ -81,7 +82,7 @@ func TestAnnotateFusesReluIntoConvForInt8(t *testing.T) {
 }
 
 func TestAnnotateDoesNotFuseSymmetricA16W8(t *testing.T) {
-	gm := lowerInferred(t, convReluGraph().model())
+	gm := lowerInferred(t, convReluGraph().Model())
 	ann := annotate(t, gm, &qpass.ConfigSet{Global: qpass.SymmetricA16W8(true, false)})
 	conv, relu := nodeOf(t, gm, "Conv"), nodeOf(t, gm, "Relu")
 	if ann.Fused[relu] {
@@ -101,9 +102,9 @@ func TestAnnotateDoesNotFuseSymmetricA16W8(t *testing.T) {
 }
 
 func TestAnnotateSharesConcatAndKeepsAddIndependent(t *testing.T) {
-	m := newModel(13).input("a", 1, 2).input("b", 1, 2).output("cat", 1, 4).output("sum", 1, 2).
-		node("Concat", []string{"a", "b"}, []string{"cat"}, lower.IntAttr("axis", 1)).
-		node("Add", []string{"a", "b"}, []string{"sum"}).model()
+	m := testmodel.New(13).Input("a", 1, 2).Input("b", 1, 2).Output("cat", 1, 4).Output("sum", 1, 2).
+		Node("Concat", []string{"a", "b"}, []string{"cat"}, lower.IntAttr("axis", 1)).
+		Node("Add", []string{"a", "b"}, []string{"sum"}).Model()
 	gm := lowerInferred(t, m)
 	ann := annotate(t, gm, &qpass.ConfigSet{Global: qpass.SymmetricInt8(true, false)})
 	cat, add := nodeOf(t, gm, "Concat"), nodeOf(t, gm, "Add")
@@ -125,14 +126,14 @@ func TestAnnotateWeightAxes(t *testing.T) {
 		op   string
 		axis int
 	}{
-		{"Gemm", newModel(13).input("x", 2, 3).output("y", 2, 4).init("w", []int64{3, 4}, make([]float32, 12)...).
-			node("Gemm", []string{"x", "w"}, []string{"y"}).model(), "Gemm", 1},
-		{"Gemm transB", newModel(13).input("x", 2, 3).output("y", 2, 4).init("w", []int64{4, 3}, make([]float32, 12)...).
-			node("Gemm", []string{"x", "w"}, []string{"y"}, lower.IntAttr("transB", 1)).model(), "Gemm", 0},
-		{"MatMul", newModel(13).input("x", 2, 3).output("y", 2, 4).init("w", []int64{3, 4}, make([]float32, 12)...).
-			node("MatMul", []string{"x", "w"}, []string{"y"}).model(), "MatMul", 1},
-		{"ConvTranspose", newModel(13).input("x", 1, 2, 3, 3).output("y", 1, 4, 5, 5).init("w", []int64{2, 4, 3, 3}, make([]float32, 72)...).
-			node("ConvTranspose", []string{"x", "w"}, []string{"y"}).model(), "ConvTranspose", 1},
+		{"Gemm", testmodel.New(13).Input("x", 2, 3).Output("y", 2, 4).Init("w", []int64{3, 4}, make([]float32, 12)...).
+			Node("Gemm", []string{"x", "w"}, []string{"y"}).Model(), "Gemm", 1},
+		{"Gemm transB", testmodel.New(13).Input("x", 2, 3).Output("y", 2, 4).Init("w", []int64{4, 3}, make([]float32, 12)...).
+			Node("Gemm", []string{"x", "w"}, []string{"y"}, lower.IntAttr("transB", 1)).Model(), "Gemm", 0},
+		{"MatMul", testmodel.New(13).Input("x", 2, 3).Output("y", 2, 4).Init("w", []int64{3, 4}, make([]float32, 12)...).
+			Node("MatMul", []string{"x", "w"}, []string{"y"}).Model(), "MatMul", 1},
+		{"ConvTranspose", testmodel.New(13).Input("x", 1, 2, 3, 3).Output("y", 1, 4, 5, 5).Init("w", []int64{2, 4, 3, 3}, make([]float32, 72)...).
+			Node("ConvTranspose", []string{"x", "w"}, []string{"y"}).Model(), "ConvTranspose", 1},
 	} {
 		gm := lowerInferred(t, c.m)
 		ann := annotate(t, gm, &qpass.ConfigSet{Global: qpass.SymmetricInt8(true, false)})
@@ -143,8 +144,8 @@ func TestAnnotateWeightAxes(t *testing.T) {
 }
 
 func TestConfigSetPrecedence(t *testing.T) {
-	m := newModel(13).input("x", 1, 2).output("y", 1, 2).
-		node("Relu", []string{"x"}, []string{"y"}).model()
+	m := testmodel.New(13).Input("x", 1, 2).Output("y", 1, 2).
+		Node("Relu", []string{"x"}, []string{"y"}).Model()
 	m.Graph.Node[0].Name = strPtr("/layer1/layer1.0/act/Relu")
 	gm := lowerInferred(t, m)
 	relu := nodeOf(t, gm, "Relu")

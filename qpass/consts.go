@@ -6,7 +6,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -15,81 +14,9 @@ const (
 	dtInt64 = int32(onnxpb.TensorProto_INT64)
 )
 
-// constTensor returns the tensor behind v when v is a constant: an
-// initializer (not one the model also lists as an overridable input), the
-// output of a Constant node, or a body capture of either. dir resolves
-// external data.
-func constTensor(v *lower.Value) (t *onnxpb.TensorProto, dir string, ok bool) {
-	for v != nil && v.Producer != nil {
-		p := v.Producer
-		g := p.Graph()
-		dir = g.Module.Root().Dir
-		switch {
-		case p.Op == lower.GetAttr:
-			if p.AlsoInput {
-				return nil, "", false
-			}
-			return p.Initializer, dir, true
-		case p.Op == lower.Placeholder && p.Capture && g.Outer != nil:
-			v = g.Outer.Value(v.Name)
-			continue
-		case p.Op == lower.CallFunction && p.Target.OpType == "Constant" && p.Target.Domain == "":
-			t := constantAttr(p)
-			return t, dir, t != nil
-		}
-		return nil, "", false
-	}
-	return nil, "", false
-}
-
-// constantAttr turns the value attribute of a Constant node into a tensor.
-func constantAttr(n *lower.Node) *onnxpb.TensorProto {
-	switch {
-	case n.HasAttr("value"):
-		return n.AttrTensor("value")
-	case n.HasAttr("value_float"):
-		return floatTensor(nil, []float32{n.AttrFloat("value_float", 0)})
-	case n.HasAttr("value_floats"):
-		f := n.AttrFloats("value_floats", nil)
-		return floatTensor([]int64{int64(len(f))}, f)
-	case n.HasAttr("value_int"):
-		return int64Tensor(nil, []int64{n.AttrInt("value_int", 0)})
-	case n.HasAttr("value_ints"):
-		v := n.AttrInts("value_ints", nil)
-		return int64Tensor([]int64{int64(len(v))}, v)
-	}
-	return nil
-}
-
-// constFloats returns the values and dims of a float32 constant.
-func constFloats(v *lower.Value) ([]float32, []int64, bool) {
-	t, dir, ok := constTensor(v)
-	if !ok || t.GetDataType() != dtFloat {
-		return nil, nil, false
-	}
-	f, err := onnxio.Float32s(t, dir)
-	if err != nil {
-		return nil, nil, false
-	}
-	return f, t.Dims, true
-}
-
-// constInts returns the values of an integer constant.
-func constInts(v *lower.Value) ([]int64, bool) {
-	t, dir, ok := constTensor(v)
-	if !ok {
-		return nil, false
-	}
-	i, err := onnxio.Int64s(t, dir)
-	if err != nil {
-		return nil, false
-	}
-	return i, true
-}
-
 // constScalar returns the value of a float constant with one element.
 func constScalar(v *lower.Value) (float32, bool) {
-	f, _, ok := constFloats(v)
+	f, _, ok := v.ConstantFloats()
 	if !ok || len(f) != 1 {
 		return 0, false
 	}
@@ -126,7 +53,7 @@ func rankOf(v *lower.Value) (int, bool) {
 	if v.HasShape {
 		return len(v.Shape), true
 	}
-	if t, _, ok := constTensor(v); ok {
+	if t, _, ok := v.Constant(); ok {
 		return len(t.Dims), true
 	}
 	return 0, false
@@ -148,7 +75,7 @@ func dimOf(v *lower.Value, i int) (int64, bool) {
 			}
 		}
 	default:
-		t, _, ok := constTensor(v)
+		t, _, ok := v.Constant()
 		if !ok {
 			return 0, false
 		}
@@ -175,7 +102,7 @@ func dtypeOf(v *lower.Value, depth int) int32 {
 	if v.DType != 0 {
 		return v.DType
 	}
-	if t, _, ok := constTensor(v); ok {
+	if t, _, ok := v.Constant(); ok {
 		return t.GetDataType()
 	}
 	p := v.Producer

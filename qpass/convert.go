@@ -126,7 +126,7 @@ func (c *converter) site(p *Point, s Site, q QParams) error {
 	}
 	var dq *lower.Value
 	var err error
-	if s.Constant() && v.Producer != nil && v.Producer.Op == lower.GetAttr {
+	if s.Constant() && v.IsInitializer(lower.ThisGraph) {
 		dq, err = c.constant(g, v, p, q)
 	} else {
 		dq, err = c.activation(g, v, p, q, s)
@@ -139,7 +139,7 @@ func (c *converter) site(p *Point, s Site, q QParams) error {
 		return nil
 	}
 	// Graph outputs keep their names: the dequantized tensor takes it.
-	name, output := v.Name, isGraphOutput(v)
+	name, output := v.Name, v.IsGraphOutput()
 	if output {
 		g.RenameValue(v, g.NewValueName(name+"_float"))
 	}

@@ -16,7 +16,7 @@ import (
 func convertConvRelu(t *testing.T) (*onnxpb.ModelProto, []float32) {
 	t.Helper()
 	b := convReluGraph()
-	gm := lowerInferred(t, b.model())
+	gm := lowerInferred(t, b.Model())
 	ann := annotate(t, gm, &qpass.ConfigSet{Global: qpass.SymmetricInt8(true, false)})
 	conv, relu := nodeOf(t, gm, "Conv"), nodeOf(t, gm, "Relu")
 	ws := []float32{1.0 / 8, 1.0 / 16, 1.0 / 32}
@@ -136,7 +136,7 @@ func TestConvertWritesIntegerWeightsAndDerivedBias(t *testing.T) {
 }
 
 func TestConvertNeedsQParamsForEveryPoint(t *testing.T) {
-	gm := lowerInferred(t, convReluGraph().model())
+	gm := lowerInferred(t, convReluGraph().Model())
 	ann := annotate(t, gm, &qpass.ConfigSet{Global: qpass.SymmetricInt8(true, false)})
 	if err := qpass.ConvertToQDQ(gm, ann, map[int]qpass.QParams{}); err == nil {
 		t.Fatal("conversion without qparams succeeded")

@@ -27,7 +27,7 @@ func DecomposeLSTM(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 		}
 		var peep []float32
 		if len(n.Inputs) > 7 && n.Inputs[7] != nil {
-			p, _, ok := constFloats(n.Inputs[7])
+			p, _, ok := n.Inputs[7].ConstantFloats()
 			if !ok || len(p) != rc.dirs*3*rc.hidden {
 				return false, unsupported(n, "peepholes P must be a constant float tensor of shape [%d, %d]", rc.dirs, 3*rc.hidden)
 			}

@@ -78,7 +78,7 @@ type axisPad struct{ axis, before, after int64 }
 func padPlan(n *lower.Node) (plan []axisPad, rank int, ok bool) {
 	var pads []int64
 	if len(n.Inputs) > 1 && n.Inputs[1] != nil {
-		if pads, ok = constInts(n.Inputs[1]); !ok {
+		if pads, ok = n.Inputs[1].ConstantInts(); !ok {
 			return nil, 0, false
 		}
 	} else {
@@ -95,7 +95,7 @@ func padPlan(n *lower.Node) (plan []axisPad, rank int, ok bool) {
 	}
 	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
 		r, known := rankOf(n.Inputs[0])
-		a, isConst := constInts(n.Inputs[3])
+		a, isConst := n.Inputs[3].ConstantInts()
 		if !known || !isConst || len(a) != k {
 			return nil, 0, false
 		}

@@ -5,19 +5,11 @@ import (
 	"slices"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
 )
-
-// ints adds an int64 initializer.
-func (b *modelBuilder) ints(name string, data ...int64) *modelBuilder {
-	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{Name: proto.String(name), Dims: []int64{int64(len(data))},
-		DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: data})
-	return b
-}
 
 var reflectPadCtx = &qpass.PassContext{NeedsDecomposition: qpass.Decompositions{ReflectPad: true}}
 
@@ -29,14 +21,14 @@ type padCase struct {
 	axes  []int64
 }
 
-func padModel(opset int64, mode string, c padCase) *modelBuilder {
-	b := newModel(opset).input("x", c.shape...).ints("pads", c.pads...)
+func padModel(opset int64, mode string, c padCase) *testmodel.Builder {
+	b := testmodel.New(opset).Input("x", c.shape...).InitInt64("pads", []int64{int64(len(c.pads))}, c.pads...)
 	in := []string{"x", "pads"}
 	if c.axes != nil {
-		b.ints("axes", c.axes...)
+		b.InitInt64("axes", []int64{int64(len(c.axes))}, c.axes...)
 		in = append(in, "", "axes")
 	}
-	return b.node("Pad", in, []string{"y"}, lower.StringAttr("mode", mode)).output("y")
+	return b.Node("Pad", in, []string{"y"}, lower.StringAttr("mode", mode)).Output("y")
 }
 
 // TestDecomposeReflectPadMatchesONNXRuntime compares the decomposition
@@ -56,10 +48,10 @@ func TestDecomposeReflectPadMatchesONNXRuntime(t *testing.T) {
 			for name, c := range cases {
 				t.Run(fmt.Sprintf("%s/%s/opset%d", name, mode, opset), func(t *testing.T) {
 					b := padModel(opset, mode, c)
-					m := b.model()
+					m := b.Model()
 					out := runPass(t, m, reflectPadCtx, pass(t, "decompose-reflect-pad"))
 					checkPadPieces(t, out, mode)
-					sameOutputs(t, m, out, randomInputs(b, 21), 0)
+					sameOutputs(t, m, out, b.RandomInputs(21), 0)
 				})
 			}
 		}
@@ -81,10 +73,10 @@ func TestDecomposeReflectPadHandlesAxesAndWrap(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			b := padModel(21, tc.mode, tc.c)
-			m := b.model()
+			m := b.Model()
 			out := runPass(t, m, reflectPadCtx, pass(t, "decompose-reflect-pad"))
 			checkPadPieces(t, out, tc.mode)
-			sameOutputs(t, m, out, randomInputs(b, 22), 0)
+			sameOutputs(t, m, out, b.RandomInputs(22), 0)
 		})
 	}
 }
@@ -115,7 +107,7 @@ func checkPadPieces(t *testing.T, m *onnxpb.ModelProto, mode string) {
 
 func TestDecomposeReflectPadKeepsWhatItCannotOrNeedNotRewrite(t *testing.T) {
 	cases := map[string]struct {
-		b   *modelBuilder
+		b   *testmodel.Builder
 		ctx *qpass.PassContext
 	}{
 		"no target flag": {padModel(13, "reflect", padCase{shape: []int64{1, 8}, pads: []int64{0, 2, 0, 2}}), nil},
@@ -123,13 +115,13 @@ func TestDecomposeReflectPadKeepsWhatItCannotOrNeedNotRewrite(t *testing.T) {
 		// reflect reaches at most n-1 = 3 elements
 		"too wide": {padModel(13, "reflect", padCase{shape: []int64{1, 4}, pads: []int64{0, 4, 0, 0}}), reflectPadCtx},
 		"cropping": {padModel(13, "edge", padCase{shape: []int64{1, 8}, pads: []int64{0, -1, 0, 2}}), reflectPadCtx},
-		"computed pads": {newModel(13).input("x", 1, 8).input("p", 4).
-			node("Cast", []string{"p"}, []string{"pi"}, lower.IntAttr("to", int64(onnxpb.TensorProto_INT64))).
-			node("Pad", []string{"x", "pi"}, []string{"y"}, lower.StringAttr("mode", "reflect")).output("y"), reflectPadCtx},
+		"computed pads": {testmodel.New(13).Input("x", 1, 8).Input("p", 4).
+			Node("Cast", []string{"p"}, []string{"pi"}, lower.IntAttr("to", int64(onnxpb.TensorProto_INT64))).
+			Node("Pad", []string{"x", "pi"}, []string{"y"}, lower.StringAttr("mode", "reflect")).Output("y"), reflectPadCtx},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			out := runPass(t, tc.b.model(), tc.ctx, pass(t, "decompose-reflect-pad"))
+			out := runPass(t, tc.b.Model(), tc.ctx, pass(t, "decompose-reflect-pad"))
 			if ops := opTypes(out); !slices.Contains(ops, "Pad") {
 				t.Errorf("Pad rewritten: %v", ops)
 			}
@@ -139,10 +131,10 @@ func TestDecomposeReflectPadKeepsWhatItCannotOrNeedNotRewrite(t *testing.T) {
 
 func TestDecomposeReflectPadWithZeroPadsIsIdentity(t *testing.T) {
 	b := padModel(13, "reflect", padCase{shape: []int64{2, 5}, pads: []int64{0, 0, 0, 0}})
-	m := b.model()
+	m := b.Model()
 	out := runPass(t, m, reflectPadCtx, pass(t, "decompose-reflect-pad"))
 	if got := opTypes(out); !slices.Equal(got, []string{"Identity"}) {
 		t.Fatalf("ops %v, want [Identity]", got)
 	}
-	sameOutputs(t, m, out, randomInputs(b, 23), 0)
+	sameOutputs(t, m, out, b.RandomInputs(23), 0)
 }

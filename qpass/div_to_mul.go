@@ -26,7 +26,7 @@ func DivToMul(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 		}
 		e := lower.NewEmitter(n, n.Graph().Module.Opset(""))
 		var r *lower.Value
-		if f, dims, ok := constFloats(b); ok {
+		if f, dims, ok := b.ConstantFloats(); ok {
 			inv := make([]float32, len(f))
 			for i, x := range f {
 				inv[i] = float32(1 / float64(x))

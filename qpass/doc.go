@@ -1,8 +1,8 @@
 // Package qpass holds the graph passes of the quantizer: the rewrites that
 // prepare a lowered model for annotation (fold, decompose, normalise
 // constants), in the manner of ExecuTorch's transform_for_annotation
-// pipeline, and — added later — annotation, observer insertion and QDQ
-// emission.
+// pipeline, the Arm annotator and the conversion to QDQ. The quantize
+// package runs them as stages of its table.
 //
 // Each pass lives in its own file named for what it does and is a plain
 // function over a *lower.GraphModule that reports whether it changed

@@ -46,7 +46,7 @@ func FoldBatchNorm(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 func bnAffine(n *lower.Node) (scale, shift []float64, ok bool) {
 	var p [4][]float32
 	for i := range p {
-		f, _, ok := constFloats(n.Inputs[i+1])
+		f, _, ok := n.Inputs[i+1].ConstantFloats()
 		if !ok {
 			return nil, nil, false
 		}
@@ -83,14 +83,14 @@ func foldIntoProducer(bn *lower.Node, scale, shift []float64) bool {
 	if len(p.Inputs) < 2 {
 		return false
 	}
-	w, wdims, ok := constFloats(p.Inputs[1])
+	w, wdims, ok := p.Inputs[1].ConstantFloats()
 	if !ok {
 		return false
 	}
 	c := len(scale)
 	var bias []float32
 	if len(p.Inputs) > 2 && p.Inputs[2] != nil {
-		b, _, ok := constFloats(p.Inputs[2])
+		b, _, ok := p.Inputs[2].ConstantFloats()
 		if !ok {
 			return false
 		}
@@ -200,7 +200,7 @@ func biasName(p *lower.Node) string {
 }
 
 func constDims(v *lower.Value) []int64 {
-	t, _, ok := constTensor(v)
+	t, _, ok := v.Constant()
 	if !ok {
 		return nil
 	}

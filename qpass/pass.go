@@ -14,6 +14,9 @@ type Pass struct {
 	// Doc says what the pass rewrites; its first line is printed by
 	// --verbose when the pass runs.
 	Doc string
+	// Removes lists the op types the pass rewrites away in the nodes that
+	// will be quantized, so no target needs to run them.
+	Removes []string
 	// Run rewrites gm in place and reports whether anything changed.
 	Run func(gm *lower.GraphModule, ctx *PassContext) (changed bool, err error)
 }

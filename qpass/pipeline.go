@@ -19,25 +19,25 @@ func TransformForAnnotationPasses() []Pass {
 	return []Pass{
 		{Name: "infer-shapes", Doc: inferShapesDoc, Run: InferShapes},
 		{Name: "fold-constants", Doc: foldConstantsDoc, Run: FoldConstants},
-		{Name: "raise-opset", Doc: raiseOpsetDoc, Run: RaiseOpset},
+		{Name: "raise-opset", Removes: []string{"Upsample"}, Doc: raiseOpsetDoc, Run: RaiseOpset},
 		{Name: "reinfer-shapes", Doc: inferShapesDoc, Run: InferShapes},
-		{Name: "fold-batchnorm", Doc: foldBatchNormDoc, Run: FoldBatchNorm},
-		{Name: "decompose-layernorm", Doc: decomposeLayerNormDoc, Run: DecomposeLayerNorm},
-		{Name: "decompose-lstm", Doc: decomposeLSTMDoc, Run: DecomposeLSTM},
-		{Name: "decompose-gru", Doc: decomposeGRUDoc, Run: DecomposeGRU},
+		{Name: "fold-batchnorm", Removes: []string{"BatchNormalization"}, Doc: foldBatchNormDoc, Run: FoldBatchNorm},
+		{Name: "decompose-layernorm", Removes: []string{"LayerNormalization", "GroupNormalization", "InstanceNormalization"}, Doc: decomposeLayerNormDoc, Run: DecomposeLayerNorm},
+		{Name: "decompose-lstm", Removes: []string{"LSTM"}, Doc: decomposeLSTMDoc, Run: DecomposeLSTM},
+		{Name: "decompose-gru", Removes: []string{"GRU"}, Doc: decomposeGRUDoc, Run: DecomposeGRU},
 		{Name: "decompose-reflect-pad", Doc: decomposeReflectPadDoc, Run: DecomposeReflectPad},
 		{Name: "recognize-gelu", Doc: recognizeGeluDoc, Run: RecognizeGelu},
 		{Name: "infer-new-shapes", Doc: inferShapesDoc, Run: InferShapes},
 		{Name: "scalars-to-tensors", Doc: scalarsToTensorsDoc, Run: ScalarsToTensors},
-		{Name: "div-to-mul", Doc: divToMulDoc, Run: DivToMul},
-		{Name: "decompose-softmax", Doc: decomposeSoftmaxDoc, Run: DecomposeSoftmax},
+		{Name: "div-to-mul", Removes: []string{"Div"}, Doc: divToMulDoc, Run: DivToMul},
+		{Name: "decompose-softmax", Removes: []string{"Softmax", "LogSoftmax"}, Doc: decomposeSoftmaxDoc, Run: DecomposeSoftmax},
 		{Name: "eliminate-dead-code", Doc: eliminateDeadCodeDoc, Run: EliminateDeadCode},
 	}
 }
 
 // orderConstraints lists pairs {A, B}: when both passes are in a pipeline,
 // A must run before B. Each pair says why.
-var orderConstraints = [...]struct{ before, after, why string }{
+var orderConstraints = [...]OrderRule{
 	{"infer-shapes", "fold-constants", "Shape nodes fold only once input shapes are known"},
 	{"raise-opset", "reinfer-shapes", "opset adapters add values whose shapes are not known yet"},
 	{"reinfer-shapes", "decompose-lstm", "unrolling needs the static sequence length"},
@@ -70,18 +70,33 @@ var orderConstraints = [...]struct{ before, after, why string }{
 // CheckOrder reports the first ordering constraint the pass list breaks,
 // and duplicate pass names.
 func CheckOrder(passes []Pass) error {
-	pos := map[string]int{}
+	names := make([]string, len(passes))
 	for i, p := range passes {
-		if _, dup := pos[p.Name]; dup {
-			return fmt.Errorf("pass %q appears twice in the pipeline", p.Name)
-		}
-		pos[p.Name] = i
+		names[i] = p.Name
 	}
-	for _, c := range orderConstraints {
-		a, okA := pos[c.before]
-		b, okB := pos[c.after]
+	return CheckOrderOf("pass", names, orderConstraints[:])
+}
+
+// OrderRule says that when both steps are in a pipeline, Before must run
+// before After, and why.
+type OrderRule struct{ Before, After, Why string }
+
+// CheckOrderOf checks a list of step names (kind says what a step is:
+// "pass", "stage") for duplicates and against the ordering rules; it is
+// shared by the pass list here and the quantizer's stage table.
+func CheckOrderOf(kind string, names []string, rules []OrderRule) error {
+	pos := map[string]int{}
+	for i, name := range names {
+		if _, dup := pos[name]; dup {
+			return fmt.Errorf("%s %q appears twice in the pipeline", kind, name)
+		}
+		pos[name] = i
+	}
+	for _, r := range rules {
+		a, okA := pos[r.Before]
+		b, okB := pos[r.After]
 		if okA && okB && a > b {
-			return fmt.Errorf("pass %q must run before %q: %s", c.before, c.after, c.why)
+			return fmt.Errorf("%s %q must run before %q: %s", kind, r.Before, r.After, r.Why)
 		}
 	}
 	return nil

@@ -12,8 +12,9 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
-	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
+	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -43,9 +44,9 @@ func TestTransformForAnnotationPassesKeepTheirOrderingConstraints(t *testing.T) 
 }
 
 func TestRunPassesDumpsAfterTheNamedPassAndRejectsUnknownNames(t *testing.T) {
-	b := newModel(13).input("x", 2, 3).init("two", nil, 2).
-		node("Div", []string{"x", "two"}, []string{"y"}).output("y", 2, 3)
-	gm, err := lower.Lower(b.model(), "")
+	b := testmodel.New(13).Input("x", 2, 3).Init("two", nil, 2).
+		Node("Div", []string{"x", "two"}, []string{"y"}).Output("y", 2, 3)
+	gm, err := lower.Lower(b.Model(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,19 +65,17 @@ func TestRunPassesDumpsAfterTheNamedPassAndRejectsUnknownNames(t *testing.T) {
 	}
 }
 
-// corpusCases maps each corpus model to the calibration set it is run on
-// (corpus README).
-var corpusCases = []struct{ model, calib string }{
-	{"mobilenet_v2", "imagenet224"},
-	{"resnet18", "imagenet224"},
-	{"squeezenet1_1", "imagenet224"},
-	{"mobilenet_v3_small", "imagenet224"},
-	{"tiny_transformer", "logmel16x40"},
-	{"branchy_if_loop", "branchy"},
-	{"silero_vad_legacy", "silero_legacy_16k"},
-	{"silero_vad_legacy", "silero_legacy_8k"},
-	{"ppocr_mobile_v2_cls", "ocr_cls48x192"},
-}
+// corpusCases pairs the corpus models this test runs with each of their
+// calibration sets.
+var corpusCases = func() []struct{ model, calib string } {
+	var cases []struct{ model, calib string }
+	for _, m := range testenv.BaseCorpusModels() {
+		for _, set := range testenv.CalibSets(m) {
+			cases = append(cases, struct{ model, calib string }{m, set})
+		}
+	}
+	return cases
+}()
 
 // sampleInputs reads sample_000 of a calibration set for the model's
 // inputs: a .npy for a single-input model, a folder of <input>.npy else.
@@ -126,10 +125,10 @@ func relL2(t *testing.T, want, got *tensor.Dense) float64 {
 }
 
 // The whole pipeline must leave every corpus model computing the same
-// outputs (ONNX Runtime, sample_000) at both target opsets.
+// outputs (sample_000, in the interpreter and in ONNX Runtime when the test
+// has it) at both target opsets.
 func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 	corpus := testenv.Corpus(t)
-	testenv.ORT(t)
 	for _, c := range corpusCases {
 		path := filepath.Join(corpus, "models", c.model+".onnx")
 		raw, err := os.ReadFile(path)
@@ -141,10 +140,7 @@ func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		inputs := sampleInputs(t, filepath.Join(corpus, "calib", c.calib), m)
-		want, err := ortoracle.RunBytes(raw, inputs)
-		if err != nil {
-			t.Fatal(err)
-		}
+		refs := testoracle.Originals(t, m, inputs)
 		shapes := map[string][]int64{}
 		for name, d := range inputs {
 			for _, s := range d.Shape() {
@@ -169,14 +165,6 @@ func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, err := proto.Marshal(out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := ortoracle.RunBytes(b, inputs)
-				if err != nil {
-					t.Fatal(err)
-				}
 				before, after := countOps(m.Graph), countOps(out.Graph)
 				left := map[string]int{}
 				opHistogram(out.Graph, left)
@@ -186,11 +174,14 @@ func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 						t.Errorf("%d %s nodes left after the pipeline", left[op], op)
 					}
 				}
-				for name, w := range want {
-					e := relL2(t, w, got[name])
-					t.Logf("%s: relative L2 %.2g; %d nodes before, %d after", name, e, before, after)
-					if e > 1e-4 {
-						t.Errorf("output %s: relative L2 error %.3g > 1e-4", name, e)
+				for _, r := range refs {
+					got := r.Got(t, out, inputs)
+					for name, w := range r.Want {
+						e := relL2(t, w, got[name])
+						t.Logf("%s: %s: relative L2 %.2g; %d nodes before, %d after", r.Oracle.Name, name, e, before, after)
+						if e > 1e-4 {
+							t.Errorf("%s: output %s: relative L2 error %.3g > 1e-4", r.Oracle.Name, name, e)
+						}
 					}
 				}
 			})

@@ -31,7 +31,7 @@ func (s Site) Module() string { return s.Graph.Module.Name }
 // Constant reports whether the site's value is an initializer, which is
 // quantized offline rather than by a QuantizeLinear node.
 func (s Site) Constant() bool {
-	return s.Value.Producer != nil && s.Value.Producer.Op == lower.GetAttr
+	return s.Value.IsInitializer(lower.ThisGraph)
 }
 
 // Point is one set of quantization parameters: one observer during

@@ -3,19 +3,8 @@ package qpass
 import (
 	"fmt"
 
+	"github.com/onnxquant/onnxquant/calib/observe"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
-)
-
-// ObserverKind names how a quantization point is calibrated. calib maps
-// these to its observers; qpass only records the choice.
-type ObserverKind string
-
-// The observers a QSpec can ask for.
-const (
-	HistogramObserver           ObserverKind = "histogram"
-	MinMaxObserver              ObserverKind = "minmax"
-	PerChannelMinMaxObserver    ObserverKind = "per_channel_minmax"
-	MovingAverageMinMaxObserver ObserverKind = "moving_average_minmax"
 )
 
 // QSpec says how one tensor is quantized, as torchao's QuantizationSpec.
@@ -29,7 +18,8 @@ type QSpec struct {
 	// by the annotator.
 	PerChannel bool
 	Eps        float32
-	Observer   ObserverKind
+	// Observer is how the tensor is calibrated.
+	Observer observe.Kind
 }
 
 // Key identifies specs that quantize identically, so equal specs on the
@@ -62,9 +52,9 @@ type Config struct {
 // symmetric weights in [-127, 127] (per channel by default), eps 2^-16.
 // With qat the observers are moving-average ones.
 func SymmetricInt8(perChannel, qat bool) *Config {
-	act := &QSpec{DType: int32(onnxpb.TensorProto_INT8), QMin: -128, QMax: 127, Eps: 1.0 / 65536, Observer: HistogramObserver}
+	act := &QSpec{DType: int32(onnxpb.TensorProto_INT8), QMin: -128, QMax: 127, Eps: 1.0 / 65536, Observer: observe.KindHistogram}
 	if qat {
-		act.Observer = MovingAverageMinMaxObserver
+		act.Observer = observe.KindMovingAverageMinMax
 	}
 	w := int8Weights(perChannel)
 	name := "int8"
@@ -78,9 +68,9 @@ func SymmetricInt8(perChannel, qat bool) *Config {
 // symmetric activations in [-32767, 32767] with zero point 0 and eps 2^-12;
 // weights and bias as SymmetricInt8.
 func SymmetricA16W8(perChannel, qat bool) *Config {
-	act := &QSpec{DType: int32(onnxpb.TensorProto_INT16), QMin: -32767, QMax: 32767, Symmetric: true, Eps: 1.0 / 4096, Observer: HistogramObserver}
+	act := &QSpec{DType: int32(onnxpb.TensorProto_INT16), QMin: -32767, QMax: 32767, Symmetric: true, Eps: 1.0 / 4096, Observer: observe.KindHistogram}
 	if qat {
-		act.Observer = MovingAverageMinMaxObserver
+		act.Observer = observe.KindMovingAverageMinMax
 	}
 	return &Config{Name: "a16w8", InputActivation: act, OutputActivation: act, Weight: int8Weights(perChannel), BiasQMin: -2147483647, BiasQMax: 2147483647}
 }
@@ -88,18 +78,18 @@ func SymmetricA16W8(perChannel, qat bool) *Config {
 // Uint8IO is get_uint8_io_quantization_config, meant for SetIO: uint8
 // asymmetric [0, 255] graph inputs and outputs, no weights.
 func Uint8IO(qat bool) *Config {
-	act := &QSpec{DType: int32(onnxpb.TensorProto_UINT8), QMin: 0, QMax: 255, Eps: 1.0 / 65536, Observer: HistogramObserver}
+	act := &QSpec{DType: int32(onnxpb.TensorProto_UINT8), QMin: 0, QMax: 255, Eps: 1.0 / 65536, Observer: observe.KindHistogram}
 	if qat {
-		act.Observer = MovingAverageMinMaxObserver
+		act.Observer = observe.KindMovingAverageMinMax
 	}
 	return &Config{Name: "uint8-io", InputActivation: act, OutputActivation: act}
 }
 
 func int8Weights(perChannel bool) *QSpec {
-	w := &QSpec{DType: int32(onnxpb.TensorProto_INT8), QMin: -127, QMax: 127, Symmetric: true, Eps: 1.0 / 65536, Observer: MinMaxObserver}
+	w := &QSpec{DType: int32(onnxpb.TensorProto_INT8), QMin: -127, QMax: 127, Symmetric: true, Eps: 1.0 / 65536, Observer: observe.KindMinMax}
 	if perChannel {
 		w.PerChannel = true
-		w.Observer = PerChannelMinMaxObserver
+		w.Observer = observe.KindPerChannelMinMax
 	}
 	return w
 }

@@ -67,8 +67,8 @@ func newRecurrence(n *lower.Node, gates int, defaultActs []string) (*recurrence,
 	if n.AttrInt("input_forget", 0) != 0 {
 		return nil, unsupported(n, "input_forget is not decomposed")
 	}
-	w, wd, okW := constFloats(n.Inputs[1])
-	r, rd, okR := constFloats(n.Inputs[2])
+	w, wd, okW := n.Inputs[1].ConstantFloats()
+	r, rd, okR := n.Inputs[2].ConstantFloats()
 	if !okW || !okR || len(wd) != 3 || len(rd) != 3 {
 		return nil, unsupported(n, "weights W and R must be constant float tensors")
 	}
@@ -82,7 +82,7 @@ func newRecurrence(n *lower.Node, gates int, defaultActs []string) (*recurrence,
 		return nil, unsupported(n, "hidden_size %d does not match R's shape %v", hs, rd)
 	}
 	if len(n.Inputs) > 3 && n.Inputs[3] != nil {
-		b, _, ok := constFloats(n.Inputs[3])
+		b, _, ok := n.Inputs[3].ConstantFloats()
 		if !ok || len(b) != rc.dirs*2*gates*rc.hidden {
 			return nil, unsupported(n, "bias B must be a constant float tensor of shape [%d, %d]", rc.dirs, 2*gates*rc.hidden)
 		}
@@ -95,7 +95,7 @@ func newRecurrence(n *lower.Node, gates int, defaultActs []string) (*recurrence,
 	}
 	rc.seq = int(seq)
 	if len(n.Inputs) > 4 && n.Inputs[4] != nil {
-		lens, ok := constInts(n.Inputs[4])
+		lens, ok := n.Inputs[4].ConstantInts()
 		if !ok {
 			return nil, unsupported(n, "sequence_lens must be constant")
 		}

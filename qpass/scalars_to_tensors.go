@@ -40,7 +40,7 @@ func ScalarsToTensors(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 				if !ok {
 					continue
 				}
-				if _, _, otherConst := constTensor(other); otherConst || !floatTyped(other) {
+				if _, _, otherConst := other.Constant(); otherConst || !floatTyped(other) {
 					continue
 				}
 				rank := len(constDims(in))

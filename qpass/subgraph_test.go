@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
 )
@@ -16,14 +17,14 @@ func TestPassesRewriteInsideIfBodies(t *testing.T) {
 	body := func(name, op string) *onnxpb.AttributeProto {
 		g := &onnxpb.GraphProto{Name: proto.String(name),
 			Node:   []*onnxpb.NodeProto{{Name: proto.String(name + "_op"), OpType: proto.String(op), Input: []string{"x", "four"}, Output: []string{name + "_y"}}},
-			Output: []*onnxpb.ValueInfoProto{valueInfo(name+"_y", []int64{2, 3})}}
+			Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo(name+"_y", onnxpb.TensorProto_FLOAT, []int64{2, 3})}}
 		return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: g}
 	}
-	b := newModel(13).input("x", 2, 3).init("four", nil, 4)
-	b.g.Input = append(b.g.Input, &onnxpb.ValueInfoProto{Name: proto.String("cond"), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
+	b := testmodel.New(13).Input("x", 2, 3).Init("four", nil, 4)
+	b.Graph().Input = append(b.Graph().Input, &onnxpb.ValueInfoProto{Name: proto.String("cond"), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
 		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_BOOL)), Shape: &onnxpb.TensorShapeProto{}}}}})
-	b.node("If", []string{"cond"}, []string{"y"}, body("then_branch", "Div"), body("else_branch", "Mul")).output("y", 2, 3)
-	m := b.model()
+	b.Node("If", []string{"cond"}, []string{"y"}, body("then_branch", "Div"), body("else_branch", "Mul")).Output("y", 2, 3)
+	m := b.Model()
 	out := runPass(t, m, &qpass.PassContext{}, pass(t, "scalars-to-tensors"), pass(t, "div-to-mul"))
 	for _, a := range out.Graph.Node[0].Attribute {
 		g := a.G
@@ -43,7 +44,7 @@ func TestPassesRewriteInsideIfBodies(t *testing.T) {
 		}
 	}
 	for _, cond := range []bool{true, false} {
-		in := randomInputs(b, 19)
+		in := b.RandomInputs(19)
 		in["cond"] = boolScalar(cond)
 		sameOutputs(t, m, out, in, 1e-6)
 	}

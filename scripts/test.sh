@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # test.sh is the project's single test command: it installs the ONNX Runtime
 # oracle if needed, points the tests at the shared corpus, then runs go vet
-# and go test over the whole module. Extra arguments go to `go test`
-# (for example: bash scripts/test.sh -run TestResNet18 ./internal/...).
+# and go test over the whole module with the "ort" build tag, which builds
+# the oracle (internal/ortoracle, cgo) into the tests so that they compare
+# against ONNX Runtime. Without the tag (CGO_ENABLED=0 go test ./...) the
+# same tests run every check but those comparisons. Extra arguments go to
+# `go test` (for example: bash scripts/test.sh -run TestResNet18 ./lower).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,7 +20,7 @@ fi
 export ONNXQUANT_CORPUS="$corpus"
 
 echo "test.sh: corpus $ONNXQUANT_CORPUS" >&2
-go vet ./...
+go vet -tags ort ./...
 
 # Package patterns among the extra arguments replace ./...
 pkgs=(./...)
@@ -27,7 +30,7 @@ for arg in "$@"; do
 		break
 	fi
 done
-go test -timeout 30m "$@" "${pkgs[@]}"
+go test -tags ort -timeout 30m "$@" "${pkgs[@]}"
 
 # The full run also fuzzes the check/quantize path for 60 s with hostile
 # model bytes (seeded from the corpus models at run time); a crasher is

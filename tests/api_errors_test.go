@@ -14,6 +14,7 @@ import (
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -159,21 +160,21 @@ func ifModel(t *testing.T, dir string) string {
 	branch := func(name, op string) *onnxpb.GraphProto {
 		return &onnxpb.GraphProto{Name: proto.String(name),
 			Node:   []*onnxpb.NodeProto{{OpType: proto.String(op), Name: proto.String("/" + name + "/" + op), Input: []string{"x"}, Output: []string{name + "_y"}}},
-			Output: []*onnxpb.ValueInfoProto{tensorInfo(name+"_y", onnxpb.TensorProto_FLOAT, 1, 4)},
+			Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo(name+"_y", onnxpb.TensorProto_FLOAT, []int64{1, 4})},
 		}
 	}
-	b := newGraph("if").input("x", 1, 4).
-		node("ReduceSum", "/sum/ReduceSum", []string{"x"}, []string{"s"}).
-		floats("zero", 0).
-		node("Greater", "/cmp/Greater", []string{"s", "zero"}, []string{"c1"}).
-		node("Squeeze", "/sq/Squeeze", []string{"c1"}, []string{"c"}).
-		node("If", "/branch/If", []string{"c"}, []string{"y"})
-	b.g.Node[0].Attribute = []*onnxpb.AttributeProto{{Name: proto.String("keepdims"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(0)}}
-	ifNode := b.g.Node[len(b.g.Node)-1]
+	b := testmodel.New(13).Input("x", 1, 4).
+		NamedNode("/sum/ReduceSum", "ReduceSum", []string{"x"}, []string{"s"}).
+		Init("zero", []int64{1}, 0).
+		NamedNode("/cmp/Greater", "Greater", []string{"s", "zero"}, []string{"c1"}).
+		NamedNode("/sq/Squeeze", "Squeeze", []string{"c1"}, []string{"c"}).
+		NamedNode("/branch/If", "If", []string{"c"}, []string{"y"})
+	b.Graph().Node[0].Attribute = []*onnxpb.AttributeProto{{Name: proto.String("keepdims"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(0)}}
+	ifNode := b.Graph().Node[len(b.Graph().Node)-1]
 	ifNode.Attribute = []*onnxpb.AttributeProto{
 		{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: branch("then", "Relu")},
 		{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: branch("else", "Neg")},
 	}
-	b.g.Output = append(b.g.Output, tensorInfo("y", onnxpb.TensorProto_FLOAT, 1, 4))
-	return b.save(t, dir, filepath.Base("if.onnx"))
+	b.Graph().Output = append(b.Graph().Output, testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{1, 4}))
+	return b.Save(t, dir, filepath.Base("if.onnx"))
 }

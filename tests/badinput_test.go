@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -189,26 +190,26 @@ func TestQuantizeUsageMistakesExitWithTwo(t *testing.T) {
 // unsupportedModel is x → Relu → (TopK values, NonZero indices, and with
 // exotic, NonMaxSuppression and Unique): ops Ethos-U cannot run.
 func unsupportedModel(t *testing.T, dir string, exotic bool) string {
-	b := newGraph("unsupported").input("x", 1, 8).int64s("k", 3).
-		node("Relu", "/act/Relu", []string{"x"}, []string{"r"}).
-		node("TopK", "/top/TopK", []string{"r", "k"}, []string{"values", "indices"}).
-		node("NonZero", "/nz/NonZero", []string{"r"}, []string{"nz"}).
-		output("values", onnxpb.TensorProto_FLOAT, 2).output("nz", onnxpb.TensorProto_INT64, 2)
+	b := testmodel.New(13).Input("x", 1, 8).InitInt64("k", []int64{1}, 3).
+		NamedNode("/act/Relu", "Relu", []string{"x"}, []string{"r"}).
+		NamedNode("/top/TopK", "TopK", []string{"r", "k"}, []string{"values", "indices"}).
+		NamedNode("/nz/NonZero", "NonZero", []string{"r"}, []string{"nz"}).
+		OutputOfRank("values", onnxpb.TensorProto_FLOAT, 2).OutputOfRank("nz", onnxpb.TensorProto_INT64, 2)
 	name := "topk_nonzero.onnx"
 	if exotic {
 		name = "nms_unique.onnx"
-		b.floats("boxes", 0, 0, 1, 1).node("Unsqueeze", "/u/Unsqueeze", []string{"r"}, []string{"scores"})
-		b.g.Node[len(b.g.Node)-1].Input = append(b.g.Node[len(b.g.Node)-1].Input, "axes")
-		b.int64s("axes", 0)
-		b.node("NonMaxSuppression", "/nms/NonMaxSuppression", []string{"boxes3", "scores"}, []string{"selected"}).
-			node("Reshape", "/b/Reshape", []string{"boxes", "shape3"}, []string{"boxes3"}).int64s("shape3", 1, 1, 4).
-			node("Unique", "/uq/Unique", []string{"r"}, []string{"uniq"}).
-			output("selected", onnxpb.TensorProto_INT64, 2).output("uniq", onnxpb.TensorProto_FLOAT, 1)
+		b.Init("boxes", []int64{4}, 0, 0, 1, 1).NamedNode("/u/Unsqueeze", "Unsqueeze", []string{"r"}, []string{"scores"})
+		b.Graph().Node[len(b.Graph().Node)-1].Input = append(b.Graph().Node[len(b.Graph().Node)-1].Input, "axes")
+		b.InitInt64("axes", []int64{1}, 0)
+		b.NamedNode("/nms/NonMaxSuppression", "NonMaxSuppression", []string{"boxes3", "scores"}, []string{"selected"}).
+			NamedNode("/b/Reshape", "Reshape", []string{"boxes", "shape3"}, []string{"boxes3"}).InitInt64("shape3", []int64{3}, 1, 1, 4).
+			NamedNode("/uq/Unique", "Unique", []string{"r"}, []string{"uniq"}).
+			OutputOfRank("selected", onnxpb.TensorProto_INT64, 2).OutputOfRank("uniq", onnxpb.TensorProto_FLOAT, 1)
 		// Topological order: the Reshape feeding NonMaxSuppression first.
-		n := len(b.g.Node)
-		b.g.Node[n-3], b.g.Node[n-2] = b.g.Node[n-2], b.g.Node[n-3]
+		n := len(b.Graph().Node)
+		b.Graph().Node[n-3], b.Graph().Node[n-2] = b.Graph().Node[n-2], b.Graph().Node[n-3]
 	}
-	return b.save(t, dir, name)
+	return b.Save(t, dir, name)
 }
 
 func TestQuantizeListsEveryOperatorEthosUCannotRun(t *testing.T) {

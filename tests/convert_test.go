@@ -8,15 +8,15 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/onnxio"
 )
 
-// `convert --opset 13` and `--opset 21` of every corpus model keep ONNX
-// Runtime's outputs within 1e-5 relative L2 of the original's.
+// `convert --opset 13` and `--opset 21` of every corpus model keep the
+// outputs within 1e-5 relative L2 of the original's, in the interpreter and
+// in ONNX Runtime when the test has it.
 func TestConvertOpsetKeepsOnnxRuntimeOutputs(t *testing.T) {
-	testenv.ORT(t)
 	corpus := testenv.Corpus(t)
 	for model, sets := range corpusModels() {
 		src := filepath.Join(corpus, "models", model+".onnx")
@@ -42,17 +42,12 @@ func TestConvertOpsetKeepsOnnxRuntimeOutputs(t *testing.T) {
 				}
 				for _, set := range sets {
 					in := sampleInputs(t, filepath.Join(corpus, "calib", set), 0, single)
-					want, err := ortoracle.Run(src, in)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got, err := ortoracle.Run(out, in)
-					if err != nil {
-						t.Fatalf("ONNX Runtime cannot run the converted model: %v", err)
-					}
-					for name, w := range want {
-						if e := relL2(w, got[name]); e > 1e-5 {
-							t.Errorf("%s output %q: relative L2 %.2g", set, name, e)
+					for _, r := range testoracle.Originals(t, m.Proto, in) {
+						got := r.Got(t, conv.Proto, in)
+						for name, w := range r.Want {
+							if e := relL2(w, got[name]); e > 1e-5 {
+								t.Errorf("%s: %s output %q: relative L2 %.2g", r.Oracle.Name, set, name, e)
+							}
 						}
 					}
 				}

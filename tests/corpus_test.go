@@ -8,21 +8,17 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/testenv"
 )
 
-// corpusModels maps each corpus model to its calibration folders (corpus
-// README): silero has one folder per code path.
+// corpusModels maps the corpus models these tests run to their calibration
+// folders: silero has one folder per code path.
 func corpusModels() map[string][]string {
-	return map[string][]string{
-		"mobilenet_v2":        {"imagenet224"},
-		"resnet18":            {"imagenet224"},
-		"squeezenet1_1":       {"imagenet224"},
-		"mobilenet_v3_small":  {"imagenet224"},
-		"tiny_transformer":    {"logmel16x40"},
-		"branchy_if_loop":     {"branchy"},
-		"silero_vad_legacy":   {"silero_legacy_16k", "silero_legacy_8k"},
-		"ppocr_mobile_v2_cls": {"ocr_cls48x192"},
+	out := map[string][]string{}
+	for _, m := range testenv.BaseCorpusModels() {
+		out[m] = testenv.CalibSets(m)
 	}
+	return out
 }
 
 // sampleInputs reads sample i of a calibration folder as model inputs: a

@@ -1,7 +1,8 @@
 // Package tests holds the end-to-end tests: they build the onnxquant
 // binary and run it the way users do, on the example model in models/ and
-// on the shared corpus, checking exit codes, messages, output files and,
-// through ONNX Runtime, the quantized models' outputs.
+// on the shared corpus, checking exit codes, messages (transcripts in
+// testdata/transcripts), output files and the quantized models' outputs, in
+// the float interpreter and, built with -tags ort, in ONNX Runtime.
 package tests
 
 import (

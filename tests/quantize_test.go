@@ -13,8 +13,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/metrics"
-	"github.com/onnxquant/onnxquant/internal/ortoracle"
-	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -35,7 +34,7 @@ func calibSubset(t *testing.T, n int) string {
 }
 
 func TestReadmeQuantizeCommandGivesAnAccurateLegalModel(t *testing.T) {
-	testenv.ORT(t)
+	oracles := testoracle.All(t)
 	out := filepath.Join(t.TempDir(), "tinynet_int8.onnx")
 	for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
 		for _, scheme := range []string{"int8", "a16w8"} {
@@ -48,15 +47,17 @@ func TestReadmeQuantizeCommandGivesAnAccurateLegalModel(t *testing.T) {
 					t.Fatalf("check: exit %d: %s", c.code, c.stderr)
 				}
 				assertQDQDtypes(t, out, scheme)
-				sqnr, agree := accuracy(t, repo("models", "tinynet.onnx"), out, 12, 16)
 				// Floors set a few dB under the measured values (see docs/accuracy.md).
 				floor := 25.0
 				if scheme == "a16w8" {
 					floor = 35
 				}
-				t.Logf("%s %s: SQNR %.1f dB, argmax agreement %.2f", target, scheme, sqnr, agree)
-				if sqnr < floor || agree < 0.75 {
-					t.Errorf("SQNR %.1f dB (floor %.0f), argmax agreement %.2f", sqnr, floor, agree)
+				for _, o := range oracles {
+					sqnr, agree := accuracy(t, o, repo("models", "tinynet.onnx"), out, 12, 16)
+					t.Logf("%s %s in %s: SQNR %.1f dB, argmax agreement %.2f", target, scheme, o.Name, sqnr, agree)
+					if sqnr < floor || agree < 0.75 {
+						t.Errorf("%s: SQNR %.1f dB (floor %.0f), argmax agreement %.2f", o.Name, sqnr, floor, agree)
+					}
 				}
 			})
 		}
@@ -129,10 +130,18 @@ func producer(g *onnxpb.GraphProto, value string) *onnxpb.NodeProto {
 	return nil
 }
 
-// accuracy runs the float and quantized models in ONNX Runtime on samples
+// accuracy runs the float and quantized model files in o on samples
 // [from, to) of the example set and returns SQNR and argmax agreement.
-func accuracy(t *testing.T, floatModel, quantModel string, from, to int) (float64, float64) {
+func accuracy(t *testing.T, o testoracle.Oracle, floatModel, quantModel string, from, to int) (float64, float64) {
 	t.Helper()
+	load := func(path string) *onnxpb.ModelProto {
+		m, err := onnxio.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Proto
+	}
+	fm, qm := load(floatModel), load(quantModel)
 	var acc metrics.Accumulator
 	var ref, got []int
 	for i := from; i < to; i++ {
@@ -141,13 +150,13 @@ func accuracy(t *testing.T, floatModel, quantModel string, from, to int) (float6
 			t.Fatal(err)
 		}
 		in := map[string]*tensor.Dense{"input": x}
-		fo, err := ortoracle.Run(floatModel, in)
+		fo, err := o.Run(fm, in)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: float model: %v", o.Name, err)
 		}
-		qo, err := ortoracle.Run(quantModel, in)
+		qo, err := o.Run(qm, in)
 		if err != nil {
-			t.Fatalf("ONNX Runtime cannot run the quantized model: %v", err)
+			t.Fatalf("%s cannot run the quantized model: %v", o.Name, err)
 		}
 		f, q := fo["logits"].Data().([]float32), qo["logits"].Data().([]float32)
 		acc.Add(f, q)

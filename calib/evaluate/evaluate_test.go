@@ -13,22 +13,10 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/evaluate"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
-
-func valueInfo(name string, dims ...int64) *onnxpb.ValueInfoProto {
-	sh := &onnxpb.TensorShapeProto{}
-	for _, d := range dims {
-		sh.Dim = append(sh.Dim, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
-	}
-	tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Shape: sh}
-	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}}
-}
-
-func node(op, name string, in, out []string) *onnxpb.NodeProto {
-	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(name), Input: in, Output: out}
-}
 
 func model(t *testing.T, g *onnxpb.GraphProto) *lower.GraphModule {
 	t.Helper()
@@ -44,9 +32,9 @@ func model(t *testing.T, g *onnxpb.GraphProto) *lower.GraphModule {
 // floatRelu is y = Relu(x) with x of shape [1, 4], the node in module "act".
 func floatRelu(t *testing.T) *lower.GraphModule {
 	return model(t, &onnxpb.GraphProto{Name: proto.String("f"),
-		Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 4)},
-		Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4)},
-		Node:   []*onnxpb.NodeProto{node("Relu", "/act/Relu", []string{"x"}, []string{"y"})},
+		Input:  []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 4})},
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{1, 4})},
+		Node:   []*onnxpb.NodeProto{testmodel.NamedNode("/act/Relu", "Relu", []string{"x"}, []string{"y"})},
 	})
 }
 
@@ -58,17 +46,17 @@ func quantRelu(t *testing.T) *lower.GraphModule {
 	}
 	one := []byte{0, 0, 0x80, 0x3f} // float32 1.0, little endian
 	return model(t, &onnxpb.GraphProto{Name: proto.String("q"),
-		Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 4)},
-		Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4)},
+		Input:  []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 4})},
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{1, 4})},
 		Initializer: []*onnxpb.TensorProto{
 			scalar("s", onnxpb.TensorProto_FLOAT, one), scalar("zp", onnxpb.TensorProto_INT8, []byte{0}),
 		},
 		Node: []*onnxpb.NodeProto{
-			node("QuantizeLinear", "x_q", []string{"x", "s", "zp"}, []string{"x_quantized"}),
-			node("DequantizeLinear", "x_dq", []string{"x_quantized", "s", "zp"}, []string{"x_dequantized"}),
-			node("Relu", "/act/Relu", []string{"x_dequantized"}, []string{"y_float"}),
-			node("QuantizeLinear", "y_q", []string{"y_float", "s", "zp"}, []string{"y_quantized"}),
-			node("DequantizeLinear", "y_dq", []string{"y_quantized", "s", "zp"}, []string{"y"}),
+			testmodel.NamedNode("x_q", "QuantizeLinear", []string{"x", "s", "zp"}, []string{"x_quantized"}),
+			testmodel.NamedNode("x_dq", "DequantizeLinear", []string{"x_quantized", "s", "zp"}, []string{"x_dequantized"}),
+			testmodel.NamedNode("/act/Relu", "Relu", []string{"x_dequantized"}, []string{"y_float"}),
+			testmodel.NamedNode("y_q", "QuantizeLinear", []string{"y_float", "s", "zp"}, []string{"y_quantized"}),
+			testmodel.NamedNode("y_dq", "DequantizeLinear", []string{"y_quantized", "s", "zp"}, []string{"y"}),
 		},
 	})
 }

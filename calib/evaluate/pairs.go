@@ -67,7 +67,7 @@ func pairs(floatGM, quantGM *lower.GraphModule) ([]pair, error) {
 				kind:   KindActivation,
 				bits:   quantBits(n),
 			}
-			if fv.Producer.Op == lower.GetAttr {
+			if fv.IsInitializer(lower.ThisGraph) {
 				if fv.Producer.Initializer == nil {
 					continue
 				}

@@ -38,7 +38,9 @@ func BenchmarkRunTinyTransformer(b *testing.B) { benchModel(b, "tiny_transformer
 // on the same sample.
 func BenchmarkORTResNet18(b *testing.B) {
 	corpus := testenv.Corpus(b)
-	testenv.ORT(b)
+	if !testenv.ORT(b) {
+		b.Skip("ONNX Runtime not built in: go test -tags ort")
+	}
 	path := filepath.Join(corpus, "models", "resnet18.onnx")
 	gm := loadModule(b, path)
 	inputs := readSample(b, gm, samples(b, filepath.Join(corpus, "calib", "imagenet224"))[0])

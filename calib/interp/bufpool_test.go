@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -28,23 +29,23 @@ func viewModel(t *testing.T) *lower.GraphModule {
 	}
 	g := &onnxpb.GraphProto{
 		Name:        proto.String("views"),
-		Input:       []*onnxpb.ValueInfoProto{valueInfo("x", 2, 3)},
+		Input:       []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3})},
 		Initializer: []*onnxpb.TensorProto{shape("s32", 3, 2), shape("s23", 2, 3)},
-		Output: []*onnxpb.ValueInfoProto{valueInfo("y1", 2, 3), valueInfo("y2", 2, 3),
-			valueInfo("y3", 2, 3), valueInfo("o", 2, 3)},
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("y1", onnxpb.TensorProto_FLOAT, []int64{2, 3}), testmodel.ValueInfo("y2", onnxpb.TensorProto_FLOAT, []int64{2, 3}),
+			testmodel.ValueInfo("y3", onnxpb.TensorProto_FLOAT, []int64{2, 3}), testmodel.ValueInfo("o", onnxpb.TensorProto_FLOAT, []int64{2, 3})},
 		Node: []*onnxpb.NodeProto{
-			node("Relu", "relu", []string{"x"}, []string{"r"}),
-			node("Identity", "id", []string{"r"}, []string{"v"}),
-			node("Flatten", "flat", []string{"r"}, []string{"f"}),
-			node("Reshape", "rs1", []string{"r", "s32"}, []string{"q"}),
-			node("Reshape", "rs2", []string{"q", "s23"}, []string{"back"}),
-			node("Add", "twice", []string{"x", "x"}, []string{"a"}),
-			node("Mul", "square", []string{"x", "x"}, []string{"b"}),
-			node("Clip", "copy", []string{"x"}, []string{"c"}),
-			node("Add", "y1", []string{"v", "a"}, []string{"y1"}),
-			node("Mul", "y2", []string{"f", "b"}, []string{"y2"}),
-			node("Add", "y3", []string{"back", "c"}, []string{"y3"}),
-			node("Identity", "o", []string{"v"}, []string{"o"}),
+			testmodel.NamedNode("relu", "Relu", []string{"x"}, []string{"r"}),
+			testmodel.NamedNode("id", "Identity", []string{"r"}, []string{"v"}),
+			testmodel.NamedNode("flat", "Flatten", []string{"r"}, []string{"f"}),
+			testmodel.NamedNode("rs1", "Reshape", []string{"r", "s32"}, []string{"q"}),
+			testmodel.NamedNode("rs2", "Reshape", []string{"q", "s23"}, []string{"back"}),
+			testmodel.NamedNode("twice", "Add", []string{"x", "x"}, []string{"a"}),
+			testmodel.NamedNode("square", "Mul", []string{"x", "x"}, []string{"b"}),
+			testmodel.NamedNode("copy", "Clip", []string{"x"}, []string{"c"}),
+			testmodel.NamedNode("y1", "Add", []string{"v", "a"}, []string{"y1"}),
+			testmodel.NamedNode("y2", "Mul", []string{"f", "b"}, []string{"y2"}),
+			testmodel.NamedNode("y3", "Add", []string{"back", "c"}, []string{"y3"}),
+			testmodel.NamedNode("o", "Identity", []string{"v"}, []string{"o"}),
 		},
 	}
 	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,

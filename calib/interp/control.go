@@ -6,6 +6,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/lower"
 )
 
 func controlOps(t map[string]opBuilder) {
@@ -202,25 +203,12 @@ func buildScan(c *buildCtx) (kernel, error) {
 // buildConstant materializes the value once; every Run returns the same
 // (never mutated) tensor.
 func buildConstant(c *buildCtx) (kernel, error) {
-	var t *tensor.Dense
-	var err error
 	n := c.n
-	switch {
-	case n.AttrTensor("value") != nil:
-		t, err = toDense(n.AttrTensor("value"), c.b.dir)
-	case n.HasAttr("value_float"):
-		t, err = newDense(nil, []float32{n.AttrFloat("value_float", 0)})
-	case n.HasAttr("value_floats"):
-		v := n.AttrFloats("value_floats", nil)
-		t, err = newDense([]int{len(v)}, append([]float32(nil), v...))
-	case n.HasAttr("value_int"):
-		t, err = newDense(nil, []int64{n.AttrInt("value_int", 0)})
-	case n.HasAttr("value_ints"):
-		v := n.AttrInts("value_ints", nil)
-		t, err = newDense([]int{len(v)}, append([]int64(nil), v...))
-	default:
+	tp := lower.ConstantNodeTensor(n)
+	if tp == nil {
 		return nil, unsupportedf("Constant without a tensor, float or int value")
 	}
+	t, err := toDense(tp, c.b.dir)
 	if err != nil {
 		return nil, err
 	}

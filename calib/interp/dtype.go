@@ -26,63 +26,24 @@ const (
 	dtBF16    = int32(onnxpb.TensorProto_BFLOAT16)
 )
 
-// dtypeOf maps an ONNX data type to the tensor element type that carries it.
-// FLOAT16 and BFLOAT16 values are widened to float32 when loaded.
+// dtypeOf maps an ONNX data type to the tensor element type that carries it
+// (onnxio's table), for the types the interpreter holds: every exact
+// numeric type, and FLOAT16 and BFLOAT16 widened to float32 when loaded.
 func dtypeOf(dt int32) (tensor.Dtype, bool) {
-	switch dt {
-	case dtFloat, dtFloat16, dtBF16:
-		return tensor.Float32, true
-	case dtDouble:
-		return tensor.Float64, true
-	case dtInt64:
-		return tensor.Int64, true
-	case dtInt32:
-		return tensor.Int32, true
-	case dtInt16:
-		return tensor.Int16, true
-	case dtInt8:
-		return tensor.Int8, true
-	case dtUint8:
-		return tensor.Uint8, true
-	case dtUint16:
-		return tensor.Uint16, true
-	case dtUint32:
-		return tensor.Uint32, true
-	case dtUint64:
-		return tensor.Uint64, true
-	case dtBool:
-		return tensor.Bool, true
+	d, err := onnxio.DtypeOf(dt)
+	if err != nil || d == tensor.String || d == tensor.Complex64 || d == tensor.Complex128 {
+		return tensor.Dtype{}, false
 	}
-	return tensor.Dtype{}, false
+	if onnxio.Widened(dt) && dt != dtFloat16 && dt != dtBF16 {
+		return tensor.Dtype{}, false
+	}
+	return d, true
 }
 
 // onnxTypeOf is the inverse of dtypeOf for the element types tensors carry.
 func onnxTypeOf(d tensor.Dtype) int32 {
-	switch d {
-	case tensor.Float32:
-		return dtFloat
-	case tensor.Float64:
-		return dtDouble
-	case tensor.Int64:
-		return dtInt64
-	case tensor.Int32:
-		return dtInt32
-	case tensor.Int16:
-		return dtInt16
-	case tensor.Int8:
-		return dtInt8
-	case tensor.Uint8:
-		return dtUint8
-	case tensor.Uint16:
-		return dtUint16
-	case tensor.Uint32:
-		return dtUint32
-	case tensor.Uint64:
-		return dtUint64
-	case tensor.Bool:
-		return dtBool
-	}
-	return 0
+	dt, _ := onnxio.DataTypeOf(d)
+	return dt
 }
 
 // toDense materializes a TensorProto (initializer or Constant value). A

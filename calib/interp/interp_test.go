@@ -14,6 +14,7 @@ import (
 	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/calib/kernels"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -27,30 +28,17 @@ func f32(t *testing.T, shape []int, v ...float32) *tensor.Dense {
 	return d
 }
 
-func valueInfo(name string, dims ...int64) *onnxpb.ValueInfoProto {
-	shape := &onnxpb.TensorShapeProto{}
-	for _, d := range dims {
-		shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
-	}
-	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Shape: shape}}}}
-}
-
-func node(op, name string, in []string, out []string) *onnxpb.NodeProto {
-	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(name), Input: in, Output: out}
-}
-
 // tinyModel is y = Relu(x + x) * x for x [2,3], opset 17, plus extra nodes.
 func tinyModel(t *testing.T, extra ...*onnxpb.NodeProto) *lower.GraphModule {
 	t.Helper()
 	g := &onnxpb.GraphProto{
 		Name:   proto.String("tiny"),
-		Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 2, 3)},
-		Output: []*onnxpb.ValueInfoProto{valueInfo("y", 2, 3)},
+		Input:  []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3})},
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{2, 3})},
 		Node: append([]*onnxpb.NodeProto{
-			node("Add", "add", []string{"x", "x"}, []string{"s"}),
-			node("Relu", "relu", []string{"s"}, []string{"r"}),
-			node("Mul", "mul", []string{"r", "x"}, []string{"y"}),
+			testmodel.NamedNode("add", "Add", []string{"x", "x"}, []string{"s"}),
+			testmodel.NamedNode("relu", "Relu", []string{"s"}, []string{"r"}),
+			testmodel.NamedNode("mul", "Mul", []string{"r", "x"}, []string{"y"}),
 		}, extra...),
 	}
 	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
@@ -131,8 +119,8 @@ func TestRunRejectsWrongDtypeMissingAndUnknownInputs(t *testing.T) {
 
 func TestNewListsEveryUnsupportedNode(t *testing.T) {
 	gm := tinyModel(t,
-		node("TfIdfVectorizer", "tfidf", []string{"y"}, []string{"d1"}),
-		node("StringNormalizer", "sn", []string{"y"}, []string{"d2"}),
+		testmodel.NamedNode("tfidf", "TfIdfVectorizer", []string{"y"}, []string{"d1"}),
+		testmodel.NamedNode("sn", "StringNormalizer", []string{"y"}, []string{"d2"}),
 	)
 	_, err := interp.New(gm, interp.Options{})
 	var ue *interp.UnsupportedOpError
@@ -162,21 +150,21 @@ func TestRunStopsWhenContextIsCancelled(t *testing.T) {
 func TestRunErrorInsideABodyNamesNodeOpAndModule(t *testing.T) {
 	// If(cond) { Reshape(x [2,3], [5]) } else { Identity(x) }: the then
 	// branch fails at run time.
-	shape := node("Constant", "five", nil, []string{"five"})
+	shape := testmodel.NamedNode("five", "Constant", nil, []string{"five"})
 	shape.Attribute = []*onnxpb.AttributeProto{lower.TensorAttr("value", &onnxpb.TensorProto{
 		DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Dims: []int64{1}, Int64Data: []int64{5}})}
 	then := &onnxpb.GraphProto{Name: proto.String("then"),
 		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("r")}},
-		Node:   []*onnxpb.NodeProto{shape, node("Reshape", "/blk/bad/Reshape", []string{"x", "five"}, []string{"r"})}}
+		Node:   []*onnxpb.NodeProto{shape, testmodel.NamedNode("/blk/bad/Reshape", "Reshape", []string{"x", "five"}, []string{"r"})}}
 	els := &onnxpb.GraphProto{Name: proto.String("else"),
 		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("e")}},
-		Node:   []*onnxpb.NodeProto{node("Identity", "id", []string{"x"}, []string{"e"})}}
-	ifn := node("If", "if", []string{"c"}, []string{"y"})
+		Node:   []*onnxpb.NodeProto{testmodel.NamedNode("id", "Identity", []string{"x"}, []string{"e"})}}
+	ifn := testmodel.NamedNode("if", "If", []string{"c"}, []string{"y"})
 	ifn.Attribute = []*onnxpb.AttributeProto{
 		{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: then},
 		{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: els}}
 	g := &onnxpb.GraphProto{Name: proto.String("g"),
-		Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 2, 3), scalarInfo("c", onnxpb.TensorProto_BOOL)},
+		Input:  []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3}), scalarInfo("c", onnxpb.TensorProto_BOOL)},
 		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("y")}},
 		Node:   []*onnxpb.NodeProto{ifn}}
 	gm, err := lower.Lower(&onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,

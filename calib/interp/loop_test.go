@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -18,7 +19,7 @@ func scalarInfo(name string, dt onnxpb.TensorProto_DataType) *onnxpb.ValueInfoPr
 }
 
 func floatConst(name string, v float32) *onnxpb.NodeProto {
-	n := node("Constant", name, nil, []string{name})
+	n := testmodel.NamedNode(name, "Constant", nil, []string{name})
 	n.Attribute = []*onnxpb.AttributeProto{lower.TensorAttr("value", &onnxpb.TensorProto{
 		DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{v}})}
 	return n
@@ -39,9 +40,9 @@ func countingLoop(t *testing.T, withM bool) *lower.GraphModule {
 			scalarInfo("x_scan", onnxpb.TensorProto_FLOAT)},
 		Node: []*onnxpb.NodeProto{
 			floatConst("one", 1), floatConst("three", 3),
-			node("Add", "inc", []string{"x_in", "one"}, []string{"x_out"}),
-			node("Less", "test", []string{"x_out", "three"}, []string{"cond_out"}),
-			node("Identity", "emit", []string{"x_out"}, []string{"x_scan"}),
+			testmodel.NamedNode("inc", "Add", []string{"x_in", "one"}, []string{"x_out"}),
+			testmodel.NamedNode("test", "Less", []string{"x_out", "three"}, []string{"cond_out"}),
+			testmodel.NamedNode("emit", "Identity", []string{"x_out"}, []string{"x_scan"}),
 		},
 	}
 	m := ""
@@ -50,7 +51,7 @@ func countingLoop(t *testing.T, withM bool) *lower.GraphModule {
 		m = "M"
 		inputs = append(inputs, scalarInfo("M", onnxpb.TensorProto_INT64))
 	}
-	loop := node("Loop", "loop", []string{m, "cond", "x0"}, []string{"x_final", "xs"})
+	loop := testmodel.NamedNode("loop", "Loop", []string{m, "cond", "x0"}, []string{"x_final", "xs"})
 	loop.Attribute = []*onnxpb.AttributeProto{{Name: proto.String("body"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: body}}
 	g := &onnxpb.GraphProto{
 		Name:  proto.String("loop"),

@@ -2,6 +2,8 @@ package interp
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"gorgonia.org/tensor"
 
@@ -18,11 +20,17 @@ type opBuilder func(c *buildCtx) (kernel, error)
 func opTable() map[string]opBuilder {
 	t := map[string]opBuilder{}
 	for _, f := range []func(map[string]opBuilder){
-		elementwiseOps, viewOps, movementOps, nnOps, reduceOps, quantOps, controlOps, recurrentOps, resizeOps, extraOps, lossOps, integerOps, signalOps, linalgOps, uniqueOps, gridSampleOps,
+		elementwiseOps, activationOps, mathOps, viewOps, movementOps, scatterOps, matrixOps, nnOps, reduceOps, normalizationOps, dropoutOps, quantOps, controlOps, recurrentOps, resizeOps, lossOps, integerOps, signalOps, linalgOps, uniqueOps, gridSampleOps,
 	} {
 		f(t)
 	}
 	return t
+}
+
+// SupportedOps lists the default-domain op types the interpreter has a
+// kernel for, sorted.
+func SupportedOps() []string {
+	return slices.Sorted(maps.Keys(opTable()))
 }
 
 // one wraps a single-result function as a kernel output list.

@@ -71,3 +71,18 @@ func nllT[T float32 | float64](xs []T, x, target, weight *tensor.Dense, reductio
 	}
 	return nil, shapeErr(op, "reduction %q", reduction)
 }
+
+// SoftmaxCrossEntropyLoss is NegativeLogLikelihoodLoss of LogSoftmax(x) over
+// axis 1; it also returns the log-probabilities, ONNX's optional second
+// output.
+func SoftmaxCrossEntropyLoss(x, target, weight *tensor.Dense, reduction string, ignoreIndex *int) (loss, logProb *tensor.Dense, err error) {
+	logProb, err = LogSoftmax(x, 1, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	loss, err = NegativeLogLikelihoodLoss(logProb, target, weight, reduction, ignoreIndex)
+	if err != nil {
+		return nil, nil, err
+	}
+	return loss, logProb, nil
+}

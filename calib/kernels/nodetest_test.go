@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
@@ -22,24 +23,9 @@ type nodeCase struct {
 	attrs map[string]*onnxpb.AttributeProto
 }
 
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("ONNXQUANT_CORPUS")
-	if dir == "" {
-		dir = "/work/shared/corpus"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "onnx-node")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s", dir)
-		}
-		t.Skipf("corpus missing at %s", dir)
-	}
-	return dir
-}
-
 func loadNodeCase(t *testing.T, name string) nodeCase {
 	t.Helper()
-	dir := filepath.Join(corpusDir(t), "onnx-node", name)
+	dir := filepath.Join(testenv.Corpus(t), "onnx-node", name)
 	b, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		t.Fatal(err)

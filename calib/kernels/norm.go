@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 
 	"gorgonia.org/tensor"
@@ -212,6 +213,65 @@ func GroupNormalization(x, scale, bias *tensor.Dense, numGroups int, epsilon flo
 				k = g*cg + i/inner
 			}
 			dst[i] = float32((float64(v)-m)*inv)*sc[k] + bi[k]
+		}
+	}
+	return New(sh, out)
+}
+
+// MeanVarianceNormalization computes (x - mean) / sqrt(var) over axes, with
+// the epsilon-free formula of ONNX's reference implementation (1e-9 added to
+// the deviation).
+func MeanVarianceNormalization(x *tensor.Dense, axes []int) (*tensor.Dense, error) {
+	mean, err := ReduceMean(x, axes, true, false)
+	if err != nil {
+		return nil, err
+	}
+	d, err := Sub(x, mean)
+	if err != nil {
+		return nil, err
+	}
+	sq, err := Mul(d, d)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ReduceMean(sq, axes, true, false)
+	if err != nil {
+		return nil, err
+	}
+	std, err := Float32Map("MeanVarianceNormalization", v, func(f float64) float64 { return math.Sqrt(f) + 1e-9 })
+	if err != nil {
+		return nil, err
+	}
+	return Div(d, std)
+}
+
+// LRN is local response normalization across channels (axis 1).
+func LRN(x *tensor.Dense, alpha, beta, bias float64, size int) (*tensor.Dense, error) {
+	xs, err := Float32s(x)
+	if err != nil {
+		return nil, err
+	}
+	sh := Dims(x)
+	if len(sh) < 3 {
+		return nil, fmt.Errorf("LRN input %v must have rank >= 3", sh)
+	}
+	n, ch, inner := sh[0], sh[1], prod(sh[2:])
+	lo, hi := (size-1)/2, (size+1)/2-1
+	if size%2 == 0 {
+		hi = size / 2
+	}
+	out := make([]float32, len(xs))
+	for b := 0; b < n; b++ {
+		for c := 0; c < ch; c++ {
+			for i := 0; i < inner; i++ {
+				var sq float64
+				for k := max(0, c-lo); k <= min(ch-1, c+hi); k++ {
+					v := float64(xs[(b*ch+k)*inner+i])
+					sq += v * v
+				}
+				idx := (b*ch+c)*inner + i
+				out[idx] = float32(float64(xs[idx]) / math.Pow(bias+alpha/float64(size)*sq, beta))
+			}
 		}
 	}
 	return New(sh, out)

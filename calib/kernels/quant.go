@@ -153,3 +153,75 @@ func toIntsU16(s []uint16) []int {
 	}
 	return r
 }
+
+// SubZeroPoint returns x - zeroPoint as float32. A 1-D zero point applies along
+// axis (negative counts from the end: -2 for the rows of A, -1 for the
+// columns of B, 0 for the output channels of W); a scalar to every element.
+func SubZeroPoint(x, zp *tensor.Dense, axis int) (*tensor.Dense, error) {
+	xf, err := Cast(x, tensor.Float32)
+	if err != nil {
+		return nil, err
+	}
+	if zp == nil {
+		return xf, nil
+	}
+	zf, err := Cast(zp, tensor.Float32)
+	if err != nil {
+		return nil, err
+	}
+	if zp.Shape().TotalSize() > 1 {
+		// Put the zero points on axis of x.
+		shape := make([]int, x.Dims())
+		for i := range shape {
+			shape[i] = 1
+		}
+		a := axis
+		if a < 0 {
+			a += len(shape)
+		}
+		if a < 0 || a >= len(shape) {
+			return nil, fmt.Errorf("zero point of %d values for shape %v", zp.Shape().TotalSize(), x.Shape())
+		}
+		shape[a] = zp.Shape().TotalSize()
+		if zf, err = Reshape(zf, shape, false); err != nil {
+			return nil, err
+		}
+	}
+	return Sub(xf, zf)
+}
+
+// DynamicQuantizeLinear quantizes x to uint8 with the range widened to
+// include 0, scale = (max - min) / 255 and a rounded, saturated zero point.
+func DynamicQuantizeLinear(x *tensor.Dense) ([]*tensor.Dense, error) {
+	xs, err := Float32s(x)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := float32(0), float32(0)
+	for _, v := range xs {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	scale := (hi - lo) / 255
+	zp := float32(0)
+	if scale != 0 {
+		zp = float32(math.RoundToEven(float64(min(max(-lo/scale, 0), 255))))
+	}
+	st, err := New(nil, []float32{scale})
+	if err != nil {
+		return nil, err
+	}
+	zt, err := New(nil, []uint8{uint8(zp)})
+	if err != nil {
+		return nil, err
+	}
+	if scale == 0 {
+		st1, _ := New(nil, []float32{1})
+		y, err := QuantizeLinear(x, st1, zt, 0, tensor.Uint8)
+		return []*tensor.Dense{y, st, zt}, err
+	}
+	y, err := QuantizeLinear(x, st, zt, 0, tensor.Uint8)
+	if err != nil {
+		return nil, err
+	}
+	return []*tensor.Dense{y, st, zt}, nil
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -17,6 +18,8 @@ import (
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
+	"github.com/onnxquant/onnxquant/qpass"
+	"github.com/onnxquant/onnxquant/quantize"
 )
 
 func quantizeCommand() *cli.Command {
@@ -25,8 +28,8 @@ func quantizeCommand() *cli.Command {
 		Usage:     "quantize a float model to an integer QDQ model for an Ethos-U target",
 		ArgsUsage: "IN",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "quantized model `FILE`", Required: true},
-			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` (.npy, .npz, sample folder or folder of samples); repeatable", Required: true},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "quantized model `FILE` (required)"},
+			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` (.npy, .npz, sample folder or folder of samples); repeatable (required)"},
 			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET`"},
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "YAML or JSON `FILE` with global, io, module_name and module_type entries"},
@@ -34,8 +37,8 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "calibration workers"},
-			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after transform `PASS`"},
-			&cli.BoolFlag{Name: "verbose", Usage: "print each pass as it runs"},
+			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after `STAGE` or transform pass; \"list\" names them all"},
+			&cli.BoolFlag{Name: "verbose", Usage: "print each stage and transform pass as it runs, with its time"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
 		},
 		Action: quantizeAction,
@@ -92,8 +95,21 @@ func (job quantizeJob) paths(p *pathPlan) {
 }
 
 func quantizeAction(c *cli.Context) error {
+	if c.String("dump-after") == "list" {
+		fmt.Fprint(c.App.Writer, quantize.Steps(quantize.Stages()))
+		return nil
+	}
+	if err := requiredFlags(c, "output", "calib"); err != nil {
+		if c.NArg() == 0 && c.NumFlags() == 0 {
+			_ = cli.ShowCommandHelp(c.Lineage()[1], c.Command.Name)
+		}
+		return err
+	}
 	if err := onlyArgs(c, 1, "one input model"); err != nil {
 		return err
+	}
+	if err := quantize.CheckDumpAfter(c.String("dump-after"), quantize.Stages()); err != nil {
+		return &usageError{msg: err.Error()}
 	}
 	job := quantizeJob{
 		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"),
@@ -164,6 +180,24 @@ func quantizeAction(c *cli.Context) error {
 	return nil
 }
 
+// requiredFlags is urfave's check of required flags, done in the action so
+// that --dump-after list needs none of them.
+func requiredFlags(c *cli.Context, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if !c.IsSet(n) {
+			missing = append(missing, n)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return usagef("Required flag %q not set", missing[0])
+	}
+	return usagef("Required flags %q not set", strings.Join(missing, ", "))
+}
+
 // newQuantizer configures a quantizer for a job. A bad target, scheme or
 // config key is a *usageError; a config file that cannot be read is not.
 func newQuantizer(job quantizeJob) (*ethosu.Quantizer, error) {
@@ -172,7 +206,7 @@ func newQuantizer(job quantizeJob) (*ethosu.Quantizer, error) {
 		return nil, &usageError{msg: err.Error()}
 	}
 	q := ethosu.NewEthosUQuantizer(spec)
-	global, err := ethosu.SchemeConfig(job.Scheme, job.QAT)
+	global, err := ethosu.RoleConfig(job.Scheme, qpass.RoleGlobal, job.QAT)
 	if err != nil || global == nil {
 		return nil, usagef("scheme %q: expected int8, int8-per-tensor or a16w8", job.Scheme)
 	}

@@ -1,7 +1,5 @@
-// Package ortoracle runs ONNX models with ONNX Runtime (CPU, 1.30), the
-// reference the quantizer's float interpreter and QDQ output are checked
-// against. It is a test-only dependency: it needs cgo and the shared library
-// that scripts/install-ort.sh installs, and no production package imports it.
+//go:build ort
+
 package ortoracle
 
 import (
@@ -42,3 +40,6 @@ func Version() (string, error) {
 	}
 	return ort.GetVersion(), nil
 }
+
+// Enabled reports that this build runs models in ONNX Runtime.
+const Enabled = true

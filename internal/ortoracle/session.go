@@ -1,3 +1,5 @@
+//go:build ort
+
 package ortoracle
 
 import (
@@ -10,17 +12,6 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 	"gorgonia.org/tensor"
 )
-
-// Options tune a session. The zero value is ONNX Runtime's defaults.
-type Options struct {
-	// Threads is the number of intra-op threads; 0 leaves ORT's default.
-	// Inter-op parallelism is then 1, so a benchmark uses exactly Threads.
-	Threads int
-	// DisableOptimizations runs the graph as written (ORT_DISABLE_ALL),
-	// which is the fair comparison for a calibrator that interprets every
-	// node.
-	DisableOptimizations bool
-}
 
 // Session is a loaded model. Run may be called from several goroutines.
 type Session struct {
@@ -199,33 +190,4 @@ func destroyAll(vs []ort.Value) {
 		}
 		vs[i] = nil
 	}
-}
-
-// Run runs the model file at path once with default options.
-func Run(path string, inputs map[string]*tensor.Dense) (map[string]*tensor.Dense, error) {
-	return RunWith(Options{}, path, inputs)
-}
-
-// RunBytes runs a serialized model once with default options.
-func RunBytes(model []byte, inputs map[string]*tensor.Dense) (map[string]*tensor.Dense, error) {
-	s, err := NewSessionBytes(model, Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	return s.Run(inputs)
-}
-
-// RunWith runs the model file at path once with opts.
-func RunWith(opts Options, path string, inputs map[string]*tensor.Dense) (map[string]*tensor.Dense, error) {
-	s, err := NewSession(path, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	out, err := s.Run(inputs)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return out, nil
 }

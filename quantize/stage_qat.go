@@ -1,10 +1,31 @@
-package ethosu
+package quantize
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/onnxquant/onnxquant/qpass"
 )
+
+const absorbQDQDoc = `Take the QuantizeLinear/DequantizeLinear pairs of a QAT export out of the graph.
+
+Their qparams are kept (trained-qparams) and the float graph underneath is
+quantized like any other.`
+
+func absorbQDQ(_ context.Context, s *Session) (err error) {
+	s.Fixed, err = qpass.AbsorbQDQ(s.Module)
+	return err
+}
+
+const trainedQParamsDoc = `Give the points that cover a QAT tensor its trained qparams.
+
+They are checked against the spec the annotator chose (dtype, range,
+symmetry) and are not calibrated.`
+
+func keepTrainedQParams(_ context.Context, s *Session) (err error) {
+	s.Trained, err = trainedQParams(s.Annotation, s.Fixed)
+	return err
+}
 
 // trainedQParams gives every point that covers a tensor with QAT qparams
 // those qparams, after checking them against the spec the annotator chose

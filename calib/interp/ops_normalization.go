@@ -1,0 +1,63 @@
+package interp
+
+import (
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/calib/kernels"
+)
+
+// normalizationOps normalize over statistics of the input (MeanVariance,
+// Layer, Instance, Group) or given ones (BatchNormalization at inference).
+func normalizationOps(t map[string]opBuilder) {
+	t["BatchNormalization"] = func(c *buildCtx) (kernel, error) {
+		if c.n.AttrInt("training_mode", 0) != 0 {
+			return nil, unsupportedf("BatchNormalization training_mode")
+		}
+		for _, o := range c.n.Outputs[1:] {
+			if o != nil {
+				return nil, unsupportedf("BatchNormalization running statistics outputs")
+			}
+		}
+		if c.n.Target.Version < 7 && c.n.AttrInt("spatial", 1) == 0 {
+			return nil, unsupportedf("BatchNormalization spatial=0")
+		}
+		eps := c.n.AttrFloat("epsilon", 1e-5)
+		return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.BatchNormalizationWith(fr.alloc, in[0], in[1], in[2], in[3], in[4], eps))
+		}, nil
+	}
+	t["LayerNormalization"] = func(c *buildCtx) (kernel, error) {
+		axis := int(c.n.AttrInt("axis", -1))
+		eps := c.n.AttrFloat("epsilon", 1e-5)
+		if c.n.AttrInt("stash_type", 1) != 1 {
+			return nil, unsupportedf("LayerNormalization stash_type other than float")
+		}
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			y, mean, inv, err := kernels.LayerNormalization(in[0], in[1], optIn(in, 2), axis, eps)
+			if err != nil {
+				return nil, err
+			}
+			return []*tensor.Dense{y, mean, inv}, nil
+		}, nil
+	}
+	t["InstanceNormalization"] = func(c *buildCtx) (kernel, error) {
+		eps := c.n.AttrFloat("epsilon", 1e-5)
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.InstanceNormalization(in[0], in[1], in[2], eps))
+		}, nil
+	}
+	t["GroupNormalization"] = func(c *buildCtx) (kernel, error) {
+		eps := c.n.AttrFloat("epsilon", 1e-5)
+		groups := int(c.n.AttrInt("num_groups", 1))
+		perChannel := c.n.Target.Version >= 21
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.GroupNormalization(in[0], in[1], in[2], groups, eps, perChannel))
+		}, nil
+	}
+	t["MeanVarianceNormalization"] = func(c *buildCtx) (kernel, error) {
+		axes := ints(c.n.AttrInts("axes", []int64{0, 2, 3}))
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.MeanVarianceNormalization(in[0], axes))
+		}, nil
+	}
+}

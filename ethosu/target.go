@@ -1,0 +1,89 @@
+package ethosu
+
+import (
+	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+	"github.com/onnxquant/onnxquant/qpass"
+	"github.com/onnxquant/onnxquant/quantize"
+)
+
+// The legality types are the pipeline's; these aliases keep the documented
+// errors.As(err, *ethosu.IllegalModelError) and ethosu.Report working.
+type (
+	// Placement says where a node of a quantized model runs.
+	Placement = quantize.Placement
+	// Verdict is the legality of one node.
+	Verdict = quantize.Verdict
+	// Report is the per-node legality of a model for one target.
+	Report = quantize.Report
+	// IllegalModelError lists every node the target cannot run.
+	IllegalModelError = quantize.IllegalModelError
+	// Result is a quantized model and what was learnt making it.
+	Result = quantize.Result
+)
+
+// The placements a verdict can give.
+const (
+	OnNPU    = quantize.OnNPU
+	OnHost   = quantize.OnHost
+	Boundary = quantize.Boundary
+)
+
+// Target is an Ethos-U configuration as the quantization pipeline sees it
+// (quantize.Target): its decompositions, its config adjustments, and its
+// legality rules.
+type Target struct {
+	spec  CompileSpec
+	table map[string]bool
+	// int8 memoises the int8 stand-ins of int16 configs, so every node
+	// that needs one shares it (and its qparams stay shareable).
+	int8 map[*qpass.Config]*qpass.Config
+}
+
+// NewTarget returns the pipeline's view of spec. A Target memoises config
+// adjustments: use one per quantization run.
+func NewTarget(spec CompileSpec) *Target {
+	return &Target{spec: spec, table: tableOps(), int8: map[*qpass.Config]*qpass.Config{}}
+}
+
+// Name is the target string ("ethos-u55-128").
+func (t *Target) Name() string { return t.spec.Target }
+
+// Decompositions: softmax on every Ethos-U (the TOSA path has no native
+// softmax); reflect/edge/wrap padding on U55/U65, which have no mirror
+// padding but run its Slice (REVERSE) and Concat pieces; U85 has
+// MIRROR_PAD and keeps the Pad.
+func (t *Target) Decompositions() qpass.Decompositions {
+	return qpass.Decompositions{Softmax: true, ReflectPad: t.spec.U55Subset()}
+}
+
+// AdjustConfig runs TABLE ops and activation×activation MatMul at int8 on
+// U55/U65, whose TABLE and MATMUL have no int16 form; the int16 tensors
+// around them are requantized.
+func (t *Target) AdjustConfig(n *lower.Node, cfg *qpass.Config) *qpass.Config {
+	if !t.spec.U55Subset() || cfg.OutputActivation == nil || cfg.OutputActivation.DType != int32(onnxpb.TensorProto_INT16) {
+		return cfg
+	}
+	op := n.Target.OpType
+	actMatMul := op == "MatMul" && len(n.Inputs) > 1 &&
+		!n.Inputs[0].IsInitializer(lower.EnclosingGraphs) && !n.Inputs[1].IsInitializer(lower.EnclosingGraphs)
+	if !t.table[op] && !actMatMul {
+		return cfg
+	}
+	if t.int8[cfg] == nil {
+		c := *qpass.SymmetricInt8(cfg.Weight != nil && cfg.Weight.PerChannel, cfg.OutputActivation.Observer == observe.KindMovingAverageMinMax)
+		c.Name = cfg.Name + "(int8 on U55)"
+		t.int8[cfg] = &c
+	}
+	return t.int8[cfg]
+}
+
+// CheckOperators judges the operators of a float model (after the
+// transform passes) by the rules that do not depend on quantization.
+func (t *Target) CheckOperators(gm *lower.GraphModule) *Report { return CheckOperators(gm, t.spec) }
+
+// Check judges every node of a QDQ model.
+func (t *Target) Check(gm *lower.GraphModule) *Report { return Check(gm, t.spec) }
+
+var _ quantize.Target = (*Target)(nil)

@@ -1,0 +1,77 @@
+package quantize
+
+import (
+	"context"
+	"strings"
+
+	"github.com/onnxquant/onnxquant/qpass"
+)
+
+// Stage is one step of the quantizer, run over the shared session.
+type Stage struct {
+	// Name is what --dump-after, --verbose, the report's timings and the
+	// ordering rules call it.
+	Name string
+	// Doc says what the stage does and why; its first line is the
+	// summary --verbose prints.
+	Doc string
+	// When, if set, says whether the stage runs for this session.
+	When func(*Session) bool
+	// Run does the stage's work, reading and writing the session.
+	Run func(ctx context.Context, s *Session) error
+}
+
+// Summary is the first line of the stage's documentation.
+func (st Stage) Summary() string {
+	line, _, _ := strings.Cut(strings.TrimSpace(st.Doc), "\n")
+	return line
+}
+
+// Stages returns the quantizer, top to bottom: ExecuTorch's PT2E flow
+// (transform for annotation, annotate, prepare with observers, calibrate,
+// convert) with the steps ONNX adds around it (sizing tensors from the
+// data, inlining resolved If nodes) and the target's checks before and
+// after. The list is fresh on every call, so callers may edit it.
+func Stages() []Stage {
+	return []Stage{
+		{Name: "absorb-qdq", Doc: absorbQDQDoc, When: isQAT, Run: absorbQDQ},
+		{Name: "bind-shapes", Doc: bindShapesDoc, Run: bindShapes},
+		{Name: "fold-shape-arithmetic", Doc: foldShapeArithmeticDoc, Run: foldShapeArithmetic},
+		{Name: "inline-constant-ifs", Doc: inlineConstantIfsDoc, Run: inlineConstantIfs},
+		{Name: "transform", Doc: transformDoc, Run: transform},
+		{Name: "size-new-tensors", Doc: sizeNewTensorsDoc, Run: sizeNewTensors},
+		{Name: "precheck", Doc: precheckDoc, Run: precheck},
+		{Name: "annotate", Doc: annotateDoc, Run: annotate},
+		{Name: "trained-qparams", Doc: trainedQParamsDoc, When: isQAT, Run: keepTrainedQParams},
+		{Name: "plan-observers", Doc: planObserversDoc, Run: planObservers},
+		{Name: "calibrate", Doc: calibrateDoc, Run: calibrate},
+		{Name: "compute-qparams", Doc: computeQParamsDoc, Run: computeQParams},
+		{Name: "fit-bias", Doc: fitBiasDoc, Run: fitBias},
+		{Name: "convert", Doc: convertDoc, Run: convert},
+		{Name: "check", Doc: checkDoc, Run: check},
+		{Name: "raise", Doc: raiseDoc, Run: raise},
+	}
+}
+
+// stageOrder lists pairs {A, B}: when both stages are in a pipeline, A
+// must run before B. Each pair says why.
+var stageOrder = [...]qpass.OrderRule{
+	{Before: "absorb-qdq", After: "bind-shapes", Why: "QAT Q/DQ pairs are removed before the float model is run to size tensors"},
+	{Before: "bind-shapes", After: "fold-shape-arithmetic", Why: "Shape nodes fold only once input shapes are bound"},
+	{Before: "fold-shape-arithmetic", After: "inline-constant-ifs", Why: "shape checks become constant conditions only once folded"},
+	{Before: "inline-constant-ifs", After: "transform", Why: "branches no input shape can take must not be decomposed or annotated"},
+	{Before: "transform", After: "size-new-tensors", Why: "values made by the transform passes have no sizes yet"},
+	{Before: "size-new-tensors", After: "precheck", Why: "rank and kernel rules need every shape"},
+	{Before: "precheck", After: "annotate", Why: "a model the target can never run fails before the work of calibrating it"},
+	{Before: "size-new-tensors", After: "annotate", Why: "the annotator needs dtypes and shapes"},
+	{Before: "annotate", After: "trained-qparams", Why: "trained qparams are matched to the annotation's points"},
+	{Before: "trained-qparams", After: "plan-observers", Why: "points with trained qparams are not observed"},
+	{Before: "plan-observers", After: "calibrate", Why: "calibration runs the observers the plan asks for"},
+	{Before: "calibrate", After: "compute-qparams", Why: "qparams come from the observer states"},
+	{Before: "compute-qparams", After: "fit-bias", Why: "bias scales are input scale × weight scale"},
+	{Before: "fit-bias", After: "convert", Why: "conversion writes the fitted qparams"},
+	{Before: "convert", After: "check", Why: "the final check judges the QDQ model"},
+	{Before: "check", After: "raise", Why: "an illegal model is never written"},
+}
+
+func isQAT(s *Session) bool { return s.QAT }
