@@ -60,7 +60,7 @@ func BenchmarkQuantizeChain(b *testing.B) {
 	if err := dataset.WriteNPY(sample, tensor.New(tensor.WithShape(1, 8), tensor.WithBacking([]float32{1, 2, 3, 4, -1, -2, -3, -4}))); err != nil {
 		b.Fatal(err)
 	}
-	for _, n := range []int{2000, 20000, 200000} {
+	for _, n := range []int{2000, 20000, 60000, 200000} {
 		m := chainModel(n)
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			cpu0 := cpuSeconds()

@@ -92,6 +92,12 @@ func (g *Graph) RemoveNode(n *Node) {
 		g.Nodes = slices.Delete(g.Nodes, i, i+1)
 		g.removed(n)
 	}
+	g.forget(n)
+}
+
+// forget drops what g knows about a node taken out of g.Nodes: its output
+// values, its name and its bodies.
+func (g *Graph) forget(n *Node) {
 	for _, v := range n.Outputs {
 		if v != nil && g.values[v.Name] == v {
 			delete(g.values, v.Name)
@@ -195,6 +201,9 @@ func (gm *GraphModule) EliminateDeadCode() bool {
 	}
 	g := gm.Graph
 	live := map[*Value]bool{}
+	// Dead nodes leave g.Nodes in one pass at the end: removing them one
+	// by one moves the rest of the slice each time.
+	dead := map[*Node]bool{}
 	for i := len(g.Nodes) - 1; i >= 0; i-- {
 		n := g.Nodes[i]
 		keep := n.Op == Output || (n.Op == Placeholder && !n.Capture)
@@ -207,7 +216,8 @@ func (gm *GraphModule) EliminateDeadCode() bool {
 			keep = true
 		}
 		if !keep {
-			g.RemoveNode(n)
+			dead[n] = true
+			g.forget(n)
 			if n.Capture && gm.Owner != nil {
 				owner := gm.Owner
 				outer := owner.graph.Value(n.Outputs[0].Name)
@@ -224,6 +234,11 @@ func (gm *GraphModule) EliminateDeadCode() bool {
 		for _, v := range n.Captures {
 			live[v] = true
 		}
+	}
+	if len(dead) > 0 {
+		before := len(g.Nodes)
+		g.Nodes = slices.DeleteFunc(g.Nodes, func(n *Node) bool { return dead[n] })
+		g.removedMany(dead, before)
 	}
 	return changed
 }

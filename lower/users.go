@@ -204,6 +204,26 @@ func (g *Graph) removed(n *Node) {
 	g.users.gone[n] = true
 }
 
+// removedMany records nodes the edit API took out of g.Nodes at once
+// (before is the node count they were counted in).
+func (g *Graph) removedMany(nodes map[*Node]bool, before int) {
+	if g.users == nil {
+		return
+	}
+	if g.users.nodes != before || before-len(nodes) != len(g.Nodes) {
+		g.users = nil
+		return
+	}
+	g.users.nodes = len(g.Nodes)
+	g.users.initEnd = 0
+	if g.users.gone == nil {
+		g.users.gone = map[*Node]bool{}
+	}
+	for n := range nodes {
+		g.users.gone[n] = true
+	}
+}
+
 // reordered records a change of node order.
 func (g *Graph) reordered() {
 	if g.users != nil {

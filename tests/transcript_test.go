@@ -81,6 +81,10 @@ func replay(t *testing.T, transcript, work string) string {
 				args[i] = strings.ReplaceAll(a, "$WORK", work)
 			}
 			r := onnxquant(t, args...)
+			// Protobuf's error texts put a space or a no-break space after
+			// "proto:" depending on the binary (so that nobody matches
+			// them); either reads as a space here.
+			r.stdout, r.stderr = strings.ReplaceAll(r.stdout, "\u00a0", " "), strings.ReplaceAll(r.stderr, "\u00a0", " ")
 			writeStream(&out, "1> ", strings.ReplaceAll(r.stdout, work, "$WORK"))
 			writeStream(&out, "2> ", strings.ReplaceAll(r.stderr, work, "$WORK"))
 			out.WriteString("exit " + strconv.Itoa(r.code) + "\n")
