@@ -275,7 +275,7 @@ func batchAction(c *cli.Context) error {
 					job.Log = func(s string) {
 						mu.Lock()
 						defer mu.Unlock()
-						fmt.Fprintf(stderr, "%s: %s\n", job.In, s)
+						fmt.Fprintf(stderr, "%s: %s\n", job.In, printableLines(s))
 					}
 				}
 				var rep *quantizeReport

@@ -138,7 +138,7 @@ func quantizeAction(c *cli.Context) error {
 		}
 	}
 	if c.Bool("verbose") {
-		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
+		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, printableLines(s)) }
 	}
 	if !c.Bool("quiet") {
 		job.Progress = progressPrinter(c.App.ErrWriter, "calibrate")
