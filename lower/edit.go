@@ -176,9 +176,34 @@ func (g *Graph) NewInitializer(name string, t *onnxpb.TensorProto) *Value {
 	v := &Value{Name: vname, Producer: n, DType: t.GetDataType(), Shape: dimsOf(t.Dims), HasShape: true}
 	n.Outputs = []*Value{v}
 	g.values[vname] = v
+	if g.batching {
+		g.pendingInits = append(g.pendingInits, n)
+		return v
+	}
 	g.Nodes = slices.Insert(g.Nodes, pos, n)
 	g.inserted(n, pos)
 	return v
+}
+
+// BatchInitializers makes NewInitializer hold the initializer nodes it
+// creates and put them into g.Nodes all at once when the returned function
+// runs, at the end of the initializers, in creation order: the same graph
+// as inserting them one at a time, without moving every later node once
+// per initializer (a pass that quantizes a large model adds thousands).
+// Until then the new nodes are not in g.Nodes (their values are defined),
+// so the caller must not look them up there.
+func (g *Graph) BatchInitializers() (flush func()) {
+	g.batching = true
+	return func() {
+		g.batching = false
+		if len(g.pendingInits) == 0 {
+			return
+		}
+		pos := g.InitializerEnd()
+		g.Nodes = slices.Insert(g.Nodes, pos, g.pendingInits...)
+		g.pendingInits = nil
+		g.users = nil // rebuilt, in one pass, when next needed
+	}
 }
 
 // Index returns the position of n in g.Nodes, or -1.

@@ -153,6 +153,10 @@ type Graph struct {
 	Module *GraphModule
 	// users indexes the readers of each value (users.go).
 	users *usersIndex
+	// pendingInits, while batching is on, are initializer nodes made by
+	// NewInitializer and not yet in Nodes (BatchInitializers).
+	pendingInits []*Node
+	batching     bool
 }
 
 // GraphModule is a graph with its control-flow bodies as submodules.

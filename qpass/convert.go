@@ -28,6 +28,20 @@ type QParams struct {
 // change.
 func ConvertToQDQ(gm *lower.GraphModule, ann *Annotation, qparams map[int]QParams) error {
 	c := &converter{ann: ann, qp: qparams, dir: gm.Root().Dir, names: map[*lower.Graph]map[string]bool{}}
+	// Thousands of scales and zero points join the initializers: in one
+	// move per graph, not one each.
+	var flushes []func()
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		flushes = append(flushes, m.Graph.BatchInitializers())
+		return nil
+	})
+	flush := func() {
+		for _, f := range flushes {
+			f()
+		}
+		flushes = nil
+	}
+	defer flush()
 	roots := ann.Points()
 	// Output sites first: they rewrite every reader, so edge sites added
 	// after them read the dequantized tensor.
@@ -47,6 +61,7 @@ func ConvertToQDQ(gm *lower.GraphModule, ann *Annotation, qparams map[int]QParam
 			}
 		}
 	}
+	flush()
 	gm.EliminateDeadCode()
 	return gm.Walk(func(m *lower.GraphModule) error { return m.Graph.TopoSort() })
 }
