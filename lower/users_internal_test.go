@@ -5,6 +5,8 @@ import (
 	"math/rand"
 	"slices"
 	"testing"
+
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
 // scanUsers is the definition Users must agree with: every node of g that
@@ -74,5 +76,41 @@ func TestUsersIndexFollowsEdits(t *testing.T) {
 			g.Nodes = append(g.Nodes, n)
 		}
 		check(step)
+	}
+}
+
+// TestBatchInitializersKeepsTheOrder: initializers made in a batch land
+// where one-at-a-time insertion puts them, around nodes added meanwhile.
+func TestBatchInitializersKeepsTheOrder(t *testing.T) {
+	build := func(batch bool) []string {
+		gm := &GraphModule{Submodules: map[string]*GraphModule{}}
+		g := &Graph{values: map[string]*Value{}, names: map[string]bool{}, Module: gm}
+		gm.Graph = g
+		in := &Node{Name: "x", Op: Placeholder, graph: g}
+		x := &Value{Name: "x", Producer: in}
+		in.Outputs = []*Value{x}
+		g.values["x"] = x
+		g.Nodes = append(g.Nodes, in)
+		g.NewOp(1, "Relu", "r", []*Value{x}, 1)
+		var flush func()
+		if batch {
+			flush = g.BatchInitializers()
+		}
+		for i := range 5 {
+			c := g.NewInitializer(fmt.Sprintf("c%d", i), &onnxpb.TensorProto{})
+			g.NewOp(g.InitializerEnd(), "Neg", fmt.Sprintf("n%d", i), []*Value{c}, 1)
+		}
+		if batch {
+			flush()
+		}
+		var names []string
+		for _, n := range g.Nodes {
+			names = append(names, n.Name)
+		}
+		return names
+	}
+	one, batched := build(false), build(true)
+	if !slices.Equal(one, batched) {
+		t.Errorf("batched order %v, one at a time %v", batched, one)
 	}
 }
