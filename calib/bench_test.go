@@ -50,7 +50,7 @@ func BenchmarkORTInferenceMobileNetV2(b *testing.B) { benchORT(b, "mobilenet_v2"
 
 func benchCalibrate(b *testing.B, model string) {
 	gm := corpusModel(b, model)
-	set := openSet(b, gm, calibSamples(b, "imagenet224")[:benchSamples]...)
+	set := openSet(b, gm, testenv.Samples(b, "imagenet224")[:benchSamples]...)
 	it, err := interp.New(gm, interp.Options{Workers: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -153,7 +153,7 @@ func ortCalibratorPerSample(b *testing.B, model string, threads int) float64 {
 
 func benchInputs(b *testing.B, model string) []map[string]*tensor.Dense {
 	gm := corpusModel(b, model)
-	set := openSet(b, gm, calibSamples(b, "imagenet224")[:benchSamples]...)
+	set := openSet(b, gm, testenv.Samples(b, "imagenet224")[:benchSamples]...)
 	var out []map[string]*tensor.Dense
 	for i := range set.Len() {
 		smp, err := set.Load(i)

@@ -3,7 +3,6 @@ package calib_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -28,21 +27,6 @@ func corpusModel(t testing.TB, name string) *lower.GraphModule {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return gm
-}
-
-// calibSamples lists the sample paths of corpus calibration set name.
-func calibSamples(t testing.TB, name string) []string {
-	t.Helper()
-	dir := filepath.Join(testenv.Corpus(t), "calib", name)
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, de := range des {
-		out = append(out, filepath.Join(dir, de.Name()))
-	}
-	return out
 }
 
 func openSet(t testing.TB, gm *lower.GraphModule, paths ...string) *dataset.Set {

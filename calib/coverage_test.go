@@ -12,6 +12,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/testenv"
 )
 
 // uncovered returns the modules an *UncoveredPathError names.
@@ -34,7 +35,7 @@ func positiveModeBranchy(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	n := 0
-	for _, s := range calibSamples(t, "branchy") {
+	for _, s := range testenv.Samples(t, "branchy") {
 		mode, err := dataset.ReadNPY(filepath.Join(s, "mode.npy"))
 		if err != nil {
 			t.Fatal(err)
@@ -94,7 +95,7 @@ func TestCalibrateFailsOnBranchNoSampleTakes(t *testing.T) {
 
 func TestSileroWith16kOnlyLeaves8kBranchUncovered(t *testing.T) {
 	gm := corpusModel(t, "silero_vad_legacy")
-	dir := filepath.Dir(calibSamples(t, "silero_legacy_16k")[0])
+	dir := filepath.Dir(testenv.Samples(t, "silero_legacy_16k")[0])
 	_, err := calib.Calibrate(t.Context(), newInterpreter(t, gm), openSet(t, gm, dir), calib.AllActivations(gm), calib.Options{Workers: 2})
 	paths := uncovered(t, err)
 	// Which branch of the top-level If handles 8 kHz follows from the
@@ -126,7 +127,7 @@ func TestSileroWith16kOnlyLeaves8kBranchUncovered(t *testing.T) {
 
 func TestBadSamplesAreNamed(t *testing.T) {
 	gm := corpusModel(t, "resnet18")
-	good := calibSamples(t, "imagenet224")[0]
+	good := testenv.Samples(t, "imagenet224")[0]
 	img, err := dataset.ReadNPY(good)
 	if err != nil {
 		t.Fatal(err)

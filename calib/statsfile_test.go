@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/onnxquant/onnxquant/calib"
+	"github.com/onnxquant/onnxquant/internal/testenv"
 )
 
 func TestWorkerCountDoesNotChangeStats(t *testing.T) {
@@ -22,7 +23,7 @@ func TestWorkerCountDoesNotChangeStats(t *testing.T) {
 		t.Run(c.model, func(t *testing.T) {
 			gm := corpusModel(t, c.model)
 			it := newInterpreter(t, gm)
-			set := openSet(t, gm, calibSamples(t, c.set)[:c.n]...)
+			set := openSet(t, gm, testenv.Samples(t, c.set)[:c.n]...)
 			one := observeAll(t, it, set, 1)
 			two := observeAll(t, it, set, 2)
 			if one.Samples != c.n {
@@ -37,7 +38,7 @@ func TestMergedShardsEqualOneRun(t *testing.T) {
 	t.Run("branchy_if_loop", func(t *testing.T) {
 		gm := corpusModel(t, "branchy_if_loop")
 		it := newInterpreter(t, gm)
-		all := calibSamples(t, "branchy")
+		all := testenv.Samples(t, "branchy")
 		whole := observeAll(t, it, openSet(t, gm, all...), 1)
 		a := saveLoad(t, observeAll(t, it, openSet(t, gm, all[:7]...), 1))
 		b := saveLoad(t, observeAll(t, it, openSet(t, gm, all[7:]...), 2))
@@ -49,7 +50,7 @@ func TestMergedShardsEqualOneRun(t *testing.T) {
 	t.Run("silero_vad_legacy", func(t *testing.T) {
 		gm := corpusModel(t, "silero_vad_legacy")
 		it := newInterpreter(t, gm)
-		dir := filepath.Dir(calibSamples(t, "silero_legacy_16k")[0])
+		dir := filepath.Dir(testenv.Samples(t, "silero_legacy_16k")[0])
 		dir8 := filepath.Join(filepath.Dir(dir), "silero_legacy_8k")
 		whole := observeAll(t, it, openSet(t, gm, dir, dir8), 2)
 		for _, top := range []string{"If_0.then_branch", "If_0.else_branch"} {
@@ -74,7 +75,7 @@ func TestMergedShardsEqualOneRun(t *testing.T) {
 
 func TestStatsFileRoundTripIsByteIdentical(t *testing.T) {
 	gm := corpusModel(t, "branchy_if_loop")
-	st := observeAll(t, newInterpreter(t, gm), openSet(t, gm, calibSamples(t, "branchy")[:5]...), 1)
+	st := observeAll(t, newInterpreter(t, gm), openSet(t, gm, testenv.Samples(t, "branchy")[:5]...), 1)
 	dir := t.TempDir()
 	p1, p2 := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
 	if err := st.Save(p1); err != nil {
@@ -103,7 +104,7 @@ func TestStatsFileRoundTripIsByteIdentical(t *testing.T) {
 
 func TestLoadRejectsInconsistentStats(t *testing.T) {
 	gm := corpusModel(t, "branchy_if_loop")
-	st := observeAll(t, newInterpreter(t, gm), openSet(t, gm, calibSamples(t, "branchy")[:2]...), 1)
+	st := observeAll(t, newInterpreter(t, gm), openSet(t, gm, testenv.Samples(t, "branchy")[:2]...), 1)
 	good := string(statsJSON(t, st))
 	for name, edit := range map[string]func(string) string{
 		"version":          func(s string) string { return strings.Replace(s, `"version":1,"samples"`, `"version":9,"samples"`, 1) },
@@ -132,7 +133,7 @@ func TestLoadRejectsInconsistentStats(t *testing.T) {
 func TestMergeRejectsStatsOfAnotherPlan(t *testing.T) {
 	gm := corpusModel(t, "branchy_if_loop")
 	it := newInterpreter(t, gm)
-	set := openSet(t, gm, calibSamples(t, "branchy")[:2]...)
+	set := openSet(t, gm, testenv.Samples(t, "branchy")[:2]...)
 	a := observeAll(t, it, set, 1)
 	reqs := calib.AllActivations(gm)[:3]
 	b, err := calib.Observe(t.Context(), it, set, reqs, calib.Options{})

@@ -12,7 +12,6 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/ethosu"
-	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
@@ -141,14 +140,11 @@ func (ix graphIndex) qparamsOf(t testing.TB, n *onnxpb.NodeProto) ([]float32, []
 	return ix.floats(t, n.Input[1]), ix.ints(t, n.Input[2])
 }
 
-// runsInORT runs the quantized model and b's float model in ONNX Runtime on
-// one fresh sample and checks every output agrees within tol·max|float|.
-// Without ONNX Runtime it does nothing (testenv.ORT logs so).
-func runsInORT(t *testing.T, quantized *onnxpb.ModelProto, b *testmodel.Builder, tol float64) {
+// runsInReference runs the quantized model and b's float model on one fresh
+// sample (in ONNX Runtime, or the interpreter without it: runReference) and
+// checks every output agrees within tol·max|float|.
+func runsInReference(t *testing.T, quantized *onnxpb.ModelProto, b *testmodel.Builder, tol float64) {
 	t.Helper()
-	if !testenv.ORT(t) {
-		return
-	}
 	in := map[string]*tensor.Dense{}
 	for k, v := range b.Inputs() {
 		dims := v.Dims
@@ -159,8 +155,8 @@ func runsInORT(t *testing.T, quantized *onnxpb.ModelProto, b *testmodel.Builder,
 		}
 		in[v.Name] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(testmodel.Ramp(uint64(9000+k), size, -1, 1)))
 	}
-	ref, names := runORT(t, marshal(t, b.Model()), []map[string]*tensor.Dense{in})
-	got, _ := runORT(t, marshal(t, quantized), []map[string]*tensor.Dense{in})
+	ref, names := runReference(t, marshal(t, b.Model()), []map[string]*tensor.Dense{in})
+	got, _ := runReference(t, marshal(t, quantized), []map[string]*tensor.Dense{in})
 	for o, name := range names {
 		var amax, worst float64
 		for i := range ref[o][0] {

@@ -1,6 +1,7 @@
 package ethosu_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -11,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
@@ -65,19 +68,19 @@ type accuracyRow struct {
 }
 
 // TestCorpusQuantizesAndKeepsAccuracy quantizes every corpus model for
-// int8 and a16w8 on U55-128 and U85-256 and checks it is legal and integer
-// only; with ONNX Runtime it also runs the result and compares it with the
-// float model on samples calibration never saw.
+// int8 and a16w8 on U55-128 and U85-256, checks it is legal and integer
+// only, runs it (in ONNX Runtime, or the interpreter without it: see
+// runReference) and compares it with the float model on samples calibration
+// never saw.
 func TestCorpusQuantizesAndKeepsAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("quantizes 8 models 4 times")
 	}
 	corpus := testenv.Corpus(t)
-	withORT := testenv.ORT(t)
 	var rows []accuracyRow
 	for _, m := range corpusModels() {
 		t.Run(m.name, func(t *testing.T) {
-			rows = append(rows, quantizeCorpusModel(t, corpus, m, withORT)...)
+			rows = append(rows, quantizeCorpusModel(t, corpus, m)...)
 		})
 	}
 	if path := os.Getenv("ONNXQUANT_WRITE_ACCURACY"); path != "" {
@@ -93,7 +96,7 @@ func TestCorpusQuantizesAndKeepsAccuracy(t *testing.T) {
 	for _, m := range corpusModels() {
 		i8, ok1 := byKey[m.name+"/int8/ethos-u85-256"]
 		a16, ok2 := byKey[m.name+"/a16w8/ethos-u85-256"]
-		if !ok1 || !ok2 || i8.failure != "" || a16.failure != "" || !withORT {
+		if !ok1 || !ok2 || i8.failure != "" || a16.failure != "" {
 			continue
 		}
 		if a16.sqnr[0] <= i8.sqnr[0] {
@@ -102,9 +105,7 @@ func TestCorpusQuantizesAndKeepsAccuracy(t *testing.T) {
 	}
 }
 
-// quantizeCorpusModel quantizes m for every scheme and target; withORT adds
-// the accuracy rows, which need ONNX Runtime.
-func quantizeCorpusModel(t *testing.T, corpus string, m corpusModel, withORT bool) []accuracyRow {
+func quantizeCorpusModel(t *testing.T, corpus string, m corpusModel) []accuracyRow {
 	om, gm := loadModel(t, filepath.Join(corpus, "models", m.name+".onnx"))
 	floatBytes := marshal(t, om.Proto)
 	evalSet := openSet(t, gm, samplePaths(t, corpus, m, evalFrom, evalCount))
@@ -116,11 +117,7 @@ func quantizeCorpusModel(t *testing.T, corpus string, m corpusModel, withORT boo
 		}
 		inputs = append(inputs, s.Inputs)
 	}
-	var ref [][][]float64
-	var names []string
-	if withORT {
-		ref, names = runORT(t, floatBytes, inputs)
-	}
+	ref, names := runReference(t, floatBytes, inputs)
 	calibPaths := samplePaths(t, corpus, m, 0, m.calibCount)
 	var rows []accuracyRow
 	for _, scheme := range []string{"int8", "a16w8"} {
@@ -148,10 +145,7 @@ func quantizeCorpusModel(t *testing.T, corpus string, m corpusModel, withORT boo
 			}
 			checkIntegerOnly(t, res.Module)
 			checkActivationDType(t, res.Module, scheme)
-			if !withORT {
-				continue
-			}
-			got, gotNames := runORT(t, marshal(t, res.Model), inputs)
+			got, gotNames := runReference(t, marshal(t, res.Model), inputs)
 			if !slices.Equal(gotNames, names) {
 				t.Fatalf("%s %s: outputs %v, float model has %v", scheme, target, gotNames, names)
 			}
@@ -190,19 +184,19 @@ func checkExpectedFailure(t *testing.T, err error, want expectedFailure) {
 	}
 }
 
-// runORT runs a model on every input set and returns, per output (in the
-// session's order), the flattened values of every sample.
-func runORT(t *testing.T, model []byte, inputs []map[string]*tensor.Dense) ([][][]float64, []string) {
+// runReference runs a model on every input set and returns, per output (in
+// the model's order), the flattened values of every sample. It runs in ONNX
+// Runtime (one thread) when the test binary has it, else in the float
+// interpreter, which matches ONNX Runtime on the corpus (calib/interp's
+// reference tests) and runs QDQ models, so the accuracy floors hold on a
+// bare Go install too.
+func runReference(t *testing.T, model []byte, inputs []map[string]*tensor.Dense) ([][][]float64, []string) {
 	t.Helper()
-	s, err := ortoracle.NewSessionBytes(model, ortoracle.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	names := s.OutputNames()
+	run, names, done := referenceSession(t, model)
+	defer done()
 	out := make([][][]float64, len(names))
 	for _, in := range inputs {
-		res, err := s.Run(in)
+		res, err := run(in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,6 +205,39 @@ func runORT(t *testing.T, model []byte, inputs []map[string]*tensor.Dense) ([][]
 		}
 	}
 	return out, names
+}
+
+// referenceSession loads a model once in the reference runner of
+// runReference and returns how to run it, its output names and how to free it.
+func referenceSession(t *testing.T, model []byte) (func(map[string]*tensor.Dense) (map[string]*tensor.Dense, error), []string, func()) {
+	t.Helper()
+	if testenv.ORT(t) {
+		s, err := ortoracle.NewSessionBytes(model, ortoracle.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Run, s.OutputNames(), func() { s.Close() }
+	}
+	m := &onnxpb.ModelProto{}
+	if err := proto.Unmarshal(model, m); err != nil {
+		t.Fatal(err)
+	}
+	gm, err := lower.Lower(m, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := interp.New(gm, interp.Options{Workers: 1})
+	if err != nil {
+		t.Fatalf("interpreter: %v", err)
+	}
+	var names []string
+	for _, o := range m.Graph.Output {
+		names = append(names, o.GetName())
+	}
+	run := func(in map[string]*tensor.Dense) (map[string]*tensor.Dense, error) {
+		return it.Run(context.Background(), in, nil)
+	}
+	return run, names, func() {}
 }
 
 // agreement compares the decisions of two runs: the argmax over the
@@ -365,7 +392,7 @@ func TestReflectPadRunsOnU55AsSliceAndConcat(t *testing.T) {
 				if len(scales) == 0 || slices.ContainsFunc(scales, func(s float32) bool { return s != scales[0] }) {
 					t.Errorf("%s %s %s: activation scales %v, want one shared scale", mode, scheme, target, scales)
 				}
-				runsInORT(t, res.Model, b, 0.02)
+				runsInReference(t, res.Model, b, 0.02)
 			}
 		}
 	}
@@ -420,7 +447,7 @@ func TestReversingSliceIsLegalOnU55OnlyAlongHOrW(t *testing.T) {
 					}
 					// a histogram-calibrated int8 range may clip the fresh
 					// sample's extremes by a step or two
-					runsInORT(t, res.Model, b, 0.05)
+					runsInReference(t, res.Model, b, 0.05)
 					continue
 				}
 				var ill *ethosu.IllegalModelError

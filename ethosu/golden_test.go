@@ -107,7 +107,7 @@ func TestConvReluIsFusedWithPerChannelWeightsAndDerivedBias(t *testing.T) {
 	if zp := ix.inits[q.Input[2]]; zp.GetDataType() != int32(onnxpb.TensorProto_INT8) {
 		t.Errorf("activation zero point type %d, want int8", zp.GetDataType())
 	}
-	runsInORT(t, res.Model, b, 0.1)
+	runsInReference(t, res.Model, b, 0.1)
 }
 
 func TestA16W8UsesInt16ZeroPointZeroWithoutFusionAtOpset21(t *testing.T) {
@@ -135,7 +135,7 @@ func TestA16W8UsesInt16ZeroPointZeroWithoutFusionAtOpset21(t *testing.T) {
 	if wt := ix.inits[ix.nodes[conv.Input[1]].Input[0]]; wt.GetDataType() != int32(onnxpb.TensorProto_INT8) {
 		t.Errorf("a16w8 weights type %d, want int8", wt.GetDataType())
 	}
-	runsInORT(t, res.Model, b, 0.01)
+	runsInReference(t, res.Model, b, 0.01)
 }
 
 func TestConcatSharesOneScaleAcrossInputsAndOutput(t *testing.T) {
@@ -239,7 +239,7 @@ func TestGraphInputsAndOutputsKeepNamesAndOrder(t *testing.T) {
 			t.Errorf("output %q made by %s, want DequantizeLinear", o, ix.nodes[o].GetOpType())
 		}
 	}
-	runsInORT(t, res.Model, b, 0.15)
+	runsInReference(t, res.Model, b, 0.15)
 }
 
 func TestQuantizingTwiceGivesIdenticalBytes(t *testing.T) {

@@ -3,9 +3,6 @@ package ethosu_test
 import (
 	"context"
 	"math"
-	"os"
-	"path/filepath"
-	"sort"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -56,21 +53,11 @@ func samplePaths(t testing.TB, corpus string, m corpusModel, from, n int) []stri
 	t.Helper()
 	var out []string
 	for _, dir := range m.calib {
-		des, err := os.ReadDir(filepath.Join(corpus, "calib", dir))
-		if err != nil {
-			t.Fatal(err)
+		paths := testenv.Samples(t, dir)
+		if from+n > len(paths) {
+			t.Fatalf("%s has %d samples, need %d", dir, len(paths), from+n)
 		}
-		var names []string
-		for _, de := range des {
-			names = append(names, de.Name())
-		}
-		sort.Strings(names)
-		if from+n > len(names) {
-			t.Fatalf("%s has %d samples, need %d", dir, len(names), from+n)
-		}
-		for _, name := range names[from : from+n] {
-			out = append(out, filepath.Join(corpus, "calib", dir, name))
-		}
+		out = append(out, paths[from:from+n]...)
 	}
 	return out
 }

@@ -1,39 +1,17 @@
 package lower_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
-
-func loadCorpusModule(t *testing.T, name string) *lower.GraphModule {
-	t.Helper()
-	path := filepath.Join(testenv.Corpus(t), "models", name)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &onnxpb.ModelProto{}
-	if err := proto.Unmarshal(b, m); err != nil {
-		t.Fatal(err)
-	}
-	gm, err := lower.Lower(m, filepath.Dir(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return gm
-}
 
 // Bodies read outer values through capture placeholders, and the owning
 // node lists them, so a rewrite of an outer value reaches the bodies.
 func TestCapturesAreExplicitAndFollowReplaceAllUses(t *testing.T) {
-	gm := loadCorpusModule(t, "branchy_if_loop.onnx")
+	gm := lowerFile(t, filepath.Join(testenv.Corpus(t), "models", "branchy_if_loop.onnx"))
 	var ifNode *lower.Node
 	for _, n := range gm.Graph.Nodes {
 		if n.Target.OpType == "If" {
@@ -76,7 +54,7 @@ func TestCapturesAreExplicitAndFollowReplaceAllUses(t *testing.T) {
 }
 
 func TestEliminateDeadCodeDropsUnreadNodesAndKeepsOutputs(t *testing.T) {
-	gm := loadCorpusModule(t, "resnet18.onnx")
+	gm := lowerFile(t, filepath.Join(testenv.Corpus(t), "models", "resnet18.onnx"))
 	before := len(gm.Graph.Nodes)
 	in := gm.Graph.Placeholders()[0].Outputs[0]
 	gm.Graph.NewOp(gm.Graph.Index(gm.Graph.OutputNode()), "Relu", "dead_relu", []*lower.Value{in}, 1)

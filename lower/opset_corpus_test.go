@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/lower"
@@ -87,27 +86,6 @@ func TestConvertOpsetCorpusTo13And21(t *testing.T) {
 	}
 }
 
-// calibInputs reads sample_000 of a model's calibration set.
-func calibInputs(t *testing.T, dir, model string, names []string) map[string]*tensor.Dense {
-	t.Helper()
-	base := filepath.Join(dir, "calib", testenv.CalibSets(model)[0], "sample_000")
-	out := map[string]*tensor.Dense{}
-	if len(names) == 1 {
-		if d, err := dataset.ReadNPY(base + ".npy"); err == nil {
-			out[names[0]] = d
-			return out
-		}
-	}
-	for _, n := range names {
-		d, err := dataset.ReadNPY(filepath.Join(base, n+".npy"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[n] = d
-	}
-	return out
-}
-
 // maxRelDiff is max|got-want| / max(max|want|, 1e-12) over float outputs.
 func maxRelDiff(got, want *tensor.Dense) (float64, error) {
 	g, ok1 := got.Data().([]float32)
@@ -129,12 +107,12 @@ func maxRelDiff(got, want *tensor.Dense) (float64, error) {
 // Converted models compute what the originals compute, in the interpreter
 // and in ONNX Runtime when the test has it.
 func TestConvertOpsetCorpusMatchesOnnxRuntime(t *testing.T) {
-	dir, files := corpusModels(t)
+	_, files := corpusModels(t)
 	for _, f := range files {
 		model := strings.TrimSuffix(filepath.Base(f), ".onnx")
 		t.Run(model, func(t *testing.T) {
 			gm := lowerFile(t, f)
-			inputs := calibInputs(t, dir, model, inputNames(gm))
+			inputs := calibInputs(t, model, gm)
 			refs := testoracle.Originals(t, loadModel(t, f), inputs)
 			for _, target := range []int64{13, 21} {
 				t.Run(fmt.Sprint(target), func(t *testing.T) {
@@ -154,7 +132,7 @@ func TestFoldConstantsCorpusMatchesOnnxRuntime(t *testing.T) {
 		model := strings.TrimSuffix(filepath.Base(f), ".onnx")
 		t.Run(model, func(t *testing.T) {
 			gm := lowerFile(t, f)
-			inputs := calibInputs(t, dir, model, inputNames(gm))
+			inputs := calibInputs(t, model, gm)
 			refs := testoracle.Originals(t, loadModel(t, f), inputs)
 			if err := lower.InferShapes(gm, calibInputShapes(t, dir, model, inputNames(gm))); err != nil {
 				t.Fatal(err)
@@ -187,4 +165,11 @@ func sameAsWant(t *testing.T, refs []testoracle.Reference, m *onnxpb.ModelProto,
 			}
 		}
 	}
+}
+
+// calibInputs reads the first sample of a corpus model's first calibration
+// set.
+func calibInputs(t *testing.T, model string, gm *lower.GraphModule) map[string]*tensor.Dense {
+	t.Helper()
+	return testenv.ReadSample(t, testenv.Samples(t, testenv.CalibSets(model)[0])[0], inputNames(gm)[0])
 }

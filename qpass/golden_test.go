@@ -1,20 +1,16 @@
 package qpass_test
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/onnxquant/onnxquant/internal/golden"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/qpass"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/ from the current output")
 
 // goldenCase is a small model that makes one transform pass rewrite
 // something. The golden file shows the graph right before and right after
@@ -124,7 +120,7 @@ func TestPassGoldenDumps(t *testing.T) {
 			b.WriteString("# Graph before and after the pass " + c.pass + ", every earlier pass run first.\n")
 			b.WriteString("# Regenerate: go test ./qpass -run TestPassGoldenDumps -update\n")
 			b.WriteString("--- before\n" + before + "--- after\n" + after)
-			checkGolden(t, filepath.Join("testdata", "passes", c.pass+".txt"), b.String())
+			golden.Check(t, filepath.Join("testdata", "passes", c.pass+".txt"), b.String())
 		})
 	}
 	for _, p := range all {
@@ -132,46 +128,4 @@ func TestPassGoldenDumps(t *testing.T) {
 			t.Errorf("pass %q has no golden case: add a model that makes it rewrite something", p.Name)
 		}
 	}
-}
-
-// checkGolden compares got with the file at path, or rewrites the file
-// under -update.
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\n%s", path, lineDiff(string(want), got))
-	}
-}
-
-// lineDiff lists the lines of want and got that differ, position by
-// position: enough to see what a pass now does differently.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl + "\n")
-		}
-	}
-	return b.String()
 }

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/internal/testoracle"
@@ -77,37 +76,6 @@ var corpusCases = func() []struct{ model, calib string } {
 	return cases
 }()
 
-// sampleInputs reads sample_000 of a calibration set for the model's
-// inputs: a .npy for a single-input model, a folder of <input>.npy else.
-func sampleInputs(t *testing.T, dir string, m *onnxpb.ModelProto) map[string]*tensor.Dense {
-	t.Helper()
-	inits := map[string]bool{}
-	for _, in := range m.Graph.Initializer {
-		inits[in.GetName()] = true
-	}
-	var names []string
-	for _, in := range m.Graph.Input {
-		if !inits[in.GetName()] {
-			names = append(names, in.GetName())
-		}
-	}
-	out := map[string]*tensor.Dense{}
-	for _, name := range names {
-		path := filepath.Join(dir, "sample_000", name+".npy")
-		if len(names) == 1 {
-			if _, err := os.Stat(dir + "/sample_000.npy"); err == nil {
-				path = filepath.Join(dir, "sample_000.npy")
-			}
-		}
-		d, err := dataset.ReadNPY(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[name] = d
-	}
-	return out
-}
-
 func relL2(t *testing.T, want, got *tensor.Dense) float64 {
 	w, g := asFloat64(t, want), asFloat64(t, got)
 	if len(w) != len(g) {
@@ -139,7 +107,7 @@ func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 		if err := proto.Unmarshal(raw, m); err != nil {
 			t.Fatal(err)
 		}
-		inputs := sampleInputs(t, filepath.Join(corpus, "calib", c.calib), m)
+		inputs := testenv.ReadSample(t, testenv.Samples(t, c.calib)[0], firstInput(m))
 		refs := testoracle.Originals(t, m, inputs)
 		shapes := map[string][]int64{}
 		for name, d := range inputs {
@@ -213,4 +181,19 @@ func countOps(g *onnxpb.GraphProto) int {
 		}
 	}
 	return n
+}
+
+// firstInput is the model's first graph input that is not an initializer:
+// the name of a single-input model's input.
+func firstInput(m *onnxpb.ModelProto) string {
+	inits := map[string]bool{}
+	for _, in := range m.Graph.Initializer {
+		inits[in.GetName()] = true
+	}
+	for _, in := range m.Graph.Input {
+		if !inits[in.GetName()] {
+			return in.GetName()
+		}
+	}
+	return ""
 }

@@ -21,8 +21,7 @@ func TestPassesRewriteInsideIfBodies(t *testing.T) {
 		return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: g}
 	}
 	b := testmodel.New(13).Input("x", 2, 3).Init("four", nil, 4)
-	b.Graph().Input = append(b.Graph().Input, &onnxpb.ValueInfoProto{Name: proto.String("cond"), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_BOOL)), Shape: &onnxpb.TensorShapeProto{}}}}})
+	b.Graph().Input = append(b.Graph().Input, testmodel.ValueInfo("cond", onnxpb.TensorProto_BOOL, []int64{}))
 	b.Node("If", []string{"cond"}, []string{"y"}, body("then_branch", "Div"), body("else_branch", "Mul")).Output("y", 2, 3)
 	m := b.Model()
 	out := runPass(t, m, &qpass.PassContext{}, pass(t, "scalars-to-tensors"), pass(t, "div-to-mul"))

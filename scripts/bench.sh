@@ -97,8 +97,8 @@ for model in mobilenet_v2 resnet18; do
 	done
 done
 
-echo "bench.sh: go benchmarks (benchtime $benchtime)" >&2
-go test ./calib -run '^$' -bench 'Calibrate|ORT' -benchtime "$benchtime" -timeout 20m | tee "$work/bench.txt" >&2
+echo "bench.sh: go benchmarks (benchtime $benchtime; -tags ort builds the ONNX Runtime oracle in)" >&2
+go test -tags ort ./calib -run '^$' -bench 'Calibrate|ORT' -benchtime "$benchtime" -timeout 20m | tee "$work/bench.txt" >&2
 
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 {

@@ -41,7 +41,7 @@ func TestConvertOpsetKeepsOnnxRuntimeOutputs(t *testing.T) {
 					}
 				}
 				for _, set := range sets {
-					in := sampleInputs(t, filepath.Join(corpus, "calib", set), 0, single)
+					in := testenv.ReadSample(t, testenv.Samples(t, set)[0], single)
 					for _, r := range testoracle.Originals(t, m.Proto, in) {
 						got := r.Got(t, conv.Proto, in)
 						for name, w := range r.Want {

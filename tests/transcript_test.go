@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,11 +11,10 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/golden"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
-
-var update = flag.Bool("update", false, "rewrite the transcripts under testdata/ from what the binary prints now")
 
 // Transcripts (testdata/transcripts/*.txt) are command lines with exactly
 // what the binary prints and its exit code, as a user sees them:
@@ -48,16 +46,7 @@ func TestCLITranscripts(t *testing.T) {
 			}
 			work := t.TempDir()
 			writeTranscriptInputs(t, work)
-			got := replay(t, string(raw), work)
-			if *update {
-				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got != string(raw) {
-				t.Errorf("%s: the binary's output differs (run with -update to accept):\n%s", file, transcriptDiff(string(raw), got))
-			}
+			golden.Check(t, file, replay(t, string(raw), work))
 		})
 	}
 }
@@ -81,12 +70,8 @@ func replay(t *testing.T, transcript, work string) string {
 				args[i] = strings.ReplaceAll(a, "$WORK", work)
 			}
 			r := onnxquant(t, args...)
-			// Protobuf's error texts put a space or a no-break space after
-			// "proto:" depending on the binary (so that nobody matches
-			// them); either reads as a space here.
-			r.stdout, r.stderr = strings.ReplaceAll(r.stdout, "\u00a0", " "), strings.ReplaceAll(r.stderr, "\u00a0", " ")
-			writeStream(&out, "1> ", strings.ReplaceAll(r.stdout, work, "$WORK"))
-			writeStream(&out, "2> ", strings.ReplaceAll(r.stderr, work, "$WORK"))
+			writeStream(&out, "1> ", normalize(r.stdout, work))
+			writeStream(&out, "2> ", normalize(r.stderr, work))
 			out.WriteString("exit " + strconv.Itoa(r.code) + "\n")
 		case strings.HasPrefix(text, "1>"), strings.HasPrefix(text, "2>"), strings.HasPrefix(text, "exit "), strings.HasPrefix(text, "\\ no newline"):
 			// Recorded output: replaced by what the command prints now.
@@ -95,6 +80,13 @@ func replay(t *testing.T, transcript, work string) string {
 		}
 	}
 	return out.String()
+}
+
+// normalize writes $WORK for the transcript's folder, and a plain space for
+// the non-breaking one that google.golang.org/protobuf puts, at random per
+// build, into its error messages so that nobody matches them exactly.
+func normalize(s, work string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, work, "$WORK"), "\u00a0", " ")
 }
 
 // writeStream writes one output stream, a prefix before every line; a last
@@ -113,27 +105,6 @@ func writeStream(b *strings.Builder, prefix, s string) {
 			b.WriteString("\\ no newline at end of " + strings.TrimSuffix(prefix, " ") + "\n")
 		}
 	}
-}
-
-// transcriptDiff shows the first lines where want and got part.
-func transcriptDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 20; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  want: %s\n  got:  %s\n", i+1, wl, gl)
-			shown++
-		}
-	}
-	return b.String()
 }
 
 // writeTranscriptInputs writes the small models transcripts refer to:

@@ -14,7 +14,7 @@ import (
 func benchModel(b *testing.B, model, set string) {
 	corpus := testenv.Corpus(b)
 	gm := loadModule(b, filepath.Join(corpus, "models", model+".onnx"))
-	inputs := readSample(b, gm, samples(b, filepath.Join(corpus, "calib", set))[0])
+	inputs := readSample(b, gm, testenv.Samples(b, set)[0])
 	for _, w := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
 			it := newInterp(b, gm, w)
@@ -43,7 +43,7 @@ func BenchmarkORTResNet18(b *testing.B) {
 	}
 	path := filepath.Join(corpus, "models", "resnet18.onnx")
 	gm := loadModule(b, path)
-	inputs := readSample(b, gm, samples(b, filepath.Join(corpus, "calib", "imagenet224"))[0])
+	inputs := readSample(b, gm, testenv.Samples(b, "imagenet224")[0])
 	s, err := ortoracle.NewSession(path, ortoracle.Options{Threads: 1, DisableOptimizations: true})
 	if err != nil {
 		b.Fatal(err)

@@ -38,7 +38,7 @@ func TestCorpusModelsMatchOnnxRuntimeReferences(t *testing.T) {
 			gm := loadModule(t, modelPath)
 			it := newInterp(t, gm, 2)
 			for si, set := range sets {
-				for _, path := range samples(t, filepath.Join(corpus, "calib", set))[:3] {
+				for _, path := range testenv.Samples(t, set)[:3] {
 					sample := strings.TrimSuffix(filepath.Base(path), ".npy")
 					inputs := readSample(t, gm, path)
 					out, err := it.Run(context.Background(), inputs, nil)
@@ -125,7 +125,7 @@ func TestBranchyIfLoopMatchesOnnxRuntimeOnEverySample(t *testing.T) {
 	gm := loadModule(t, modelPath)
 	it := newInterp(t, gm, 1)
 	modes := map[float64]bool{}
-	for _, path := range samples(t, filepath.Join(corpus, "calib", "branchy")) {
+	for _, path := range testenv.Samples(t, "branchy") {
 		inputs := readSample(t, gm, path)
 		modes[f64s(t, inputs["mode"])[0]] = true
 		out, err := it.Run(context.Background(), inputs, nil)

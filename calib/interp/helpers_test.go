@@ -2,17 +2,13 @@ package interp_test
 
 import (
 	"math"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 )
@@ -38,52 +34,6 @@ func newInterp(t testing.TB, gm *lower.GraphModule, workers int) *interp.Interpr
 		t.Fatal(err)
 	}
 	return it
-}
-
-// readSample loads one calibration sample: a .npy file for the single input
-// of the model, or a folder of <input>.npy files.
-func readSample(t testing.TB, gm *lower.GraphModule, path string) map[string]*tensor.Dense {
-	t.Helper()
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !st.IsDir() {
-		ph := gm.Graph.Placeholders()
-		if len(ph) != 1 {
-			t.Fatalf("%s: a single .npy for a model with %d inputs", path, len(ph))
-		}
-		d, err := dataset.ReadNPY(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return map[string]*tensor.Dense{ph[0].Outputs[0].Name: d}
-	}
-	ins := map[string]*tensor.Dense{}
-	files, _ := filepath.Glob(filepath.Join(path, "*.npy"))
-	for _, f := range files {
-		d, err := dataset.ReadNPY(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ins[strings.TrimSuffix(filepath.Base(f), ".npy")] = d
-	}
-	return ins
-}
-
-// samples lists the sample paths of a calibration set in order.
-func samples(t testing.TB, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		out = append(out, filepath.Join(dir, e.Name()))
-	}
-	sort.Strings(out)
-	return out
 }
 
 // f64s reads any numeric tensor as float64s.
@@ -120,4 +70,10 @@ func relL2(t testing.TB, got, want *tensor.Dense) float64 {
 		return math.Sqrt(num)
 	}
 	return math.Sqrt(num / den)
+}
+
+// readSample reads one calibration sample as inputs of gm.
+func readSample(t testing.TB, gm *lower.GraphModule, path string) map[string]*tensor.Dense {
+	t.Helper()
+	return testenv.ReadSample(t, path, gm.Graph.Placeholders()[0].Outputs[0].Name)
 }

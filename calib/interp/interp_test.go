@@ -164,7 +164,7 @@ func TestRunErrorInsideABodyNamesNodeOpAndModule(t *testing.T) {
 		{Name: proto.String("then_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: then},
 		{Name: proto.String("else_branch"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: els}}
 	g := &onnxpb.GraphProto{Name: proto.String("g"),
-		Input:  []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3}), scalarInfo("c", onnxpb.TensorProto_BOOL)},
+		Input:  []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{2, 3}), testmodel.ValueInfo("c", onnxpb.TensorProto_BOOL, []int64{})},
 		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("y")}},
 		Node:   []*onnxpb.NodeProto{ifn}}
 	gm, err := lower.Lower(&onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
@@ -195,7 +195,7 @@ func TestBodiesAreEnteredAndObservedWithQualifiedNames(t *testing.T) {
 	gm := loadModule(t, filepath.Join(corpus, "models", "branchy_if_loop.onnx"))
 	it := newInterp(t, gm, 1)
 	entered := map[string]int{}
-	for _, path := range samples(t, filepath.Join(corpus, "calib", "branchy")) {
+	for _, path := range testenv.Samples(t, "branchy") {
 		rec := &recorder{}
 		if _, err := it.Run(context.Background(), readSample(t, gm, path), rec); err != nil {
 			t.Fatal(err)
@@ -230,7 +230,7 @@ func TestBodiesAreEnteredAndObservedWithQualifiedNames(t *testing.T) {
 func TestResNet18OutputDoesNotDependOnWorkers(t *testing.T) {
 	corpus := testenv.Corpus(t)
 	gm := loadModule(t, filepath.Join(corpus, "models", "resnet18.onnx"))
-	inputs := readSample(t, gm, samples(t, filepath.Join(corpus, "calib", "imagenet224"))[0])
+	inputs := readSample(t, gm, testenv.Samples(t, "imagenet224")[0])
 	var outs [2][]float32
 	for i, w := range []int{1, 2} {
 		out, err := newInterp(t, gm, w).Run(context.Background(), inputs, nil)
@@ -250,8 +250,8 @@ func TestConcurrentRunsAgree(t *testing.T) {
 	corpus := testenv.Corpus(t)
 	gm := loadModule(t, filepath.Join(corpus, "models", "silero_vad_legacy.onnx"))
 	it := newInterp(t, gm, 1)
-	paths := samples(t, filepath.Join(corpus, "calib", "silero_legacy_8k"))[:4]
-	paths = append(paths, samples(t, filepath.Join(corpus, "calib", "silero_legacy_16k"))[:4]...)
+	paths := testenv.Samples(t, "silero_legacy_8k")[:4]
+	paths = append(paths, testenv.Samples(t, "silero_legacy_16k")[:4]...)
 	serial := make([]map[string]*tensor.Dense, len(paths))
 	for i, p := range paths {
 		out, err := it.Run(context.Background(), readSample(t, gm, p), nil)

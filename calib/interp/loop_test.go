@@ -13,11 +13,6 @@ import (
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-func scalarInfo(name string, dt onnxpb.TensorProto_DataType) *onnxpb.ValueInfoProto {
-	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(dt)), Shape: &onnxpb.TensorShapeProto{}}}}}
-}
-
 func floatConst(name string, v float32) *onnxpb.NodeProto {
 	n := testmodel.NamedNode(name, "Constant", nil, []string{name})
 	n.Attribute = []*onnxpb.AttributeProto{lower.TensorAttr("value", &onnxpb.TensorProto{
@@ -33,11 +28,11 @@ func countingLoop(t *testing.T, withM bool) *lower.GraphModule {
 	body := &onnxpb.GraphProto{
 		Name: proto.String("body"),
 		Input: []*onnxpb.ValueInfoProto{
-			scalarInfo("iter", onnxpb.TensorProto_INT64), scalarInfo("cond_in", onnxpb.TensorProto_BOOL),
-			scalarInfo("x_in", onnxpb.TensorProto_FLOAT)},
+			testmodel.ValueInfo("iter", onnxpb.TensorProto_INT64, []int64{}), testmodel.ValueInfo("cond_in", onnxpb.TensorProto_BOOL, []int64{}),
+			testmodel.ValueInfo("x_in", onnxpb.TensorProto_FLOAT, []int64{})},
 		Output: []*onnxpb.ValueInfoProto{
-			scalarInfo("cond_out", onnxpb.TensorProto_BOOL), scalarInfo("x_out", onnxpb.TensorProto_FLOAT),
-			scalarInfo("x_scan", onnxpb.TensorProto_FLOAT)},
+			testmodel.ValueInfo("cond_out", onnxpb.TensorProto_BOOL, []int64{}), testmodel.ValueInfo("x_out", onnxpb.TensorProto_FLOAT, []int64{}),
+			testmodel.ValueInfo("x_scan", onnxpb.TensorProto_FLOAT, []int64{})},
 		Node: []*onnxpb.NodeProto{
 			floatConst("one", 1), floatConst("three", 3),
 			testmodel.NamedNode("inc", "Add", []string{"x_in", "one"}, []string{"x_out"}),
@@ -46,19 +41,18 @@ func countingLoop(t *testing.T, withM bool) *lower.GraphModule {
 		},
 	}
 	m := ""
-	inputs := []*onnxpb.ValueInfoProto{scalarInfo("cond", onnxpb.TensorProto_BOOL), scalarInfo("x0", onnxpb.TensorProto_FLOAT)}
+	inputs := []*onnxpb.ValueInfoProto{testmodel.ValueInfo("cond", onnxpb.TensorProto_BOOL, []int64{}), testmodel.ValueInfo("x0", onnxpb.TensorProto_FLOAT, []int64{})}
 	if withM {
 		m = "M"
-		inputs = append(inputs, scalarInfo("M", onnxpb.TensorProto_INT64))
+		inputs = append(inputs, testmodel.ValueInfo("M", onnxpb.TensorProto_INT64, []int64{}))
 	}
 	loop := testmodel.NamedNode("loop", "Loop", []string{m, "cond", "x0"}, []string{"x_final", "xs"})
 	loop.Attribute = []*onnxpb.AttributeProto{{Name: proto.String("body"), Type: onnxpb.AttributeProto_GRAPH.Enum(), G: body}}
 	g := &onnxpb.GraphProto{
 		Name:  proto.String("loop"),
 		Input: inputs,
-		Output: []*onnxpb.ValueInfoProto{scalarInfo("x_final", onnxpb.TensorProto_FLOAT),
-			{Name: proto.String("xs"), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-				TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT))}}}}},
+		Output: []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x_final", onnxpb.TensorProto_FLOAT, []int64{}),
+			testmodel.ValueInfo("xs", onnxpb.TensorProto_FLOAT, nil)},
 		Node: []*onnxpb.NodeProto{loop},
 	}
 	gm, err := lower.Lower(&onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,

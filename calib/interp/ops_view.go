@@ -105,50 +105,12 @@ func buildReshape(c *buildCtx) (kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		shape, err := reshapeTarget(dims(in[0]), spec, allowZero)
+		shape, err := kernels.ReshapeTarget(dims(in[0]), spec, allowZero)
 		if err != nil {
 			return nil, err
 		}
 		return one(view(in[0], shape))
 	}, nil
-}
-
-// reshapeTarget resolves Reshape's 0 (copy) and -1 (infer) entries.
-func reshapeTarget(in, spec []int, allowZero bool) ([]int, error) {
-	out := make([]int, len(spec))
-	infer := -1
-	known := 1
-	for i, d := range spec {
-		switch {
-		case d == 0 && !allowZero:
-			if i >= len(in) {
-				return nil, fmt.Errorf("shape %v copies dim %d of input shape %v, which has none", spec, i, in)
-			}
-			out[i] = in[i]
-		case d == -1:
-			if infer >= 0 {
-				return nil, fmt.Errorf("shape %v has more than one -1", spec)
-			}
-			infer = i
-			continue
-		case d < 0:
-			return nil, fmt.Errorf("invalid dim %d in shape %v", d, spec)
-		default:
-			out[i] = d
-		}
-		known *= out[i]
-	}
-	total := prod(in)
-	if infer >= 0 {
-		if known == 0 || total%known != 0 {
-			return nil, fmt.Errorf("cannot reshape %v into %v", in, spec)
-		}
-		out[infer] = total / known
-	}
-	if prod(out) != total {
-		return nil, fmt.Errorf("cannot reshape %v into %v", in, spec)
-	}
-	return out, nil
 }
 
 func buildFlatten(c *buildCtx) (kernel, error) {

@@ -124,7 +124,7 @@ func (g GridSampler) sample(img []float64, h, w int, px, py float64) float64 {
 		return g.pixel(img, h, w, int(py), int(px))
 	case "bicubic":
 		x0, y0 := math.Floor(px)-1, math.Floor(py)-1
-		cx, cy := cubicWeights(px-math.Floor(px)), cubicWeights(py-math.Floor(py))
+		cx, cy := cubicCoeffs(px-math.Floor(px), -0.75), cubicCoeffs(py-math.Floor(py), -0.75)
 		var v float64
 		for a := 0; a < 4; a++ {
 			var row float64
@@ -140,23 +140,6 @@ func (g GridSampler) sample(img []float64, h, w int, px, py float64) float64 {
 	r, c := int(y1), int(x1)
 	return (1-dy)*((1-dx)*g.pixel(img, h, w, r, c)+dx*g.pixel(img, h, w, r, c+1)) +
 		dy*((1-dx)*g.pixel(img, h, w, r+1, c)+dx*g.pixel(img, h, w, r+1, c+1))
-}
-
-// cubicWeights are the Keys weights (a = -0.75) of the four taps around a
-// point at fraction t past the second one.
-func cubicWeights(t float64) [4]float64 {
-	const a = -0.75
-	w := func(d float64) float64 {
-		d = math.Abs(d)
-		switch {
-		case d <= 1:
-			return ((a+2)*d-(a+3))*d*d + 1
-		case d < 2:
-			return ((a*d-5*a)*d+8*a)*d - 4*a
-		}
-		return 0
-	}
-	return [4]float64{w(t + 1), w(t), w(1 - t), w(2 - t)}
 }
 
 // castToTypeOf converts a float64 result back to like's element type.

@@ -12,11 +12,21 @@ func withShape(x *tensor.Dense, sh []int) (*tensor.Dense, error) {
 // Reshape is ONNX Reshape: a 0 copies the input dim (unless allowZero, when it
 // means a zero dim) and one -1 is inferred.
 func Reshape(x *tensor.Dense, shape []int, allowZero bool) (*tensor.Dense, error) {
-	const op = "Reshape"
 	if x == nil {
-		return nil, shapeErr(op, "missing input")
+		return nil, shapeErr("Reshape", "missing input")
 	}
-	in := Dims(x)
+	out, err := ReshapeTarget(Dims(x), shape, allowZero)
+	if err != nil {
+		return nil, err
+	}
+	return withShape(x, out)
+}
+
+// ReshapeTarget resolves Reshape's shape operand against the input shape in:
+// a 0 copies the input dim (unless allowZero) and one -1 is inferred. The
+// interpreter uses it to reshape as a view, without copying.
+func ReshapeTarget(in, shape []int, allowZero bool) ([]int, error) {
+	const op = "Reshape"
 	out := make([]int, len(shape))
 	infer := -1
 	known := 1
@@ -49,7 +59,7 @@ func Reshape(x *tensor.Dense, shape []int, allowZero bool) (*tensor.Dense, error
 	if prod(out) != total {
 		return nil, shapeErr(op, "cannot reshape %v (%d elements) to %v", in, total, shape)
 	}
-	return withShape(x, out)
+	return out, nil
 }
 
 // Flatten reshapes x to 2-D [prod(dims[:axis]), prod(dims[axis:])]; axis may be in [-rank, rank].

@@ -137,8 +137,17 @@ func quantizeAction(c *cli.Context) error {
 			return err
 		}
 	}
-	if c.Bool("verbose") {
+	switch {
+	case c.Bool("verbose"):
 		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, printableLines(s)) }
+	case job.DumpAfter != "":
+		// The dump goes through the pipeline's log; without --verbose only
+		// the dump is printed.
+		job.Log = func(s string) {
+			if strings.HasPrefix(s, "graph after ") {
+				fmt.Fprintln(c.App.ErrWriter, printableLines(s))
+			}
+		}
 	}
 	if !c.Bool("quiet") {
 		job.Progress = progressPrinter(c.App.ErrWriter, "calibrate")

@@ -57,3 +57,14 @@ func TestStageAndSchemeMistakesAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDumpAfterPrintsTheGraphWithoutVerbose(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "q.onnx")
+	code, _, stderr := runCLI(t, "quantize", "../../models/tinynet.onnx", "--calib", "../../models/tinynet_calib", "-o", out, "-q", "--dump-after", "annotate")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.HasPrefix(stderr, "graph after annotate:\n") || strings.Contains(stderr, "stage ") {
+		t.Errorf("want the dump alone, got %q", stderr[:min(len(stderr), 200)])
+	}
+}
