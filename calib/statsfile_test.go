@@ -151,7 +151,7 @@ func TestMergeRejectsStatsOfAnotherPlan(t *testing.T) {
 func TestMergeRefusesOverflowingCounts(t *testing.T) {
 	gm := corpusModel(t, "branchy_if_loop")
 	it := newInterpreter(t, gm)
-	set := openSet(t, gm, calibSamples(t, "branchy")[:2]...)
+	set := openSet(t, gm, testenv.Samples(t, "branchy")[:2]...)
 	for _, c := range []struct{ a, b int }{{math.MaxInt - 1, 2}, {-5, 1}} {
 		a, b := observeAll(t, it, set, 1), observeAll(t, it, set, 1)
 		a.Samples, b.Samples = c.a, c.b
