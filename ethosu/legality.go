@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+	"github.com/onnxquant/onnxquant/qpass"
 )
 
 // tableOps become TOSA TABLE lookups: int8 only on U55/U65.
@@ -72,7 +73,7 @@ func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 	r := &Report{Target: spec.Target}
 	c := &checker{spec: spec, lim: spec.Limits(), npu: npuOps(), u85: u85OnlyOps(), table: tableOps(), rules: Rules(), quantizedModel: qdq}
 	_ = gm.Walk(func(m *lower.GraphModule) error {
-		control := controlValues(m.Graph)
+		control := qpass.ControlValues(m.Graph)
 		for _, n := range m.Graph.Nodes {
 			if n.Op != lower.CallFunction && n.Op != lower.CallModule {
 				continue
@@ -123,7 +124,7 @@ func classify(n *lower.Node, control map[*lower.Value]bool) NodeClass {
 		return BoundaryNode
 	case op == "If" || op == "Loop" || op == "Scan":
 		return ControlFlowNode
-	case isControl(n, control):
+	case qpass.IsControlNode(n, control):
 		return ControlValueNode
 	case op == "Constant":
 		return ConstantNode
@@ -136,10 +137,14 @@ func (c *checker) judge(n *lower.Node, class NodeClass, v *Verdict) {
 	switch class {
 	case BoundaryNode:
 		v.Placement = Boundary
-	case ControlFlowNode, ControlValueNode:
+	case ControlFlowNode:
 		if !c.lim.ControlFlowOnNPU {
 			v.Placement = OnHost
 		}
+	case ControlValueNode:
+		// Conditions and trip counts are never quantized
+		// (qpass.ControlValues): the host evaluates them exactly.
+		v.Placement = OnHost
 	}
 	for _, r := range c.rules {
 		if r.On != AnyNode && r.On != class || r.Ops != nil && !r.Ops[n.Target.OpType] || r.QuantizedOnly && !c.quantizedModel {
@@ -150,80 +155,6 @@ func (c *checker) judge(n *lower.Node, class NodeClass, v *Verdict) {
 			return
 		}
 	}
-}
-
-// controlValues are the values computed only to decide control flow (If
-// conditions, Loop trip counts and conditions) and everything computed
-// only for them: on U55/U65 the host that runs the control flow evaluates
-// them.
-func controlValues(g *lower.Graph) map[*lower.Value]bool {
-	control := map[*lower.Value]bool{}
-	controlNode := map[*lower.Node]bool{}
-	controlEdge := func(u *lower.Node, v *lower.Value) bool {
-		if controlNode[u] {
-			return true
-		}
-		if u.Op != lower.CallModule {
-			return false
-		}
-		limit := 1
-		if u.Target.OpType == "Loop" {
-			limit = 2
-		}
-		for j := 0; j < limit && j < len(u.Inputs); j++ {
-			if u.Inputs[j] == v {
-				return true
-			}
-		}
-		return false
-	}
-	for i := len(g.Nodes) - 1; i >= 0; i-- {
-		n := g.Nodes[i]
-		if n.Op != lower.CallFunction {
-			continue
-		}
-		isCtl := false
-		for _, out := range n.Outputs {
-			if out == nil {
-				continue
-			}
-			users := g.Users(out)
-			if len(users) == 0 {
-				isCtl = false
-				break
-			}
-			isCtl = true
-			for _, u := range users {
-				if !controlEdge(u, out) {
-					isCtl = false
-				}
-			}
-			if !isCtl {
-				break
-			}
-		}
-		if isCtl {
-			controlNode[n] = true
-			for _, out := range n.Outputs {
-				if out != nil {
-					control[out] = true
-				}
-			}
-		}
-	}
-	return control
-}
-
-func isControl(n *lower.Node, control map[*lower.Value]bool) bool {
-	if len(n.Outputs) == 0 {
-		return false
-	}
-	for _, o := range n.Outputs {
-		if o != nil && !control[o] {
-			return false
-		}
-	}
-	return true
 }
 
 // quantized checks that a compute node reads float tensors only through

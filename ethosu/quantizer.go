@@ -26,6 +26,10 @@ type Quantizer struct {
 	Log func(string)
 	// DumpAfter logs the graph after the named stage or transform pass.
 	DumpAfter string
+	// Accuracy selects the accuracy methods (observer choice, bias
+	// correction, cross-layer equalization); the zero value is the
+	// default quantizer.
+	Accuracy quantize.Accuracy
 }
 
 // NewEthosUQuantizer returns a quantizer for the target with the default
@@ -68,7 +72,7 @@ func (q *Quantizer) Configs() *qpass.ConfigSet { return &q.configs }
 // before any work.
 func (q *Quantizer) session(gm *lower.GraphModule, samples *dataset.Set, isQAT bool) (*quantize.Session, error) {
 	return quantize.NewSession(gm, samples, NewTarget(q.spec), &q.configs, isQAT,
-		quantize.Options{Workers: q.Workers, Progress: q.Progress, Log: q.Log, DumpAfter: q.DumpAfter})
+		quantize.Options{Workers: q.Workers, Progress: q.Progress, Log: q.Log, DumpAfter: q.DumpAfter, Accuracy: q.Accuracy})
 }
 
 // TransformForAnnotation runs the transform-for-annotation passes on a

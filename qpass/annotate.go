@@ -111,7 +111,12 @@ func Annotate(gm *lower.GraphModule, cs *ConfigSet) (*Annotation, error) {
 
 func (a *Annotation) graph(gm *lower.GraphModule, cs *ConfigSet) error {
 	g := gm.Graph
+	control := ControlValues(g)
 	for _, n := range g.Nodes {
+		if IsControlNode(n, control) {
+			// Conditions and trip counts stay exact (ControlValues).
+			continue
+		}
 		switch n.Op {
 		case lower.Placeholder:
 			v := n.Outputs[0]

@@ -50,6 +50,17 @@ func goldenCases() []goldenCase {
 				Node("BatchNormalization", []string{"c", "gamma", "beta", "mean", "var"}, []string{"y"}).
 				Output("y", 1, 2, 3, 3)
 		}},
+		{pass: "equalize-cross-layer", ctx: qpass.PassContext{EqualizeCrossLayer: true}, model: func() *testmodel.Builder {
+			// Channel 0 of the first Conv is 20 times channel 1; the
+			// second Conv weighs them the other way round.
+			return testmodel.New(13).Input("x", 1, 1, 3, 3).
+				Init("w1", []int64{2, 1, 1, 1}, 4, 0.2).Init("b1", []int64{2}, 1, 0.1).
+				Init("w2", []int64{1, 2, 1, 1}, 0.1, 2).
+				Node("Conv", []string{"x", "w1", "b1"}, []string{"h"}).
+				Node("Relu", []string{"h"}, []string{"r"}).
+				Node("Conv", []string{"r", "w2"}, []string{"y"}).
+				Output("y", 1, 1, 3, 3)
+		}},
 		{pass: "decompose-layernorm", model: func() *testmodel.Builder {
 			return testmodel.New(17).Input("x", 2, 4).
 				Init("scale", []int64{4}, 1, 2, 3, 4).Init("bias", []int64{4}, 0, 0.5, 1, 1.5).

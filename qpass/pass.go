@@ -50,6 +50,9 @@ type PassContext struct {
 	// InputShapes fixes the shapes of top-level inputs for shape inference
 	// (a -1 keeps the model's dimension); nil keeps the declared shapes.
 	InputShapes map[string][]int64
+	// EqualizeCrossLayer turns on the equalize-cross-layer pass
+	// (--equalize), which changes weights but not the float function.
+	EqualizeCrossLayer bool
 	// DumpAfter names a pass after which RunPasses logs the whole graph.
 	DumpAfter string
 	// Log receives progress and dumps; nil discards them.

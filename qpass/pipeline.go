@@ -22,6 +22,7 @@ func TransformForAnnotationPasses() []Pass {
 		{Name: "raise-opset", Removes: []string{"Upsample"}, Doc: raiseOpsetDoc, Run: RaiseOpset},
 		{Name: "reinfer-shapes", Doc: inferShapesDoc, Run: InferShapes},
 		{Name: "fold-batchnorm", Removes: []string{"BatchNormalization"}, Doc: foldBatchNormDoc, Run: FoldBatchNorm},
+		{Name: "equalize-cross-layer", Doc: equalizeCrossLayerDoc, Run: EqualizeCrossLayer},
 		{Name: "decompose-layernorm", Removes: []string{"LayerNormalization", "GroupNormalization", "InstanceNormalization"}, Doc: decomposeLayerNormDoc, Run: DecomposeLayerNorm},
 		{Name: "decompose-lstm", Removes: []string{"LSTM"}, Doc: decomposeLSTMDoc, Run: DecomposeLSTM},
 		{Name: "decompose-gru", Removes: []string{"GRU"}, Doc: decomposeGRUDoc, Run: DecomposeGRU},
@@ -65,6 +66,9 @@ var orderConstraints = [...]OrderRule{
 	{"decompose-softmax", "eliminate-dead-code", "decompositions leave their old constants for dead-code elimination"},
 	{"decompose-reflect-pad", "eliminate-dead-code", "decompositions leave their old constants for dead-code elimination"},
 	{"div-to-mul", "eliminate-dead-code", "div-to-mul leaves the old divisor for dead-code elimination"},
+	{"fold-batchnorm", "equalize-cross-layer", "equalization must scale the weights BatchNormalization is folded into, not the ones before"},
+	{"fold-constants", "equalize-cross-layer", "weights computed by Constant subgraphs must be constants first"},
+	{"equalize-cross-layer", "eliminate-dead-code", "equalization leaves the old weights for dead-code elimination"},
 }
 
 // CheckOrder reports the first ordering constraint the pass list breaks,

@@ -43,6 +43,11 @@ type Session struct {
 	ConstantPoints []*qpass.Point
 	// Stats are the observer states (calibrate).
 	Stats *calib.Stats
+	// heldOut are the observers of each half of a split calibration
+	// (calibrate-split).
+	heldOut *heldOut
+	// RangeRules names the range rule choose-ranges picked per point.
+	RangeRules map[int]string
 	// QParams are the scales and zero points of every point.
 	QParams map[int]qpass.QParams
 	// Model is the quantized model (raise).
@@ -51,8 +56,12 @@ type Session struct {
 	Timings map[string]time.Duration
 }
 
-// Options are the run's knobs that do not change the result.
+// Options are the run's knobs: Accuracy changes the result, the others
+// do not.
 type Options struct {
+	// Accuracy selects the accuracy methods (--observer, --bias-correction,
+	// --equalize).
+	Accuracy Accuracy
 	// Workers is the number of calibration workers (the -j flag).
 	Workers int
 	// Progress receives calibration progress.

@@ -17,14 +17,14 @@ Points whose sites are all initializers are measured from their data
 instead, and points with trained or derived qparams need no observer.`
 
 func planObservers(_ context.Context, s *Session) error {
-	s.Requests, s.ConstantPoints = observationPlan(s.Annotation, s.QAT, s.Trained)
+	s.Requests, s.ConstantPoints = observationPlan(s.Annotation, s.QAT, s.Trained, s.Options.Accuracy.observer())
 	return nil
 }
 
 // observationPlan turns the annotation's points into calibration requests;
 // points whose sites are all initializers are measured from the data
 // instead and returned separately.
-func observationPlan(ann *qpass.Annotation, qat bool, trained map[int]qpass.QParams) (reqs []calib.Request, constant []*qpass.Point) {
+func observationPlan(ann *qpass.Annotation, qat bool, trained map[int]qpass.QParams, choice ObserverChoice) (reqs []calib.Request, constant []*qpass.Point) {
 	for _, p := range ann.Points() {
 		if _, ok := trained[p.ID]; ok || p.Derived() {
 			continue
@@ -33,7 +33,7 @@ func observationPlan(ann *qpass.Annotation, qat bool, trained map[int]qpass.QPar
 			constant = append(constant, p)
 			continue
 		}
-		r := calib.Request{ID: p.ID, Spec: observerSpec(p.Spec, qat)}
+		r := calib.Request{ID: p.ID, Spec: observerSpec(p.Spec, qat, choice)}
 		for _, site := range p.Sites {
 			// A body sees an outer tensor through a capture, which the
 			// interpreter does not report: observe it where it is made.
@@ -45,13 +45,14 @@ func observationPlan(ann *qpass.Annotation, qat bool, trained map[int]qpass.QPar
 	return reqs, constant
 }
 
-// observerSpec is the observer of a point: the spec's own, or a moving
-// average for QAT models.
-func observerSpec(spec *qpass.QSpec, qat bool) observe.Spec {
+// observerSpec is the observer of a point: the spec's own, a moving
+// average for QAT models, or min/max where the textbook configuration
+// (--observer minmax) replaces the histogram search.
+func observerSpec(spec *qpass.QSpec, qat bool, choice ObserverChoice) observe.Spec {
 	switch {
 	case qat:
 		return observe.Spec{Kind: observe.KindMovingAverageMinMax}
-	case spec.Observer == observe.KindHistogram:
+	case spec.Observer == observe.KindHistogram && choice != ObserverMinMax:
 		return observe.Spec{Kind: observe.KindHistogram}
 	}
 	return observe.Spec{Kind: observe.KindMinMax}
@@ -77,7 +78,7 @@ torchao's _calculate_qparams for each point's spec; trained QAT qparams
 are kept as they are.`
 
 func computeQParams(_ context.Context, s *Session) error {
-	qp, err := qparamsOf(s.Annotation, s.Stats, s.ConstantPoints, s.Module.Root().Dir)
+	qp, err := qparamsOf(s.Annotation, s.Stats, s.ConstantPoints, s.Module.Root().Dir, s.grid)
 	if err != nil {
 		return err
 	}
@@ -90,11 +91,11 @@ func computeQParams(_ context.Context, s *Session) error {
 
 // qparamsOf turns observer states and constant data into scales and zero
 // points.
-func qparamsOf(ann *qpass.Annotation, st *calib.Stats, constant []*qpass.Point, dir string) (map[int]qpass.QParams, error) {
+func qparamsOf(ann *qpass.Annotation, st *calib.Stats, constant []*qpass.Point, dir string, grid func(*qpass.QSpec) observe.QSpec) (map[int]qpass.QParams, error) {
 	out := map[int]qpass.QParams{}
 	for _, r := range st.Requests {
 		p := pointByID(ann, r.ID)
-		spec := observe.QSpec{QMin: p.Spec.QMin, QMax: p.Spec.QMax, Symmetric: p.Spec.Symmetric, Eps: p.Spec.Eps}
+		spec := grid(p.Spec)
 		scale, zp, err := spec.ForObserver(st.Observers[r.ID])
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", r.Sites[0].Value, err)
@@ -102,7 +103,7 @@ func qparamsOf(ann *qpass.Annotation, st *calib.Stats, constant []*qpass.Point, 
 		out[p.ID] = qpass.QParams{Scale: scale, ZeroPoint: zp}
 	}
 	for _, p := range constant {
-		spec := observe.QSpec{QMin: p.Spec.QMin, QMax: p.Spec.QMax, Symmetric: p.Spec.Symmetric, Eps: p.Spec.Eps}
+		spec := grid(p.Spec)
 		kind := observe.KindMinMax
 		if p.Spec.PerChannel {
 			kind = observe.KindPerChannelMinMax

@@ -34,6 +34,7 @@ func (s *Session) PassContext() *qpass.PassContext {
 		},
 		NeedsDecomposition: s.Target.Decompositions(),
 		TargetOpset:        target,
+		EqualizeCrossLayer: s.Options.Accuracy.EqualizeCrossLayer,
 		Log:                s.Options.Log,
 	}
 	for _, p := range qpass.TransformForAnnotationPasses() {

@@ -95,6 +95,10 @@ func writeStream(b *strings.Builder, prefix, s string) {
 	if s == "" {
 		return
 	}
+	// The protobuf module writes a random mix of spaces and no-break
+	// spaces into its error texts (per binary), so that nobody matches
+	// them; a transcript reads them as spaces.
+	s = strings.ReplaceAll(s, "\u00a0", " ")
 	lines := strings.SplitAfter(s, "\n")
 	for _, l := range lines {
 		if l == "" {

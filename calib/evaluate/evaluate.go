@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
+
+	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
@@ -28,6 +31,10 @@ type Options struct {
 	HintBelow float64
 	// MaxHints caps the number of hints; 0 means 3.
 	MaxHints int
+	// Sensitivity measures, for every hint, the output SQNR gained when
+	// that tensor alone is left float (EvaluateFiles only: each
+	// measurement evaluates a fresh copy of the quantized model).
+	Sensitivity bool
 }
 
 // Evaluate runs every sample of set through the float model and the
@@ -74,6 +81,7 @@ type evaluator struct {
 // sample order so the report does not depend on the number of workers.
 type sampleResult struct {
 	layers  []metrics.Accumulator
+	local   []localStats
 	outputs []metrics.Accumulator
 	argRef  [][]int
 	argGot  [][]int
@@ -156,6 +164,7 @@ func (e *evaluator) sample(ctx context.Context, i int) (*sampleResult, error) {
 	}
 	r := &sampleResult{
 		layers:  make([]metrics.Accumulator, len(e.pairs)),
+		local:   make([]localStats, len(e.pairs)),
 		outputs: make([]metrics.Accumulator, len(e.outputs)),
 		argRef:  make([][]int, len(e.outputs)), argGot: make([][]int, len(e.outputs)),
 		thrRef: make([][]int, len(e.outputs)), thrGot: make([][]int, len(e.outputs)),
@@ -181,6 +190,9 @@ func (e *evaluator) sample(ctx context.Context, i int) (*sampleResult, error) {
 			if ok1 && ok2 && len(f) == len(q) {
 				r.layers[j].Add(f, q)
 			}
+			if ok1 && p.grid != nil {
+				r.local[j].add(f, p.grid)
+			}
 		}
 	}
 	for j, name := range e.outputs {
@@ -194,7 +206,7 @@ func (e *evaluator) sample(ctx context.Context, i int) (*sampleResult, error) {
 			return nil, fmt.Errorf("sample %q: output %q: float %v and quantized %v tensors differ in type or size", smp.Name, name, ft.Shape(), qt.Shape())
 		}
 		r.outputs[j].Add(f, q)
-		if d := lastDim(ft); d > 1 {
+		if d := lastDim(ft); d > 1 && !(j > 0 && carriedState(ft, smp.Inputs)) {
 			r.argRef[j], r.argGot[j] = metrics.Argmax(f, d), metrics.Argmax(q, d)
 		}
 		r.unit[j] = true
@@ -248,19 +260,41 @@ func (e *evaluator) report(results []*sampleResult, opts Options) *Report {
 		if acc.N == 0 {
 			continue
 		}
-		rep.Layers = append(rep.Layers, Layer{
-			Name: p.float.Name, Submodule: p.float.Module, Module: p.module, Kind: p.kind, Bits: p.bits,
+		var local localStats
+		for _, r := range results {
+			local.merge(r.local[j])
+		}
+		l := Layer{
+			Name: p.float.Name, Submodule: p.float.Module, Module: p.module, Node: p.node, Kind: p.kind, Bits: p.bits,
 			SQNR: DB(acc.SQNR()), MaxAbsError: acc.MaxAbs, Count: acc.N,
-		})
+		}
+		if local.total > 0 {
+			ls := DB(local.acc.SQNR())
+			l.LocalSQNR = &ls
+			l.OutOfRange = float64(local.outside) / float64(local.total)
+			l.RangeExcess = local.excess
+		}
+		rep.Layers = append(rep.Layers, l)
 	}
-	sort.SliceStable(rep.Layers, func(a, b int) bool { return rep.Layers[a].SQNR < rep.Layers[b].SQNR })
+	// Biases (int32 weights) never lead: bias correction changes them on
+	// purpose, and their error is the layer's, which its output shows.
+	sort.SliceStable(rep.Layers, func(a, b int) bool {
+		if ba, bb := isBias(rep.Layers[a]), isBias(rep.Layers[b]); ba != bb {
+			return bb
+		}
+		return rep.Layers[a].SQNR < rep.Layers[b].SQNR
+	})
 	rep.Hints = hints(rep.Layers, opts)
 	return rep
 }
 
-// hints proposes a16w8 for the modules holding the worst 8-bit
-// activations under the threshold, worst first. Weights stay int8 under
-// a16w8, so they never make a hint.
+// hints proposes a16w8 for the layers whose own quantization loses the
+// most: ranked by local SQNR (the error a tensor's grid adds to exact
+// inputs), not by the accumulated SQNR, which follows the error of
+// everything before a layer and so names the last layers of a network
+// rather than the one that caused the loss. A hint names the module, or
+// the node where the exporter left no module path. Weights stay int8
+// under a16w8, so they never make a hint.
 func hints(layers []Layer, opts Options) []Hint {
 	below := opts.HintBelow
 	if below == 0 {
@@ -270,17 +304,47 @@ func hints(layers []Layer, opts Options) []Hint {
 	if limit == 0 {
 		limit = 3
 	}
+	byLocal := make([]Layer, 0, len(layers))
+	for _, l := range layers {
+		if l.Kind == KindActivation && l.Bits == 8 && l.LocalSQNR != nil {
+			byLocal = append(byLocal, l)
+		}
+	}
+	sort.SliceStable(byLocal, func(a, b int) bool { return *byLocal[a].LocalSQNR < *byLocal[b].LocalSQNR })
 	var out []Hint
 	seen := map[string]bool{}
-	for _, l := range layers {
-		if len(out) >= limit || float64(l.SQNR) >= below {
+	for _, l := range byLocal {
+		if len(out) >= limit || float64(*l.LocalSQNR) >= below {
 			break
 		}
-		if l.Kind != KindActivation || l.Bits != 8 || l.Module == "" || seen[l.Module] {
+		h := Hint{Module: l.Module, WorstSQNR: *l.LocalSQNR, Scheme: "a16w8", Tensor: l.Name, OutOfRange: l.OutOfRange}
+		key, name := "module_name", l.Module
+		if name == "" {
+			key, name, h.Node = "node_name", l.Node, l.Node
+		}
+		// Data movement after a layer (Flatten, Reshape) shares its grid
+		// and repeats its error: one hint per quantization step.
+		step := fmt.Sprintf("%.2f/%g", float64(*l.LocalSQNR), l.OutOfRange)
+		if name == "" || seen[key+name] || seen[step] {
 			continue
 		}
-		seen[l.Module] = true
-		out = append(out, Hint{Module: l.Module, WorstSQNR: l.SQNR, Scheme: "a16w8"})
+		seen[key+name], seen[step] = true, true
+		h.Config = fmt.Sprintf("%s: {%s: a16w8}", key, name)
+		out = append(out, h)
 	}
 	return out
+}
+
+func isBias(l Layer) bool { return l.Kind == KindWeight && l.Bits == 32 }
+
+// carriedState reports whether an output has the shape of a model input.
+// Among the outputs after the first, that is a recurrent state handed back
+// to the next call (Silero's hn and cn), whose argmax decides nothing.
+func carriedState(out *tensor.Dense, inputs map[string]*tensor.Dense) bool {
+	for _, in := range inputs {
+		if slices.Equal(in.Shape(), out.Shape()) {
+			return true
+		}
+	}
+	return false
 }

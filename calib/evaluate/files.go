@@ -24,5 +24,10 @@ func EvaluateFiles(ctx context.Context, floatPath, quantPath string, data []stri
 	if err != nil {
 		return nil, err
 	}
-	return Evaluate(ctx, fgm, qgm, set, opts)
+	rep, err := Evaluate(ctx, fgm, qgm, set, opts)
+	if err != nil || !opts.Sensitivity {
+		return rep, err
+	}
+	load := func() (*lower.GraphModule, error) { return lower.LoadFile(quantPath) }
+	return rep, addSensitivity(ctx, fgm, load, set, rep, opts)
 }

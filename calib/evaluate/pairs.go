@@ -26,6 +26,10 @@ type pair struct {
 	bits   int // width of the quantized integer type
 	// weight holds a weight's float data, read once from the initializer.
 	weight []float32
+	// node names the float producer, for hints where no module is known.
+	node string
+	// grid is an activation's per-tensor grid, for its local error.
+	grid *grid
 }
 
 // dequantizedName matches the converter's names for dequantized tensors,
@@ -67,6 +71,14 @@ func pairs(floatGM, quantGM *lower.GraphModule) ([]pair, error) {
 				kind:   KindActivation,
 				bits:   quantBits(n),
 			}
+			if fv.Producer.Op == lower.CallFunction {
+				// Graph inputs have no node a config could name.
+				p.node = fv.Producer.Meta.SourceName
+				if p.node == "" {
+					p.node = fv.Producer.Name
+				}
+			}
+			p.grid = gridOf(n, p.bits)
 			if fv.IsInitializer(lower.ThisGraph) {
 				if fv.Producer.Initializer == nil {
 					continue

@@ -86,7 +86,9 @@ type Layer struct {
 	Name      string `json:"name"`
 	Submodule string `json:"submodule,omitempty"`
 	// Module is the module path of the node producing it, e.g. "features.conv1".
-	Module      string  `json:"module,omitempty"`
+	Module string `json:"module,omitempty"`
+	// Node is the name of the node producing it.
+	Node        string  `json:"node,omitempty"`
 	Kind        string  `json:"kind"`
 	Bits        int     `json:"bits,omitempty"`
 	SQNR        DB      `json:"sqnr_db"`
@@ -94,11 +96,33 @@ type Layer struct {
 	// Count is how many times the tensor was compared (samples × loop
 	// iterations).
 	Count int `json:"count"`
+	// LocalSQNR is the error the tensor's own grid adds to the float
+	// tensor (rounding and saturation of exact inputs), for per-tensor
+	// activations; SQNR minus it is what earlier layers cost.
+	LocalSQNR *DB `json:"local_sqnr_db,omitempty"`
+	// OutOfRange is the fraction of the evaluation data's values outside
+	// the calibrated range (saturated), RangeExcess the largest distance
+	// beyond it in units of the range's width.
+	OutOfRange  float64 `json:"out_of_range,omitempty"`
+	RangeExcess float64 `json:"range_excess,omitempty"`
 }
 
-// Hint proposes moving a module to int16 activations.
+// Hint proposes moving a module (or, without module paths, a node) to
+// int16 activations.
 type Hint struct {
-	Module    string `json:"module"`
-	WorstSQNR DB     `json:"worst_sqnr_db"`
-	Scheme    string `json:"scheme"`
+	Module string `json:"module,omitempty"`
+	Node   string `json:"node,omitempty"`
+	// Tensor is the layer whose own quantization loses the most there.
+	Tensor string `json:"tensor"`
+	// WorstSQNR is that tensor's local SQNR.
+	WorstSQNR DB `json:"worst_sqnr_db"`
+	// OutOfRange is the fraction of its values outside the calibrated
+	// range: when large, more or other calibration data helps too.
+	OutOfRange float64 `json:"out_of_range,omitempty"`
+	Scheme     string  `json:"scheme"`
+	// Config is the config-file line that applies the hint.
+	Config string `json:"config"`
+	// FloatGain is the worst output's SQNR gained when only this tensor
+	// is left float (Options.Sensitivity), the most int16 there can give.
+	FloatGain *DB `json:"float_gain_db,omitempty"`
 }

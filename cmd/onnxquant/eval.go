@@ -23,6 +23,7 @@ func evalCommand() *cli.Command {
 			&cli.Float64Flag{Name: "threshold", Value: 0.5, Usage: "decision `THRESHOLD` for outputs in [0, 1]"},
 			&cli.Float64Flag{Name: "hint-below", Value: 30, Usage: "propose a16w8 for modules with an int8 activation under `DB` dB"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "samples evaluated in parallel"},
+			&cli.BoolFlag{Name: "sensitivity", Usage: "for every hint, measure the worst output's SQNR with that tensor alone left float"},
 			&cli.BoolFlag{Name: "json", Usage: "print the full report as JSON"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
 		},
@@ -33,7 +34,7 @@ func evalCommand() *cli.Command {
 			if c.Int("top") < 0 {
 				return usagef("--top %d: expected 0 or more", c.Int("top"))
 			}
-			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below")}
+			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below"), Sensitivity: c.Bool("sensitivity")}
 			if !c.Bool("quiet") {
 				opts.Progress = progressPrinter(c.App.ErrWriter, "eval")
 			}
@@ -73,7 +74,7 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 	if len(layers) > 0 {
 		fmt.Fprintf(w, "layers, worst first (%d of %d):\n", len(layers), len(rep.Layers))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  SQNR\tMAX ERR\tBITS\tKIND\tMODULE\tTENSOR")
+		fmt.Fprintln(tw, "  SQNR\tLOCAL\tOUT OF RANGE\tMAX ERR\tBITS\tKIND\tMODULE\tTENSOR")
 		for _, l := range layers {
 			name := l.Name
 			if l.Submodule != "" {
@@ -83,12 +84,24 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 			if module == "" {
 				module = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, l.MaxAbsError, l.Bits, l.Kind, printable(module), printable(name))
+			local, out := "-", "-"
+			if l.LocalSQNR != nil {
+				local, out = l.LocalSQNR.String(), fmt.Sprintf("%.2g%%", 100*l.OutOfRange)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, local, out, l.MaxAbsError, l.Bits, l.Kind, printable(module), printable(name))
 		}
 		tw.Flush()
 	}
 	for _, h := range rep.Hints {
-		fmt.Fprintf(w, "hint: module %s loses the most (%s); try int16 activations there: config module_name: {%s: %s}\n",
-			printable(h.Module), h.WorstSQNR, printable(h.Module), h.Scheme)
+		where := "module " + printable(h.Module)
+		if h.Module == "" {
+			where = "node " + printable(h.Node)
+		}
+		gain := ""
+		if h.FloatGain != nil {
+			gain = fmt.Sprintf(" (left float, the worst output gains %s)", *h.FloatGain)
+		}
+		fmt.Fprintf(w, "hint: %s loses the most on its own (tensor %s, local SQNR %s, %.2g%% out of the calibrated range)%s; try int16 activations there: config %s\n",
+			where, printable(h.Tensor), h.WorstSQNR, 100*h.OutOfRange, gain, printable(h.Config))
 	}
 }

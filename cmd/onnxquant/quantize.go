@@ -37,6 +37,9 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "calibration workers"},
+			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch) or auto (chosen per tensor on held-out samples; the default)"},
+			&cli.BoolFlag{Name: "bias-correction", Usage: "correct each output channel's bias for the mean shift of weight quantization"},
+			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization of Conv->(Relu)->Conv chains before annotation"},
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after `STAGE` or transform pass; \"list\" names them all"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each stage and transform pass as it runs, with its time"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -80,9 +83,12 @@ type quantizeJob struct {
 	Eval      bool
 	EvalData  []string
 	DumpAfter string
-	Log       func(string)
-	Progress  func(done, total int)
-	Limits    onnxio.Limits
+	// Accuracy are the accuracy methods (--observer, --bias-correction,
+	// --equalize).
+	Accuracy quantize.Accuracy
+	Log      func(string)
+	Progress func(done, total int)
+	Limits   onnxio.Limits
 }
 
 // paths records what the job reads and writes.
@@ -117,6 +123,11 @@ func quantizeAction(c *cli.Context) error {
 		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"),
 		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"),
 	}
+	obs, err := quantize.ParseObserver(c.String("observer"))
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: c.Bool("bias-correction"), EqualizeCrossLayer: c.Bool("equalize")}
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
 	}
@@ -234,6 +245,7 @@ func newQuantizer(job quantizeJob) (*ethosu.Quantizer, error) {
 	}
 	q.Workers = job.Workers
 	q.DumpAfter = job.DumpAfter
+	q.Accuracy = job.Accuracy
 	q.Log = job.Log
 	q.Progress = job.Progress
 	return q, nil

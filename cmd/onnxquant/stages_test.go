@@ -25,7 +25,7 @@ func TestDumpAfterStageAndVerboseTimings(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"stage bind-shapes: ", "fold-batchnorm: ", "stage calibrate: ", " ms)", "graph after convert:\n", "QuantizeLinear"} {
+	for _, want := range []string{"stage bind-shapes: ", "fold-batchnorm: ", "stage calibrate-split: ", "stage choose-ranges: ", " ms)", "graph after convert:\n", "QuantizeLinear"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("verbose output lacks %q", want)
 		}

@@ -1,0 +1,230 @@
+package ethosu_test
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/qpass"
+	"github.com/onnxquant/onnxquant/quantize"
+)
+
+// pretrainedModels are the corpus models with trained weights, whose
+// accuracy docs/accuracy.md reports first; each calibrates on samples 0–11
+// of its folders and is judged on 12–15.
+func pretrainedModels() []corpusModel {
+	return []corpusModel{
+		{name: "silero_vad_legacy", calib: []string{"silero_legacy_16k", "silero_legacy_8k"}, threshold: true, calibCount: 12},
+		{name: "ppocr_mobile_v2_cls", calib: []string{"ocr_cls48x192"}, calibCount: 12},
+		{name: "yolox_nano", calib: []string{"yolox416"}, calibCount: 12},
+		{name: "ppocr_v3_det", calib: []string{"ocr_det256x384"}, threshold: true, calibCount: 12},
+		{name: "blazeface_front", calib: []string{"face128_nhwc"}, calibCount: 12},
+		{name: "oww_embedding", calib: []string{"oww_mel76x32"}, calibCount: 12},
+		{name: "oww_hey_jarvis", calib: []string{"oww_emb16x96"}, threshold: true, calibCount: 12},
+	}
+}
+
+// accuracyMethods are the configurations the matrix compares, by name.
+func accuracyMethods() map[string]quantize.Accuracy {
+	return map[string]quantize.Accuracy{
+		"minmax":    {Observer: quantize.ObserverMinMax},
+		"histogram": {Observer: quantize.ObserverHistogram},
+		"auto":      {Observer: quantize.ObserverAuto},
+		"default":   {},
+		"bias":      {Observer: quantize.ObserverMinMax, BiasCorrection: true},
+		"auto+bias": {Observer: quantize.ObserverAuto, BiasCorrection: true},
+		"equalize":  {Observer: quantize.ObserverMinMax, EqualizeCrossLayer: true},
+		"all":       {Observer: quantize.ObserverAuto, BiasCorrection: true, EqualizeCrossLayer: true},
+	}
+}
+
+// TestAccuracyMatrix measures, for the models, methods, schemes and
+// targets named by ONNXQUANT_ACCURACY_{MODELS,METHODS,SCHEMES,TARGETS}
+// (comma lists), the worst-output SQNR and decision agreement of the
+// quantized model against the float one in ONNX Runtime on samples
+// calibration never saw, and appends one Markdown row per run to
+// ONNXQUANT_ACCURACY_OUT. scripts/accuracy.sh drives it; without
+// ONNXQUANT_ACCURACY_MODELS it is skipped (it takes minutes per model).
+func TestAccuracyMatrix(t *testing.T) {
+	models := envList("ONNXQUANT_ACCURACY_MODELS", "")
+	if len(models) == 0 {
+		t.Skip("set ONNXQUANT_ACCURACY_MODELS (scripts/accuracy.sh)")
+	}
+	corpus := testenv.Corpus(t)
+	if !testenv.ORT(t) {
+		t.Skip("measures against ONNX Runtime: run with -tags ort (scripts/test.sh, scripts/accuracy.sh)")
+	}
+	methods := envList("ONNXQUANT_ACCURACY_METHODS", "minmax,histogram,default")
+	schemes := envList("ONNXQUANT_ACCURACY_SCHEMES", "int8,a16w8")
+	targets := envList("ONNXQUANT_ACCURACY_TARGETS", "ethos-u55-128,ethos-u85-256")
+	known := map[string]corpusModel{}
+	for _, m := range append(pretrainedModels(), corpusModels()...) {
+		known[m.name] = m
+	}
+	out := os.Getenv("ONNXQUANT_ACCURACY_OUT")
+	for _, name := range models {
+		m, ok := known[name]
+		if !ok {
+			t.Fatalf("unknown model %q", name)
+		}
+		t.Run(name, func(t *testing.T) {
+			for _, run := range measureModel(t, corpus, m, methods, schemes, targets) {
+				row := run.row()
+				t.Log(row)
+				if out != "" {
+					f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+					if err != nil {
+						t.Fatal(err)
+					}
+					fmt.Fprintln(f, row)
+					f.Close()
+				}
+			}
+		})
+	}
+}
+
+func envList(name, def string) []string {
+	v := os.Getenv(name)
+	if v == "" {
+		v = def
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// accuracyRun is one quantization of one model measured on held-out
+// samples.
+type accuracyRun struct {
+	model, scheme, target, method string
+	worstOutput                   string
+	worst                         float64 // SQNR of the worst output, dB
+	agree                         float64
+	metric                        string
+	seconds                       float64
+	err                           error
+}
+
+// row is the run as a Markdown row:
+// model | scheme | target | method | worst output | SQNR | decisions | seconds.
+func (r accuracyRun) row() string {
+	if r.err != nil {
+		msg := strings.NewReplacer("\n", " ", "|", "/").Replace(r.err.Error())
+		return fmt.Sprintf("| %s | %s | %s | %s | failed: %s | | | |", r.model, r.scheme, r.target, r.method, msg)
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %.1f | %s %.0f%% | %.1f |",
+		r.model, r.scheme, r.target, r.method, r.worstOutput, r.worst, r.metric, 100*r.agree, r.seconds)
+}
+
+// measureModel quantizes m for every scheme, target and method and
+// measures each result against the float model on samples 12-15.
+func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, targets []string) []accuracyRun {
+	om, gm := loadModel(t, filepath.Join(corpus, "models", m.name+".onnx"))
+	evalSet := openSet(t, gm, samplePaths(t, corpus, m, evalFrom, evalCount))
+	var inputs []map[string]*tensor.Dense
+	for i := 0; i < evalSet.Len(); i++ {
+		s, err := evalSet.Load(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, s.Inputs)
+	}
+	ref, names := runReference(t, marshal(t, om.Proto), inputs)
+	calibPaths := samplePaths(t, corpus, m, 0, m.calibCount)
+	var runs []accuracyRun
+	for _, scheme := range schemes {
+		for _, target := range targets {
+			for _, method := range methods {
+				acc, ok := accuracyMethods()[method]
+				if !ok {
+					t.Fatalf("unknown method %q", method)
+				}
+				q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target))
+				if scheme == "a16w8" {
+					q.SetGlobal(qpass.SymmetricA16W8(true, false))
+				}
+				q.Accuracy = acc
+				run := accuracyRun{model: m.name, scheme: scheme, target: target, method: method}
+				start := time.Now()
+				res, err := quantizeModel(t, q, om, calibPaths)
+				run.seconds = time.Since(start).Seconds()
+				if err != nil {
+					run.err = err
+					runs = append(runs, run)
+					continue
+				}
+				got, _ := runReference(t, marshal(t, res.Model), inputs)
+				run.worst = math.Inf(1)
+				for o := range names {
+					if s := sqnr(ref[o], got[o]); s < run.worst {
+						run.worst, run.worstOutput = s, names[o]
+					}
+				}
+				run.agree, run.metric = agreement(ref[0], got[0], m.threshold)
+				runs = append(runs, run)
+			}
+		}
+	}
+	return runs
+}
+
+// accuracyFloorRuns is CI's named accuracy subset: four pretrained models,
+// int8 on U55 and a16w8 on U85, with the default method, and the lowest
+// worst-output SQNR (dB) each may keep: about 3 dB under the measurements
+// in docs/accuracy.md.
+var accuracyFloorRuns = []struct {
+	model, scheme, target string
+	floor                 float64
+}{
+	{"oww_embedding", "int8", "ethos-u55-128", 15},
+	{"oww_embedding", "a16w8", "ethos-u85-256", 17},
+	{"oww_hey_jarvis", "int8", "ethos-u55-128", 28},
+	{"oww_hey_jarvis", "a16w8", "ethos-u85-256", 40},
+	{"ppocr_mobile_v2_cls", "int8", "ethos-u55-128", 34},
+	{"ppocr_mobile_v2_cls", "a16w8", "ethos-u85-256", 32},
+	{"silero_vad_legacy", "int8", "ethos-u55-128", 3},
+	{"silero_vad_legacy", "a16w8", "ethos-u85-256", 2},
+}
+
+// TestAccuracyFloors quantizes CI's named subset (accuracyFloorRuns) with
+// the default method and fails when a worst output falls under its floor,
+// measured against the float model in ONNX Runtime on samples calibration
+// never saw. It takes about a minute.
+func TestAccuracyFloors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("quantizes four pretrained models twice")
+	}
+	corpus := testenv.Corpus(t)
+	if !testenv.ORT(t) {
+		t.Skip("measures against ONNX Runtime: run with -tags ort (scripts/test.sh, scripts/accuracy.sh)")
+	}
+	known := map[string]corpusModel{}
+	for _, m := range pretrainedModels() {
+		known[m.name] = m
+	}
+	for _, want := range accuracyFloorRuns {
+		runs := measureModel(t, corpus, known[want.model], []string{"default"}, []string{want.scheme}, []string{want.target})
+		got := runs[0]
+		if got.err != nil {
+			t.Errorf("%s %s %s: %v", want.model, want.scheme, want.target, got.err)
+			continue
+		}
+		t.Logf("%s", got.row())
+		if got.worst < want.floor {
+			t.Errorf("%s %s %s: worst output %q keeps %.1f dB, under the floor %.0f dB", want.model, want.scheme, want.target, got.worstOutput, got.worst, want.floor)
+		}
+	}
+}

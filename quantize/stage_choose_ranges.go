@@ -1,0 +1,178 @@
+package quantize
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/onnxquant/onnxquant/calib"
+	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/calib/observe"
+)
+
+const calibrateSplitDoc = `Calibrate on two halves of the samples: one to fit ranges, one to judge them.
+
+Even-numbered samples fit, odd-numbered ones judge (alternating keeps both
+sides of every conditional path supplied when the data alternates paths,
+and a path seen by one half only falls back to min/max). The observers of
+both halves are merged for the coverage check and the final ranges, so
+every sample still counts.`
+
+// heldOut keeps the observers of each half of a split calibration.
+type heldOut struct {
+	fit, judge map[int]observe.Observer
+}
+
+func calibrateSplit(ctx context.Context, s *Session) error {
+	n := s.Samples.Len()
+	if n < 2 {
+		// Nothing to hold out: calibrate as usual, and choose-ranges
+		// falls back to min/max for every tensor.
+		return calibrate(ctx, s)
+	}
+	var even, odd []int
+	for i := 0; i < n; i++ {
+		if i%2 == 0 {
+			even = append(even, i)
+		} else {
+			odd = append(odd, i)
+		}
+	}
+	it, err := interp.New(s.Module, interp.Options{Workers: 1})
+	if err != nil {
+		return err
+	}
+	var halves [2]*calib.Stats
+	done := 0
+	for h, idx := range [][]int{even, odd} {
+		sub, err := s.Samples.Subset(idx)
+		if err != nil {
+			return err
+		}
+		opts := calib.Options{Workers: s.Options.Workers}
+		if s.Options.Progress != nil {
+			base := done
+			opts.Progress = func(d, _ int) { s.Options.Progress(base+d, n) }
+		}
+		if halves[h], err = calib.Observe(ctx, it, sub, s.Requests, opts); err != nil {
+			return err
+		}
+		done += len(idx)
+	}
+	// Merging folds the judging half into the fitting one: keep a copy
+	// of the fitting half first (the judging half is not modified).
+	s.heldOut = &heldOut{fit: map[int]observe.Observer{}, judge: halves[1].Observers}
+	for id, o := range halves[0].Observers {
+		c, err := observe.FromState(o.State())
+		if err != nil {
+			return fmt.Errorf("observer %d: %w", id, err)
+		}
+		s.heldOut.fit[id] = c
+	}
+	if err := halves[0].Merge(halves[1]); err != nil {
+		return err
+	}
+	s.Stats = halves[0]
+	return s.Stats.CheckCoverage(s.Module)
+}
+
+const chooseRangesDoc = `Choose each activation's range rule by its error on held-out samples.
+
+For every histogram-observed activation, each candidate rule (min/max,
+the histogram L2 search, two percentiles, min/max widened by 10, 25 and
+50 percent) is fitted on one half of the calibration samples, and its grid
+is scored by the squared quantization error (rounding and saturation) of
+the other half's values. The winning rule is then applied to all samples.
+Rules that fit the calibration samples tightly often saturate on new
+data; judging on samples the range was not fitted on prefers the rules
+that generalise. Ties keep min/max.`
+
+// rangeRule is one candidate way to turn a histogram into a range for a
+// grid of the given number of levels.
+type rangeRule struct {
+	name  string
+	apply func(h *observe.Histogram, levels int) (lo, hi float32)
+}
+
+func widened(f float32) func(h *observe.Histogram, _ int) (float32, float32) {
+	return func(h *observe.Histogram, _ int) (float32, float32) {
+		lo, hi := h.MinMax()
+		if lo < 0 {
+			lo *= 1 + f
+		}
+		if hi > 0 {
+			hi *= 1 + f
+		}
+		return lo, hi
+	}
+}
+
+// rangeRules are the candidates, min/max first so that it wins ties.
+func rangeRules() []rangeRule {
+	return []rangeRule{
+		{"minmax", func(h *observe.Histogram, _ int) (float32, float32) { return h.MinMax() }},
+		{"histogram", func(h *observe.Histogram, levels int) (float32, float32) {
+			lo, hi, _ := h.SearchRange(levels)
+			return lo, hi
+		}},
+		{"p99.99", func(h *observe.Histogram, _ int) (float32, float32) { return h.PercentileRange(99.99) }},
+		{"p99.999", func(h *observe.Histogram, _ int) (float32, float32) { return h.PercentileRange(99.999) }},
+		{"minmax+10%", widened(0.10)},
+		{"minmax+25%", widened(0.25)},
+		{"minmax+50%", widened(0.50)},
+	}
+}
+
+func chooseRanges(_ context.Context, s *Session) error {
+	s.RangeRules = map[int]string{}
+	rules := rangeRules()
+	for _, r := range s.Stats.Requests {
+		all, ok := s.Stats.Observers[r.ID].(*observe.Histogram)
+		if !ok || all.Count() == 0 {
+			continue
+		}
+		p := pointByID(s.Annotation, r.ID)
+		spec := s.grid(p.Spec)
+		best := rules[0]
+		if s.heldOut != nil {
+			fit, _ := s.heldOut.fit[r.ID].(*observe.Histogram)
+			judge, _ := s.heldOut.judge[r.ID].(*observe.Histogram)
+			if fit != nil && judge != nil && fit.Count() > 0 && judge.Count() > 0 {
+				bestErr := -1.0
+				for _, rule := range rules {
+					lo, hi := rule.apply(fit, spec.Levels())
+					scale, zp, err := spec.QParams(lo, hi)
+					if err != nil {
+						continue
+					}
+					if e := judge.GridError(scale, zp, spec.QMin, spec.QMax); bestErr < 0 || e < bestErr {
+						best, bestErr = rule, e
+					}
+				}
+			}
+		}
+		lo, hi := best.apply(all, spec.Levels())
+		chosen, err := observe.New(observe.KindMinMax)
+		if err != nil {
+			return err
+		}
+		if err := chosen.Observe([]float32{lo, hi}, nil); err != nil {
+			return fmt.Errorf("tensor %q: range [%g, %g]: %w", r.Sites[0].Value, lo, hi, err)
+		}
+		s.Stats.Observers[r.ID] = chosen
+		s.RangeRules[r.ID] = best.name
+		s.logf("choose-ranges: %q %s [%g, %g]", r.Sites[0].Value, best.name, lo, hi)
+	}
+	counts := map[string]int{}
+	for _, name := range s.RangeRules {
+		counts[name]++
+	}
+	var summary []string
+	for _, rule := range rules {
+		if n := counts[rule.name]; n > 0 {
+			summary = append(summary, fmt.Sprintf("%s %d", rule.name, n))
+		}
+	}
+	s.logf("choose-ranges: %d tensors: %s", len(s.RangeRules), strings.Join(summary, ", "))
+	return nil
+}
