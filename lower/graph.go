@@ -103,6 +103,8 @@ type Node struct {
 	Op     OpKind
 	Target Target
 	// Inputs are the operands; a nil entry is an omitted optional input.
+	// Once the graph is built, change them with SetInput or SetInputs,
+	// which keep the users index (users.go) in step.
 	Inputs  []*Value
 	Outputs []*Value
 	// Attrs are the node's non-graph attributes, in their ONNX order.
