@@ -12,6 +12,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 bash scripts/install-ort.sh >/dev/null
+bash scripts/install-litert.sh
 
 corpus="${ONNXQUANT_CORPUS:-$repo/../shared/corpus}"
 if [[ -d "$corpus" ]]; then

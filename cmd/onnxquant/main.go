@@ -58,6 +58,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			calibrateCommand(),
 			evalCommand(),
 			batchCommand(),
+			exportCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {

@@ -20,6 +20,7 @@ import (
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/qpass"
 	"github.com/onnxquant/onnxquant/quantize"
+	"github.com/onnxquant/onnxquant/tflite"
 )
 
 func quantizeCommand() *cli.Command {
@@ -34,6 +35,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "scheme", Value: "int8", Usage: "global `SCHEME`: int8, int8-per-tensor or a16w8"},
 			&cli.StringFlag{Name: "config", Usage: "YAML or JSON `FILE` with global, io, module_name and module_type entries"},
 			&cli.BoolFlag{Name: "qat", Usage: "the model carries QAT QuantizeLinear/DequantizeLinear pairs; calibrate the rest with moving averages"},
+			&cli.StringFlag{Name: "tflite", Usage: "also write the quantized model as a TFLite `FILE` for Vela (both files or neither)"},
 			&cli.StringFlag{Name: "report", Usage: "write a JSON report (legality, timings, coverage, float-vs-quantized evaluation) to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "calibration workers"},
@@ -83,6 +85,8 @@ type quantizeJob struct {
 	Eval      bool
 	EvalData  []string
 	DumpAfter string
+	// TFLite, when set, is a second output: the model exported to TFLite.
+	TFLite string
 	// Accuracy are the accuracy methods (--observer, --bias-correction,
 	// --equalize).
 	Accuracy quantize.Accuracy
@@ -94,6 +98,7 @@ type quantizeJob struct {
 // paths records what the job reads and writes.
 func (job quantizeJob) paths(p *pathPlan) {
 	p.write("output", job.Out)
+	p.write("--tflite", job.TFLite)
 	p.readModel("input model", job.In)
 	p.read("calibration data", job.Calib...)
 	p.read("evaluation data", job.EvalData...)
@@ -120,7 +125,7 @@ func quantizeAction(c *cli.Context) error {
 	job := quantizeJob{
 		In: c.Args().First(), Out: c.String("output"), Calib: c.StringSlice("calib"),
 		Target: c.String("target"), Scheme: c.String("scheme"), Config: c.String("config"), QAT: c.Bool("qat"),
-		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"),
+		Workers: c.Int("jobs"), DumpAfter: c.String("dump-after"), TFLite: c.String("tflite"),
 		Eval: c.String("report") != "", EvalData: c.StringSlice("eval-data"),
 	}
 	obs, err := quantize.ParseObserver(c.String("observer"))
@@ -270,6 +275,9 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 	if err := checkOutputDir(job.Out); err != nil {
 		return finish(err)
 	}
+	if err := checkTFLiteOutput(job); err != nil {
+		return finish(err)
+	}
 	res, err := quantizeFile(ctx, q, job.In, job.Calib, job.QAT, job.Limits)
 	if res != nil {
 		rep.Legality = res.Legality
@@ -291,11 +299,28 @@ func quantizeToFile(ctx context.Context, q *ethosu.Quantizer, job quantizeJob) (
 		return finish(err)
 	}
 	m := &onnxio.Model{Proto: res.Model, Path: job.In, Dir: filepath.Dir(job.In)}
+	var tfl []byte
+	if job.TFLite != "" {
+		// Exported before anything is written, so that a model the
+		// exporter refuses leaves neither file.
+		if tfl, err = exportModel(m, tflite.ExportOptions{Target: rep.Target}); err != nil {
+			return finish(fmt.Errorf("model %q: %w", job.In, err))
+		}
+	}
 	if err := m.Save(job.Out, onnxio.SaveOptions{}); err != nil {
 		return finish(err)
 	}
+	if tfl != nil {
+		if err := writeFileAtomic(job.TFLite, tfl); err != nil {
+			os.Remove(job.Out)
+			return finish(err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		os.Remove(job.Out)
+		if job.TFLite != "" {
+			os.Remove(job.TFLite)
+		}
 		return finish(err)
 	}
 	rep.Output = job.Out

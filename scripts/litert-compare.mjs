@@ -1,0 +1,122 @@
+// litert-compare.mjs runs a float-I/O TFLite model (onnxquant export
+// --float-io) in LiteRT for JavaScript and the QDQ ONNX model in ONNX
+// Runtime on the same .npy samples, and prints both outputs as JSON:
+//
+//   node scripts/litert-compare.mjs NODE_MODULES MODEL.tflite MODEL.onnx [--layouts IN/OUT] SAMPLE.npy...
+//
+// A sample may also be a folder holding one <input name>.npy per input.
+// --layouts gives the layout of each TFLite input and output as the
+// exporter's metadata records it ("NHWC" or "ONNX", comma-separated, inputs
+// and outputs separated by a slash, e.g. NHWC/ONNX); NHWC inputs are
+// transposed from the samples' NCHW on the way in and NHWC outputs back to
+// NCHW on the way out. Without it, a rank-4 tensor whose TFLite shape is the
+// NHWC form of the ONNX shape is taken as NHWC. LiteRT is published for browsers: the shim below gives
+// it what it expects from one (self, importScripts) before loading it.
+import fs from 'node:fs';
+import path from 'node:path';
+import vm from 'node:vm';
+import {createRequire} from 'node:module';
+
+// LiteRT logs through console.log; keep stdout for the JSON result. Its
+// kernel errors (an operator it cannot run, e.g. int16 HARD_SWISH) only
+// reach the log, and run() still returns tensors: collect them and fail.
+let runErrors = [];
+const toStderr = (...a) => {
+  const line = a.join(' ');
+  if (/^ERROR/.test(line)) runErrors.push(line);
+  process.stderr.write(line + '\n');
+};
+console.log = console.info = console.warn = console.error = toStderr;
+
+const [nodeModules, tflitePath, onnxPath, ...rest] = process.argv.slice(2);
+let layouts = null;
+if (rest[0] === '--layouts') {
+  const [ins, outs] = rest[1].split('/');
+  layouts = {in: ins ? ins.split(',') : [], out: outs ? outs.split(',') : []};
+  rest.splice(0, 2);
+}
+const samples = rest;
+const wasmDir = path.join(nodeModules, '@litertjs/core/wasm/');
+globalThis.self = globalThis;
+globalThis.importScripts = (url) => {
+  const file = url.startsWith('file://') ? new URL(url).pathname : url;
+  vm.runInThisContext(fs.readFileSync(file, 'utf8'), {filename: file});
+};
+globalThis.require = createRequire(path.join(wasmDir, 'x.js'));
+globalThis.__dirname = wasmDir;
+globalThis.Module = {locateFile: (f) => wasmDir + f};
+
+const litert = await import(path.join(nodeModules, '@litertjs/core/dist/index.js'));
+const ort = createRequire(import.meta.url)(path.join(nodeModules, 'onnxruntime-node'));
+
+function readNpy(file) {
+  const buf = fs.readFileSync(file);
+  const hlen = buf.readUInt16LE(8);
+  const header = buf.toString('latin1', 10, 10 + hlen);
+  if (!header.includes("'<f4'")) throw new Error(`${file}: only float32 .npy samples are supported`);
+  const shape = header.match(/'shape':\s*\(([^)]*)\)/)[1].split(',').map((s) => s.trim()).filter((s) => s).map(Number);
+  const off = 10 + hlen;
+  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + buf.length));
+  return {shape, data};
+}
+
+function nchwToNhwc(data, [n, c, h, w]) {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++)
+    out[((b * h + y) * w + x) * c + ch] = data[((b * c + ch) * h + y) * w + x];
+  return out;
+}
+
+function nhwcToNchw(data, [n, h, w, c]) {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++)
+    out[((b * c + ch) * h + y) * w + x] = data[((b * h + y) * w + x) * c + ch];
+  return out;
+}
+
+await litert.loadLiteRt(wasmDir);
+const model = await litert.loadAndCompile(new Uint8Array(fs.readFileSync(tflitePath)), {accelerator: 'wasm'});
+const session = await ort.InferenceSession.create(onnxPath);
+const tflInputs = model.getInputDetails();
+const tflOutputs = model.getOutputDetails();
+const results = [];
+for (const sample of samples) {
+  const feeds = {};
+  if (fs.statSync(sample).isDirectory()) {
+    for (const name of session.inputNames) feeds[name] = readNpy(path.join(sample, name.replace(/[^A-Za-z0-9_.-]/g, '_') + '.npy'));
+  } else {
+    feeds[session.inputNames[0]] = readNpy(sample);
+  }
+  const ortFeeds = {};
+  for (const [name, v] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', v.data, v.shape);
+  const ortOut = await session.run(ortFeeds);
+  const tflIn = tflInputs.map((d, i) => {
+    const v = feeds[session.inputNames[i]];
+    const s = Array.from(d.shape);
+    const nhwc = layouts ? layouts.in[i] === 'NHWC' :
+      v.shape.length === 4 && s.length === 4 && s[3] === v.shape[1] && s[1] === v.shape[2] && s[2] === v.shape[3] && v.shape[1] !== v.shape[3];
+    return new litert.Tensor(nhwc ? nchwToNhwc(v.data, v.shape) : v.data, s);
+  });
+  runErrors = [];
+  const tflOut = await model.run(tflIn);
+  if (runErrors.length > 0) {
+    process.stderr.write(`litert-compare: LiteRT failed on ${sample}: ${runErrors.join('; ')}\n`);
+    process.exit(1);
+  }
+  const outs = {};
+  for (const [i, name] of session.outputNames.entries()) {
+    const t = tflOut[i];
+    const s = Array.from(tflOutputs[i].shape);
+    let lr = await t.toTypedArray();
+    const o = ortOut[name];
+    const nhwc = layouts ? layouts.out[i] === 'NHWC' :
+      s.length === 4 && o.dims.length === 4 && s[3] === o.dims[1] && s[1] === o.dims[2] && s[2] === o.dims[3] && o.dims[1] !== o.dims[3];
+    if (nhwc) lr = nhwcToNchw(lr, s);
+    outs[name] = {shape: Array.from(o.dims), ort: Array.from(o.data), litert: Array.from(lr)};
+  }
+  results.push({sample, outputs: outs});
+  for (const t of tflIn) t.delete?.();
+  for (const t of tflOut) t.delete?.();
+}
+// Exit only once the (piped, asynchronous) write is done.
+process.stdout.write(JSON.stringify({results}), () => process.exit(0));
