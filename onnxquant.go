@@ -66,6 +66,10 @@ type Options struct {
 	// difference is an error.
 	StatsFile string
 
+	// Limits bound the tensors and Loop trips a model may ask for (zero
+	// fields keep onnxio's defaults: 2 GiB, 1,000,000 trips).
+	Limits onnxio.Limits
+
 	// Workers run calibration samples in parallel; the result does not
 	// depend on it. Below 1 means 1.
 	Workers int
@@ -229,6 +233,7 @@ func prepare(m *onnxpb.ModelProto, dir, name string, src map[string]string, opts
 	if j.gm, err = lower.Lower(m, dir); err != nil {
 		return j, fmt.Errorf("model %q: %w", name, err)
 	}
+	j.gm.Limits = opts.Limits.WithDefaults()
 	if err := refuseQuantized(j.gm, name, opts.QAT); err != nil {
 		return j, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -264,6 +265,16 @@ func (st *Stats) Merge(o *Stats) error {
 	}
 	if !reflect.DeepEqual(normRequests(st.Requests), normRequests(o.Requests)) {
 		return errors.New("merge: the stats come from different plans (their observer requests differ)")
+	}
+	// Counts come from files: a negative one, or a sum that wraps, would
+	// turn into a wrong (negative) sample count in the merged stats.
+	if st.Samples < 0 || o.Samples < 0 || st.Samples > math.MaxInt-o.Samples {
+		return fmt.Errorf("merge: sample counts %d and %d are negative or overflow when added", st.Samples, o.Samples)
+	}
+	for m, n := range o.Coverage {
+		if c := st.Coverage[m]; n < 0 || c < 0 || c > math.MaxInt-n {
+			return fmt.Errorf("merge: submodule %q coverage counts %d and %d are negative or overflow when added", m, c, n)
+		}
 	}
 	if len(st.Coverage) != len(o.Coverage) {
 		return fmt.Errorf("merge: %d conditional submodules against %d: the stats come from different models", len(st.Coverage), len(o.Coverage))

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // StatsVersion is written into every stats file; Load rejects others.
@@ -136,9 +137,13 @@ func (st *Stats) Save(path string) error {
 	return writeAtomic(path, append(b, '\n'))
 }
 
+// maxStatsBytes caps a stats file: a few numbers per quantization point,
+// far below this for any model.
+const maxStatsBytes = 1 << 30
+
 // Load reads a stats file written by Save.
 func Load(path string) (*Stats, error) {
-	b, err := os.ReadFile(path)
+	b, err := onnxio.ReadRegular(path, maxStatsBytes)
 	if err != nil {
 		return nil, err
 	}

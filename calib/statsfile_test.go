@@ -1,6 +1,7 @@
 package calib_test
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +142,22 @@ func TestMergeRejectsStatsOfAnotherPlan(t *testing.T) {
 	}
 	if err := a.Merge(b); err == nil {
 		t.Fatal("merging stats of different plans succeeded")
+	}
+}
+
+// TestMergeRefusesOverflowingCounts: sample counts come from files; a
+// negative one or a sum past the int range is an error, not a wrapped
+// (negative) count in the merged stats.
+func TestMergeRefusesOverflowingCounts(t *testing.T) {
+	gm := corpusModel(t, "branchy_if_loop")
+	it := newInterpreter(t, gm)
+	set := openSet(t, gm, testenv.Samples(t, "branchy")[:2]...)
+	for _, c := range []struct{ a, b int }{{math.MaxInt - 1, 2}, {-5, 1}} {
+		a, b := observeAll(t, it, set, 1), observeAll(t, it, set, 1)
+		a.Samples, b.Samples = c.a, c.b
+		err := a.Merge(b)
+		if err == nil || !strings.Contains(err.Error(), "sample counts") {
+			t.Errorf("merging counts %d and %d: %v", c.a, c.b, err)
+		}
 	}
 }

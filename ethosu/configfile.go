@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/qpass"
 )
 
@@ -87,7 +87,7 @@ func SchemesFor(role qpass.Role) []string {
 // LoadConfigFile reads a YAML (.yaml/.yml) or JSON config, rejecting
 // unknown keys.
 func LoadConfigFile(path string) (*ConfigFile, error) {
-	b, err := os.ReadFile(path)
+	b, err := onnxio.ReadRegular(path, MaxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("config %q: %w", path, err)
 	}
@@ -98,6 +98,9 @@ func LoadConfigFile(path string) (*ConfigFile, error) {
 		dec.DisallowUnknownFields()
 		err = dec.Decode(cf)
 	default:
+		if err := CheckYAML(b); err != nil {
+			return nil, fmt.Errorf("config %q: %w: %v", path, ErrConfig, err)
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		err = dec.Decode(cf)

@@ -37,6 +37,9 @@ func Lower(m *onnxpb.ModelProto, dir string) (*GraphModule, error) {
 	if err := b.graph(gm, m.Graph, nil); err != nil {
 		return nil, err
 	}
+	if err := checkNodes(gm); err != nil {
+		return nil, err
+	}
 	return gm, nil
 }
 
@@ -80,6 +83,11 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		n := &Node{Name: uniqueName(g, sanitize(name)), Op: GetAttr, Initializer: t, Meta: Meta{SourceName: name}}
 		vi := inputInfo[name]
 		n.AlsoInput = vi != nil
+		if vi != nil {
+			if err := checkShadow(vi, t); err != nil {
+				return err
+			}
+		}
 		if vi == nil {
 			vi = infos[name]
 		}
@@ -94,8 +102,15 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		}
 		g.Nodes = append(g.Nodes, n)
 	}
+	if err := checkSparse(gp); err != nil {
+		return err
+	}
+	ordered, err := nodeOrder(gp)
+	if err != nil {
+		return err
+	}
 	counts := map[string]int{}
-	for i, np := range gp.Node {
+	for i, np := range ordered {
 		n := &Node{Op: CallFunction, Proto: np, Meta: moduleMeta(np)}
 		n.Target = Target{Domain: np.GetDomain(), OpType: np.GetOpType(), Version: b.opsets[normDomain(np.GetDomain())]}
 		if n.Target.Version == 0 {
@@ -109,14 +124,14 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		n.graph = g
 		for _, in := range np.Input {
 			if in == "" {
-				n.Inputs = append(n.Inputs, nil)
+				n.SetInputs(append(n.Inputs, nil))
 				continue
 			}
 			v, err := g.resolve(in)
 			if err != nil {
 				return fmt.Errorf("node %q (%s): input %q: %w", np.GetName(), np.GetOpType(), in, err)
 			}
-			n.Inputs = append(n.Inputs, v)
+			n.SetInputs(append(n.Inputs, v))
 		}
 		var bodies []*onnxpb.AttributeProto
 		for _, a := range np.Attribute {
@@ -174,7 +189,7 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		if v.Info == nil {
 			setType(v, vi)
 		}
-		outNode.Inputs = append(outNode.Inputs, v)
+		outNode.SetInputs(append(outNode.Inputs, v))
 	}
 	g.Nodes = append(g.Nodes, outNode)
 	return nil
@@ -222,7 +237,7 @@ func (g *Graph) resolve(name string) (*Value, error) {
 	g.Nodes = append(g.Nodes[:pos], append([]*Node{n}, g.Nodes[pos:]...)...)
 	owner := g.Module.Owner
 	if owner != nil && !containsValue(owner.Captures, outer) {
-		owner.Captures = append(owner.Captures, outer)
+		owner.SetCaptures(append(owner.Captures, outer))
 	}
 	return v, nil
 }

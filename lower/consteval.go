@@ -56,10 +56,12 @@ func isIntType(dt int32) bool {
 	return false
 }
 
+// numElems is the element count of shape; an invalid or overflowing shape
+// counts as math.MaxInt64, which every caller refuses as too large.
 func numElems(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= d
+	n, err := onnxio.ElemCount(shape)
+	if err != nil {
+		return math.MaxInt64
 	}
 	return n
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -648,8 +649,8 @@ func rangeEval(start, limit, delta *cTensor) (*cTensor, error) {
 		if d == 0 {
 			return nil, fmt.Errorf("range delta 0")
 		}
-		n := int64(max(math.Ceil((l-s)/d), 0))
-		if n > maxConstElems {
+		n, ok := rangeCountFloat(s, l, d)
+		if !ok || n > maxConstElems {
 			return nil, errNoEval
 		}
 		out := newCTensor(start.DType, []int64{n})
@@ -662,8 +663,8 @@ func rangeEval(start, limit, delta *cTensor) (*cTensor, error) {
 	if d == 0 {
 		return nil, fmt.Errorf("range delta 0")
 	}
-	n := max((l-s+d-sign(d))/d, 0)
-	if n > maxConstElems {
+	n, ok := onnxio.RangeLen(s, l, d)
+	if !ok || n > maxConstElems {
 		return nil, errNoEval
 	}
 	out := newCTensor(start.DType, []int64{n})

@@ -10,13 +10,7 @@ import (
 // Users returns the nodes of v's graph (and of graphs nested in it, through
 // the owners of capturing bodies) that read v, in graph order, each once.
 func (g *Graph) Users(v *Value) []*Node {
-	var out []*Node
-	for _, n := range g.Nodes {
-		if slices.Contains(n.Inputs, v) || slices.Contains(n.Captures, v) {
-			out = append(out, n)
-		}
-	}
-	return out
+	return g.usersOf(v)
 }
 
 // Users returns the nodes that read any output of n.
@@ -39,10 +33,10 @@ func (n *Node) Users() []*Node {
 // bodies that capture old: their capture placeholders are renamed to the
 // new value's name, recursively through nested bodies.
 func (g *Graph) ReplaceAllUses(old, repl *Value) {
-	for _, n := range g.Nodes {
+	for _, n := range g.usersOf(old) {
 		for i, in := range n.Inputs {
 			if in == old {
-				n.Inputs[i] = repl
+				n.SetInput(i, repl)
 			}
 		}
 		if i := slices.Index(n.Captures, old); i >= 0 {
@@ -50,6 +44,9 @@ func (g *Graph) ReplaceAllUses(old, repl *Value) {
 				n.Captures = slices.Delete(n.Captures, i, i+1)
 			} else {
 				n.Captures[i] = repl
+				if g.users != nil {
+					g.users.link(repl, n)
+				}
 			}
 			for _, b := range n.Bodies {
 				body := g.Module.Submodules[b.Module].Graph
@@ -91,9 +88,16 @@ func (g *Graph) renameCapture(inner, outer *Value) {
 // RemoveNode deletes n from its graph and forgets its outputs. Callers make
 // sure nothing reads them any more.
 func (g *Graph) RemoveNode(n *Node) {
-	if i := slices.Index(g.Nodes, n); i >= 0 {
+	if i := g.Index(n); i >= 0 {
 		g.Nodes = slices.Delete(g.Nodes, i, i+1)
+		g.removed(n)
 	}
+	g.forget(n)
+}
+
+// forget drops what g knows about a node taken out of g.Nodes: its output
+// values, its name and its bodies.
+func (g *Graph) forget(n *Node) {
 	for _, v := range n.Outputs {
 		if v != nil && g.values[v.Name] == v {
 			delete(g.values, v.Name)
@@ -158,28 +162,57 @@ func (g *Graph) NewOpIn(pos int, domain, opType, name string, inputs []*Value, n
 		n.Outputs = append(n.Outputs, v)
 	}
 	g.Nodes = slices.Insert(g.Nodes, pos, n)
+	g.inserted(n, pos)
 	return n
 }
 
 // NewInitializer adds a GetAttr node holding t (named name) among the
 // graph's initializers and returns its value.
 func (g *Graph) NewInitializer(name string, t *onnxpb.TensorProto) *Value {
-	pos := 0
-	for pos < len(g.Nodes) && (g.Nodes[pos].Op == Placeholder || g.Nodes[pos].Op == GetAttr) {
-		pos++
-	}
+	pos := g.InitializerEnd()
 	vname := g.NewValueName(name)
 	t.Name = &vname
 	n := &Node{Name: uniqueName(g, sanitize(vname)), Op: GetAttr, Initializer: t, Meta: Meta{SourceName: vname}, graph: g}
 	v := &Value{Name: vname, Producer: n, DType: t.GetDataType(), Shape: dimsOf(t.Dims), HasShape: true}
 	n.Outputs = []*Value{v}
 	g.values[vname] = v
+	if g.batching {
+		g.pendingInits = append(g.pendingInits, n)
+		return v
+	}
 	g.Nodes = slices.Insert(g.Nodes, pos, n)
+	g.inserted(n, pos)
 	return v
 }
 
+// BatchInitializers makes NewInitializer hold the initializer nodes it
+// creates and put them into g.Nodes all at once when the returned function
+// runs, at the end of the initializers, in creation order: the same graph
+// as inserting them one at a time, without moving every later node once
+// per initializer (a pass that quantizes a large model adds thousands).
+// Until then the new nodes are not in g.Nodes (their values are defined),
+// so the caller must not look them up there.
+func (g *Graph) BatchInitializers() (flush func()) {
+	g.batching = true
+	return func() {
+		g.batching = false
+		if len(g.pendingInits) == 0 {
+			return
+		}
+		pos := g.InitializerEnd()
+		g.Nodes = slices.Insert(g.Nodes, pos, g.pendingInits...)
+		g.pendingInits = nil
+		g.users = nil // rebuilt, in one pass, when next needed
+	}
+}
+
 // Index returns the position of n in g.Nodes, or -1.
-func (g *Graph) Index(n *Node) int { return slices.Index(g.Nodes, n) }
+func (g *Graph) Index(n *Node) int {
+	if i := g.indexOf(n); i >= 0 {
+		return i
+	}
+	return slices.Index(g.Nodes, n)
+}
 
 // EliminateDeadCode removes nodes whose outputs nobody reads, in g and in
 // every body below it; graph inputs, the output node and nodes without
@@ -193,6 +226,9 @@ func (gm *GraphModule) EliminateDeadCode() bool {
 	}
 	g := gm.Graph
 	live := map[*Value]bool{}
+	// Dead nodes leave g.Nodes in one pass at the end: removing them one
+	// by one moves the rest of the slice each time.
+	dead := map[*Node]bool{}
 	for i := len(g.Nodes) - 1; i >= 0; i-- {
 		n := g.Nodes[i]
 		keep := n.Op == Output || (n.Op == Placeholder && !n.Capture)
@@ -205,7 +241,8 @@ func (gm *GraphModule) EliminateDeadCode() bool {
 			keep = true
 		}
 		if !keep {
-			g.RemoveNode(n)
+			dead[n] = true
+			g.forget(n)
 			if n.Capture && gm.Owner != nil {
 				owner := gm.Owner
 				outer := owner.graph.Value(n.Outputs[0].Name)
@@ -222,6 +259,11 @@ func (gm *GraphModule) EliminateDeadCode() bool {
 		for _, v := range n.Captures {
 			live[v] = true
 		}
+	}
+	if len(dead) > 0 {
+		before := len(g.Nodes)
+		g.Nodes = slices.DeleteFunc(g.Nodes, func(n *Node) bool { return dead[n] })
+		g.removedMany(dead, before)
 	}
 	return changed
 }
@@ -288,5 +330,6 @@ func (g *Graph) TopoSort() error {
 		}
 	}
 	g.Nodes = order
+	g.reordered()
 	return nil
 }

@@ -132,7 +132,7 @@ func (f *folder) graph(gm *GraphModule) error {
 			init := g.NewInitializer(out.Name+"_folded", c.toProto(""))
 			f.consts[init] = c
 			n.Target.OpType = "Identity"
-			n.Inputs = []*Value{init}
+			n.SetInputs([]*Value{init})
 			n.Attrs = nil
 			n.Proto = nil
 			f.consts[out] = c

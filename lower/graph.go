@@ -3,6 +3,7 @@ package lower
 import (
 	"fmt"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -102,6 +103,8 @@ type Node struct {
 	Op     OpKind
 	Target Target
 	// Inputs are the operands; a nil entry is an omitted optional input.
+	// Once the graph is built, change them with SetInput or SetInputs,
+	// which keep the users index (users.go) in step.
 	Inputs  []*Value
 	Outputs []*Value
 	// Attrs are the node's non-graph attributes, in their ONNX order.
@@ -124,6 +127,7 @@ type Node struct {
 	// input (IR < 4 style, or an overridable default).
 	AlsoInput bool
 	graph     *Graph
+	order     int64 // position key kept by the users index (users.go)
 }
 
 // Body is one graph attribute of a CallModule node.
@@ -149,6 +153,12 @@ type Graph struct {
 	names      map[string]bool
 	// Module is the GraphModule this graph belongs to.
 	Module *GraphModule
+	// users indexes the readers of each value (users.go).
+	users *usersIndex
+	// pendingInits, while batching is on, are initializer nodes made by
+	// NewInitializer and not yet in Nodes (BatchInitializers).
+	pendingInits []*Node
+	batching     bool
 }
 
 // GraphModule is a graph with its control-flow bodies as submodules.
@@ -167,6 +177,10 @@ type GraphModule struct {
 	Model *onnxpb.ModelProto
 	// Dir resolves external data of initializers; only on the root.
 	Dir string
+	// Limits bound the tensors shape inference and the interpreter may
+	// materialize and the Loop trips they may run; only on the root (zero
+	// fields mean onnxio's defaults).
+	Limits onnxio.Limits
 }
 
 // Value returns the value with the given name visible in g (its own values

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // ShapeError reports a shape inference failure that is certain: two known
@@ -37,7 +39,7 @@ func (e *ShapeError) Unwrap() error { return e.Err }
 // cannot broadcast, a MatMul whose inner sizes differ) is a *ShapeError.
 func InferShapes(gm *GraphModule, inputShapes map[string][]int64) error {
 	root := gm.Root()
-	inf := &inferer{dir: root.Dir, consts: map[*Value]*cTensor{}, syms: map[*Value]symVal{}}
+	inf := &inferer{dir: root.Dir, consts: map[*Value]*cTensor{}, syms: map[*Value]symVal{}, limits: root.Limits}
 	for _, p := range gm.Graph.Placeholders() {
 		dims, ok := inputShapes[p.Outputs[0].Name]
 		if !ok {
@@ -66,6 +68,7 @@ type inferer struct {
 	dir    string
 	consts map[*Value]*cTensor
 	syms   map[*Value]symVal
+	limits onnxio.Limits
 }
 
 // vtype is what inference knows about one value.
@@ -85,7 +88,7 @@ func typeOf(v *Value) vtype {
 func (inf *inferer) graph(gm *GraphModule) error {
 	g := gm.Graph
 	for _, n := range g.Nodes {
-		if err := inf.node(gm, n); err != nil {
+		if err := inf.safeNode(gm, n); err != nil {
 			var se *ShapeError
 			if errors.As(err, &se) {
 				return err
@@ -146,6 +149,9 @@ func (inf *inferer) node(gm *GraphModule, n *Node) error {
 		if i < len(n.Outputs) && n.Outputs[i] != nil {
 			setInferred(n.Outputs[i], t)
 		}
+	}
+	if err := inf.checkOutputSizes(n); err != nil {
+		return err
 	}
 	inf.evalConst(n)
 	inf.trackSym(n)

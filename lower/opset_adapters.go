@@ -28,15 +28,15 @@ func scalarInit(g *Graph, name string, dtype int32, v float64) *Value {
 // setInput sets input i, padding with omitted inputs.
 func setInput(n *Node, i int, v *Value) {
 	for len(n.Inputs) <= i {
-		n.Inputs = append(n.Inputs, nil)
+		n.SetInputs(append(n.Inputs, nil))
 	}
-	n.Inputs[i] = v
+	n.SetInput(i, v)
 }
 
 // trimInputs drops trailing omitted inputs.
 func trimInputs(n *Node) {
 	for len(n.Inputs) > 0 && n.Inputs[len(n.Inputs)-1] == nil {
-		n.Inputs = n.Inputs[:len(n.Inputs)-1]
+		n.SetInputs(n.Inputs[:len(n.Inputs)-1])
 	}
 }
 
@@ -66,7 +66,7 @@ func (c *converter) clip11(n *Node, _ int64) error {
 	lo, hi := n.Attr("min"), n.Attr("max")
 	n.RemoveAttr("min")
 	n.RemoveAttr("max")
-	n.Inputs = n.Inputs[:1]
+	n.SetInputs(n.Inputs[:1])
 	if lo != nil {
 		setInput(n, 1, scalarInit(n.graph, n.Name+"_min", dt, float64(lo.GetF())))
 	}
@@ -103,7 +103,7 @@ func (c *converter) softmax13(n *Node, _ int64) error {
 	shape.Outputs[0].DType = dtInt64
 	flat := g.NewOp(pos+1, "Flatten", n.Name+"_flatten", []*Value{x}, 1, IntAttr("axis", axis))
 	flat.Outputs[0].DType = x.DType
-	n.Inputs[0] = flat.Outputs[0]
+	n.SetInput(0, flat.Outputs[0])
 	n.SetAttr(IntAttr("axis", -1))
 	reshape := g.NewOp(g.Index(n)+1, "Reshape", n.Name+"_reshape", []*Value{nil, shape.Outputs[0]}, 1)
 	// The Reshape takes over the node's output value (and so its name,
@@ -118,7 +118,7 @@ func (c *converter) softmax13(n *Node, _ int64) error {
 		flat.Shape, flat.HasShape = fresh.Shape, true
 	}
 	n.Outputs[0], reshape.Outputs[0] = fresh, out
-	reshape.Inputs[0] = fresh
+	reshape.SetInput(0, fresh)
 	return nil
 }
 
@@ -160,9 +160,9 @@ func (c *converter) slice10(n *Node, _ int64) error {
 		n.RemoveAttr(name)
 	}
 	g := n.graph
-	n.Inputs = []*Value{n.Inputs[0], intsInit(g, n.Name+"_starts", starts.GetInts()), intsInit(g, n.Name+"_ends", ends.GetInts())}
+	n.SetInputs([]*Value{n.Inputs[0], intsInit(g, n.Name+"_starts", starts.GetInts()), intsInit(g, n.Name+"_ends", ends.GetInts())})
 	if axes != nil {
-		n.Inputs = append(n.Inputs, intsInit(g, n.Name+"_axes", axes.GetInts()))
+		n.SetInputs(append(n.Inputs, intsInit(g, n.Name+"_axes", axes.GetInts())))
 	}
 	return nil
 }
@@ -177,9 +177,9 @@ func (c *converter) pad11(n *Node, _ int64) error {
 	n.RemoveAttr("pads")
 	n.RemoveAttr("value")
 	g := n.graph
-	n.Inputs = []*Value{n.Inputs[0], intsInit(g, n.Name+"_pads", pads.GetInts())}
+	n.SetInputs([]*Value{n.Inputs[0], intsInit(g, n.Name+"_pads", pads.GetInts())})
 	if value != nil && value.GetF() != 0 {
-		n.Inputs = append(n.Inputs, scalarInit(g, n.Name+"_value", n.Inputs[0].DType, float64(value.GetF())))
+		n.SetInputs(append(n.Inputs, scalarInit(g, n.Name+"_value", n.Inputs[0].DType, float64(value.GetF()))))
 	}
 	return nil
 }
@@ -272,7 +272,7 @@ func (c *converter) resize11(n *Node, _ int64) error {
 		n.SetAttr(StringAttr("nearest_mode", "floor"))
 	}
 	roi := n.graph.NewInitializer(n.Name+"_roi", newCTensor(dtFloat, []int64{0}).toProto(""))
-	n.Inputs = []*Value{n.Inputs[0], roi, n.Inputs[1]}
+	n.SetInputs([]*Value{n.Inputs[0], roi, n.Inputs[1]})
 	return nil
 }
 

@@ -73,7 +73,7 @@ func (c *converter) castLikeDown(n *Node, _ int64) error {
 		return fmt.Errorf("the type of %q is unknown", n.Inputs[1].Name)
 	}
 	n.Target.OpType = "Cast"
-	n.Inputs = n.Inputs[:1]
+	n.SetInputs(n.Inputs[:1])
 	n.SetAttr(IntAttr("to", int64(dt)))
 	return nil
 }
@@ -96,7 +96,7 @@ func (c *converter) dropoutToIdentity(n *Node, _ int64) error {
 		return err
 	}
 	n.Target.OpType = "Identity"
-	n.Inputs = n.Inputs[:1]
+	n.SetInputs(n.Inputs[:1])
 	n.Attrs = nil
 	return nil
 }
@@ -157,7 +157,7 @@ func takeOverOutput(n, next *Node) {
 	fresh.Producer, fresh.Index = n, 0
 	fresh.DType = out.DType
 	n.Outputs[0], next.Outputs[0] = fresh, out
-	next.Inputs[0] = fresh
+	next.SetInput(0, fresh)
 }
 
 // softmax13Down: before 13 Softmax, LogSoftmax and Hardmax coerce the
@@ -210,7 +210,7 @@ func inputToInts(i int, name string) adapter {
 		if !ok {
 			return fmt.Errorf("input %s is not a constant", name)
 		}
-		n.Inputs[i] = nil
+		n.SetInput(i, nil)
 		trimInputs(n)
 		if len(vals) > 0 {
 			n.SetAttr(IntsAttr(name, vals...))
@@ -264,7 +264,7 @@ func (c *converter) clip11Down(n *Node, _ int64) error {
 		}
 		n.SetAttr(FloatAttr(name, float32(t.F[0])))
 	}
-	n.Inputs = n.Inputs[:1]
+	n.SetInputs(n.Inputs[:1])
 	return nil
 }
 
@@ -289,7 +289,7 @@ func (c *converter) slice10Down(n *Node, _ int64) error {
 		}
 		attrs[i] = vals
 	}
-	n.Inputs = n.Inputs[:1]
+	n.SetInputs(n.Inputs[:1])
 	for i, name := range names {
 		if attrs[i] != nil {
 			n.SetAttr(IntsAttr(name, attrs[i]...))
@@ -321,7 +321,7 @@ func (c *converter) slice11Down(n *Node, _ int64) error {
 			fixed[i] = a + int64(rank)
 		}
 	}
-	n.Inputs[3] = intsInit(n.graph, n.Name+"_axes", fixed)
+	n.SetInput(3, intsInit(n.graph, n.Name+"_axes", fixed))
 	return nil
 }
 
@@ -338,7 +338,7 @@ func (c *converter) pad11Down(n *Node, _ int64) error {
 		}
 		n.SetAttr(FloatAttr("value", float32(t.F[0])))
 	}
-	n.Inputs = n.Inputs[:1]
+	n.SetInputs(n.Inputs[:1])
 	n.SetAttr(IntsAttr("pads", pads...))
 	return nil
 }
@@ -392,7 +392,7 @@ func (c *converter) topK10Down(n *Node, _ int64) error {
 	if !ok || len(k) != 1 {
 		return fmt.Errorf("k is not a constant")
 	}
-	n.Inputs = n.Inputs[:1]
+	n.SetInputs(n.Inputs[:1])
 	n.SetAttr(IntAttr("k", k[0]))
 	return nil
 }

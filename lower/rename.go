@@ -15,7 +15,7 @@ func (g *Graph) RenameValue(v *Value, name string) {
 	if v.Producer != nil && (v.Producer.Op == Placeholder || v.Producer.Op == GetAttr) {
 		v.Producer.Meta.SourceName = name
 	}
-	for _, n := range g.Nodes {
+	for _, n := range g.Users(v) {
 		if !slices.Contains(n.Captures, v) {
 			continue
 		}

@@ -58,8 +58,9 @@ func parseExternal(t *onnxpb.TensorProto) (extRef, error) {
 // externalFiles opens external data files below one folder and keeps them
 // open for the duration of a bulk operation (LoadExternalData, Save).
 type externalFiles struct {
-	dir   string
-	files map[string]*os.File
+	dir    string
+	files  map[string]*os.File
+	limits Limits
 }
 
 func newExternalFiles(dir string) *externalFiles {
@@ -83,8 +84,9 @@ func (ef *externalFiles) read(t *onnxpb.TensorProto) ([]byte, error) {
 	}
 	f, ok := ef.files[ref.location]
 	if !ok {
-		// OpenInRoot also refuses symlinks that lead out of the folder.
-		f, err = os.OpenInRoot(ef.dir, filepath.FromSlash(ref.location))
+		// The root also refuses symlinks that lead out of the folder; a
+		// FIFO or device is refused before a read could block on it.
+		f, _, err = OpenRegularInRoot(ef.dir, filepath.FromSlash(ref.location))
 		if err != nil {
 			return nil, fmt.Errorf("external data: %w", err)
 		}
@@ -102,6 +104,9 @@ func (ef *externalFiles) read(t *onnxpb.TensorProto) ([]byte, error) {
 	if ref.offset > size || length < 0 || length > size-ref.offset {
 		return nil, fmt.Errorf("external data %q: offset %d length %d outside the file (%d bytes)",
 			ref.location, ref.offset, ref.length, size)
+	}
+	if err := checkDeclaredSize(t, ref, length, ef.limits); err != nil {
+		return nil, fmt.Errorf("external data %q: %w", ref.location, err)
 	}
 	buf := make([]byte, length)
 	if _, err := f.ReadAt(buf, ref.offset); err != nil && !(errors.Is(err, io.EOF) && length == 0) {
@@ -146,4 +151,22 @@ func (m *Model) LoadExternalData() error {
 		return fmt.Errorf("model %q: %w", m.name(), err)
 	}
 	return nil
+}
+
+// ExternalLocations lists the distinct external data files the model's
+// tensors refer to (relative to the model's folder), in model order;
+// malformed references are left out (reading them reports the error).
+func ExternalLocations(m *onnxpb.ModelProto) []string {
+	seen := map[string]bool{}
+	var out []string
+	forEachTensor(m, func(t *onnxpb.TensorProto) {
+		if !IsExternal(t) {
+			return
+		}
+		if ref, err := parseExternal(t); err == nil && !seen[ref.location] {
+			seen[ref.location] = true
+			out = append(out, ref.location)
+		}
+	})
+	return out
 }

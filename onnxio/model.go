@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"google.golang.org/protobuf/proto"
@@ -48,7 +47,10 @@ func Load(path string) (*Model, error) {
 	// one by doubling, touching about twice the model's size in fresh
 	// memory: for a 45 MB ResNet-18 that cost most of a second of page
 	// faults on the machine BENCHMARKS.md was measured on.
-	data, err := os.ReadFile(path)
+	// Protobuf refuses messages over 2 GB, so a bigger file is refused
+	// before it is read; FIFOs and devices are refused before they block
+	// or stream forever.
+	data, err := ReadRegular(path, protoLimit)
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", path, err)
 	}

@@ -3,7 +3,6 @@ package onnxio
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -83,8 +82,12 @@ func (m *Model) save(path string, opts SaveOptions) error {
 		if err != nil {
 			return err
 		}
-	} else if err := m.copyExternal(filepath.Dir(path), &out); err != nil {
-		return err
+	} else {
+		restore, err := m.copyExternal(filepath.Dir(path), &out)
+		defer restore()
+		if err != nil {
+			return err
+		}
 	}
 	if size := int64(proto.Size(m.Proto)); size > limit {
 		return fmt.Errorf("serialized model is %d bytes, over protobuf's %d byte limit even with external data", size, limit)
@@ -119,6 +122,27 @@ func (m *Model) checkNotInput(path string) error {
 	if errA == nil && errB == nil && os.SameFile(sa, sb) {
 		return fmt.Errorf("%w %q", ErrOverwriteInput, m.Path)
 	}
+	if errA != nil {
+		return nil
+	}
+	// Nor may it be one of the model's external data files.
+	var clash string
+	forEachTensor(m.Proto, func(t *onnxpb.TensorProto) {
+		if clash != "" || !IsExternal(t) {
+			return
+		}
+		ref, err := parseExternal(t)
+		if err != nil {
+			return
+		}
+		data := filepath.Join(m.Dir, filepath.FromSlash(ref.location))
+		if sd, err := os.Stat(data); err == nil && os.SameFile(sa, sd) {
+			clash = data
+		}
+	})
+	if clash != "" {
+		return fmt.Errorf("%w's external data file %q", ErrOverwriteInput, clash)
+	}
 	return nil
 }
 
@@ -132,56 +156,96 @@ func sameDir(a, b string) bool {
 	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
-// copyExternal schedules copies of the external data files the model
-// refers to into dstDir, keeping their relative locations, so the saved
-// model is self-contained in its new folder.
-func (m *Model) copyExternal(dstDir string, out *pendingFiles) error {
-	seen := map[string]bool{}
-	var locs []string
+// copyExternal writes, into dstDir under the same locations, the byte
+// ranges of external data the model refers to, so the saved model is
+// self-contained in its new folder. Only referenced ranges are copied
+// (aligned, in model order; a range several tensors share is written
+// once): a data file may hold far more than this model uses. The model's
+// references are rewritten to the new offsets; the returned function
+// undoes that.
+func (m *Model) copyExternal(dstDir string, out *pendingFiles) (func(), error) {
+	var saved []tensorFields
+	restore := func() {
+		for i := len(saved) - 1; i >= 0; i-- {
+			saved[i].restore()
+		}
+	}
+	var exts []*onnxpb.TensorProto
 	var errs []error
 	forEachTensor(m.Proto, func(t *onnxpb.TensorProto) {
 		if !IsExternal(t) {
 			return
 		}
-		ref, err := parseExternal(t)
-		if err != nil {
+		if _, err := parseExternal(t); err != nil {
 			errs = append(errs, fmt.Errorf("tensor %q: %w", t.GetName(), err))
 			return
 		}
-		if !seen[ref.location] {
-			seen[ref.location] = true
-			locs = append(locs, ref.location)
-		}
+		exts = append(exts, t)
 	})
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return restore, err
 	}
-	if len(locs) == 0 || sameDir(m.Dir, dstDir) {
-		return nil
+	if len(exts) == 0 || sameDir(m.Dir, dstDir) {
+		return restore, nil
 	}
 	if m.Dir == "" {
-		return errors.New("model has external data but no base folder to copy it from")
+		return restore, errors.New("model has external data but no base folder to copy it from")
 	}
-	for _, loc := range locs {
-		src, err := os.OpenInRoot(m.Dir, filepath.FromSlash(loc))
+	ef := newExternalFiles(m.Dir)
+	defer ef.Close()
+	type dataFile struct {
+		f      *os.File
+		offset int64
+	}
+	files := map[string]*dataFile{}
+	type span struct {
+		loc            string
+		offset, length int64
+	}
+	written := map[span]int64{}
+	for _, t := range exts {
+		ref, _ := parseExternal(t)
+		data, err := ef.read(t)
 		if err != nil {
-			return fmt.Errorf("external data: %w", err)
+			return restore, fmt.Errorf("tensor %q: %w", t.GetName(), err)
 		}
-		dst := filepath.Join(dstDir, filepath.FromSlash(loc))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			src.Close()
-			return err
+		key := span{ref.location, ref.offset, int64(len(data))}
+		at, done := written[key]
+		if !done {
+			df := files[ref.location]
+			if df == nil {
+				dst := filepath.Join(dstDir, filepath.FromSlash(ref.location))
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					return restore, err
+				}
+				f, err := out.create(dst)
+				if err != nil {
+					return restore, err
+				}
+				df = &dataFile{f: f}
+				files[ref.location] = df
+			}
+			if pad := (dataAlign - df.offset%dataAlign) % dataAlign; pad > 0 && len(data) > 0 {
+				if _, err := df.f.Write(make([]byte, pad)); err != nil {
+					return restore, err
+				}
+				df.offset += pad
+			}
+			if _, err := df.f.Write(data); err != nil {
+				return restore, fmt.Errorf("copy external data %q: %w", ref.location, err)
+			}
+			at = df.offset
+			written[key] = at
+			df.offset += int64(len(data))
 		}
-		f, err := out.create(dst)
-		if err == nil {
-			_, err = io.Copy(f, src)
-		}
-		src.Close()
-		if err != nil {
-			return fmt.Errorf("copy external data %q: %w", loc, err)
+		saved = append(saved, saveFields(t))
+		t.ExternalData = []*onnxpb.StringStringEntryProto{
+			{Key: proto.String("location"), Value: proto.String(ref.location)},
+			{Key: proto.String("offset"), Value: proto.String(strconv.FormatInt(at, 10))},
+			{Key: proto.String("length"), Value: proto.String(strconv.Itoa(len(data)))},
 		}
 	}
-	return nil
+	return restore, nil
 }
 
 // tensorFields are the data-carrying fields of a TensorProto, saved so

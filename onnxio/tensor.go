@@ -22,15 +22,13 @@ func TensorShape(t *onnxpb.TensorProto) []int64 {
 // NumElements is the product of the dims, checked for negative sizes and
 // overflow so corrupt headers cannot trigger huge allocations.
 func NumElements(t *onnxpb.TensorProto) (int64, error) {
-	n := int64(1)
-	for _, d := range t.GetDims() {
-		if d < 0 {
-			return 0, fmt.Errorf("tensor %q: negative dimension %d in %v", t.GetName(), d, t.GetDims())
-		}
-		if d != 0 && n > math.MaxInt64/8/d {
-			return 0, fmt.Errorf("tensor %q: element count of %v overflows", t.GetName(), t.GetDims())
-		}
-		n *= d
+	n, err := ElemCount(t.GetDims())
+	if err != nil {
+		return 0, fmt.Errorf("tensor %q: %w", t.GetName(), err)
+	}
+	// Callers size byte buffers from the count (up to 16 bytes an element).
+	if n > math.MaxInt64/16 {
+		return 0, fmt.Errorf("tensor %q: element count of %v overflows", t.GetName(), t.GetDims())
 	}
 	return n, nil
 }

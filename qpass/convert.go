@@ -28,6 +28,20 @@ type QParams struct {
 // change.
 func ConvertToQDQ(gm *lower.GraphModule, ann *Annotation, qparams map[int]QParams) error {
 	c := &converter{ann: ann, qp: qparams, dir: gm.Root().Dir, names: map[*lower.Graph]map[string]bool{}}
+	// Thousands of scales and zero points join the initializers: in one
+	// move per graph, not one each.
+	var flushes []func()
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		flushes = append(flushes, m.Graph.BatchInitializers())
+		return nil
+	})
+	flush := func() {
+		for _, f := range flushes {
+			f()
+		}
+		flushes = nil
+	}
+	defer flush()
 	roots := ann.Points()
 	// Output sites first: they rewrite every reader, so edge sites added
 	// after them read the dequantized tensor.
@@ -47,6 +61,7 @@ func ConvertToQDQ(gm *lower.GraphModule, ann *Annotation, qparams map[int]QParam
 			}
 		}
 	}
+	flush()
 	gm.EliminateDeadCode()
 	return gm.Walk(func(m *lower.GraphModule) error { return m.Graph.TopoSort() })
 }
@@ -135,7 +150,7 @@ func (c *converter) site(p *Point, s Site, q QParams) error {
 		return err
 	}
 	if s.Kind == EdgeSite {
-		s.Consumer.Inputs[s.Input] = dq
+		s.Consumer.SetInput(s.Input, dq)
 		// The edge into the graph's output (the io config's output
 		// pair) keeps the output's name.
 		if s.Consumer == g.OutputNode() && g.Outer == nil {
@@ -153,7 +168,7 @@ func (c *converter) site(p *Point, s Site, q QParams) error {
 	g.ReplaceAllUses(v, dq)
 	// The QuantizeLinear reading v was rewritten too; point it back.
 	if q := dq.Producer.Inputs[0].Producer; q.Target.OpType == "QuantizeLinear" {
-		q.Inputs[0] = v
+		q.SetInput(0, v)
 	}
 	if output {
 		g.RenameValue(dq, name)
@@ -292,11 +307,7 @@ func putU32(b []byte, u uint32) {
 
 // firstComputeIndex is where nodes reading only inputs and initializers go.
 func firstComputeIndex(g *lower.Graph) int {
-	i := 0
-	for i < len(g.Nodes) && (g.Nodes[i].Op == lower.Placeholder || g.Nodes[i].Op == lower.GetAttr) {
-		i++
-	}
-	return i
+	return g.InitializerEnd()
 }
 
 func renameOutput(g *lower.Graph, v *lower.Value, want string) string {

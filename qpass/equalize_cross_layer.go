@@ -125,14 +125,14 @@ func equalizePair(g *lower.Graph, first *lower.Node, ctx *PassContext) bool {
 	for i := 0; i < ch; i++ {
 		each2(i, func(idx int) { nw2[idx] = float32(float64(w2[idx]) * scales[i]) })
 	}
-	first.Inputs[1] = g.NewInitializer(first.Inputs[1].Name+"_cle", floatTensor(d1, nw1))
-	next.Inputs[1] = g.NewInitializer(next.Inputs[1].Name+"_cle", floatTensor(d2, nw2))
+	first.SetInput(1, g.NewInitializer(first.Inputs[1].Name+"_cle", floatTensor(d1, nw1)))
+	next.SetInput(1, g.NewInitializer(next.Inputs[1].Name+"_cle", floatTensor(d2, nw2)))
 	if b1 != nil {
 		nb := make([]float32, ch)
 		for i := range nb {
 			nb[i] = float32(float64(b1[i]) / scales[i])
 		}
-		first.Inputs[2] = g.NewInitializer(first.Inputs[2].Name+"_cle", floatTensor([]int64{int64(ch)}, nb))
+		first.SetInput(2, g.NewInitializer(first.Inputs[2].Name+"_cle", floatTensor([]int64{int64(ch)}, nb)))
 	}
 	return true
 }

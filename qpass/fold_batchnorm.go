@@ -178,11 +178,11 @@ func foldIntoProducer(bn *lower.Node, scale, shift []float64) bool {
 	}
 	wv := g.NewInitializer(p.Inputs[1].Name+"_bnfold", floatTensor(wdims, newW))
 	bv := g.NewInitializer(biasName(p)+"_bnfold", floatTensor([]int64{int64(c)}, newB))
-	p.Inputs[1] = wv
+	p.SetInput(1, wv)
 	if len(p.Inputs) > 2 {
-		p.Inputs[2] = bv
+		p.SetInput(2, bv)
 	} else {
-		p.Inputs = append(p.Inputs, bv)
+		p.SetInputs(append(p.Inputs, bv))
 	}
 	if p.Target.OpType == "Gemm" {
 		p.SetAttr(lower.FloatAttr("beta", 1))

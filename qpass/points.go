@@ -104,6 +104,15 @@ func (a *Annotation) Points() []*Point {
 	return roots
 }
 
+// PointByID returns the root point with the given ID, or nil (IDs of
+// points merged into another group have no root point).
+func (a *Annotation) PointByID(id int) *Point {
+	if id < 0 || id >= len(a.points) || a.points[id].parent != nil {
+		return nil
+	}
+	return a.points[id]
+}
+
 // OutputPoint returns the point of a value where it is produced, or nil.
 func (a *Annotation) OutputPoint(v *lower.Value) *Point {
 	if p := a.out[v]; p != nil {

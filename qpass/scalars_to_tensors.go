@@ -57,7 +57,7 @@ func ScalarsToTensors(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 					t = g.NewInitializer(fmt.Sprintf("%s_%s_scalar", n.Meta.SourceName, n.Target.OpType), floatTensor(ones(rank), []float32{v}))
 					made[k] = t
 				}
-				n.Inputs[i] = t
+				n.SetInput(i, t)
 				changed = true
 			}
 		}

@@ -136,10 +136,5 @@ func qparamsOf(ann *qpass.Annotation, st *calib.Stats, constant []*qpass.Point, 
 }
 
 func pointByID(ann *qpass.Annotation, id int) *qpass.Point {
-	for _, p := range ann.Points() {
-		if p.ID == id {
-			return p
-		}
-	}
-	return nil
+	return ann.PointByID(id)
 }

@@ -40,3 +40,10 @@ if [[ ${#pkgs[@]} -eq 1 && "${pkgs[0]}" == "./..." ]]; then
 		(cd "$example" && go vet ./... && go test -timeout 10m ./...)
 	done
 fi
+
+# The full run also fuzzes the check/quantize path for 60 s with hostile
+# model bytes (seeded from the corpus models at run time); a crasher is
+# saved under ethosu/testdata/fuzz and fails the run.
+if ((${#pkgs[@]} > 0)) && [[ "${pkgs[0]}" == "./..." ]]; then
+	go test -run '^$' -fuzz '^FuzzCheckQuantize$' -fuzztime 60s ./ethosu
+fi

@@ -123,10 +123,10 @@ func TestQuantizeNeverOverwritesItsInput(t *testing.T) {
 	if err := os.WriteFile(in, before, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The same file spelled two ways.
+	// The same file spelled two ways: a usage error, found before any work.
 	for _, out := range []string{in, filepath.Join(dir, ".", "model.onnx")} {
 		r := onnxquant(t, "quantize", in, "--calib", "models/tinynet_calib", "-o", out)
-		if r.code != 1 || !strings.Contains(r.stderr, "is the input model") {
+		if r.code != 2 || !strings.Contains(r.stderr, "is the input model") {
 			t.Errorf("-o %s: exit %d, stderr %q", out, r.code, r.stderr)
 		}
 		after, err := os.ReadFile(in)

@@ -407,7 +407,7 @@ func TestExportCLIErrors(t *testing.T) {
 		{"no output", []string{"export", q}, 2, "output"},
 		{"float model", []string{"export", repo("models", "tinynet.onnx"), "-o", out}, 1, `float input "input" is not quantized`},
 		{"missing folder", []string{"export", q, "-o", filepath.Join(dir, "nope", "m.tflite")}, 1, "nope"},
-		{"output is input", []string{"export", q, "-o", q}, 1, "refusing to overwrite"},
+		{"output is input", []string{"export", q, "-o", q}, 2, "refusing to overwrite"}, // a usage error, found before any work
 		{"bad branch", []string{"export", q, "--branch", "If_3.then_branch", "-o", out}, 1, "no top-level If"},
 	} {
 		r := onnxquant(t, tc.args...)

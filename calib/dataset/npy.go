@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // The .npy format (numpy/lib/format.py): magic, version, header length, a
@@ -52,19 +54,24 @@ func ReadNPY(path string) (*tensor.Dense, error) {
 // errors name the file already. Errors opening the file are *fs.PathError.
 // A float32 array goes into memory from f32 when it is not nil.
 func readNPY(path string, f32 func(n int) []float32) (*tensor.Dense, error) {
-	f, err := os.Open(path)
+	f, st, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return decodeNPY(bufio.NewReader(f), f32)
+	return decodeNPY(bufio.NewReader(f), f32, st.Size())
 }
 
-// decodeNPY reads one .npy stream, a float32 array into memory from f32
-// when it is not nil.
-func decodeNPY(r io.Reader, f32 func(n int) []float32) (*tensor.Dense, error) {
+// decodeNPY reads one .npy stream of size bytes, a float32 array into
+// memory from f32 when it is not nil. The header's shape is checked
+// against the bytes the stream holds and the tensor budget before the
+// array is allocated.
+func decodeNPY(r io.Reader, f32 func(n int) []float32, size int64) (*tensor.Dense, error) {
 	h, err := readNPYInfo(r)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := checkPayload(h.shape, h.dt, size-h.headerBytes); err != nil {
 		return nil, err
 	}
 	return h.decode(r, h.shape, f32)
@@ -72,15 +79,20 @@ func decodeNPY(r io.Reader, f32 func(n int) []float32) (*tensor.Dense, error) {
 
 // npyInfo is what a .npy header says about the array after it.
 type npyInfo struct {
-	dt    tensor.Dtype
-	order binary.ByteOrder
-	shape []int
+	dt          tensor.Dtype
+	order       binary.ByteOrder
+	shape       []int
+	headerBytes int64
 }
 
-// readNPYInfo reads and checks a .npy header, leaving r at the data.
+// readNPYInfo reads and checks a .npy header (repeated keys included),
+// leaving r at the data.
 func readNPYInfo(r io.Reader) (npyInfo, error) {
-	header, err := readNPYHeader(r)
+	header, headerBytes, err := readNPYHeader(r)
 	if err != nil {
+		return npyInfo{}, err
+	}
+	if err := checkHeaderKeys(header); err != nil {
 		return npyInfo{}, err
 	}
 	dt, order, err := parseDescr(header)
@@ -96,12 +108,17 @@ func readNPYInfo(r io.Reader) (npyInfo, error) {
 	if err != nil {
 		return npyInfo{}, err
 	}
-	return npyInfo{dt: dt, order: order, shape: shape}, nil
+	return npyInfo{dt: dt, order: order, shape: shape, headerBytes: headerBytes}, nil
 }
 
-// decode reads an array of the header's dtype and the given shape from r.
+// decode reads an array of the header's dtype and the given shape from r;
+// the element count is overflow-checked and within the tensor budget.
 func (h npyInfo) decode(r io.Reader, shape []int, f32 func(n int) []float32) (*tensor.Dense, error) {
-	data, raw, err := makeRaw(h.dt, numElements(shape), f32)
+	n, err := checkPayload(shape, h.dt, -1)
+	if err != nil {
+		return nil, err
+	}
+	data, raw, err := makeRaw(h.dt, n, f32)
 	if err != nil {
 		return nil, err
 	}
@@ -114,39 +131,80 @@ func (h npyInfo) decode(r io.Reader, shape []int, f32 func(n int) []float32) (*t
 	return newDense(shape, data)
 }
 
-func readNPYHeader(r io.Reader) (string, error) {
+// readNPYHeader returns the header dict and the number of bytes before
+// the array data.
+func readNPYHeader(r io.Reader) (string, int64, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return "", fmt.Errorf("not a .npy file: %w", err)
+		return "", 0, fmt.Errorf("not a .npy file: %w", err)
 	}
 	if !bytes.Equal(pre[:6], npyMagic) {
-		return "", errors.New("not a .npy file: bad magic")
+		return "", 0, errors.New("not a .npy file: bad magic")
 	}
-	var n int
+	var n, lenBytes int
 	switch pre[6] {
 	case 1:
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return "", fmt.Errorf("reading npy header length: %w", err)
+			return "", 0, fmt.Errorf("reading npy header length: %w", err)
 		}
-		n = int(binary.LittleEndian.Uint16(b[:]))
+		n, lenBytes = int(binary.LittleEndian.Uint16(b[:])), 2
 	case 2, 3:
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return "", fmt.Errorf("reading npy header length: %w", err)
+			return "", 0, fmt.Errorf("reading npy header length: %w", err)
 		}
-		n = int(binary.LittleEndian.Uint32(b[:]))
+		n, lenBytes = int(binary.LittleEndian.Uint32(b[:])), 4
 	default:
-		return "", fmt.Errorf("unsupported npy format version %d.%d", pre[6], pre[7])
+		return "", 0, fmt.Errorf("unsupported npy format version %d.%d", pre[6], pre[7])
 	}
 	if n > 1<<20 {
-		return "", fmt.Errorf("npy header of %d bytes is implausibly large", n)
+		return "", 0, fmt.Errorf("npy header of %d bytes is implausibly large", n)
 	}
 	h := make([]byte, n)
 	if _, err := io.ReadFull(r, h); err != nil {
-		return "", fmt.Errorf("reading npy header: %w", err)
+		return "", 0, fmt.Errorf("reading npy header: %w", err)
 	}
-	return string(h), nil
+	return string(h), int64(len(pre) + lenBytes + n), nil
+}
+
+// checkHeaderKeys refuses a header dict that gives a key twice: Python
+// keeps the last value of a repeated key and our reader would see the
+// first, so the two would read different arrays from the same bytes.
+func checkHeaderKeys(header string) error {
+	for _, key := range []string{"descr", "fortran_order", "shape"} {
+		if c := strings.Count(header, "'"+key+"'"); c > 1 {
+			return fmt.Errorf("npy header gives %q %d times: %q", key, c, header)
+		}
+	}
+	return nil
+}
+
+// checkPayload returns the element count of shape after checking it for
+// overflow, against the tensor budget and against avail, the bytes the
+// file holds after its header (negative when unknown), so a header cannot
+// make the reader allocate more than the file could fill.
+func checkPayload(shape []int, dt tensor.Dtype, avail int64) (int, error) {
+	n, err := onnxio.ElemCountInts(shape)
+	if err != nil {
+		return 0, err
+	}
+	size := int64(elemSize(dt))
+	if err := (onnxio.Limits{}).CheckTensor(shapeInt64(shape), size); err != nil {
+		return 0, err
+	}
+	if avail >= 0 && n*size > avail {
+		return 0, fmt.Errorf("header declares %v %v (%d bytes) but only %d bytes of data follow it", dt, shape, n*size, avail)
+	}
+	return int(n), nil
+}
+
+func shapeInt64(shape []int) []int64 {
+	out := make([]int64, len(shape))
+	for i, d := range shape {
+		out[i] = int64(d)
+	}
+	return out
 }
 
 func parseDescr(header string) (tensor.Dtype, binary.ByteOrder, error) {
@@ -170,7 +228,7 @@ func parseDescr(header string) (tensor.Dtype, binary.ByteOrder, error) {
 	dt, ok := npyTypes[descr[1:]]
 	if !ok {
 		if descr[1:] == "f2" {
-			return tensor.Dtype{}, nil, fmt.Errorf("float16 npy arrays are not supported (convert with .astype(np.float32))")
+			return tensor.Dtype{}, nil, errFloat16
 		}
 		return tensor.Dtype{}, nil, fmt.Errorf("unsupported npy dtype %q", descr)
 	}
@@ -206,6 +264,9 @@ func WriteNPY(path string, d *tensor.Dense) error {
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
+
+// EncodeNPY writes d in the .npy format WriteNPY uses, to w.
+func EncodeNPY(w io.Writer, d *tensor.Dense) error { return encodeNPY(w, d) }
 
 func encodeNPY(w io.Writer, d *tensor.Dense) error {
 	code := ""

@@ -100,7 +100,7 @@ func TestReadNPYRejectsBadFiles(t *testing.T) {
 		want    string
 	}{
 		"float16":   {append(header("<f2", "(2,)"), 0, 0, 0, 0), "float16"},
-		"truncated": {append(header("<f4", "(4,)"), 0, 0, 0, 0), "reading float32 data"},
+		"truncated": {append(header("<f4", "(4,)"), 0, 0, 0, 0), "only 4 bytes of data follow"},
 		"notnpy":    {[]byte("hello world"), "not a .npy file"},
 		"zerodim":   {header("<f4", "(0, 3)"), "zero"},
 	} {

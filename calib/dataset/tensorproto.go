@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"google.golang.org/protobuf/proto"
@@ -17,13 +16,16 @@ import (
 // Decoding is onnxio's, so raw_data, the typed fields and external data
 // (relative to the file's folder) all work as they do for initializers.
 func ReadTensorProto(path string) (string, *tensor.Dense, error) {
-	b, err := os.ReadFile(path)
+	b, err := onnxio.ReadRegular(path, onnxio.Limits{}.WithDefaults().MaxTensorBytes)
 	if err != nil {
 		return "", nil, err
 	}
 	var tp onnxpb.TensorProto
 	if err := proto.Unmarshal(b, &tp); err != nil {
 		return "", nil, fmt.Errorf("%s: not a TensorProto: %w", path, err)
+	}
+	if tp.GetDataType() == int32(onnxpb.TensorProto_FLOAT16) {
+		return "", nil, fmt.Errorf("%s: %w", path, errFloat16)
 	}
 	d, err := onnxio.ToDense(&tp, filepath.Dir(path))
 	if err != nil {

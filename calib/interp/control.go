@@ -70,7 +70,11 @@ func buildLoop(c *buildCtx) (kernel, error) {
 				return nil, fmt.Errorf("trip count must be one integer (got %v): %v", in[0].Shape(), err)
 			}
 			maxTrips = max(int64(m[0]), 0)
+			if err := rc.limits.CheckTrips(maxTrips); err != nil {
+				return nil, err
+			}
 		}
+		tripBudget := rc.limits.WithDefaults().MaxLoopTrips
 		useCond := in[1] != nil
 		cond := true
 		if useCond {
@@ -88,6 +92,9 @@ func buildLoop(c *buildCtx) (kernel, error) {
 			if err := rc.ctx.Err(); err != nil {
 				return nil, err
 			}
+			if i >= tripBudget {
+				return nil, rc.limits.CheckTrips(i + 1)
+			}
 			args[0], args[1] = scalarInt(i), scalarBool(cond)
 			copy(args[2:], carried)
 			outs, err := rc.runBody(body, fr, args)
@@ -102,6 +109,9 @@ func buildLoop(c *buildCtx) (kernel, error) {
 			copy(carried, outs[1:1+nCarried])
 			for k := range scans {
 				scans[k] = append(scans[k], outs[1+nCarried+k])
+				if err := checkStacked(scans[k], rc.limits); err != nil {
+					return nil, fmt.Errorf("scan output %d after %d iterations: %w", k, i+1, err)
+				}
 			}
 		}
 		res := make([]*tensor.Dense, 0, nCarried+nScan)

@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // runCtx is the state of one Run shared by all frames.
@@ -14,6 +15,7 @@ type runCtx struct {
 	ctx     context.Context
 	workers int
 	obs     Observer
+	limits  onnxio.Limits
 }
 
 // frame holds the live values of one execution of a plan.
@@ -37,7 +39,7 @@ func (it *Interpreter) Run(ctx context.Context, inputs map[string]*tensor.Dense,
 	if err := p.checkInputs(inputs); err != nil {
 		return nil, err
 	}
-	rc := &runCtx{ctx: ctx, workers: it.workers, obs: obs}
+	rc := &runCtx{ctx: ctx, workers: it.workers, obs: obs, limits: it.gm.Root().Limits}
 	fr := newFrame(p, nil)
 	if poolable(obs) {
 		fr.pool = it.pools.get()
@@ -172,5 +174,8 @@ func call(st *step, rc *runCtx, fr *frame, in []*tensor.Dense) (outs []*tensor.D
 			outs, err = nil, fmt.Errorf("kernel panic: %v", r)
 		}
 	}()
+	if err := checkAlloc(st.node, in, rc.limits); err != nil {
+		return nil, err
+	}
 	return st.run(rc, fr, in)
 }

@@ -198,3 +198,19 @@ func TestMatMulBroadcastsBatchAndPromotesVectors(t *testing.T) {
 	got, err = MatMul(v, mustF32(t, []int{2, 2}, []float32{1, 2, 3, 4}), 1)
 	wantF32(t, "vector x matrix", got, err, []int{2}, []float32{4, 6})
 }
+
+// TestRangeCountsExactlyAtTheEndsOfInt64: (MaxInt64 - MinInt64) / MaxInt64
+// is a little over 2, so Range(MinInt64, MaxInt64, MaxInt64) has three
+// elements; a count through float64 gives two.
+func TestRangeCountsExactlyAtTheEndsOfInt64(t *testing.T) {
+	scalar := func(v int64) *tensor.Dense { return tensor.New(tensor.WithShape(1), tensor.WithBacking([]int64{v})) }
+	out, err := Range(scalar(math.MinInt64), scalar(math.MaxInt64), scalar(math.MaxInt64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{math.MinInt64, -1, math.MaxInt64 - 1}
+	got := out.Data().([]int64)
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("Range = %v, want %v", got, want)
+	}
+}

@@ -1,7 +1,11 @@
 package kernels
 
 import (
+	"math"
+
 	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // withShape copies x's data into a new tensor of shape sh (same element count).
@@ -227,12 +231,24 @@ func rangeT[T number](s []T, l, d any) (*tensor.Dense, error) {
 	if dl == 0 {
 		return nil, shapeErr("Range", "delta is zero")
 	}
-	f := (float64(lim) - float64(st)) / float64(dl)
-	n := int(f)
-	if float64(n) < f {
-		n++
+	var n int
+	switch any(st).(type) {
+	case int64, int32, int16:
+		// Exactly, in integers: through float64, bounds near the ends of
+		// int64 round to a wrong count.
+		c, ok := onnxio.RangeLen(int64(st), int64(lim), int64(dl))
+		if !ok || c > math.MaxInt32*64 {
+			return nil, shapeErr("Range", "too many elements")
+		}
+		n = int(c)
+	default:
+		f := (float64(lim) - float64(st)) / float64(dl)
+		n = int(f)
+		if float64(n) < f {
+			n++
+		}
+		n = max(n, 0)
 	}
-	n = max(n, 0)
 	out := make([]T, n)
 	for i := range out {
 		out[i] = st + T(i)*dl

@@ -18,6 +18,9 @@ import (
 
 	"github.com/onnxquant/onnxquant"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 func batchCommand() *cli.Command {
@@ -89,9 +92,12 @@ var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 // readManifest parses a manifest strictly: unknown keys are errors.
 func readManifest(path string) ([]batchEntry, error) {
-	b, err := os.ReadFile(path)
+	b, err := onnxio.ReadRegular(path, ethosu.MaxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("manifest %q: %w", path, err)
+	}
+	if err := ethosu.CheckYAML(b); err != nil {
+		return nil, usagef("manifest %q: %v", path, err)
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
@@ -222,6 +228,21 @@ func batchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// No entry's output may be any entry's input, nor two outputs one file
+	// (through a symlinked folder, say), nor the manifest.
+	var plan pathPlan
+	for _, job := range jobs {
+		plan.write(fmt.Sprintf("output of %s", job.In), job.Out)
+	}
+	plan.read("manifest", c.Args().First())
+	for _, job := range jobs {
+		plan.readModel("model", job.In)
+		plan.read("calibration data", job.Calib...)
+		plan.read("config", job.Config)
+	}
+	if err := plan.check(); err != nil {
+		return err
+	}
 	if dir := c.String("out-dir"); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("--out-dir: %w", err)
@@ -279,7 +300,7 @@ func batchAction(c *cli.Context) error {
 					job.Log = func(s string) {
 						mu.Lock()
 						defer mu.Unlock()
-						fmt.Fprintf(stderr, "%s: %s\n", job.In, s)
+						fmt.Fprintf(stderr, "%s: %s\n", job.In, printableLines(s))
 					}
 				}
 				rep, err := quantizeToFile(c.Context, job)

@@ -11,7 +11,7 @@ import (
 )
 
 func calibrateCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "calibrate",
 		Usage: "observe what quantize would over calibration data and write the observer states as JSON, for quantize --stats",
 		Description: "With MODEL, prepares the model as quantize does for --target, --scheme and --config,\n" +
@@ -38,6 +38,8 @@ func calibrateCommand() *cli.Command {
 		},
 		Action: calibrateAction,
 	}
+	cmd.Flags = append(cmd.Flags, limitFlags()...)
+	return cmd
 }
 
 func calibrateAction(c *cli.Context) error {
@@ -45,6 +47,17 @@ func calibrateAction(c *cli.Context) error {
 		st  *calib.Stats
 		err error
 	)
+	var plan pathPlan
+	plan.write("output", c.String("output"))
+	if c.Bool("merge") {
+		plan.read("stats file", c.Args().Slice()...)
+	} else {
+		plan.readModel("model", c.Args().First())
+		plan.read("calibration data", c.StringSlice("calib")...)
+	}
+	if err := plan.check(); err != nil {
+		return err
+	}
 	if c.Bool("merge") {
 		if c.IsSet("calib") {
 			return usagef("calibrate: --merge takes stats files, not --calib")
@@ -66,6 +79,9 @@ func calibrateAction(c *cli.Context) error {
 		return err
 	}
 	out := c.String("output")
+	if c.Context != nil && c.Context.Err() != nil {
+		return c.Context.Err()
+	}
 	if err := st.Save(out); err != nil {
 		return err
 	}
@@ -78,6 +94,10 @@ func calibrateAction(c *cli.Context) error {
 
 func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	path := c.Args().First()
+	limits, err := limitsOf(c)
+	if err != nil {
+		return nil, err
+	}
 	shapes, err := parseInputShapes(c.StringSlice("input-shape"))
 	if err != nil {
 		return nil, err
@@ -89,7 +109,7 @@ func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 	opts := onnxquant.Options{
 		Accuracy: quantize.Accuracy{Observer: obs, EqualizeCrossLayer: c.Bool("equalize")},
 		Target:   c.String("target"), Scheme: c.String("scheme"), SchemeExplicit: c.IsSet("scheme"), ConfigFile: c.String("config"),
-		QAT: c.Bool("qat"), InputShapes: shapes, Calib: c.StringSlice("calib"), Workers: c.Int("jobs"),
+		QAT: c.Bool("qat"), InputShapes: shapes, Calib: c.StringSlice("calib"), Workers: c.Int("jobs"), Limits: limits,
 	}
 	if !c.Bool("quiet") {
 		opts.Progress = newProgress(c.App.ErrWriter).counter("calibrate", "samples", nil)

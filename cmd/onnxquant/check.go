@@ -13,7 +13,7 @@ import (
 )
 
 func checkCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "check",
 		Usage:     "judge whether a quantized model can run on an Ethos-U target (exit 0 legal, 1 not)",
 		ArgsUsage: "MODEL",
@@ -54,6 +54,11 @@ func checkCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("model %q: %w", path, err)
 			}
+			limits, err := limitsOf(c)
+			if err != nil {
+				return err
+			}
+			setLimits(gm, limits)
 			if n, _ := onnxquant.QDQNodes(gm); n == 0 {
 				return checkFloat(c, gm, path, spec.Target)
 			}
@@ -79,6 +84,8 @@ func checkCommand() *cli.Command {
 			return nil
 		},
 	}
+	cmd.Flags = append(cmd.Flags, limitFlags()...)
+	return cmd
 }
 
 // checkFloat judges a model that is not quantized yet the way quantize

@@ -22,7 +22,13 @@ func convertCommand() *cli.Command {
 			if err := onlyArgs(c, 1, "one input model"); err != nil {
 				return err
 			}
-			in := c.Args().First()
+			in, out := c.Args().First(), c.String("output")
+			var plan pathPlan
+			plan.write("output", out)
+			plan.readModel("input model", in)
+			if err := plan.check(); err != nil {
+				return err
+			}
 			m, err := onnxio.Load(in)
 			if err != nil {
 				return err
@@ -52,8 +58,11 @@ func convertCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("model %q: %w", in, err)
 			}
-			out := &onnxio.Model{Proto: raised, Path: m.Path, Dir: m.Dir}
-			return out.Save(c.String("output"), onnxio.SaveOptions{})
+			if c.Context != nil && c.Context.Err() != nil {
+				return c.Context.Err()
+			}
+			saved := &onnxio.Model{Proto: raised, Path: m.Path, Dir: m.Dir}
+			return saved.Save(out, onnxio.SaveOptions{})
 		},
 	}
 }

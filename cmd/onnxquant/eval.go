@@ -95,7 +95,7 @@ func writeLayersCSV(path string, rep *evaluate.Report) error {
 func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 	fmt.Fprintf(w, "%d samples\n", rep.Samples)
 	for _, o := range rep.Outputs {
-		fmt.Fprintf(w, "output %s: SQNR %s, max abs error %.4g", o.Name, o.SQNR, o.MaxAbsError)
+		fmt.Fprintf(w, "output %s: SQNR %s, max abs error %.4g", printable(o.Name), o.SQNR, o.MaxAbsError)
 		if o.ArgmaxAgreement != nil {
 			fmt.Fprintf(w, ", argmax agreement %.1f%%", 100**o.ArgmaxAgreement)
 		}
@@ -125,20 +125,20 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 			if l.LocalSQNR != nil {
 				local, out = l.LocalSQNR.String(), fmt.Sprintf("%.2g%%", 100*l.OutOfRange)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, local, out, l.MaxAbsError, l.Bits, l.Kind, module, name)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%.4g\t%d\t%s\t%s\t%s\n", l.SQNR, local, out, l.MaxAbsError, l.Bits, l.Kind, printable(module), printable(name))
 		}
 		tw.Flush()
 	}
 	for _, h := range rep.Hints {
-		where := "module " + h.Module
+		where := "module " + printable(h.Module)
 		if h.Module == "" {
-			where = "node " + h.Node
+			where = "node " + printable(h.Node)
 		}
 		gain := ""
 		if h.FloatGain != nil {
 			gain = fmt.Sprintf(" (left float, the worst output gains %s)", *h.FloatGain)
 		}
 		fmt.Fprintf(w, "hint: %s loses the most on its own (tensor %s, local SQNR %s, %.2g%% out of the calibrated range)%s; try int16 activations there: config %s\n",
-			where, h.Tensor, h.WorstSQNR, 100*h.OutOfRange, gain, h.Config)
+			where, printable(h.Tensor), h.WorstSQNR, 100*h.OutOfRange, gain, printable(h.Config))
 	}
 }

@@ -33,8 +33,11 @@ func exportCommand() *cli.Command {
 			if _, err := ethosu.NewCompileSpec(opts.Target, "", ""); err != nil {
 				return &usageError{msg: err.Error()}
 			}
-			if same, _ := samePath(in, out); same {
-				return fmt.Errorf("output %q is the input model: refusing to overwrite it", out)
+			var plan pathPlan
+			plan.write("output", out)
+			plan.readModel("input model", in)
+			if err := plan.check(); err != nil {
+				return err
 			}
 			if err := checkOutputDir(out); err != nil {
 				return err
@@ -42,6 +45,9 @@ func exportCommand() *cli.Command {
 			data, err := exportFile(in, c.String("branch"), opts)
 			if err != nil {
 				return err
+			}
+			if c.Context != nil && c.Context.Err() != nil {
+				return c.Context.Err()
 			}
 			if err := writeFileAtomic(out, data); err != nil {
 				return err

@@ -175,10 +175,10 @@ func describe(v *lower.Value) tensorEntry {
 }
 
 func (r *inspection) writeText(w io.Writer) {
-	fmt.Fprintf(w, "model      %s\n", r.File)
+	fmt.Fprintf(w, "model      %s\n", printable(r.File))
 	fmt.Fprintf(w, "ir_version %d", r.IRVersion)
 	if r.Producer != "" {
-		fmt.Fprintf(w, " (producer %s)", r.Producer)
+		fmt.Fprintf(w, " (producer %s)", printable(r.Producer))
 	}
 	fmt.Fprintln(w)
 	keys := make([]string, 0, len(r.Metadata))
@@ -195,14 +195,14 @@ func (r *inspection) writeText(w io.Writer) {
 		if d == "" {
 			d = "ai.onnx"
 		}
-		fmt.Fprintf(w, " %s:%d", d, o.Version)
+		fmt.Fprintf(w, " %s:%d", printable(d), o.Version)
 	}
 	fmt.Fprintln(w)
 	for _, t := range r.Inputs {
-		fmt.Fprintf(w, "input      %s %s [%s]\n", t.Name, t.DType, strings.Join(t.Shape, ","))
+		fmt.Fprintf(w, "input      %s %s [%s]\n", printable(t.Name), t.DType, printable(strings.Join(t.Shape, ",")))
 	}
 	for _, t := range r.Outputs {
-		fmt.Fprintf(w, "output     %s %s [%s]\n", t.Name, t.DType, strings.Join(t.Shape, ","))
+		fmt.Fprintf(w, "output     %s %s [%s]\n", printable(t.Name), t.DType, printable(strings.Join(t.Shape, ",")))
 	}
 	ops := make([]string, 0, len(r.OpCounts))
 	for op := range r.OpCounts {
@@ -211,7 +211,7 @@ func (r *inspection) writeText(w io.Writer) {
 	sort.Strings(ops)
 	fmt.Fprintf(w, "nodes      %d:", r.Nodes)
 	for _, op := range ops {
-		fmt.Fprintf(w, " %s=%d", op, r.OpCounts[op])
+		fmt.Fprintf(w, " %s=%d", printable(op), r.OpCounts[op])
 	}
 	fmt.Fprintln(w)
 	if len(r.Submodules) > 0 {
@@ -219,9 +219,9 @@ func (r *inspection) writeText(w io.Writer) {
 		for _, s := range r.Submodules {
 			cond := ""
 			if s.Condition != "" {
-				cond = " if " + s.Condition
+				cond = " if " + printable(s.Condition)
 			}
-			fmt.Fprintf(w, "  %-40s %s %s%s, %d nodes, captures %d\n", s.Name, s.Op, s.Attr, cond, s.Nodes, len(s.Captures))
+			fmt.Fprintf(w, "  %-40s %s %s%s, %d nodes, captures %d\n", printable(s.Name), printable(s.Op), printable(s.Attr), cond, s.Nodes, len(s.Captures))
 		}
 	}
 	if len(r.Modules) > 0 {
@@ -230,9 +230,9 @@ func (r *inspection) writeText(w io.Writer) {
 			depth := strings.Count(m.Name, ".")
 			where := ""
 			if m.Submodule != "" {
-				where = "  (in " + m.Submodule + ")"
+				where = "  (in " + printable(m.Submodule) + ")"
 			}
-			fmt.Fprintf(w, "  %s%s  %d nodes%s\n", strings.Repeat("  ", depth), m.Name, m.Nodes, where)
+			fmt.Fprintf(w, "  %s%s  %d nodes%s\n", strings.Repeat("  ", depth), printable(m.Name), m.Nodes, where)
 		}
 	}
 }

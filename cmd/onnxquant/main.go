@@ -3,7 +3,8 @@
 // calibrates ONNX models on the way.
 //
 // Exit codes: 0 success, 1 a conversion, calibration or legality failure,
-// 2 a usage error (unknown flag, target or scheme, missing argument).
+// 2 a usage error (unknown flag, target or scheme, missing argument), 130
+// interrupted (Ctrl-C), which leaves no output.
 package main
 
 import (
@@ -27,6 +28,8 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitInterrupted is the shell's code for a command ended by SIGINT.
+	exitInterrupted = 130
 )
 
 // usageError marks an error that is the caller's misuse of the command line.
@@ -183,7 +186,13 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "onnxquant: %v\n", err)
+	if interrupted(ctx, err) {
+		fmt.Fprintln(stderr, "onnxquant: interrupted; nothing was written")
+		return exitInterrupted
+	}
+	// Messages quote names from models and data files; escape what a
+	// terminal would act on.
+	fmt.Fprintf(stderr, "onnxquant: %s\n", printableLines(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) || errors.Is(err, onnxquant.ErrInvalidOptions) || strings.HasPrefix(err.Error(), "Required flag") {
 		return exitUsage

@@ -21,7 +21,7 @@ import (
 )
 
 func quantizeCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "quantize",
 		Usage:     "quantize a float model to an integer QDQ model for an Ethos-U target",
 		ArgsUsage: "IN",
@@ -50,6 +50,8 @@ func quantizeCommand() *cli.Command {
 		}, cutFlags(true)...),
 		Action: quantizeAction,
 	}
+	cmd.Flags = append(cmd.Flags, limitFlags()...)
+	return cmd
 }
 
 // quantizeReport is what --report writes, and one row of a batch.
@@ -121,6 +123,17 @@ type quantizeJob struct {
 	StageProgress func(stage string, done, total int)
 	// EvalProgress reports the --report evaluation's samples.
 	EvalProgress func(done, total int)
+	Limits       onnxio.Limits
+}
+
+// paths records what the job reads and writes.
+func (job quantizeJob) paths(p *pathPlan) {
+	p.write("output", job.Out)
+	p.write("--tflite", job.TFLite)
+	p.readModel("input model", job.In)
+	p.read("calibration data", job.Calib...)
+	p.read("evaluation data", job.EvalData...)
+	p.read("config", job.Config)
 }
 
 func quantizeAction(c *cli.Context) error {
@@ -190,15 +203,33 @@ func quantizeAction(c *cli.Context) error {
 	if c.String("csv") != "" && !job.Eval {
 		return usagef("--csv needs --report FILE.json: the table comes from its evaluation")
 	}
+	limits, err := limitsOf(c)
+	if err != nil {
+		return err
+	}
+	job.Limits = limits
+	report := c.String("report")
+	var plan pathPlan
+	plan.write("--report", report)
+	plan.write("--csv", c.String("csv"))
+	job.paths(&plan)
+	if err := plan.check(); err != nil {
+		return err
+	}
+	if report != "" {
+		if err := checkOutputDir(report); err != nil {
+			return err
+		}
+	}
 	switch {
 	case c.Bool("verbose"):
-		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, s) }
+		job.Log = func(s string) { fmt.Fprintln(c.App.ErrWriter, printableLines(s)) }
 	case job.DumpAfter != "":
 		// The dump goes through the pipeline's log; without --verbose only
 		// the dump is printed.
 		job.Log = func(s string) {
 			if strings.HasPrefix(s, "graph after ") {
-				fmt.Fprintln(c.App.ErrWriter, s)
+				fmt.Fprintln(c.App.ErrWriter, printableLines(s))
 			}
 		}
 	}
@@ -217,18 +248,30 @@ func quantizeAction(c *cli.Context) error {
 	if rep.EvalError != "" {
 		fmt.Fprintf(c.App.ErrWriter, "onnxquant: warning: evaluation skipped: %s\n", rep.EvalError)
 	}
-	if path := c.String("report"); path != "" {
-		if err := writeJSONFile(path, rep); err != nil && qerr == nil {
-			qerr = err
+	if qerr != nil {
+		// A failed command writes nothing, not even its report.
+		return qerr
+	}
+	if report != "" {
+		var staged stagedFiles
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err == nil {
+			err = staged.stage(report, append(b, '\n'))
+		}
+		if err == nil {
+			err = staged.commit(c.Context)
+		}
+		if err != nil {
+			staged.abort()
+			os.Remove(job.Out)
+			return err
 		}
 	}
 	if path := c.String("csv"); path != "" && rep.Eval != nil {
-		if err := writeLayersCSV(path, rep.Eval); err != nil && qerr == nil {
-			qerr = err
+		if err := writeLayersCSV(path, rep.Eval); err != nil {
+			os.Remove(job.Out)
+			return err
 		}
-	}
-	if qerr != nil {
-		return qerr
 	}
 	if !c.Bool("quiet") {
 		fmt.Fprintf(c.App.Writer, "wrote %s: %s, %d quantization points, %d calibration samples, %.0f ms%s\n",
@@ -292,7 +335,7 @@ func (job quantizeJob) options() onnxquant.Options {
 		Target: job.Target, Scheme: job.Scheme, SchemeExplicit: job.SchemeSet, ConfigFile: job.Config,
 		QAT: job.QAT, InputShapes: job.InputShapes, Calib: job.Calib, StatsFile: job.Stats,
 		Workers: job.Workers, Progress: job.Progress, StageProgress: job.StageProgress, Log: job.Log, DumpAfter: job.DumpAfter,
-		Accuracy: job.Accuracy,
+		Accuracy: job.Accuracy, Limits: job.Limits,
 	}
 }
 
@@ -344,6 +387,10 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 	if err != nil {
 		return finish(err)
 	}
+	// Every stage is done: a Ctrl-C now still leaves nothing behind.
+	if err := ctx.Err(); err != nil {
+		return finish(err)
+	}
 	var tfl []byte
 	if job.TFLite != "" {
 		// Exported before anything is written, so that a model the
@@ -360,6 +407,13 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 			os.Remove(job.Out)
 			return finish(err)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		os.Remove(job.Out)
+		if job.TFLite != "" {
+			os.Remove(job.TFLite)
+		}
+		return finish(err)
 	}
 	rep.Output = job.Out
 	if job.Eval {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 )
 
 func runCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "run",
 		Usage: "run a float model with the built-in interpreter and write every output as <output name>.npy",
 		Description: "Each --input is NAME=FILE.npy, or FILE.npy for the next input not named otherwise\n" +
@@ -32,14 +33,47 @@ func runCommand() *cli.Command {
 		},
 		Action: runAction,
 	}
+	cmd.Flags = append(cmd.Flags, limitFlags()...)
+	return cmd
 }
 
 func runAction(c *cli.Context) error {
 	if err := onlyArgs(c, 1, "one model file"); err != nil {
 		return err
 	}
-	gm, err := lower.LoadFile(c.Args().First())
+	if c.Int("jobs") < 1 {
+		return usagef("--jobs %d: expected at least 1", c.Int("jobs"))
+	}
+	limits, err := limitsOf(c)
 	if err != nil {
+		return err
+	}
+	model, dir := c.Args().First(), c.String("output")
+	gm, err := lower.LoadFile(model)
+	if err != nil {
+		return err
+	}
+	setLimits(gm, limits)
+	// Every output's file is known before anything runs: name clashes and
+	// files the command reads are refused first.
+	files, err := runOutputFiles(gm, dir)
+	if err != nil {
+		return err
+	}
+	var plan pathPlan
+	for _, v := range gm.Graph.OutputNode().Inputs {
+		plan.write(fmt.Sprintf("output %q", v.Name), files[v.Name])
+	}
+	plan.readModel("model", model)
+	for _, in := range c.StringSlice("input") {
+		if _, file, ok := strings.Cut(in, "="); ok {
+			if _, err := os.Stat(in); err != nil {
+				in = file
+			}
+		}
+		plan.read("input", in)
+	}
+	if err := plan.check(); err != nil {
 		return err
 	}
 	specs, err := calib.ModelInputSpecs(gm)
@@ -62,27 +96,45 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("model %q: %w", c.Args().First(), err)
 	}
-	dir := c.String("output")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	written := map[string]string{}
+	var staged stagedFiles
+	defer staged.abort()
 	for _, v := range gm.Graph.OutputNode().Inputs {
-		file := outputFileName(v.Name)
-		if prev, dup := written[file]; dup && prev != v.Name {
-			return fmt.Errorf("outputs %q and %q both map to file %s", prev, v.Name, file)
-		}
-		written[file] = v.Name
 		t, ok := outs[v.Name]
 		if !ok {
-			return fmt.Errorf("model %q: the interpreter returned no output %q", c.Args().First(), v.Name)
+			return fmt.Errorf("model %q: the interpreter returned no output %q", model, v.Name)
 		}
-		if err := dataset.WriteNPY(filepath.Join(dir, file), t); err != nil {
+		var buf bytes.Buffer
+		if err := dataset.EncodeNPY(&buf, t); err != nil {
+			return fmt.Errorf("output %q: %w", v.Name, err)
+		}
+		if err := staged.stage(files[v.Name], buf.Bytes()); err != nil {
 			return fmt.Errorf("output %q: %w", v.Name, err)
 		}
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %d output(s) to %s\n", len(written), dir)
+	if err := staged.commit(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %d output(s) to %s\n", len(files), dir)
 	return nil
+}
+
+// runOutputFiles maps each graph output to its file in dir, refusing two
+// outputs that map to one file.
+func runOutputFiles(gm *lower.GraphModule, dir string) (map[string]string, error) {
+	files := map[string]string{}
+	byFile := map[string]string{}
+	for _, v := range gm.Graph.OutputNode().Inputs {
+		file := outputFileName(v.Name)
+		if prev, dup := byFile[file]; dup && prev != v.Name {
+			return nil, fmt.Errorf("outputs %q and %q both map to file %s", prev, v.Name, file)
+		}
+		byFile[file] = v.Name
+		files[v.Name] = filepath.Join(dir, file)
+	}
+	return files, nil
 }
 
 // outputFileName maps an output name to a file name: characters outside
