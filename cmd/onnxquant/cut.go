@@ -117,7 +117,7 @@ func prepareSource(ctx context.Context, job quantizeJob) (*modelSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %q: the prefix before the cut: %w", job.In, err)
 	}
-	set, err := dataset.Open(job.Calib, calib.InputSpecs(full))
+	set, err := dataset.OpenSamples(job.Calib, calib.InputSpecs(full), dataset.Options{SplitBatches: true})
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func evaluateSource(ctx context.Context, src *modelSource, quantized *onnxpb.Mod
 	if err != nil {
 		return nil, nil, fmt.Errorf("the quantized model: %w", err)
 	}
-	set, err := dataset.Open(paths, calib.InputSpecs(fgm))
+	set, err := dataset.OpenSamples(paths, calib.InputSpecs(fgm), dataset.Options{SplitBatches: true})
 	if err != nil {
 		return nil, nil, err
 	}
