@@ -157,7 +157,7 @@ func (s *Set) readTestDataSet(dir string) (map[string]*tensor.Dense, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].n < files[j].n })
 	out := map[string]*tensor.Dense{}
 	for _, f := range files {
-		name, d, err := ReadTensorProto(filepath.Join(dir, f.name))
+		name, d, err := readSampleProto(filepath.Join(dir, f.name))
 		if err != nil {
 			return nil, &SampleError{Sample: dir, Err: err}
 		}

@@ -39,23 +39,8 @@ func readNPZ(file string) (map[string]*tensor.Dense, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	budget := onnxio.Limits{}.WithDefaults().MaxTensorBytes
-	members := map[string]string{}
-	for _, m := range zr.File {
-		if m.FileInfo().IsDir() {
-			continue
-		}
-		name := strings.TrimSuffix(path.Base(m.Name), ".npy")
-		if prev, dup := members[name]; dup {
-			return nil, fmt.Errorf("%s: members %q and %q both hold array %q", file, prev, m.Name, name)
-		}
-		members[name] = m.Name
-		if m.UncompressedSize64 > uint64(budget) {
-			return nil, fmt.Errorf("%s: array %q declares %d bytes, over the --max-tensor-bytes budget of %d", file, name, m.UncompressedSize64, budget)
-		}
-		if m.Method != zip.Store && m.UncompressedSize64 > maxInflation*max(m.CompressedSize64, 1) {
-			return nil, fmt.Errorf("%s: array %q inflates %d bytes to %d, beyond what deflate produces (a zip bomb?)", file, name, m.CompressedSize64, m.UncompressedSize64)
-		}
+	if err := checkNPZMembers(file, zr); err != nil {
+		return nil, err
 	}
 	out := make(map[string]*tensor.Dense, len(zr.File))
 	for _, m := range zr.File {
@@ -76,4 +61,30 @@ func readNPZ(file string) (map[string]*tensor.Dense, error) {
 		out[name] = d
 	}
 	return out, nil
+}
+
+// checkNPZMembers checks an archive's members by name and declared size
+// before any is inflated: two members holding one array name, a member
+// over the tensor budget, or one that inflates beyond what deflate can
+// produce are errors.
+func checkNPZMembers(file string, zr *zip.Reader) error {
+	budget := onnxio.Limits{}.WithDefaults().MaxTensorBytes
+	members := map[string]string{}
+	for _, m := range zr.File {
+		if m.FileInfo().IsDir() {
+			continue
+		}
+		name := strings.TrimSuffix(path.Base(m.Name), ".npy")
+		if prev, dup := members[name]; dup {
+			return fmt.Errorf("%s: members %q and %q both hold array %q", file, prev, m.Name, name)
+		}
+		members[name] = m.Name
+		if m.UncompressedSize64 > uint64(budget) {
+			return fmt.Errorf("%s: array %q declares %d bytes, over the --max-tensor-bytes budget of %d", file, name, m.UncompressedSize64, budget)
+		}
+		if m.Method != zip.Store && m.UncompressedSize64 > maxInflation*max(m.CompressedSize64, 1) {
+			return fmt.Errorf("%s: array %q inflates %d bytes to %d, beyond what deflate produces (a zip bomb?)", file, name, m.CompressedSize64, m.UncompressedSize64)
+		}
+	}
+	return nil
 }

@@ -263,6 +263,9 @@ func (s *Set) probeNPZ(e entry) (map[string][]int, error) {
 		return nil, &SampleError{Sample: e.name(), Err: err}
 	}
 	defer zr.Close()
+	if err := checkNPZMembers(e.path, &zr.Reader); err != nil {
+		return nil, &SampleError{Sample: e.name(), Err: err}
+	}
 	out := map[string][]int{}
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
