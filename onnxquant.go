@@ -296,7 +296,7 @@ func newQuantizer(opts Options) (*ethosu.Quantizer, string, string, error) {
 	digest := ""
 	var cf *ethosu.ConfigFile
 	if opts.ConfigFile != "" {
-		b, err := os.ReadFile(opts.ConfigFile)
+		b, err := onnxio.ReadRegular(opts.ConfigFile, ethosu.MaxConfigBytes)
 		if err != nil {
 			return nil, "", "", fmt.Errorf("config %q: %w", opts.ConfigFile, err)
 		}
@@ -410,7 +410,7 @@ func sourceDigests(path string, m *onnxpb.ModelProto) (map[string]string, error)
 
 // fileSHA256 returns the hex SHA-256 of a file's contents.
 func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	f, _, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return "", err
 	}

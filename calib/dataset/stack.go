@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	"gorgonia.org/tensor"
 )
 
@@ -159,7 +160,7 @@ func (s *Set) stacked(e entry) (int, error) {
 
 // npyInfoOf reads the header of a .npy file.
 func npyInfoOf(path string) (npyInfo, error) {
-	f, err := os.Open(path)
+	f, _, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return npyInfo{}, unwrapPath(err)
 	}
@@ -178,7 +179,7 @@ func unwrapPath(err error) error {
 // readNPYPart reads sample part of a .npy file stacking parts samples
 // along its first axis, reading only that sample's bytes.
 func (s *Set) readNPYPart(path string, part, parts int) (*tensor.Dense, error) {
-	f, err := os.Open(path)
+	f, _, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return nil, unwrapPath(err)
 	}
@@ -258,12 +259,16 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 }
 
 func (s *Set) probeNPZ(e entry) (map[string][]int, error) {
-	zr, err := zip.OpenReader(e.path)
+	f, st, err := onnxio.OpenRegular(e.path)
 	if err != nil {
 		return nil, &SampleError{Sample: e.name(), Err: err}
 	}
-	defer zr.Close()
-	if err := checkNPZMembers(e.path, &zr.Reader); err != nil {
+	defer f.Close()
+	zr, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		return nil, &SampleError{Sample: e.name(), Err: err}
+	}
+	if err := checkNPZMembers(e.path, zr); err != nil {
 		return nil, &SampleError{Sample: e.name(), Err: err}
 	}
 	out := map[string][]int{}
