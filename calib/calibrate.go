@@ -14,8 +14,8 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/calib/interp"
-	"github.com/onnxquant/onnxquant/calib/kernels"
 	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/internal/kernels"
 	"github.com/onnxquant/onnxquant/lower"
 )
 

@@ -11,7 +11,7 @@ import (
 // roi, Slice and Concat results in shape arithmetic, ReduceX's empty axes.
 // An empty tensor is therefore a one-element Dense of the right element type
 // whose engine is an emptyEngine recording the real shape. The interpreter's
-// kernels (through calib/kernels' Dims and Flat) see the real shape and a
+// kernels (through internal/kernels' Dims and Flat) see the real shape and a
 // zero-length slice; gorgonia's own arithmetic refuses it, because
 // emptyEngine implements none of gorgonia's operation interfaces, so a stray
 // use fails loudly instead of computing on the placeholder element.

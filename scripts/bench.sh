@@ -156,7 +156,7 @@ cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 	echo "varies more (the Go-side copies of its outputs, tens of megabytes per sample, stress the allocator)."
 	echo
 	echo "Where onnxquant's time goes and why it is fast without C: AVX-512 / AVX2 GEMM micro-kernels in Go"
-	echo "assembly (\`calib/gemm\`, 12x32 and, for products of 16 columns or fewer, 28x16 tiles) with a pure-Go"
+	echo "assembly (\`internal/gemm\`, 12x32 and, for products of 16 columns or fewer, 28x16 tiles) with a pure-Go"
 	echo "fallback; convolution weights packed once per model; im2col produced block by block straight into"
 	echo "the kernel's panels; 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) where that is cheaper (all of"
 	echo "ResNet-18's, 2.25x fewer multiplies, AVX-512 transforms); AVX-512 depthwise 3x3 rows; output buffers"

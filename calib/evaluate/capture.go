@@ -3,7 +3,7 @@ package evaluate
 import (
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/kernels"
 	"github.com/onnxquant/onnxquant/lower"
 )
 

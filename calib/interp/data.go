@@ -3,7 +3,7 @@ package interp
 import (
 	"fmt"
 
-	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/kernels"
 	"gorgonia.org/tensor"
 )
 

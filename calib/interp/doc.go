@@ -32,6 +32,6 @@
 // of workers.
 //
 // interp never changes the graph and never quantizes; the kernels live in
-// calib/kernels. docs/node-tests.md lists, per op, how much of the ONNX node
+// internal/kernels. docs/node-tests.md lists, per op, how much of the ONNX node
 // test suite the interpreter passes.
 package interp

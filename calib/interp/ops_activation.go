@@ -5,7 +5,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/kernels"
 )
 
 // activationOps are the parameterised activations beyond the common ones of

@@ -3,7 +3,7 @@ package interp
 import (
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/kernels"
 )
 
 // lossOps are the training losses, which the node tests exercise.

@@ -3,7 +3,7 @@ package interp
 import (
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/kernels"
 )
 
 func quantOps(t map[string]opBuilder) {

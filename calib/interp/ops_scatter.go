@@ -3,7 +3,7 @@ package interp
 import (
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/kernels"
 )
 
 // scatterOps read or write elements at computed indices: GatherND, the

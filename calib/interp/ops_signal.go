@@ -5,7 +5,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/kernels"
+	"github.com/onnxquant/onnxquant/internal/kernels"
 )
 
 // signalOps are the window functions, DFT, STFT, MelWeightMatrix, LRN and

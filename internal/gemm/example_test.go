@@ -3,7 +3,7 @@ package gemm_test
 import (
 	"fmt"
 
-	"github.com/onnxquant/onnxquant/calib/gemm"
+	"github.com/onnxquant/onnxquant/internal/gemm"
 )
 
 // A 2x3 matrix times a 3x2 matrix, both row-major with no padding.

@@ -3,7 +3,7 @@ package kernels
 import (
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/gemm"
+	"github.com/onnxquant/onnxquant/internal/gemm"
 )
 
 // ConvParams are Conv's attributes. Group 0 means 1; Window.Kernel, when set,

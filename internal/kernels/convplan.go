@@ -5,7 +5,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/gemm"
+	"github.com/onnxquant/onnxquant/internal/gemm"
 )
 
 // ConvPlan is a Conv whose weight is known before the first call (an

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/onnxquant/onnxquant/calib/gemm"
+	"github.com/onnxquant/onnxquant/internal/gemm"
 )
 
 // Winograd's F(2x2, 3x3) must agree with im2col + GEMM (itself checked

@@ -3,7 +3,7 @@ package kernels
 import (
 	"sync"
 
-	"github.com/onnxquant/onnxquant/calib/gemm"
+	"github.com/onnxquant/onnxquant/internal/gemm"
 )
 
 // winograd3x3 computes a 3x3, stride-1, undilated, ungrouped 2-D
