@@ -12,9 +12,9 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
-	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/internal/dataset"
+	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/internal/kernels"
 	"github.com/onnxquant/onnxquant/lower"
 )

@@ -1,5 +1,5 @@
 // Package calib calibrates a lowered model: it runs the float interpreter
-// (calib/interp) over a calibration data set (calib/dataset), feeds the
+// (internal/interp) over a calibration data set (internal/dataset), feeds the
 // tensors a quantizer asked about to streaming observers (calib/observe),
 // and counts which conditional submodules every sample reached, so that a
 // code path no sample took is an error instead of a silent default scale.

@@ -9,17 +9,17 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/dataset"
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // loaderDtype is the gorgonia dtype the data set loader produces for an
 // ONNX input type: the types onnxio holds exactly, except complex, which
 // sample files cannot carry.
 func loaderDtype(dt int32) (tensor.Dtype, bool) {
-	d, err := onnxio.DtypeOf(dt)
-	if err != nil || onnxio.Widened(dt) || d == tensor.Complex64 || d == tensor.Complex128 {
+	d, err := onnxdense.DtypeOf(dt)
+	if err != nil || onnxdense.Widened(dt) || d == tensor.Complex64 || d == tensor.Complex128 {
 		return tensor.Dtype{}, false
 	}
 	return d, true

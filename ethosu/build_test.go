@@ -10,8 +10,9 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/dataset"
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
@@ -100,7 +101,7 @@ func (ix graphIndex) ints(t testing.TB, name string) []int32 {
 	if init == nil {
 		t.Fatalf("no initializer %q", name)
 	}
-	d, err := onnxio.ToDense(init, "")
+	d, err := onnxdense.ToDense(init, "")
 	if err != nil {
 		t.Fatal(err)
 	}

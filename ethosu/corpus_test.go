@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
@@ -193,7 +193,7 @@ func checkExpectedFailure(t *testing.T, err error, want expectedFailure) {
 // runReference runs a model on every input set and returns, per output (in
 // the model's order), the flattened values of every sample. It runs in ONNX
 // Runtime (one thread) when the test binary has it, else in the float
-// interpreter, which matches ONNX Runtime on the corpus (calib/interp's
+// interpreter, which matches ONNX Runtime on the corpus (internal/interp's
 // reference tests) and runs QDQ models, so the accuracy floors hold on a
 // bare Go install too.
 func runReference(t *testing.T, model []byte, inputs []map[string]*tensor.Dense) ([][][]float64, []string) {

@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/qpass"
 )
 

@@ -14,11 +14,11 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/dataset"
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
-	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -140,8 +140,8 @@ func sameOutputs(a, b map[string]*tensor.Dense) bool {
 		if !ok {
 			return false
 		}
-		xs, xEmpty := onnxio.EmptyShape(x)
-		ys, yEmpty := onnxio.EmptyShape(y)
+		xs, xEmpty := onnxdense.EmptyShape(x)
+		ys, yEmpty := onnxdense.EmptyShape(y)
 		if xEmpty || yEmpty {
 			if !xEmpty || !yEmpty || !reflect.DeepEqual(xs, ys) || x.Dtype() != y.Dtype() {
 				return false

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -88,7 +89,7 @@ func FuzzRead(f *testing.F) {
 			_, _ = onnxio.Float32s(tp, dir)
 			_, _ = onnxio.Int64s(tp, dir)
 			_, _ = onnxio.Bytes(tp, dir)
-			_, _ = onnxio.ToDense(tp, dir)
+			_, _ = onnxdense.ToDense(tp, dir)
 		}
 		_ = m.LoadExternalData()
 	})

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -51,7 +52,7 @@ func tensorInts(t *testing.T, m *onnxpb.ModelProto, name string) []int64 {
 	if init == nil {
 		t.Fatalf("no initializer %q", name)
 	}
-	d, err := onnxio.ToDense(init, "")
+	d, err := onnxdense.ToDense(init, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/internal/interp"
 )
 
 const calibrateSplitDoc = `Calibrate on two halves of the samples: one to fit ranges, one to judge them.

@@ -15,7 +15,7 @@ import (
 	"gorgonia.org/tensor"
 
 	oq "github.com/onnxquant/onnxquant"
-	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )

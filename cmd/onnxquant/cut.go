@@ -11,8 +11,9 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/calib/dataset"
-	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/internal/dataset"
+	"github.com/onnxquant/onnxquant/internal/interp"
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -174,7 +175,7 @@ func prepareSource(ctx context.Context, job quantizeJob) (*modelSource, error) {
 }
 
 func writeTensorProto(path, name string, t *tensor.Dense) error {
-	tp, err := onnxio.FromDense(name, t)
+	tp, err := onnxdense.FromDense(name, t)
 	if err != nil {
 		return fmt.Errorf("tensor %q: %w", name, err)
 	}

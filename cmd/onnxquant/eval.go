@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxquant/onnxquant"
-	"github.com/onnxquant/onnxquant/calib/evaluate"
+	"github.com/onnxquant/onnxquant/internal/evaluate"
 )
 
 func evalCommand() *cli.Command {

@@ -1,19 +1,18 @@
 package kernels
 
 import (
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"gorgonia.org/tensor"
-
-	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // Empty returns a tensor of the given shape, which has a zero dimension, and
 // element type: a placeholder Dense that records the real shape (see
-// onnxio.EmptyDense). Dims, Flat and New understand it, so kernels written
+// onnxdense.EmptyDense). Dims, Flat and New understand it, so kernels written
 // over them handle empty operands without special cases.
-func Empty(shape []int, dt tensor.Dtype) *tensor.Dense { return onnxio.EmptyDense(shape, dt) }
+func Empty(shape []int, dt tensor.Dtype) *tensor.Dense { return onnxdense.EmptyDense(shape, dt) }
 
 // EmptyShape reports whether d is an empty tensor and, if so, its shape.
-func EmptyShape(d *tensor.Dense) ([]int, bool) { return onnxio.EmptyShape(d) }
+func EmptyShape(d *tensor.Dense) ([]int, bool) { return onnxdense.EmptyShape(d) }
 
 // IsEmpty reports whether d has no elements.
 func IsEmpty(d *tensor.Dense) bool {

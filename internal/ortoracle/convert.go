@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"slices"
 
-	"github.com/onnxquant/onnxquant/onnxio"
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	ort "github.com/yalue/onnxruntime_go"
 	"gorgonia.org/tensor"
 )
@@ -45,7 +45,7 @@ func toValue(d *tensor.Dense) (ort.Value, error) {
 }
 
 func makeValue[T ort.TensorData](d *tensor.Dense) (ort.Value, error) {
-	if sh, ok := onnxio.EmptyShape(d); ok {
+	if sh, ok := onnxdense.EmptyShape(d); ok {
 		shape := make(ort.Shape, len(sh))
 		for i, n := range sh {
 			shape[i] = int64(n)
@@ -128,7 +128,7 @@ func fromTyped[T ort.TensorData](v ort.Value) (*tensor.Dense, bool, error) {
 		}
 		if empty {
 			var zero T
-			return onnxio.EmptyDense(shape, tensor.Dtype{Type: reflect.TypeOf(zero)}), true, nil
+			return onnxdense.EmptyDense(shape, tensor.Dtype{Type: reflect.TypeOf(zero)}), true, nil
 		}
 		data := slices.Clone(t.GetData())
 		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), true, nil
@@ -209,7 +209,7 @@ func fromStrings(t *ort.StringTensor) (*tensor.Dense, error) {
 		shape[i] = int(n)
 	}
 	if len(data) == 0 {
-		return onnxio.EmptyDense(shape, tensor.String), nil
+		return onnxdense.EmptyDense(shape, tensor.String), nil
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), nil
 }

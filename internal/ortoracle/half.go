@@ -9,6 +9,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/onnxio"
 )
 
@@ -87,7 +88,7 @@ func fromHalf(v *ort.CustomDataTensor, dt ort.TensorElementDataType) (*tensor.De
 		shape[i] = int(n)
 	}
 	if len(f) == 0 {
-		return onnxio.EmptyDense(shape, tensor.Float32), nil
+		return onnxdense.EmptyDense(shape, tensor.Float32), nil
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f)), nil
 }

@@ -1,5 +1,5 @@
 // Package testoracle gives tests the references a rewritten or quantized
-// model is run against: the float interpreter (calib/interp), which every
+// model is run against: the float interpreter (internal/interp), which every
 // build has, and ONNX Runtime (internal/ortoracle), which only builds with
 // the "ort" tag have. A test that compares a model before and after a
 // rewrite asks All for the references and makes the comparison with each,
@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/interp"
+	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -40,7 +41,7 @@ func readTensorProto(path string, refuseFloat16 bool) (string, *tensor.Dense, er
 	if refuseFloat16 && tp.GetDataType() == int32(onnxpb.TensorProto_FLOAT16) {
 		return "", nil, fmt.Errorf("%s: %w", path, errFloat16)
 	}
-	d, err := onnxio.ToDense(&tp, filepath.Dir(path))
+	d, err := onnxdense.ToDense(&tp, filepath.Dir(path))
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
 )
 

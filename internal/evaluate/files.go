@@ -4,12 +4,12 @@ import (
 	"context"
 
 	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
 )
 
 // EvaluateFiles is Evaluate on model files and sample paths (the forms
-// calib/dataset.Open accepts, stacked .npy files split along the batch),
+// dataset.Open accepts, stacked .npy files split along the batch),
 // with samples checked against the float model's inputs.
 func EvaluateFiles(ctx context.Context, floatPath, quantPath string, data []string, opts Options) (*Report, error) {
 	fgm, err := lower.LoadFile(floatPath)

@@ -1,4 +1,4 @@
-package onnxio_test
+package onnxdense_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -25,7 +26,7 @@ func TestToDenseUsesTheDocumentedDtypesAndShapes(t *testing.T) {
 		{"test_bitshift_right_uint16", "input_0.pb", tensor.Uint16},
 	} {
 		tp := nodeTestTensor(t, c.test, c.file)
-		d, err := onnxio.ToDense(tp, "")
+		d, err := onnxdense.ToDense(tp, "")
 		if err != nil {
 			t.Errorf("%s/%s: %v", c.test, c.file, err)
 			continue
@@ -49,7 +50,7 @@ func TestToDenseUsesTheDocumentedDtypesAndShapes(t *testing.T) {
 func TestToDenseOfScalarHasShapeOfRankZero(t *testing.T) {
 	// DequantizeLinear's scale is a scalar FLOAT.
 	tp := nodeTestTensor(t, "test_dequantizelinear", "input_1.pb")
-	d, err := onnxio.ToDense(tp, "")
+	d, err := onnxdense.ToDense(tp, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestToDenseOfScalarHasShapeOfRankZero(t *testing.T) {
 	if d.Dims() != 0 || !d.IsScalar() || d.Data().(float32) != want[0] {
 		t.Errorf("scalar Dense: shape %v data %v, want () %v", d.Shape(), d.Data(), want[0])
 	}
-	back, err := onnxio.FromDense("s", d)
+	back, err := onnxdense.FromDense("s", d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestFromDenseWritesRawDataAndMaterializesViews(t *testing.T) {
 	if err := d.T(1, 0); err != nil {
 		t.Fatal(err)
 	}
-	tp, err := onnxio.FromDense("w", d)
+	tp, err := onnxdense.FromDense("w", d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,16 +101,16 @@ func TestDenseRoundTripForEveryMappedType(t *testing.T) {
 		[]int64{-1 << 62, 3}, []uint64{1 << 63, 2}, []bool{true, false}, []string{"a", "bc"},
 	} {
 		d := tensor.New(tensor.WithShape(2), tensor.WithBacking(backing))
-		tp, err := onnxio.FromDense("x", d)
+		tp, err := onnxdense.FromDense("x", d)
 		if err != nil {
 			t.Errorf("%T: %v", backing, err)
 			continue
 		}
-		dt, _ := onnxio.DataTypeOf(d.Dtype())
-		if back, _ := onnxio.DtypeOf(dt); back != d.Dtype() {
+		dt, _ := onnxdense.DataTypeOf(d.Dtype())
+		if back, _ := onnxdense.DtypeOf(dt); back != d.Dtype() {
 			t.Errorf("%v -> %s -> %v", d.Dtype(), onnxio.DataTypeName(dt), back)
 		}
-		r, err := onnxio.ToDense(tp, "")
+		r, err := onnxdense.ToDense(tp, "")
 		if err != nil {
 			t.Errorf("%T: %v", backing, err)
 			continue
@@ -140,18 +141,18 @@ func equalSlices(a, b any) bool {
 
 func TestToDenseKeepsEmptyTensorsAndRefusesUnsupportedOnes(t *testing.T) {
 	empty := testmodel.Float32s("empty", []int64{0, 3})
-	d, err := onnxio.ToDense(empty, "")
+	d, err := onnxdense.ToDense(empty, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sh, ok := onnxio.EmptyShape(d); !ok || len(sh) != 2 || sh[0] != 0 || sh[1] != 3 || d.Dtype() != tensor.Float32 {
+	if sh, ok := onnxdense.EmptyShape(d); !ok || len(sh) != 2 || sh[0] != 0 || sh[1] != 3 || d.Dtype() != tensor.Float32 {
 		t.Fatalf("ToDense of a [0 3] float tensor: empty %v, shape %v, dtype %v", ok, sh, d.Dtype())
 	}
-	back, err := onnxio.FromDense("empty", d)
+	back, err := onnxdense.FromDense("empty", d)
 	if err != nil || len(back.Dims) != 2 || back.Dims[0] != 0 || back.Dims[1] != 3 || back.GetDataType() != empty.GetDataType() || len(back.RawData) != 0 {
 		t.Fatalf("FromDense of the empty tensor: %v, %v", back, err)
 	}
 	undef := &onnxpb.TensorProto{Name: proto.String("u"), DataType: proto.Int32(0), Dims: []int64{1}}
-	_, err = onnxio.ToDense(undef, "")
+	_, err = onnxdense.ToDense(undef, "")
 	wantMention(t, err, `"u"`, "UNDEFINED")
 }

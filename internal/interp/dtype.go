@@ -6,6 +6,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/internal/kernels"
+	"github.com/onnxquant/onnxquant/internal/onnxdense"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
@@ -31,11 +32,11 @@ const (
 // (onnxio's table), for the types the interpreter holds: every exact
 // numeric type, and FLOAT16 and BFLOAT16 widened to float32 when loaded.
 func dtypeOf(dt int32) (tensor.Dtype, bool) {
-	d, err := onnxio.DtypeOf(dt)
+	d, err := onnxdense.DtypeOf(dt)
 	if err != nil || d == tensor.String || d == tensor.Complex64 || d == tensor.Complex128 {
 		return tensor.Dtype{}, false
 	}
-	if onnxio.Widened(dt) && dt != dtFloat16 && dt != dtBF16 {
+	if onnxdense.Widened(dt) && dt != dtFloat16 && dt != dtBF16 {
 		return tensor.Dtype{}, false
 	}
 	return d, true
@@ -43,7 +44,7 @@ func dtypeOf(dt int32) (tensor.Dtype, bool) {
 
 // onnxTypeOf is the inverse of dtypeOf for the element types tensors carry.
 func onnxTypeOf(d tensor.Dtype) int32 {
-	dt, _ := onnxio.DataTypeOf(d)
+	dt, _ := onnxdense.DataTypeOf(d)
 	return dt
 }
 

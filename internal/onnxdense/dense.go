@@ -1,4 +1,4 @@
-package onnxio
+package onnxdense
 
 import (
 	"encoding/binary"
@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -59,7 +60,7 @@ func DtypeOf(dt int32) (tensor.Dtype, error) {
 			return e.dtype, nil
 		}
 	}
-	return tensor.Dtype{}, fmt.Errorf("%s: %w", DataTypeName(dt), ErrUnsupportedType)
+	return tensor.Dtype{}, fmt.Errorf("%s: %w", onnxio.DataTypeName(dt), onnxio.ErrUnsupportedType)
 }
 
 // Widened reports whether DtypeOf holds dt in a wider element type (see
@@ -81,7 +82,7 @@ func DataTypeOf(d tensor.Dtype) (int32, error) {
 			return int32(e.onnx), nil
 		}
 	}
-	return 0, fmt.Errorf("gorgonia dtype %v: %w", d, ErrUnsupportedType)
+	return 0, fmt.Errorf("gorgonia dtype %v: %w", d, onnxio.ErrUnsupportedType)
 }
 
 // ToDense decodes a tensor into a gorgonia Dense with the element type
@@ -89,13 +90,13 @@ func DataTypeOf(d tensor.Dtype) (int32, error) {
 // with zero elements becomes an EmptyDense.
 func ToDense(t *onnxpb.TensorProto, dir string) (d *tensor.Dense, err error) {
 	wrap := func(err error) error {
-		return fmt.Errorf("tensor %q (%s): %w", t.GetName(), DataTypeName(t.GetDataType()), err)
+		return fmt.Errorf("tensor %q (%s): %w", t.GetName(), onnxio.DataTypeName(t.GetDataType()), err)
 	}
 	dtype, err := DtypeOf(t.GetDataType())
 	if err != nil {
-		return nil, wrap(ErrUnsupportedType)
+		return nil, wrap(onnxio.ErrUnsupportedType)
 	}
-	n, err := NumElements(t)
+	n, err := onnxio.NumElements(t)
 	if err != nil {
 		return nil, err
 	}
@@ -108,9 +109,9 @@ func ToDense(t *onnxpb.TensorProto, dir string) (d *tensor.Dense, err error) {
 	}
 	var backing any
 	if dtype == tensor.Float32 {
-		backing, err = Float32s(t, dir)
+		backing, err = onnxio.Float32s(t, dir)
 	} else {
-		backing, err = Values(t, dir)
+		backing, err = onnxio.Values(t, dir)
 	}
 	if err != nil {
 		return nil, err
@@ -296,5 +297,5 @@ func encodeRaw(v any) ([]byte, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("cannot encode %T: %w", v, ErrUnsupportedType)
+	return nil, fmt.Errorf("cannot encode %T: %w", v, onnxio.ErrUnsupportedType)
 }

@@ -7,7 +7,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/dataset"
 )
 
 // BenchmarkReadNPYImage reads one 1x3x224x224 float32 sample, the size of

@@ -3,7 +3,7 @@ package evaluate
 import (
 	"math"
 
-	"github.com/onnxquant/onnxquant/calib/metrics"
+	"github.com/onnxquant/onnxquant/internal/metrics"
 	"github.com/onnxquant/onnxquant/lower"
 )
 

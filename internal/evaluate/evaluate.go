@@ -11,9 +11,9 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
-	"github.com/onnxquant/onnxquant/calib/interp"
-	"github.com/onnxquant/onnxquant/calib/metrics"
+	"github.com/onnxquant/onnxquant/internal/dataset"
+	"github.com/onnxquant/onnxquant/internal/interp"
+	"github.com/onnxquant/onnxquant/internal/metrics"
 	"github.com/onnxquant/onnxquant/lower"
 )
 

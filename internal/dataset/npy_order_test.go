@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/internal/dataset"
 )
 
 // npyFile builds a version 1.0 .npy file by hand from a descr, a shape
