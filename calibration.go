@@ -21,7 +21,7 @@ import (
 // disagree).
 func openCalibration(gm *lower.GraphModule, paths []string, note func(string)) (*dataset.Set, map[string][]int, error) {
 	opts := dataset.Options{SplitBatches: true, SameShapes: len(gm.Submodules) == 0}
-	set, err := dataset.OpenSamples(paths, calib.InputSpecs(gm), opts)
+	set, err := dataset.OpenSamples(paths, dataset.InputSpecs(gm), opts)
 	if err != nil {
 		return nil, nil, err
 	}

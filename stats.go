@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/quantize"
@@ -93,11 +92,8 @@ const observeShardDoc = `Run this shard's samples through the float model and fe
 Paths no sample of the shard takes are checked when the shards are merged.`
 
 func observeShard(ctx context.Context, s *quantize.Session) error {
-	it, err := interp.New(s.Module, interp.Options{Workers: 1})
-	if err != nil {
-		return err
-	}
-	s.Stats, err = calib.Observe(ctx, it, s.Samples, s.Requests, calib.Options{Workers: s.Options.Workers, Progress: s.Options.Progress})
+	var err error
+	s.Stats, err = calib.Observe(ctx, s.Module, s.Samples, s.Requests, calib.Options{Workers: s.Options.Workers, Progress: s.Options.Progress})
 	return err
 }
 

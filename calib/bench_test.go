@@ -28,7 +28,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib"
-	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
@@ -51,10 +50,6 @@ func BenchmarkORTInferenceMobileNetV2(b *testing.B) { benchORT(b, "mobilenet_v2"
 func benchCalibrate(b *testing.B, model string) {
 	gm := corpusModel(b, model)
 	set := openSet(b, gm, testenv.Samples(b, "imagenet224")[:benchSamples]...)
-	it, err := interp.New(gm, interp.Options{Workers: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
 	reqs := calib.AllActivations(gm)
 	for _, w := range benchThreads {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
@@ -62,13 +57,13 @@ func benchCalibrate(b *testing.B, model string) {
 			// are the steady state of a long calibration, not the
 			// first samples' warm-up (recycled buffers, lazily grown
 			// scratch).
-			if _, err := calib.Observe(context.Background(), it, set, reqs, calib.Options{Workers: w}); err != nil {
+			if _, err := calib.Observe(context.Background(), gm, set, reqs, calib.Options{Workers: w}); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if _, err := calib.Observe(context.Background(), it, set, reqs, calib.Options{Workers: w}); err != nil {
+				if _, err := calib.Observe(context.Background(), gm, set, reqs, calib.Options{Workers: w}); err != nil {
 					b.Fatal(err)
 				}
 			}

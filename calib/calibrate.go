@@ -13,6 +13,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/calib/sample"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/internal/kernels"
@@ -61,16 +62,18 @@ type Stats struct {
 	paths map[string]UncoveredPath
 }
 
-// Calibrate runs every sample of set through it and observes the requested
-// tensors. It fails on the first bad sample (naming it) and, after all
-// samples, with an *UncoveredPathError when some submodule was never
-// executed.
-func Calibrate(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs []Request, opts Options) (*Stats, error) {
-	st, err := Observe(ctx, it, set, reqs, opts)
+// Calibrate runs every sample through gm in the float interpreter and
+// observes the requested tensors. Samples are checked against gm's
+// inputs; sample files come from OpenSamples, samples an application
+// holds from any sample.Source. It fails on the first bad sample (naming
+// it) and, after all samples, with an *UncoveredPathError when some
+// submodule was never executed.
+func Calibrate(ctx context.Context, gm *lower.GraphModule, samples sample.Source, reqs []Request, opts Options) (*Stats, error) {
+	st, err := Observe(ctx, gm, samples, reqs, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.CheckCoverage(it.Module()); err != nil {
+	if err := st.CheckCoverage(gm); err != nil {
 		return st, err
 	}
 	return st, nil
@@ -78,7 +81,22 @@ func Calibrate(ctx context.Context, it *interp.Interpreter, set *dataset.Set, re
 
 // Observe is Calibrate without the coverage check, for shards whose
 // coverage is checked after merging.
-func Observe(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs []Request, opts Options) (*Stats, error) {
+func Observe(ctx context.Context, gm *lower.GraphModule, samples sample.Source, reqs []Request, opts Options) (*Stats, error) {
+	set, err := dataset.Of(samples, dataset.InputSpecs(gm))
+	if err != nil {
+		return nil, err
+	}
+	if set == nil {
+		return nil, errors.New("calibration set is empty")
+	}
+	it, err := interp.New(gm, interp.Options{Workers: 1})
+	if err != nil {
+		return nil, err
+	}
+	return observeSet(ctx, it, set, reqs, opts)
+}
+
+func observeSet(ctx context.Context, it *interp.Interpreter, set *dataset.Set, reqs []Request, opts Options) (*Stats, error) {
 	if set.Len() == 0 {
 		return nil, errors.New("calibration set is empty")
 	}

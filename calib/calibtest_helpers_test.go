@@ -31,7 +31,7 @@ func corpusModel(t testing.TB, name string) *lower.GraphModule {
 
 func openSet(t testing.TB, gm *lower.GraphModule, paths ...string) *dataset.Set {
 	t.Helper()
-	specs, err := calib.ModelInputSpecs(gm)
+	specs, err := dataset.ModelInputSpecs(gm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func newInterpreter(t testing.TB, gm *lower.GraphModule) *interp.Interpreter {
 // observeAll runs the all-activations plan without the coverage check.
 func observeAll(t testing.TB, it *interp.Interpreter, set *dataset.Set, workers int) *calib.Stats {
 	t.Helper()
-	st, err := calib.Observe(context.Background(), it, set, calib.AllActivations(it.Module()), calib.Options{Workers: workers})
+	st, err := calib.Observe(context.Background(), it.Module(), set, calib.AllActivations(it.Module()), calib.Options{Workers: workers})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func modeValue(t *testing.T, d *tensor.Dense) float64 {
 func TestCalibrateFailsOnBranchNoSampleTakes(t *testing.T) {
 	gm := corpusModel(t, "branchy_if_loop")
 	set := openSet(t, gm, positiveModeBranchy(t))
-	_, err := calib.Calibrate(t.Context(), newInterpreter(t, gm), set, calib.AllActivations(gm), calib.Options{Workers: 2})
+	_, err := calib.Calibrate(t.Context(), gm, set, calib.AllActivations(gm), calib.Options{Workers: 2})
 	paths := uncovered(t, err)
 	p, ok := paths["If_0.else_branch"]
 	if !ok || len(paths) != 1 {
@@ -96,7 +96,7 @@ func TestCalibrateFailsOnBranchNoSampleTakes(t *testing.T) {
 func TestSileroWith16kOnlyLeaves8kBranchUncovered(t *testing.T) {
 	gm := corpusModel(t, "silero_vad_legacy")
 	dir := filepath.Dir(testenv.Samples(t, "silero_legacy_16k")[0])
-	_, err := calib.Calibrate(t.Context(), newInterpreter(t, gm), openSet(t, gm, dir), calib.AllActivations(gm), calib.Options{Workers: 2})
+	_, err := calib.Calibrate(t.Context(), gm, openSet(t, gm, dir), calib.AllActivations(gm), calib.Options{Workers: 2})
 	paths := uncovered(t, err)
 	// Which branch of the top-level If handles 8 kHz follows from the
 	// model: the branch with the 8k samples' coverage is the one missing.
@@ -144,7 +144,6 @@ func TestBadSamplesAreNamed(t *testing.T) {
 	if err := dataset.WriteNPY(smallPath, small); err != nil {
 		t.Fatal(err)
 	}
-	it := newInterpreter(t, gm)
 	for _, c := range []struct {
 		path string
 		kind error
@@ -154,7 +153,7 @@ func TestBadSamplesAreNamed(t *testing.T) {
 		{smallPath, dataset.ErrShapeMismatch, []string{"too_small.npy", "[1 3 32 32]", "[1 3 224 224]", `"input"`}},
 	} {
 		set := openSet(t, gm, good, c.path)
-		_, err := calib.Calibrate(t.Context(), it, set, calib.AllActivations(gm), calib.Options{Workers: 2})
+		_, err := calib.Calibrate(t.Context(), gm, set, calib.AllActivations(gm), calib.Options{Workers: 2})
 		var se *dataset.SampleError
 		if !errors.As(err, &se) || !errors.Is(err, c.kind) {
 			t.Fatalf("%s: want a sample error of kind %v, got %v", c.path, c.kind, err)

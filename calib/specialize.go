@@ -2,12 +2,14 @@ package calib
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/calib/sample"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/internal/kernels"
@@ -244,7 +246,7 @@ type Specialization struct {
 // condition did: exporters write shape checks as If nodes, and their
 // branches that no shape can take are not code paths the data must cover.
 // The quantizer runs the same three steps as stages of its own table.
-func Specialize(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) (*Specialization, error) {
+func Specialize(ctx context.Context, gm *lower.GraphModule, samples sample.Source) (*Specialization, error) {
 	sp, err := BindShapes(ctx, gm, samples)
 	if err != nil {
 		return nil, err
@@ -262,10 +264,17 @@ func Specialize(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set
 // for dynamic inputs, from running the samples, and replaces the Shape
 // nodes inference could not evaluate by the result every execution agreed
 // on.
-func BindShapes(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) (*Specialization, error) {
+func BindShapes(ctx context.Context, gm *lower.GraphModule, samples sample.Source) (*Specialization, error) {
 	sp := &Specialization{shapes: declaredShapes(gm)}
 	if !staticInputs(gm) {
-		prof, err := profileShapes(ctx, gm, samples)
+		set, err := dataset.Of(samples, dataset.InputSpecs(gm))
+		if err != nil {
+			return nil, fmt.Errorf("sizing tensors from the calibration data: %w", err)
+		}
+		if set == nil {
+			return nil, errors.New("sizing tensors from the calibration data: the model has dynamic inputs and no samples were given")
+		}
+		prof, err := profileShapes(ctx, gm, set)
 		if err != nil {
 			return nil, fmt.Errorf("sizing tensors from the calibration data: %w", err)
 		}

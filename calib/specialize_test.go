@@ -41,7 +41,7 @@ func TestSpecializeInlinesShapeCheckIfs(t *testing.T) {
 	if n := countIfs(gm); n != 1 {
 		t.Fatalf("%d Ifs after specialization, want only the sample-rate If", n)
 	}
-	if _, err := calib.Calibrate(t.Context(), newInterpreter(t, gm), set, calib.AllActivations(gm), calib.Options{Workers: 2}); err != nil {
+	if _, err := calib.Calibrate(t.Context(), gm, set, calib.AllActivations(gm), calib.Options{Workers: 2}); err != nil {
 		t.Fatalf("16k and 8k samples together must cover every path: %v", err)
 	}
 
@@ -50,7 +50,7 @@ func TestSpecializeInlinesShapeCheckIfs(t *testing.T) {
 	if _, err := calib.Specialize(t.Context(), gm16, set16); err != nil {
 		t.Fatal(err)
 	}
-	_, err := calib.Calibrate(t.Context(), newInterpreter(t, gm16), set16, calib.AllActivations(gm16), calib.Options{Workers: 1})
+	_, err := calib.Calibrate(t.Context(), gm16, set16, calib.AllActivations(gm16), calib.Options{Workers: 1})
 	paths := uncovered(t, err)
 	if len(paths) != 1 {
 		t.Fatalf("16k only: uncovered %v, want one path", paths)

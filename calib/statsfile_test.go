@@ -136,7 +136,7 @@ func TestMergeRejectsStatsOfAnotherPlan(t *testing.T) {
 	set := openSet(t, gm, testenv.Samples(t, "branchy")[:2]...)
 	a := observeAll(t, it, set, 1)
 	reqs := calib.AllActivations(gm)[:3]
-	b, err := calib.Observe(t.Context(), it, set, reqs, calib.Options{})
+	b, err := calib.Observe(t.Context(), it.Module(), set, reqs, calib.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

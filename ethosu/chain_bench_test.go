@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
@@ -69,7 +68,7 @@ func BenchmarkQuantizeChain(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				set, err := dataset.Open([]string{sample}, calib.InputSpecs(gm))
+				set, err := dataset.Open([]string{sample}, dataset.InputSpecs(gm))
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/ethosu"
-	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -33,7 +32,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	q := ethosu.NewEthosUQuantizer(spec).SetGlobal(qpass.SymmetricInt8(true, false))
-	samples, err := dataset.Open([]string{"../models/tinynet_calib"}, calib.InputSpecs(gm))
+	samples, err := calib.OpenSamples(gm, "../models/tinynet_calib")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -78,7 +77,7 @@ func ExampleQuantizer_SetModuleName() {
 	q := ethosu.NewEthosUQuantizer(spec).
 		SetGlobal(qpass.SymmetricInt8(true, false)).
 		SetModuleName("classifier", qpass.SymmetricA16W8(true, false))
-	samples, err := dataset.Open([]string{"../models/tinynet_calib"}, calib.InputSpecs(gm))
+	samples, err := calib.OpenSamples(gm, "../models/tinynet_calib")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
@@ -86,11 +85,11 @@ func FuzzCheckQuantize(f *testing.F) {
 			t.Fatalf("second Lower of the same model failed: %v", err)
 		}
 		gm.Limits = fuzzLimits
-		sample, ok := synthSample(t, calib.InputSpecs(gm))
+		sample, ok := synthSample(t, dataset.InputSpecs(gm))
 		if !ok {
 			return
 		}
-		set, err := dataset.Open([]string{sample}, calib.InputSpecs(gm))
+		set, err := dataset.Open([]string{sample}, dataset.InputSpecs(gm))
 		if err != nil {
 			if os.Getenv("ONNXQUANT_FUZZ_VERBOSE") != "" {
 				t.Logf("samples: %v", err)

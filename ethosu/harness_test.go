@@ -8,7 +8,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/testenv"
@@ -79,7 +78,7 @@ func loadModel(t testing.TB, path string) (*onnxio.Model, *lower.GraphModule) {
 // openSet opens the samples at paths for gm's inputs.
 func openSet(t testing.TB, gm *lower.GraphModule, paths []string) *dataset.Set {
 	t.Helper()
-	set, err := dataset.Open(paths, calib.InputSpecs(gm))
+	set, err := dataset.Open(paths, dataset.InputSpecs(gm))
 	if err != nil {
 		t.Fatal(err)
 	}

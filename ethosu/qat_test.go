@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
@@ -25,7 +24,7 @@ func quantizeTinynet(t *testing.T, m *onnxpb.ModelProto, calibDir string, qat bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := dataset.Open([]string{calibDir}, calib.InputSpecs(gm))
+	set, err := dataset.Open([]string{calibDir}, dataset.InputSpecs(gm))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +128,7 @@ func TestQATRejectsTrainedQParamsOfTheWrongType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := dataset.Open([]string{"../models/tinynet_calib"}, calib.InputSpecs(gm))
+	set, err := dataset.Open([]string{"../models/tinynet_calib"}, dataset.InputSpecs(gm))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/onnxquant/onnxquant/internal/dataset"
+	"github.com/onnxquant/onnxquant/calib/sample"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/qpass"
 	"github.com/onnxquant/onnxquant/quantize"
@@ -83,7 +83,7 @@ func (q *Quantizer) Configs() *qpass.ConfigSet { return &q.configs }
 // session prepares a pipeline run over gm; a config given in a role it
 // cannot serve (the uint8 IO config as the global one) is an error here,
 // before any work.
-func (q *Quantizer) session(gm *lower.GraphModule, samples *dataset.Set, isQAT bool) (*quantize.Session, error) {
+func (q *Quantizer) session(gm *lower.GraphModule, samples sample.Source, isQAT bool) (*quantize.Session, error) {
 	return quantize.NewSession(gm, samples, NewTarget(q.spec), &q.configs, isQAT,
 		quantize.Options{Workers: q.Workers, Progress: q.Progress, Stages: q.Stages, Log: q.Log, DumpAfter: q.DumpAfter, Accuracy: q.Accuracy})
 }
@@ -110,6 +110,17 @@ func (q *Quantizer) Annotate(gm *lower.GraphModule) (*qpass.Annotation, error) {
 	return qpass.Annotate(gm, s.Configs)
 }
 
+// RunStages runs the given stages (quantize.Stages() or an edited copy:
+// calibration from merged stats, a pre-check only) with the quantizer's
+// target and configs. samples may be nil when no stage reads them.
+func (q *Quantizer) RunStages(ctx context.Context, gm *lower.GraphModule, samples sample.Source, isQAT bool, stages []quantize.Stage) (*Result, error) {
+	s, err := q.session(gm, samples, isQAT)
+	if err != nil {
+		return nil, err
+	}
+	return quantize.Run(ctx, s, stages)
+}
+
 // QuantizeWithSubmodules is ExecuTorch's _quantize_with_submodules for an
 // ONNX GraphModule: it runs quantize.Stages() — transform for annotation,
 // annotate every graph and conditional submodule, calibrate on samples
@@ -119,18 +130,9 @@ func (q *Quantizer) Annotate(gm *lower.GraphModule) (*qpass.Annotation, error) {
 // rest is calibrated with moving-average observers. The result comes back
 // with the error when a stage fails, holding what the stages before it
 // learnt (a legality failure carries its report).
-// RunStages runs the given stages (quantize.Stages() or an edited copy:
-// calibration from merged stats, a pre-check only) with the quantizer's
-// target and configs. samples may be nil when no stage reads them.
-func (q *Quantizer) RunStages(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set, isQAT bool, stages []quantize.Stage) (*Result, error) {
-	s, err := q.session(gm, samples, isQAT)
-	if err != nil {
-		return nil, err
-	}
-	return quantize.Run(ctx, s, stages)
-}
-
-func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set, isQAT bool) (*Result, error) {
+// Samples are sample files (calib.OpenSamples) or any sample.Source of
+// the application's own tensors.
+func (q *Quantizer) QuantizeWithSubmodules(ctx context.Context, gm *lower.GraphModule, samples sample.Source, isQAT bool) (*Result, error) {
 	if samples == nil || samples.Len() == 0 {
 		return nil, fmt.Errorf("no calibration samples")
 	}

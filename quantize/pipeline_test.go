@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -41,7 +40,7 @@ func session(t *testing.T, target quantize.Target, opts quantize.Options) *quant
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := dataset.Open([]string{"../models/tinynet_calib"}, calib.InputSpecs(gm))
+	set, err := dataset.Open([]string{"../models/tinynet_calib"}, dataset.InputSpecs(gm))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/onnxquant/onnxquant/calib"
+	"github.com/onnxquant/onnxquant/calib/sample"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
@@ -18,14 +19,20 @@ import (
 // the samples, the target and the configs) and what each stage leaves for
 // the ones after it. Stages communicate only through it.
 type Session struct {
-	Module  *lower.GraphModule
-	Samples *dataset.Set
+	Module *lower.GraphModule
+	// Samples are the calibration samples, checked against Module's inputs
+	// as they are read (nil when quantizing from stats).
+	Samples sample.Source
 	Target  Target
 	// Configs are the user's configs with the target's adjustment
 	// installed (ConfigSet.Adjust).
 	Configs *qpass.ConfigSet
 	QAT     bool
 	Options Options
+
+	// set is Samples as the module's sample reader (the same value when
+	// Samples are files).
+	set *dataset.Set
 
 	// Fixed are the trained qparams of a QAT model (absorb-qdq).
 	Fixed map[string]qpass.FixedQParams
@@ -105,14 +112,24 @@ func (e *StageError) Unwrap() error { return e.Err }
 
 // NewSession prepares a run of gm on samples for target with configs (the
 // caller's set is not modified). It checks that every config can serve in
-// the role it was given.
-func NewSession(gm *lower.GraphModule, samples *dataset.Set, target Target, configs *qpass.ConfigSet, qat bool, opts Options) (*Session, error) {
+// the role it was given. Samples are sample files (calib.OpenSamples) or
+// any sample.Source, checked against gm's inputs as declared now; nil
+// when the stages calibrate from stats.
+func NewSession(gm *lower.GraphModule, samples sample.Source, target Target, configs *qpass.ConfigSet, qat bool, opts Options) (*Session, error) {
 	if err := configs.CheckRoles(); err != nil {
 		return nil, err
 	}
+	set, err := dataset.Of(samples, dataset.InputSpecs(gm))
+	if err != nil {
+		return nil, err
+	}
+	var src sample.Source
+	if set != nil {
+		src = set
+	}
 	cs := *configs
 	cs.Adjust = target.AdjustConfig
-	return &Session{Module: gm, Samples: samples, Target: target, Configs: &cs, QAT: qat, Options: opts, Timings: map[string]time.Duration{}}, nil
+	return &Session{Module: gm, Samples: src, set: set, Target: target, Configs: &cs, QAT: qat, Options: opts, Timings: map[string]time.Duration{}}, nil
 }
 
 // Run runs the stages over the session in order, after checking the

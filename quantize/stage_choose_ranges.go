@@ -7,7 +7,6 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/observe"
-	"github.com/onnxquant/onnxquant/internal/interp"
 )
 
 const calibrateSplitDoc = `Calibrate on two halves of the samples: one to fit ranges, one to judge them.
@@ -38,14 +37,10 @@ func calibrateSplit(ctx context.Context, s *Session) error {
 			odd = append(odd, i)
 		}
 	}
-	it, err := interp.New(s.Module, interp.Options{Workers: 1})
-	if err != nil {
-		return err
-	}
 	var halves [2]*calib.Stats
 	done := 0
 	for h, idx := range [][]int{even, odd} {
-		sub, err := s.Samples.Subset(idx)
+		sub, err := s.set.Subset(idx)
 		if err != nil {
 			return err
 		}
@@ -54,7 +49,7 @@ func calibrateSplit(ctx context.Context, s *Session) error {
 			base := done
 			opts.Progress = func(d, _ int) { s.Options.Progress(base+d, n) }
 		}
-		if halves[h], err = calib.Observe(ctx, it, sub, s.Requests, opts); err != nil {
+		if halves[h], err = calib.Observe(ctx, s.Module, sub, s.Requests, opts); err != nil {
 			return err
 		}
 		done += len(idx)

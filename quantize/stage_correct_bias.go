@@ -430,15 +430,15 @@ func measureMeans(ctx context.Context, s *Session, targets []biasTarget) ([][][]
 	if err != nil {
 		return nil, err
 	}
-	for i := 0; i < s.Samples.Len(); i++ {
-		smp, err := s.Samples.Load(i)
+	for i := 0; i < s.set.Len(); i++ {
+		smp, err := s.set.Load(i)
 		if err != nil {
 			return nil, err
 		}
 		if _, err := it.Run(ctx, smp.Inputs, m); err != nil {
 			return nil, fmt.Errorf("sample %s: %w", smp.Name, err)
 		}
-		s.Samples.Release(smp)
+		s.set.Release(smp)
 		for _, p := range per {
 			p.endSample()
 		}

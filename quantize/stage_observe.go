@@ -6,7 +6,6 @@ import (
 
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/observe"
-	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/qpass"
 )
@@ -64,11 +63,8 @@ Every conditional submodule must be reached by at least one sample; a path
 no sample takes is an error naming it (calib.UncoveredPathError).`
 
 func calibrate(ctx context.Context, s *Session) error {
-	it, err := interp.New(s.Module, interp.Options{Workers: 1})
-	if err != nil {
-		return err
-	}
-	s.Stats, err = calib.Calibrate(ctx, it, s.Samples, s.Requests, calib.Options{Workers: s.Options.Workers, Progress: s.Options.Progress})
+	var err error
+	s.Stats, err = calib.Calibrate(ctx, s.Module, s.Samples, s.Requests, calib.Options{Workers: s.Options.Workers, Progress: s.Options.Progress})
 	return err
 }
 

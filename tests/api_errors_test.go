@@ -11,16 +11,16 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxquant/onnxquant/calib"
+	"github.com/onnxquant/onnxquant/calib/sample"
 	"github.com/onnxquant/onnxquant/ethosu"
-	"github.com/onnxquant/onnxquant/internal/dataset"
-	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-// quantizeAPI runs the library flow on a model file and sample paths.
+// quantizeAPI runs the library flow on a model file and sample paths,
+// through public packages only.
 func quantizeAPI(t *testing.T, ctx context.Context, q *ethosu.Quantizer, model string, samples ...string) (*ethosu.Result, error) {
 	t.Helper()
 	m, err := onnxio.Load(model)
@@ -31,9 +31,9 @@ func quantizeAPI(t *testing.T, ctx context.Context, q *ethosu.Quantizer, model s
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := dataset.Open(samples, calib.InputSpecs(gm))
+	set, err := calib.OpenSamples(gm, samples...)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	return q.QuantizeWithSubmodules(ctx, gm, set, false)
 }
@@ -56,7 +56,7 @@ func TestLibraryErrorsCanBeTestedWithErrorsIsAndAs(t *testing.T) {
 		for _, exotic := range []bool{false, true} {
 			_, err := quantizeAPI(t, ctx, u55(t), unsupportedModel(t, dir, exotic), calibDir)
 			var ill *ethosu.IllegalModelError
-			var uns *interp.UnsupportedOpError
+			var uns *lower.UnsupportedOpError
 			var ops []string
 			switch {
 			case errors.As(err, &ill):
@@ -64,7 +64,7 @@ func TestLibraryErrorsCanBeTestedWithErrorsIsAndAs(t *testing.T) {
 			case errors.As(err, &uns):
 				ops = uns.Ops()
 			default:
-				t.Fatalf("err %v (%T), want an *ethosu.IllegalModelError or *interp.UnsupportedOpError", err, err)
+				t.Fatalf("err %v (%T), want an *ethosu.IllegalModelError or *lower.UnsupportedOpError", err, err)
 			}
 			want := []string{"NonZero", "TopK"}
 			if exotic {
@@ -94,9 +94,9 @@ func TestLibraryErrorsCanBeTestedWithErrorsIsAndAs(t *testing.T) {
 	t.Run("bad sample", func(t *testing.T) {
 		shape := writeSamples(t, 1, []int{1, 3, 16, 16}, func(i, j int) float32 { return 0 })
 		_, err := quantizeAPI(t, ctx, u55(t), tiny, shape)
-		var se *dataset.SampleError
-		if !errors.As(err, &se) || !errors.Is(err, dataset.ErrShapeMismatch) || se.Input != "input" {
-			t.Errorf("wrong shape: err %v, want a *dataset.SampleError for input \"input\" wrapping ErrShapeMismatch", err)
+		var se *sample.Error
+		if !errors.As(err, &se) || !errors.Is(err, sample.ErrShapeMismatch) || se.Input != "input" {
+			t.Errorf("wrong shape: err %v, want a *sample.Error for input \"input\" wrapping ErrShapeMismatch", err)
 		}
 		nan := writeSamples(t, 1, []int{1, 3, 32, 32}, func(i, j int) float32 {
 			if j == 5 {
@@ -105,8 +105,8 @@ func TestLibraryErrorsCanBeTestedWithErrorsIsAndAs(t *testing.T) {
 			return 1
 		})
 		_, err = quantizeAPI(t, ctx, u55(t), tiny, nan)
-		if !errors.As(err, &se) || !errors.Is(err, dataset.ErrNonFinite) {
-			t.Errorf("NaN: err %v, want a *dataset.SampleError wrapping ErrNonFinite", err)
+		if !errors.As(err, &se) || !errors.Is(err, sample.ErrNonFinite) {
+			t.Errorf("NaN: err %v, want a *sample.Error wrapping ErrNonFinite", err)
 		}
 	})
 

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/internal/onnxdense"
@@ -118,7 +117,7 @@ func prepareSource(ctx context.Context, job quantizeJob) (*modelSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %q: the prefix before the cut: %w", job.In, err)
 	}
-	set, err := dataset.OpenSamples(job.Calib, calib.InputSpecs(full), dataset.Options{SplitBatches: true})
+	set, err := dataset.OpenSamples(job.Calib, dataset.InputSpecs(full), dataset.Options{SplitBatches: true})
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/evaluate"
 	"github.com/onnxquant/onnxquant/lower"
@@ -45,7 +44,7 @@ func evaluateSource(ctx context.Context, src *modelSource, quantized *onnxpb.Mod
 	if err != nil {
 		return nil, nil, fmt.Errorf("the quantized model: %w", err)
 	}
-	set, err := dataset.OpenSamples(paths, calib.InputSpecs(fgm), dataset.Options{SplitBatches: true})
+	set, err := dataset.OpenSamples(paths, dataset.InputSpecs(fgm), dataset.Options{SplitBatches: true})
 	if err != nil {
 		return nil, nil, err
 	}

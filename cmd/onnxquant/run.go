@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/lower"
@@ -76,7 +75,7 @@ func runAction(c *cli.Context) error {
 	if err := plan.check(); err != nil {
 		return err
 	}
-	specs, err := calib.ModelInputSpecs(gm)
+	specs, err := dataset.ModelInputSpecs(gm)
 	if err != nil {
 		return fmt.Errorf("model %q: %w", c.Args().First(), err)
 	}

@@ -13,6 +13,10 @@
 // because a calibration run over hundreds of files is otherwise impossible to
 // debug.
 //
-// The package does not know about ONNX graphs: callers describe the model's
-// inputs with InputSpec.
+// The readers do not know about ONNX graphs: they check samples against
+// InputSpec values, which InputSpecs derives from a model's declared inputs.
+// Samples held by an application (package sample's Source) become a Set
+// with Of; a Set is itself a sample.Source, which is how the public API
+// (calib, quantize, ethosu, the root package) takes sample files without
+// exposing this package or its gorgonia tensors.
 package dataset

@@ -91,8 +91,13 @@ func Open(paths []string, specs []InputSpec) (*Set, error) {
 	return set, nil
 }
 
-// Len is the number of samples.
-func (s *Set) Len() int { return len(s.samples) }
+// Len is the number of samples (0 for a nil Set).
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.samples)
+}
 
 // Names returns the samples' paths in order.
 func (s *Set) Names() []string {

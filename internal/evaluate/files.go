@@ -3,7 +3,6 @@ package evaluate
 import (
 	"context"
 
-	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
 )
@@ -21,7 +20,7 @@ func EvaluateFiles(ctx context.Context, floatPath, quantPath string, data []stri
 		return nil, err
 	}
 	// Stacked files split into batch-1 samples, as quantize splits them.
-	set, err := dataset.OpenSamples(data, calib.InputSpecs(fgm), dataset.Options{SplitBatches: true})
+	set, err := dataset.OpenSamples(data, dataset.InputSpecs(fgm), dataset.Options{SplitBatches: true})
 	if err != nil {
 		return nil, err
 	}

@@ -2,57 +2,16 @@ package interp
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/onnxquant/onnxquant/lower"
 )
 
-// UnsupportedOp is one node the interpreter has no kernel for.
-type UnsupportedOp struct {
-	Node   string // the node's name
-	Op     string // its target, e.g. "NonMaxSuppression-11"
-	Module string // the submodule it lives in, "" at the top level
-	Reason string // why it is unsupported, when more is known than the op type
-}
-
-// UnsupportedOpError lists every node of a model that New cannot execute, so
-// one error tells the user everything that is missing.
-type UnsupportedOpError struct {
-	Nodes []UnsupportedOp
-}
-
-func (e *UnsupportedOpError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d unsupported node(s): ", len(e.Nodes))
-	for i, n := range e.Nodes {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		fmt.Fprintf(&b, "node %q (%s)", n.Node, n.Op)
-		if n.Module != "" {
-			fmt.Fprintf(&b, " in %s", n.Module)
-		}
-		if n.Reason != "" {
-			fmt.Fprintf(&b, ": %s", n.Reason)
-		}
-	}
-	return b.String()
-}
-
-// Ops returns the distinct op types of the unsupported nodes.
-func (e *UnsupportedOpError) Ops() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range e.Nodes {
-		op := n.Op
-		if i := strings.LastIndexByte(op, '-'); i > 0 {
-			op = op[:i]
-		}
-		if !seen[op] {
-			seen[op] = true
-			out = append(out, op)
-		}
-	}
-	return out
-}
+// UnsupportedOp and UnsupportedOpError are lower's, so that callers
+// outside the module can test for the error with errors.As.
+type (
+	UnsupportedOp      = lower.UnsupportedOp
+	UnsupportedOpError = lower.UnsupportedOpError
+)
 
 // InputError reports a Run input that does not match the model's declaration.
 type InputError struct {
@@ -79,6 +38,3 @@ func (e *NodeError) Error() string {
 }
 
 func (e *NodeError) Unwrap() error { return e.Err }
-
-// Is makes errors.Is(err, ErrUnsupported) hold for the collected report too.
-func (e *UnsupportedOpError) Is(target error) bool { return target == ErrUnsupported }

@@ -60,11 +60,12 @@ type constSlot struct {
 	t    *tensor.Dense
 }
 
-// ErrUnsupported is wrapped by errors about op forms the interpreter does
-// not implement: builder errors at New (collected into an
-// *UnsupportedOpError) and the few forms only detectable at Run (for example
-// Dropout switched to training mode by a graph input).
-var ErrUnsupported = errors.New("unsupported")
+// ErrUnsupported is lower.ErrUnsupportedOp: it is wrapped by errors about
+// op forms the interpreter does not implement, builder errors at New
+// (collected into an *UnsupportedOpError) and the few forms only
+// detectable at Run (for example Dropout switched to training mode by a
+// graph input).
+var ErrUnsupported = lower.ErrUnsupportedOp
 
 func unsupportedf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUnsupported, fmt.Sprintf(format, args...))
