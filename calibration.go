@@ -26,7 +26,7 @@ func openCalibration(gm *lower.GraphModule, paths []string, note func(string)) (
 		return nil, nil, err
 	}
 	for _, s := range set.Splits() {
-		note(fmt.Sprintf("sample file %q stacks %d samples along its batch axis: split into %d samples of batch 1", s.Path, s.Count, s.Count))
+		note(fmt.Sprintf("sample file %q stacks %d samples along its batch axis%s: split into %d samples of batch 1", s.Path, s.Count, axesNote(s.Axes), s.Count))
 	}
 	shapes := set.Shapes()
 	dynamic := calib.DynamicInputs(gm)
@@ -39,6 +39,20 @@ func openCalibration(gm *lower.GraphModule, paths []string, note func(string)) (
 		}
 	}
 	return set, shapes, nil
+}
+
+// axesNote names the batch axes of a split when one is not the first.
+func axesNote(axes map[string]int) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(axes)) {
+		if axes[name] != 0 {
+			parts = append(parts, fmt.Sprintf("axis %d of input %q", axes[name], name))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func formatInts(s []int) string { return "[" + strings.ReplaceAll(joinInts(s), ",", " ") + "]" }

@@ -55,7 +55,9 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 	case npyFile:
 		read := s.readNPYBare
 		if e.parts > 0 {
-			read = func(path string) (*tensor.Dense, error) { return s.readNPYPart(path, e.part, e.parts) }
+			read = func(path string) (*tensor.Dense, error) {
+				return s.readNPYPart(path, e.part, e.parts, e.axes[s.specs[0].Name])
+			}
 		}
 		d, err := read(e.path)
 		if err != nil {
@@ -63,6 +65,9 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 		}
 		return map[string]*tensor.Dense{s.specs[0].Name: d}, nil
 	case npzFile:
+		if e.parts > 0 {
+			return s.readPart(e)
+		}
 		arrays, err := readNPZ(e.path)
 		if err != nil {
 			return fail("", err)
@@ -74,6 +79,9 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 		}
 		return s.readFolder(e.path)
 	case testDataSet:
+		if e.parts > 0 {
+			return s.readPart(e)
+		}
 		return s.readTestDataSet(e.path)
 	case inMemory:
 		arrays, err := s.load(e.part)

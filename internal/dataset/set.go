@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type Set struct {
 	shapes []map[string][]int
 	// load gives the arrays of in-memory sample i (FromFunc).
 	load func(i int) (map[string]*tensor.Dense, error)
+	// stacks keeps stacked .npz and test_data_set samples decoded while
+	// their parts are read (nil for in-memory sets).
+	stacks *stackCache
 }
 
 type kind int
@@ -48,10 +52,30 @@ const (
 type entry struct {
 	path string
 	kind kind
-	// part of parts: one sample of a stacked .npy file (see OpenSamples);
+	// part of parts: one sample of a stacked sample (see OpenSamples);
 	// parts is 0 for a file that is one sample. For an in-memory sample,
 	// part is its index.
 	part, parts int
+	// axes is each input's batch axis in a stacked sample (shared by its
+	// parts).
+	axes map[string]int
+}
+
+// partShapes turns the array shapes of e's file into the shapes of its
+// part: 1 on each input's batch axis.
+func (e entry) partShapes(shapes map[string][]int) map[string][]int {
+	if e.parts == 0 {
+		return shapes
+	}
+	out := make(map[string][]int, len(shapes))
+	for name, sh := range shapes {
+		if axis, ok := e.axes[name]; ok && axis < len(sh) {
+			sh = slices.Clone(sh)
+			sh[axis] = 1
+		}
+		out[name] = sh
+	}
+	return out
 }
 
 // name is how messages and Names refer to the sample.
@@ -80,7 +104,7 @@ func Open(paths []string, specs []InputSpec) (*Set, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no calibration data given")
 	}
-	set := &Set{specs: specs}
+	set := &Set{specs: specs, stacks: &stackCache{}}
 	for _, p := range paths {
 		found, err := set.list(p)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -20,11 +19,13 @@ import (
 // Options say how OpenSamples fits sample files to the model.
 type Options struct {
 	// SplitBatches makes a stacked sample, whose arrays hold N > 1
-	// samples on their first axis where every input takes a batch of 1 or
-	// a dynamic batch, N samples of batch 1 (Ethos-U runs batch 1): a .npy
-	// file of a single-input model, or a folder of <input>.npy files that
-	// all stack N. A model whose batch is fixed at N (for example by
-	// --input-shape) takes the sample whole.
+	// samples on their inputs' batch axes (see batchaxis.go: the axis the
+	// model declares as 1 or names as a batch, else a dynamic first axis),
+	// N samples of batch 1 (Ethos-U runs batch 1), whatever its form: a
+	// .npy file of a single-input model, a folder of <input>.npy files, a
+	// .npz archive or a test_data_set folder whose arrays all stack N. A
+	// model whose batch is fixed at N (for example by --input-shape) takes
+	// the sample whole.
 	SplitBatches bool
 	// SameShapes makes samples that give an input different shapes an
 	// error at Open: a model compiled for one static shape cannot take
@@ -33,10 +34,12 @@ type Options struct {
 	SameShapes bool
 }
 
-// Split records a stacked file that OpenSamples split into Count samples.
+// Split records a stacked file that OpenSamples split into Count samples,
+// and the axis of each input it split along.
 type Split struct {
 	Path  string
 	Count int
+	Axes  map[string]int
 }
 
 // OpenSamples is Open that reads the arrays' headers (not their data) to
@@ -69,7 +72,7 @@ func (s *Set) Splits() []Split {
 	var out []Split
 	for _, e := range s.samples {
 		if e.parts > 0 && e.part == 0 {
-			out = append(out, Split{Path: e.path, Count: e.parts})
+			out = append(out, Split{Path: e.path, Count: e.parts, Axes: e.axes})
 		}
 	}
 	return out
@@ -98,20 +101,19 @@ func (s *Set) Shapes() map[string][]int {
 	return out
 }
 
-// splitStacked replaces each stacked sample by its samples: a .npy file
-// of a single-input model, or a folder of <input>.npy files whose arrays
-// all stack the same number of samples on their first axis. Every input
-// must take a batch of 1 or a dynamic batch on that axis, and arrays of
-// another rank are left to Load's checks.
+// splitStacked replaces each stacked sample by its samples: a sample
+// whose arrays all stack the same number of samples on their inputs' batch
+// axes, in any sample form. Every input must have a batch axis (see
+// batchaxis.go); arrays of another rank are left to Load's checks.
 func (s *Set) splitStacked() error {
 	for _, spec := range s.specs {
-		if len(spec.Shape) < 2 || (spec.Shape[0] != 1 && !isDynamic(spec.Shape[0])) {
+		if !spec.splittable() {
 			return nil
 		}
 	}
 	var out []entry
 	for _, e := range s.samples {
-		n, err := s.stacked(e)
+		n, axes, err := s.stacked(e)
 		if err != nil {
 			return err
 		}
@@ -120,42 +122,67 @@ func (s *Set) splitStacked() error {
 			continue
 		}
 		for i := range n {
-			out = append(out, entry{path: e.path, kind: e.kind, part: i, parts: n})
+			out = append(out, entry{path: e.path, kind: e.kind, part: i, parts: n, axes: axes})
 		}
 	}
 	s.samples = out
 	return nil
 }
 
-// stacked returns how many samples e stacks, or 1.
-func (s *Set) stacked(e entry) (int, error) {
-	var files map[string]string
+// stacked returns how many samples e stacks and each input's batch axis,
+// or 1 when it is one sample (or its arrays disagree, which Load reports).
+func (s *Set) stacked(e entry) (int, map[string]int, error) {
+	shapes := map[string][]int{}
 	switch e.kind {
-	case npyFile:
-		files = map[string]string{s.specs[0].Name: e.path}
-	case inputFolder:
-		files = map[string]string{}
+	case npyFile, inputFolder:
+		files := map[string]string{s.specs[0].Name: e.path}
+		if e.kind == inputFolder {
+			for _, spec := range s.specs {
+				files[spec.Name] = filepath.Join(e.path, spec.Name+".npy")
+			}
+		}
 		for _, spec := range s.specs {
-			files[spec.Name] = filepath.Join(e.path, spec.Name+".npy")
+			h, err := npyInfoOf(files[spec.Name])
+			if errors.Is(err, fs.ErrNotExist) && e.kind == inputFolder {
+				return 1, nil, nil // Load reports the missing input
+			}
+			if err != nil {
+				return 0, nil, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
+			}
+			shapes[spec.Name] = h.shape
+		}
+	case npzFile:
+		var err error
+		if shapes, err = s.probeNPZ(e); err != nil {
+			return 0, nil, err
+		}
+	case testDataSet:
+		arrays, err := s.wholeArrays(e)
+		if err != nil {
+			return 0, nil, err
+		}
+		for name, d := range arrays {
+			shapes[name] = []int(d.Shape())
 		}
 	default:
-		return 1, nil
+		return 1, nil, nil
 	}
-	n := -1
+	n, axes := -1, map[string]int{}
 	for _, spec := range s.specs {
-		h, err := npyInfoOf(files[spec.Name])
-		if errors.Is(err, fs.ErrNotExist) && e.kind == inputFolder {
-			return 1, nil // Load reports the missing input
+		shape, ok := shapes[spec.Name]
+		if !ok {
+			return 1, nil, nil // Load reports the missing input
 		}
+		axis, k, err := spec.stackAxis(shape)
 		if err != nil {
-			return 0, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
+			return 0, nil, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
 		}
-		if len(h.shape) != len(spec.Shape) || (n >= 0 && h.shape[0] != n) {
-			return 1, nil
+		if k <= 1 || (n >= 0 && k != n) {
+			return 1, nil, nil
 		}
-		n = h.shape[0]
+		n, axes[spec.Name] = k, axis
 	}
-	return n, nil
+	return n, axes, nil
 }
 
 // npyInfoOf reads the header of a .npy file.
@@ -177,28 +204,43 @@ func unwrapPath(err error) error {
 }
 
 // readNPYPart reads sample part of a .npy file stacking parts samples
-// along its first axis, reading only that sample's bytes.
-func (s *Set) readNPYPart(path string, part, parts int) (*tensor.Dense, error) {
-	f, _, err := onnxio.OpenRegular(path)
+// along axis, reading only that sample's bytes (one block per index of
+// the axes before it).
+func (s *Set) readNPYPart(path string, part, parts, axis int) (*tensor.Dense, error) {
+	f, st, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return nil, unwrapPath(err)
 	}
 	defer f.Close()
-	// Unbuffered, so the file offset is at the data after the header.
-	h, err := readNPYInfo(f)
+	h, err := readNPYInfo(bufio.NewReaderSize(f, 4096))
 	if err != nil {
 		return nil, err
 	}
-	if len(h.shape) == 0 || h.shape[0] != parts {
-		return nil, fmt.Errorf("the file changed: it now holds shape %v, not %d stacked samples", h.shape, parts)
+	if axis >= len(h.shape) || h.shape[axis] != parts {
+		return nil, fmt.Errorf("the file changed: it now holds shape %v, not %d samples stacked on axis %d", h.shape, parts, axis)
 	}
-	one := slices.Clone(h.shape)
-	one[0] = 1
-	skip := int64(part) * int64(numElements(one)) * int64(elemSize(h.dt))
-	if _, err := f.Seek(skip, io.SeekCurrent); err != nil {
+	if _, err := checkPayload(h.shape, h.dt, st.Size()-h.headerBytes); err != nil {
 		return nil, err
 	}
-	return h.decode(f, one, s.float32s)
+	one := slices.Clone(h.shape)
+	one[axis] = 1
+	n, err := checkPayload(one, h.dt, -1)
+	if err != nil {
+		return nil, err
+	}
+	data, raw, err := makeRaw(h.dt, n, s.float32s)
+	if err != nil {
+		return nil, err
+	}
+	block := numElements(h.shape[axis+1:]) * elemSize(h.dt)
+	for o := range numElements(h.shape[:axis]) {
+		off := h.headerBytes + int64(o*parts+part)*int64(block)
+		if _, err := f.ReadAt(raw[o*block:(o+1)*block], off); err != nil {
+			return nil, fmt.Errorf("reading sample %d of %d stacked on axis %d: %w", part, parts, axis, err)
+		}
+	}
+	fromOrder(h.dt, raw, h.order)
+	return newDense(one, data)
 }
 
 // probeAll reads the shapes every sample gives each input.
@@ -226,11 +268,7 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 		if err != nil {
 			return fail(s.specs[0].Name, err)
 		}
-		shape := slices.Clone(h.shape)
-		if e.parts > 0 {
-			shape[0] = 1
-		}
-		return map[string][]int{s.specs[0].Name: shape}, nil
+		return e.partShapes(map[string][]int{s.specs[0].Name: h.shape}), nil
 	case inputFolder:
 		out := map[string][]int{}
 		for _, spec := range s.specs {
@@ -243,9 +281,13 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 			}
 			out[spec.Name] = h.shape
 		}
-		return out, nil
+		return e.partShapes(out), nil
 	case npzFile:
-		return s.probeNPZ(e)
+		shapes, err := s.probeNPZ(e)
+		if err != nil {
+			return nil, err
+		}
+		return e.partShapes(shapes), nil
 	}
 	arrays, err := s.read(e)
 	if err != nil {
@@ -341,7 +383,7 @@ func (s *Set) readFolderPart(e entry) (map[string]*tensor.Dense, error) {
 			out[name] = nil // Load names it as unknown
 			continue
 		}
-		d, err := s.readNPYPart(filepath.Join(e.path, de.Name()), e.part, e.parts)
+		d, err := s.readNPYPart(filepath.Join(e.path, de.Name()), e.part, e.parts, e.axes[name])
 		if err != nil {
 			return nil, &SampleError{Sample: e.name(), Input: name, Err: err}
 		}

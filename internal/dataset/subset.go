@@ -8,7 +8,7 @@ import "fmt"
 func (s *Set) Subset(indices []int) (*Set, error) {
 	// In-memory samples keep their source (their entries hold the
 	// source's indices); probed shapes follow their samples.
-	out := &Set{specs: s.specs, load: s.load}
+	out := &Set{specs: s.specs, load: s.load, stacks: s.stacks}
 	for _, i := range indices {
 		if i < 0 || i >= len(s.samples) {
 			return nil, fmt.Errorf("sample index %d out of range [0, %d)", i, len(s.samples))
