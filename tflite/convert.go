@@ -262,16 +262,31 @@ func (c *converter) inputs() error {
 }
 
 // wantsNHWC reports whether a rank-4 quantized input is read by spatial
-// (NCHW) operators, looking through its DequantizeLinear.
+// (NCHW) operators, looking through its DequantizeLinear and through
+// requantizations (DequantizeLinear then QuantizeLinear with other
+// qparams: a uint8 input, `io: uint8`, is requantized to int8 before the
+// convolution reads it).
 func (c *converter) wantsNHWC(qout string) bool {
-	for _, dq := range c.consumers[qout] {
-		for _, n := range c.consumers[dq.Output[0]] {
-			if spatialOps[n.GetOpType()] {
-				return true
+	seen := map[string]bool{}
+	var reads func(q string) bool
+	reads = func(q string) bool {
+		if seen[q] {
+			return false
+		}
+		seen[q] = true
+		for _, dq := range c.consumers[q] {
+			for _, n := range c.consumers[dq.Output[0]] {
+				if spatialOps[n.GetOpType()] {
+					return true
+				}
+				if n.GetOpType() == "QuantizeLinear" && reads(n.Output[0]) {
+					return true
+				}
 			}
 		}
+		return false
 	}
-	return false
+	return reads(qout)
 }
 
 // spatialOps read rank-4 tensors as NCHW.
