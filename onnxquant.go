@@ -76,6 +76,10 @@ type Options struct {
 	// Progress is called with 0 when calibration starts and after each
 	// sample.
 	Progress func(done, total int)
+	// ShapeProgress is called the same way while a model with dynamic
+	// inputs is sized by running the samples (the bind-shapes stage, which
+	// takes seconds on large models); models with static inputs skip it.
+	ShapeProgress func(done, total int)
 	// StageProgress is called with 0 done before the first stage of the
 	// pipeline and after each stage, with its name.
 	StageProgress func(stage string, done, total int)
@@ -330,6 +334,7 @@ func newQuantizer(opts Options) (*ethosu.Quantizer, string, string, error) {
 	q.DumpAfter = opts.DumpAfter
 	q.Log = opts.Log
 	q.Progress = opts.Progress
+	q.ShapeProgress = opts.ShapeProgress
 	q.Accuracy = opts.Accuracy
 	q.Stages = opts.StageProgress
 	return q, scheme, digest, nil

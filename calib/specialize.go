@@ -40,6 +40,13 @@ type shapeProfile struct {
 
 func (p *shapeProfile) Enter(string) {}
 
+// DoesNotRetain: Value copies the shapes and Shape results it keeps, so
+// the interpreter may reuse the memory of dead values while the samples
+// are profiled, as it does while they are calibrated.
+func (p *shapeProfile) DoesNotRetain() {}
+
+var _ interp.NonRetaining = (*shapeProfile)(nil)
+
 func (p *shapeProfile) Value(module string, v *lower.Value, t *tensor.Dense) {
 	m := p.seen[module]
 	if m == nil {
@@ -133,13 +140,16 @@ func declaredShapes(gm *lower.GraphModule) map[string][]int64 {
 }
 
 // profileShapes runs every sample through the float model and records the
-// shapes it sees.
-func profileShapes(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set) (*shapeProfile, error) {
+// shapes it sees, telling progress (when set) as calibration does.
+func profileShapes(ctx context.Context, gm *lower.GraphModule, samples *dataset.Set, progress func(done, total int)) (*shapeProfile, error) {
 	it, err := interp.New(gm, interp.Options{Workers: 1})
 	if err != nil {
 		return nil, err
 	}
 	prof := &shapeProfile{seen: map[string]map[string][]int{}, shapeOf: map[string]map[string][]int64{}}
+	if progress != nil {
+		progress(0, samples.Len())
+	}
 	for i := 0; i < samples.Len(); i++ {
 		s, err := samples.Load(i)
 		if err != nil {
@@ -147,6 +157,9 @@ func profileShapes(ctx context.Context, gm *lower.GraphModule, samples *dataset.
 		}
 		if _, err := it.Run(ctx, s.Inputs, prof); err != nil {
 			return nil, fmt.Errorf("sample %q: %w", s.Name, err)
+		}
+		if progress != nil {
+			progress(i+1, samples.Len())
 		}
 	}
 	return prof, nil
@@ -247,7 +260,7 @@ type Specialization struct {
 // branches that no shape can take are not code paths the data must cover.
 // The quantizer runs the same three steps as stages of its own table.
 func Specialize(ctx context.Context, gm *lower.GraphModule, samples sample.Source) (*Specialization, error) {
-	sp, err := BindShapes(ctx, gm, samples)
+	sp, err := BindShapes(ctx, gm, samples, Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +277,11 @@ func Specialize(ctx context.Context, gm *lower.GraphModule, samples sample.Sourc
 // for dynamic inputs, from running the samples, and replaces the Shape
 // nodes inference could not evaluate by the result every execution agreed
 // on.
-func BindShapes(ctx context.Context, gm *lower.GraphModule, samples sample.Source) (*Specialization, error) {
+//
+// Running the samples is a counted phase: opts.Progress, when set, is
+// called with 0 done when they start and after each one (opts.Workers is
+// not used: the executions run one after the other).
+func BindShapes(ctx context.Context, gm *lower.GraphModule, samples sample.Source, opts Options) (*Specialization, error) {
 	sp := &Specialization{shapes: declaredShapes(gm)}
 	if !staticInputs(gm) {
 		set, err := dataset.Of(samples, dataset.InputSpecs(gm))
@@ -274,7 +291,7 @@ func BindShapes(ctx context.Context, gm *lower.GraphModule, samples sample.Sourc
 		if set == nil {
 			return nil, errors.New("sizing tensors from the calibration data: the model has dynamic inputs and no samples were given")
 		}
-		prof, err := profileShapes(ctx, gm, set)
+		prof, err := profileShapes(ctx, gm, set, opts.Progress)
 		if err != nil {
 			return nil, fmt.Errorf("sizing tensors from the calibration data: %w", err)
 		}

@@ -21,6 +21,9 @@ type Quantizer struct {
 	Workers int
 	// Progress receives calibration progress.
 	Progress func(done, total int)
+	// ShapeProgress receives the progress of sizing a model with dynamic
+	// inputs from the samples (the bind-shapes stage).
+	ShapeProgress func(done, total int)
 	// Stages receives progress across the pipeline's stages.
 	Stages func(stage string, done, total int)
 	// Log receives one line per stage and transform pass (the --verbose
@@ -85,7 +88,7 @@ func (q *Quantizer) Configs() *qpass.ConfigSet { return &q.configs }
 // before any work.
 func (q *Quantizer) session(gm *lower.GraphModule, samples sample.Source, isQAT bool) (*quantize.Session, error) {
 	return quantize.NewSession(gm, samples, NewTarget(q.spec), &q.configs, isQAT,
-		quantize.Options{Workers: q.Workers, Progress: q.Progress, Stages: q.Stages, Log: q.Log, DumpAfter: q.DumpAfter, Accuracy: q.Accuracy})
+		quantize.Options{Workers: q.Workers, Progress: q.Progress, ShapeProgress: q.ShapeProgress, Stages: q.Stages, Log: q.Log, DumpAfter: q.DumpAfter, Accuracy: q.Accuracy})
 }
 
 // TransformForAnnotation runs the transform-for-annotation passes on a

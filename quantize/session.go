@@ -73,6 +73,9 @@ type Options struct {
 	Workers int
 	// Progress receives calibration progress.
 	Progress func(done, total int)
+	// ShapeProgress receives the progress of bind-shapes, which runs the
+	// samples through the float model to size a model with dynamic inputs.
+	ShapeProgress func(done, total int)
 	// Stages, when set, is called with 0 done before the first stage and
 	// after each stage that ran, with its name: progress across stages.
 	Stages func(stage string, done, total int)

@@ -47,7 +47,12 @@ func calibrateSplit(ctx context.Context, s *Session) error {
 		opts := calib.Options{Workers: s.Options.Workers}
 		if s.Options.Progress != nil {
 			base := done
-			opts.Progress = func(d, _ int) { s.Options.Progress(base+d, n) }
+			opts.Progress = func(d, _ int) {
+				if d == 0 && base > 0 {
+					return // the second half starts where the first ended
+				}
+				s.Options.Progress(base+d, n)
+			}
 		}
 		if halves[h], err = calib.Observe(ctx, s.Module, sub, s.Requests, opts); err != nil {
 			return err

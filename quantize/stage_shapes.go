@@ -15,7 +15,7 @@ becomes fixed; values inference cannot size take the shape every execution
 saw (see calib.BindShapes).`
 
 func bindShapes(ctx context.Context, s *Session) (err error) {
-	s.Shapes, err = calib.BindShapes(ctx, s.Module, s.Samples)
+	s.Shapes, err = calib.BindShapes(ctx, s.Module, s.Samples, calib.Options{Progress: s.Options.ShapeProgress})
 	return err
 }
 

@@ -112,7 +112,9 @@ func calibrateModel(c *cli.Context) (*calib.Stats, error) {
 		QAT: c.Bool("qat"), InputShapes: shapes, Calib: c.StringSlice("calib"), Workers: c.Int("jobs"), Limits: limits,
 	}
 	if !c.Bool("quiet") {
-		opts.Progress = newProgress(c.App.ErrWriter).counter("calibrate", "samples", nil)
+		p := newProgress(c.App.ErrWriter)
+		opts.Progress = p.counter("calibrate", "samples", nil)
+		opts.ShapeProgress = p.counter("bind-shapes", "samples", nil)
 	}
 	st, res, err := onnxquant.Calibrate(c.Context, path, opts, c.Bool("shard"))
 	if res != nil && !c.Bool("quiet") {

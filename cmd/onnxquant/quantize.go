@@ -119,6 +119,9 @@ type quantizeJob struct {
 	Accuracy quantize.Accuracy
 	Log      func(string)
 	Progress func(done, total int)
+	// ShapeProgress reports bind-shapes' samples (models with dynamic
+	// inputs).
+	ShapeProgress func(done, total int)
 	// StageProgress reports the pipeline's stages.
 	StageProgress func(stage string, done, total int)
 	// EvalProgress reports the --report evaluation's samples.
@@ -234,10 +237,7 @@ func quantizeAction(c *cli.Context) error {
 		}
 	}
 	if !c.Bool("quiet") {
-		p := newProgress(c.App.ErrWriter)
-		job.Progress = p.counter("calibrate", "samples", nil)
-		job.StageProgress = p.stages("quantize")
-		job.EvalProgress = p.counter("eval", "samples", nil)
+		job.reportProgress(newProgress(c.App.ErrWriter))
 	}
 	rep, qerr := quantizeToFile(c.Context, job)
 	if !c.Bool("quiet") {
@@ -330,11 +330,21 @@ func requiredFlags(c *cli.Context, names ...string) error {
 }
 
 // options are the library options of a job.
+// reportProgress shows the run's counted phases on p: bind-shapes (for
+// models with dynamic inputs), calibrate, the quantizer's stages and the
+// --report evaluation.
+func (job *quantizeJob) reportProgress(p *progress) {
+	job.Progress = p.counter("calibrate", "samples", nil)
+	job.ShapeProgress = p.counter("bind-shapes", "samples", nil)
+	job.StageProgress = p.stages("quantize")
+	job.EvalProgress = p.counter("eval", "samples", nil)
+}
+
 func (job quantizeJob) options() onnxquant.Options {
 	return onnxquant.Options{
 		Target: job.Target, Scheme: job.Scheme, SchemeExplicit: job.SchemeSet, ConfigFile: job.Config,
 		QAT: job.QAT, InputShapes: job.InputShapes, Calib: job.Calib, StatsFile: job.Stats,
-		Workers: job.Workers, Progress: job.Progress, StageProgress: job.StageProgress, Log: job.Log, DumpAfter: job.DumpAfter,
+		Workers: job.Workers, Progress: job.Progress, ShapeProgress: job.ShapeProgress, StageProgress: job.StageProgress, Log: job.Log, DumpAfter: job.DumpAfter,
 		Accuracy: job.Accuracy, Limits: job.Limits,
 	}
 }
