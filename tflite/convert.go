@@ -326,6 +326,9 @@ func staticShape(vi *onnxpb.ValueInfoProto) ([]int64, error) {
 
 func (v *value) tflShape() []int32 {
 	s := v.shape
+	if len(s) == 0 {
+		return []int32{1} // Vela leaves shapeless tensors on the CPU
+	}
 	if v.nhwc {
 		s = []int64{s[0], s[2], s[3], s[1]}
 	}
@@ -760,6 +763,13 @@ func init() {
 		"ReduceMin":         (*converter).reduce,
 		"ReduceMax":         (*converter).reduceMax,
 		"Exp":               (*converter).exp,
+		"Log":               (*converter).exp,
+		"Cast":              (*converter).cast,
+		"Erf":               (*converter).erf,
+		"Gelu":              (*converter).gelu,
+		"Reciprocal":        (*converter).reciprocal,
+		"DepthToSpace":      (*converter).depthToSpace,
+		"SpaceToDepth":      (*converter).depthToSpace,
 		"Pow":               (*converter).pow,
 		"Sqrt":              (*converter).sqrt,
 		"Slice":             (*converter).slice,

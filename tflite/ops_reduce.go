@@ -111,7 +111,7 @@ func (c *converter) reduce(n *onnxpb.NodeProto) error {
 	return nil
 }
 
-// exp maps Exp to EXP (a table on the NPU).
+// exp maps Exp to EXP and Log to LOG (tables on the NPU).
 func (c *converter) exp(n *onnxpb.NodeProto) error {
 	x, err := c.in(n.Input[0])
 	if err != nil {
@@ -121,8 +121,12 @@ func (c *converter) exp(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
+	op := OpExp
+	if n.GetOpType() == "Log" {
+		op = OpLog
+	}
 	out, _ := c.emitOut(t, x.shape, x.nhwc)
-	c.addOp(OpExp, []int{x.tensor}, []int{out}, nil)
+	c.addOp(op, []int{x.tensor}, []int{out}, nil)
 	return nil
 }
 
