@@ -146,6 +146,9 @@ var rewriteCases = map[string]struct {
 	"depth_to_space_crd": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "CRD") }, []int64{1, 8, 3, 3}, -3, 3, 0},
 	"space_to_depth":     {func() *qdqBuilder { return depthToSpaceModel("SpaceToDepth", "") }, []int64{1, 2, 6, 4}, -3, 3, 0},
 	"log_top_db_clip":    {topDBModel, []int64{1, 64}, 0.01, 5, 1},
+	"sqrt":               {sqrtModel, []int64{1, 64}, 0, 6, 1},
+	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0},
+	"neg":                {negModel, []int64{1, 16}, -3, 3, 0},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
 	// aborts on unless pot_scale_int16 is false (as TFLite's converter
 	// writes 16x8 models).
@@ -266,5 +269,36 @@ func addInt16BroadcastModel() *qdqBuilder {
 	c := b.weight("c", i16, []int64{1, 1, 64}, seq(64, func(i int) int64 { return int64(i * 100) }), []float32{1.0 / 4096}, 0)
 	b.node("Add", "add", []string{c, x}, []string{"a"})
 	b.output("a", "y", i16, 1.0/4096, 0)
+	return b
+}
+
+// sqrtModel is a lone Sqrt of x in [0, 5.1] (a magnitude).
+func sqrtModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.02, -128, 1, 64)
+	b.node("Sqrt", "sqrt", []string{x}, []string{"s"})
+	b.output("s", "y", i8, 2.26/255, -128)
+	return b
+}
+
+// sliceBackwardsModel reverses elements 1..8 of the last axis (how reflect
+// padding is decomposed: Slice with step -1).
+func sliceBackwardsModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 2, 10)
+	b.init("starts", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, 8))
+	b.init("ends", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, 0))
+	b.init("axes", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, -1))
+	b.init("steps", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, -1))
+	b.node("Slice", "rev", []string{x, "starts", "ends", "axes", "steps"}, []string{"r"})
+	b.output("r", "y", i8, 0.05, 0)
+	return b
+}
+
+func negModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 3, 1, 16)
+	b.node("Neg", "neg", []string{x}, []string{"n"})
+	b.output("n", "y", i8, 0.05, -3)
 	return b
 }

@@ -23,6 +23,7 @@ func exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "TFLite `FILE` to write", Required: true},
 			&cli.StringFlag{Name: "target", Usage: "Ethos-U `TARGET` whose rules the model is checked against (default: the one the model records, else ethos-u55-128)"},
 			&cli.StringFlag{Name: "branch", Usage: "export only this branch of a data-dependent If (`PATH` as `inspect` lists it, e.g. If_0.then_branch)"},
+			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix a dynamic input `NAME=D,D,...` to a static shape (one branch of a model whose paths take different sizes); repeatable"},
 			&cli.BoolFlag{Name: "float-io", Usage: "verification copy with float32 inputs and outputs (QUANTIZE in, DEQUANTIZE out); not for deployment"},
 		},
 		Action: func(c *cli.Context) error {
@@ -30,7 +31,11 @@ func exportCommand() *cli.Command {
 				return err
 			}
 			in, out := c.Args().First(), c.String("output")
-			opts := tflite.ExportOptions{Target: c.String("target"), FloatIO: c.Bool("float-io")}
+			shapes, err := parseInputShapes(c.StringSlice("input-shape"))
+			if err != nil {
+				return err
+			}
+			opts := tflite.ExportOptions{Target: c.String("target"), FloatIO: c.Bool("float-io"), InputShapes: shapes}
 			if c.IsSet("target") {
 				if _, err := ethosu.NewCompileSpec(opts.Target, "", ""); err != nil {
 					return &usageError{msg: err.Error()}
