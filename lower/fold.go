@@ -103,12 +103,20 @@ func (f *folder) graph(gm *GraphModule) error {
 			}
 			continue
 		}
-		if n.Target.OpType == "Identity" && n.Inputs[0] != nil && f.consts[n.Inputs[0]] != nil {
+		// An initializer too large to evaluate is bypassed all the same
+		// (exporters share weights between layers through Identity; left
+		// in place, the copy would be quantized as an activation).
+		bigInit := n.Target.OpType == "Identity" && n.Inputs[0] != nil && n.Inputs[0].IsInitializer(ThisGraph) && !n.Inputs[0].Producer.AlsoInput
+		if n.Target.OpType == "Identity" && n.Inputs[0] != nil && (f.consts[n.Inputs[0]] != nil || bigInit) {
 			if isOutput {
-				f.consts[out] = f.consts[n.Inputs[0]]
+				if c := f.consts[n.Inputs[0]]; c != nil {
+					f.consts[out] = c
+				}
 				continue
 			}
-			f.consts[out] = f.consts[n.Inputs[0]]
+			if c := f.consts[n.Inputs[0]]; c != nil {
+				f.consts[out] = c
+			}
 			candidates = append(candidates, n.Inputs[0].Producer)
 			g.ReplaceAllUses(out, n.Inputs[0])
 			g.RemoveNode(n)

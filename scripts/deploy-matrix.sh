@@ -21,7 +21,9 @@ trap 'rm -rf "$work"' EXIT
 bash "$repo/scripts/install-litert.sh"
 go build -o "$work/onnxquant" "$repo/cmd/onnxquant"
 
-# model calibration-folder
+# model calibration-folder[,another...] [extra quantize flags]: Silero's
+# If takes its 16 kHz branch on one folder and its 8 kHz branch on the
+# other, so it needs both (a path no sample takes is an error).
 models=(
 	"mobilenet_v2 imagenet224"
 	"resnet18 imagenet224"
@@ -33,10 +35,10 @@ models=(
 	"yolox_nano yolox416"
 	"ppocr_v3_det ocr_det256x384"
 	"blazeface_front face128_nhwc"
-	"oww_melspectrogram oww_audio1760"
+	"oww_melspectrogram oww_audio1760 --min-sqnr 0"
 	"oww_hey_jarvis oww_emb16x96"
 	"branchy_if_loop branchy"
-	"silero_vad_legacy silero_legacy_16k"
+	"silero_vad_legacy silero_legacy_16k,silero_legacy_8k"
 )
 schemes=(int8 a16w8)
 targets=(ethos-u55-128 ethos-u65-256 ethos-u85-256)
@@ -106,7 +108,12 @@ print("%.1f | %.1f%% | %s" % (min(sq), 100 * within / n, "%d/%d" % (agree, cls) 
 
 rows=()
 for entry in "${models[@]}"; do
-	read -r model calib <<<"$entry"
+	read -r model calib extra <<<"$entry"
+	calibs=()
+	IFS=, read -ra cdirs <<<"$calib"
+	for cdir in "${cdirs[@]}"; do calibs+=("$corpus/calib/$cdir"); done
+	label_extra=""
+	[[ -n "$extra" ]] && label_extra=" ($extra)"
 	if [[ -n "${DEPLOY_MODELS:-}" && " $DEPLOY_MODELS " != *" $model "* ]]; then
 		continue
 	fi
@@ -116,7 +123,8 @@ for entry in "${models[@]}"; do
 			q="$work/$tag.onnx"
 			tfl="$work/$tag.tflite"
 			echo "deploy-matrix: $tag" >&2
-			if ! "$work/onnxquant" quantize "$corpus/models/$model.onnx" --calib "$corpus/calib/$calib" \
+			# shellcheck disable=SC2086
+			if ! "$work/onnxquant" quantize "$corpus/models/$model.onnx" --calib "${calibs[@]}" $extra \
 				--scheme "$scheme" --target "$target" -o "$q" -q 2>"$work/err"; then
 				rows+=("| $model | $scheme | $target | quantize refused: $(why "$work/err") | | | | | |")
 				continue
@@ -127,7 +135,15 @@ for entry in "${models[@]}"; do
 				if grep -q 'export each If branch' "$work/err"; then
 					for branch in If_0.then_branch If_0.else_branch; do
 						btfl="$work/${tag}_${branch//./_}.tflite"
-						if "$work/onnxquant" export "$q" --target "$target" --branch "$branch" -o "$btfl" >/dev/null 2>"$work/err"; then
+						# Silero's input length differs between its paths
+						# (512 samples at 16 kHz, 256 at 8 kHz): each branch
+						# is exported at its own.
+						bargs=()
+						case "$model:$branch" in
+						silero_vad_legacy:If_0.then_branch) bargs=(--input-shape input=1,512) ;;
+						silero_vad_legacy:If_0.else_branch) bargs=(--input-shape input=1,256) ;;
+						esac
+						if "$work/onnxquant" export "$q" --target "$target" --branch "$branch" "${bargs[@]}" -o "$btfl" >/dev/null 2>"$work/err"; then
 							velarow "$btfl" "$target" "$model --branch $branch | $scheme | $target"
 						else
 							rows+=("| $model --branch $branch | $scheme | $target | export refused: $(why "$work/err") | | | | | |")
@@ -136,8 +152,8 @@ for entry in "${models[@]}"; do
 				fi
 				continue
 			fi
-			velarow "$tfl" "$target" "$model | $scheme | $target"
-			numerics "$q" "$tfl" "$target" "$corpus/calib/$calib" "$model | $scheme | $target"
+			velarow "$tfl" "$target" "$model$label_extra | $scheme | $target"
+			numerics "$q" "$tfl" "$target" "${calibs[0]}" "$model$label_extra | $scheme | $target"
 		done
 	done
 done

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/tflite"
 )
 
@@ -510,5 +511,60 @@ func TestExportArmNN(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExportTargetDefaultsToTheRecordedOne: without --target, export uses
+// the target the model's provenance records (as check does), and for a
+// model that records none, ethos-u55-128 with a note.
+func TestExportTargetDefaultsToTheRecordedOne(t *testing.T) {
+	dir := t.TempDir()
+	q := filepath.Join(dir, "q.onnx")
+	if r := onnxquant(t, "quantize", repo("models", "tinynet.onnx"), "--calib", repo("models", "tinynet_calib"), "--target", "ethos-u85-256", "-o", q, "-q"); r.code != 0 {
+		t.Fatalf("quantize: exit %d\n%s", r.code, r.stderr)
+	}
+	exportTarget := func(model string) (string, result) {
+		t.Helper()
+		out := filepath.Join(dir, "m.tflite")
+		os.Remove(out)
+		r := onnxquant(t, "export", model, "-o", out)
+		if r.code != 0 {
+			t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := tflite.Read(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, md := range f.Model.Metadata {
+			if md.Name == tflite.MetadataName {
+				var info tflite.ExportInfo
+				if err := json.Unmarshal(md.Data, &info); err != nil {
+					t.Fatal(err)
+				}
+				return info.Target, r
+			}
+		}
+		t.Fatal("no export metadata")
+		return "", r
+	}
+	if got, r := exportTarget(q); got != "ethos-u85-256" || !strings.Contains(r.stdout, "TFLite for ethos-u85-256") || strings.Contains(r.stderr, "note:") {
+		t.Errorf("recorded target: exported for %q\nstdout %s\nstderr %s", got, r.stdout, r.stderr)
+	}
+	// The same model without its provenance.
+	m, err := onnxio.Load(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Proto.MetadataProps = nil
+	bare := filepath.Join(dir, "bare.onnx")
+	if err := m.Save(bare, onnxio.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, r := exportTarget(bare); got != "ethos-u55-128" || !strings.Contains(r.stderr, "records no target") || !strings.Contains(r.stderr, "exporting for ethos-u55-128") {
+		t.Errorf("no recorded target: exported for %q\nstderr %s", got, r.stderr)
 	}
 }

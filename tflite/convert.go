@@ -21,6 +21,10 @@ type ExportOptions struct {
 	// each input, a DEQUANTIZE before each output): a verification copy for
 	// interpreters that only take float, never for deployment.
 	FloatIO bool
+	// InputShapes fixes dynamic input sizes (a model whose paths take
+	// inputs of different sizes keeps them dynamic; one exported branch
+	// runs at one size). Static sizes must agree.
+	InputShapes map[string][]int64
 }
 
 // MetadataName names the Model.metadata entry the exporter writes: JSON
@@ -218,12 +222,21 @@ var errSkipped = errors.New("skipped")
 // inputs makes one TFLite input per float graph input, quantized with the
 // QuantizeLinear that follows it.
 func (c *converter) inputs() error {
+	for name := range c.opts.InputShapes {
+		found := false
+		for _, vi := range c.g.Input {
+			found = found || vi.GetName() == name
+		}
+		if !found {
+			return fmt.Errorf("an input shape is given for %q, which is not an input of the model", name)
+		}
+	}
 	for _, vi := range c.g.Input {
 		name := vi.GetName()
 		if _, isConst := c.consts[name]; isConst {
 			continue
 		}
-		shape, err := staticShape(vi)
+		shape, err := staticShape(vi, c.opts.InputShapes[name])
 		if err != nil {
 			return fmt.Errorf("input %q: %w", name, err)
 		}
@@ -320,19 +333,34 @@ func (c *converter) outputs() error {
 	return nil
 }
 
-func staticShape(vi *onnxpb.ValueInfoProto) ([]int64, error) {
+func staticShape(vi *onnxpb.ValueInfoProto, fixed []int64) ([]int64, error) {
 	tt := vi.GetType().GetTensorType()
 	if tt == nil || tt.GetShape() == nil {
+		if fixed != nil {
+			return fixed, nil
+		}
 		return nil, errors.New("no static shape in the model")
 	}
+	dims := tt.GetShape().GetDim()
+	if fixed != nil {
+		if len(fixed) != len(dims) {
+			return nil, fmt.Errorf("the given shape %v has rank %d; the model's input has rank %d", fixed, len(fixed), len(dims))
+		}
+		for i, d := range dims {
+			if d.GetDimParam() == "" && d.GetDimValue() > 0 && d.GetDimValue() != fixed[i] {
+				return nil, fmt.Errorf("the given shape %v: dimension %d is %d in the model", fixed, i, d.GetDimValue())
+			}
+		}
+		return fixed, nil
+	}
 	var shape []int64
-	for i, d := range tt.GetShape().GetDim() {
+	for i, d := range dims {
 		if d.GetDimParam() != "" || d.GetDimValue() <= 0 {
 			if i == 0 && d.GetDimParam() != "" {
 				shape = append(shape, 1) // a symbolic batch runs one sample at a time on the NPU
 				continue
 			}
-			return nil, fmt.Errorf("dimension %d is dynamic (%q): TFLite for Vela needs static shapes", i, d.GetDimParam())
+			return nil, fmt.Errorf("dimension %d is dynamic (%q): TFLite for Vela needs static shapes (give --input-shape)", i, d.GetDimParam())
 		}
 		shape = append(shape, d.GetDimValue())
 	}
@@ -341,6 +369,9 @@ func staticShape(vi *onnxpb.ValueInfoProto) ([]int64, error) {
 
 func (v *value) tflShape() []int32 {
 	s := v.shape
+	if len(s) == 0 {
+		return []int32{1} // Vela leaves shapeless tensors on the CPU
+	}
 	if v.nhwc {
 		s = []int64{s[0], s[2], s[3], s[1]}
 	}
@@ -775,6 +806,14 @@ func init() {
 		"ReduceMin":         (*converter).reduce,
 		"ReduceMax":         (*converter).reduceMax,
 		"Exp":               (*converter).exp,
+		"Log":               (*converter).exp,
+		"Cast":              (*converter).cast,
+		"Neg":               (*converter).neg,
+		"Erf":               (*converter).erf,
+		"Gelu":              (*converter).gelu,
+		"Reciprocal":        (*converter).reciprocal,
+		"DepthToSpace":      (*converter).depthToSpace,
+		"SpaceToDepth":      (*converter).depthToSpace,
 		"Pow":               (*converter).pow,
 		"Sqrt":              (*converter).sqrt,
 		"Slice":             (*converter).slice,

@@ -51,6 +51,18 @@ func geometry(n *onnxpb.NodeProto, h, w, kh, kw int64, pool bool) ([2]spatial, e
 	strides := attrInts(n, "strides", []int64{1, 1})
 	dil := attrInts(n, "dilations", []int64{1, 1})
 	pads := attrInts(n, "pads", []int64{0, 0, 0, 0})
+	// A 1-D kernel (h = kh = 1) is the 2-D one with a trivial H axis.
+	if h == 1 && kh == 1 {
+		if len(strides) == 1 {
+			strides = []int64{1, strides[0]}
+		}
+		if len(dil) == 1 {
+			dil = []int64{1, dil[0]}
+		}
+		if len(pads) == 2 {
+			pads = []int64{0, pads[0], 0, pads[1]}
+		}
+	}
 	if len(strides) != 2 || len(dil) != 2 || len(pads) != 4 {
 		return [2]spatial{}, fmt.Errorf("only 2-D kernels are exported (strides %v, dilations %v, pads %v)", strides, dil, pads)
 	}
@@ -114,18 +126,32 @@ func (c *converter) padding(n *onnxpb.NodeProto, x *value, ax [2]spatial, padVal
 }
 
 // conv maps Conv to CONV_2D (group 1) or DEPTHWISE_CONV_2D (one group per
-// input channel), with OHWI or [1, kh, kw, C·M] int8 weights.
+// input channel), with OHWI or [1, kh, kw, C·M] int8 weights. Other groups
+// become a SPLIT of the input channels, one CONV_2D per group and a
+// CONCATENATION of their outputs (the groups share the output qparams, so
+// the concatenation copies bytes). A 1-D Conv over [N, C, L] runs as the 2-D
+// one over [N, 1, L, C] (NHWC with H = 1), between RESHAPE/TRANSPOSE back to
+// the ONNX order, which is what the tensors after it keep.
 func (c *converter) conv(n *onnxpb.NodeProto) error {
 	x, err := c.in(n.Input[0])
 	if err != nil {
 		return err
 	}
-	if len(x.shape) != 4 || !x.nhwc {
-		return fmt.Errorf("only 2-D convolutions over NCHW inputs are exported (input shape %v)", x.shape)
-	}
 	w, err := c.constOf(n.Input[1])
 	if err != nil {
 		return fmt.Errorf("weights: %w", err)
+	}
+	oneD := len(x.shape) == 3 && len(w.dims) == 3
+	if oneD {
+		if x, err = c.asRowImage(n, x); err != nil {
+			return err
+		}
+		w2 := *w
+		w2.dims = []int64{w.dims[0], w.dims[1], 1, w.dims[2]}
+		w = &w2
+	}
+	if len(x.shape) != 4 || !x.nhwc {
+		return fmt.Errorf("only 1-D and 2-D convolutions over NCL/NCHW inputs are exported (input shape %v)", x.shape)
 	}
 	if len(w.dims) != 4 || w.dtype != Int8 {
 		return fmt.Errorf("weights %q: want 4-D int8, have %v %s", w.name, w.dims, w.dtype)
@@ -136,11 +162,8 @@ func (c *converter) conv(n *onnxpb.NodeProto) error {
 	group := attrInt(n, "group", 1)
 	cin, cout, kh, kw := x.shape[1], w.dims[0], w.dims[2], w.dims[3]
 	depthwise := group > 1 && group == cin && w.dims[1] == 1
-	if group != 1 && !depthwise {
-		return fmt.Errorf("%w: grouped convolution with %d groups of %d channels (split it into per-group convolutions before quantizing)", ErrUnsupported, group, w.dims[1])
-	}
-	if !depthwise && w.dims[1] != cin {
-		return fmt.Errorf("weights %v do not match %d input channels", w.dims, cin)
+	if group < 1 || cin%group != 0 || cout%group != 0 || w.dims[1] != cin/group {
+		return fmt.Errorf("weights %v do not match %d input channels in %d groups", w.dims, cin, group)
 	}
 	ax, err := geometry(n, x.shape[2], x.shape[3], kh, kw, false)
 	if err != nil {
@@ -152,18 +175,82 @@ func (c *converter) conv(n *onnxpb.NodeProto) error {
 	}
 	src, pad := c.padding(n, x, ax, nil)
 	in := c.out.Tensors[x.tensor]
+	bias, err := c.biasValues(n, 2, in, w, cout)
+	if err != nil {
+		return err
+	}
+	oshape := []int64{x.shape[0], cout, ax[0].out(), ax[1].out()}
+	var out int
+	if oneD {
+		// The 2-D result in NHWC, turned back into ONNX's [N, C, L] below.
+		v := &value{shape: oshape, nhwc: true}
+		out = c.addTensor(&Tensor{Name: n.GetName() + "_as_2d", Type: t.typ, Shape: v.tflShape(), Quant: t.qnt})
+	} else {
+		out, _ = c.emitOut(t, oshape, true)
+	}
+	switch {
+	case depthwise || group == 1:
+		wt := c.convWeights(w, 0, cout, depthwise)
+		bt := c.constTensor(bias.name, bias.typ, []int32{int32(cout)}, bias.vals, bias.quant)
+		c.convOp(src, wt, bt, out, pad, ax, t.act, depthwise, cout/cin)
+	default:
+		// Grouped: split the (padded) input channels, one CONV_2D per
+		// group into the output qparams, concatenate along channels.
+		g := int(group)
+		srcT := c.out.Tensors[src]
+		parts := make([]int, g)
+		outs := make([]int, g)
+		ci, co := cin/group, cout/group
+		for i := range parts {
+			shape := append([]int32(nil), srcT.Shape...)
+			shape[3] = int32(ci)
+			parts[i] = c.addTensor(&Tensor{Name: fmt.Sprintf("%s_group%d_in", n.GetName(), i), Type: srcT.Type, Shape: shape, Quant: srcT.Quant})
+			oshape := append([]int32(nil), c.out.Tensors[out].Shape...)
+			oshape[3] = int32(co)
+			outs[i] = c.addTensor(&Tensor{Name: fmt.Sprintf("%s_group%d_out", n.GetName(), i), Type: t.typ, Shape: oshape, Quant: t.qnt})
+		}
+		at := c.int32Const(n.GetName()+"_split_axis", []int32{}, []int64{3})
+		c.addOp(OpSplit, []int{at, src}, parts, newOptions(OptSplit, int64(g)))
+		for i := range parts {
+			lo, hi := int64(i)*co, int64(i+1)*co
+			wt := c.convWeights(w, lo, hi, false)
+			bq := bias.quant
+			if len(bq.Scale) > 1 {
+				bq = &Quant{Scale: bq.Scale[lo:hi], ZeroPoint: bq.ZeroPoint[lo:hi]}
+			}
+			bt := c.constTensor(fmt.Sprintf("%s_group%d", bias.name, i), bias.typ, []int32{int32(co)}, bias.vals[lo:hi], bq)
+			c.convOp(parts[i], wt, bt, outs[i], pad, ax, t.act, false, 1)
+		}
+		c.addOp(OpConcatenation, outs, []int{out}, newOptions(OptConcatenation, 3, 0))
+	}
+	if oneD {
+		c.fromRowImage(n, out, t, []int64{x.shape[0], cout, ax[1].out()})
+	}
+	return nil
+}
 
-	// Weights: CONV_2D OHWI (per-channel axis 0), DEPTHWISE [1,kh,kw,O]
-	// (axis 3).
-	wv := make([]int64, len(w.vals))
-	var wshape []int32
-	var qaxis int32
-	ci := w.dims[1]
+// convOp emits CONV_2D or DEPTHWISE_CONV_2D.
+func (c *converter) convOp(src, wt, bt, out int, pad Padding, ax [2]spatial, act Activation, depthwise bool, mult int64) {
+	if depthwise {
+		c.addOp(OpDepthwiseConv2D, []int{src, wt, bt}, []int{out},
+			newOptions(OptDepthwiseConv2D, int64(pad), ax[1].stride, ax[0].stride, mult, int64(act), ax[1].dil, ax[0].dil))
+		return
+	}
+	c.addOp(OpConv2D, []int{src, wt, bt}, []int{out},
+		newOptions(OptConv2D, int64(pad), ax[1].stride, ax[0].stride, int64(act), ax[1].dil, ax[0].dil))
+}
+
+// convWeights lays out output channels [lo, hi) of an OIHW weight as
+// CONV_2D's OHWI (per-channel axis 0) or DEPTHWISE's [1, kh, kw, O] (axis 3).
+func (c *converter) convWeights(w *qconst, lo, hi int64, depthwise bool) int {
+	ci, kh, kw := w.dims[1], w.dims[2], w.dims[3]
+	cout := hi - lo
+	wv := make([]int64, cout*ci*kh*kw)
 	for o := int64(0); o < cout; o++ {
 		for i := int64(0); i < ci; i++ {
 			for y := int64(0); y < kh; y++ {
 				for xx := int64(0); xx < kw; xx++ {
-					v := w.vals[((o*ci+i)*kh+y)*kw+xx]
+					v := w.vals[(((lo+o)*ci+i)*kh+y)*kw+xx]
 					if depthwise {
 						wv[(y*kw+xx)*cout+o] = v
 					} else {
@@ -173,30 +260,60 @@ func (c *converter) conv(n *onnxpb.NodeProto) error {
 			}
 		}
 	}
+	wshape, qaxis := []int32{int32(cout), int32(kh), int32(kw), int32(ci)}, int32(0)
 	if depthwise {
 		wshape, qaxis = []int32{1, int32(kh), int32(kw), int32(cout)}, 3
-	} else {
-		wshape = []int32{int32(cout), int32(kh), int32(kw), int32(ci)}
 	}
 	wq := &Quant{Scale: w.scale, ZeroPoint: make([]int64, len(w.scale))}
 	if len(w.scale) > 1 {
-		wq.Axis = qaxis
+		wq = &Quant{Scale: w.scale[lo:hi], ZeroPoint: make([]int64, cout), Axis: qaxis}
 	}
-	wt := c.constTensor(w.name, Int8, wshape, wv, wq)
-	bt, err := c.bias(n, 2, in, w, cout)
-	if err != nil {
-		return err
+	name := w.name
+	if cout != w.dims[0] {
+		name = fmt.Sprintf("%s_%d_%d", w.name, lo, hi)
 	}
-	oshape := []int64{x.shape[0], cout, ax[0].out(), ax[1].out()}
-	out, _ := c.emitOut(t, oshape, true)
-	if depthwise {
-		c.addOp(OpDepthwiseConv2D, []int{src, wt, bt}, []int{out},
-			newOptions(OptDepthwiseConv2D, int64(pad), ax[1].stride, ax[0].stride, cout/cin, int64(t.act), ax[1].dil, ax[0].dil))
-	} else {
-		c.addOp(OpConv2D, []int{src, wt, bt}, []int{out},
-			newOptions(OptConv2D, int64(pad), ax[1].stride, ax[0].stride, int64(t.act), ax[1].dil, ax[0].dil))
+	return c.constTensor(name, Int8, wshape, wv, wq)
+}
+
+// asRowImage views a rank-3 [N, C, L] activation (ONNX order) as the NHWC
+// tensor [N, 1, L, C] of a 2-D convolution: a RESHAPE when C or L is 1
+// (the order is the same), else a TRANSPOSE. The value it returns has the
+// NCHW shape [N, C, 1, L].
+func (c *converter) asRowImage(n *onnxpb.NodeProto, x *value) (*value, error) {
+	if x.nhwc || x.flatOrder != nil {
+		return nil, fmt.Errorf("1-D convolution input %v in an unexpected layout", x.shape)
 	}
-	return nil
+	nb, ch, l := x.shape[0], x.shape[1], x.shape[2]
+	src := c.out.Tensors[x.tensor]
+	v := &value{shape: []int64{nb, ch, 1, l}, nhwc: true}
+	from := x.tensor
+	if ch != 1 && l != 1 {
+		tr := c.addTensor(&Tensor{Name: n.GetName() + "_nlc", Type: src.Type, Shape: []int32{int32(nb), int32(l), int32(ch)}, Quant: src.Quant})
+		pt := c.int32Const(n.GetName()+"_nlc_perm", []int32{3}, []int64{0, 2, 1})
+		c.addOp(OpTranspose, []int{from, pt}, []int{tr}, newOptions(OptTranspose))
+		from = tr
+	}
+	v.tensor = c.addTensor(&Tensor{Name: n.GetName() + "_row_image", Type: src.Type, Shape: v.tflShape(), Quant: src.Quant})
+	c.addOp(OpReshape, []int{from, c.int32Const(n.GetName()+"_row_shape", []int32{4}, []int64{nb, 1, l, ch})}, []int{v.tensor},
+		&Options{Type: OptReshape, Vectors: map[int][]int32{0: v.tflShape()}})
+	return v, nil
+}
+
+// fromRowImage turns a 1-D convolution's NHWC result [N, 1, L, C] back into
+// ONNX's [N, C, L] as the node's output.
+func (c *converter) fromRowImage(n *onnxpb.NodeProto, src int, t *outTarget, oshape []int64) {
+	nb, ch, l := oshape[0], oshape[1], oshape[2]
+	out, _ := c.emitOut(t, oshape, false)
+	if ch == 1 || l == 1 {
+		c.addOp(OpReshape, []int{src, c.int32Const(n.GetName()+"_ncl_shape", []int32{3}, oshape)}, []int{out},
+			&Options{Type: OptReshape, Vectors: map[int][]int32{0: toInt32s(oshape)}})
+		return
+	}
+	mid := c.addTensor(&Tensor{Name: n.GetName() + "_nlc_out", Type: t.typ, Shape: []int32{int32(nb), int32(l), int32(ch)}, Quant: t.qnt})
+	c.addOp(OpReshape, []int{src, c.int32Const(n.GetName()+"_nlc_shape", []int32{3}, []int64{nb, l, ch})}, []int{mid},
+		&Options{Type: OptReshape, Vectors: map[int][]int32{0: {int32(nb), int32(l), int32(ch)}}})
+	pt := c.int32Const(n.GetName()+"_ncl_perm", []int32{3}, []int64{0, 2, 1})
+	c.addOp(OpTranspose, []int{mid, pt}, []int{out}, newOptions(OptTranspose))
 }
 
 // symmetric checks that a weight has zero points 0, as Vela requires.
@@ -213,6 +330,23 @@ func symmetric(w *qconst) error {
 // conv-like operator from input idx of n, or zeros when absent. Its scale
 // must be input scale × weight scale, which is what TFLite assumes.
 func (c *converter) bias(n *onnxpb.NodeProto, idx int, in *Tensor, w *qconst, cout int64) (int, error) {
+	b, err := c.biasValues(n, idx, in, w, cout)
+	if err != nil {
+		return 0, err
+	}
+	return c.constTensor(b.name, b.typ, []int32{int32(cout)}, b.vals, b.quant), nil
+}
+
+// biasData is a conv-like operator's bias before it becomes a tensor.
+type biasData struct {
+	name  string
+	typ   TensorType
+	vals  []int64
+	quant *Quant
+}
+
+// biasValues reads the bias of bias (see there).
+func (c *converter) biasValues(n *onnxpb.NodeProto, idx int, in *Tensor, w *qconst, cout int64) (*biasData, error) {
 	btype := Int32
 	if in.Type == Int16 {
 		btype = Int64
@@ -231,10 +365,10 @@ func (c *converter) bias(n *onnxpb.NodeProto, idx int, in *Tensor, w *qconst, co
 	if idx >= 0 && len(n.Input) > idx && n.Input[idx] != "" {
 		b, err := c.constOf(n.Input[idx])
 		if err != nil {
-			return 0, fmt.Errorf("bias: %w", err)
+			return nil, fmt.Errorf("bias: %w", err)
 		}
 		if int64(len(b.vals)) != cout {
-			return 0, fmt.Errorf("bias %q has %d values for %d output channels", b.name, len(b.vals), cout)
+			return nil, fmt.Errorf("bias %q has %d values for %d output channels", b.name, len(b.vals), cout)
 		}
 		for o := range vals {
 			s := b.scale[0]
@@ -242,7 +376,7 @@ func (c *converter) bias(n *onnxpb.NodeProto, idx int, in *Tensor, w *qconst, co
 				s = b.scale[o]
 			}
 			if d := math.Abs(float64(s)-float64(want[o])) / float64(want[o]); d > 1e-4 {
-				return 0, fmt.Errorf("bias %q channel %d has scale %g; TFLite needs input scale × weight scale = %g", b.name, o, s, want[o])
+				return nil, fmt.Errorf("bias %q channel %d has scale %g; TFLite needs input scale × weight scale = %g", b.name, o, s, want[o])
 			}
 			zp := b.zp[0]
 			if len(b.zp) > 1 {
@@ -258,7 +392,7 @@ func (c *converter) bias(n *onnxpb.NodeProto, idx int, in *Tensor, w *qconst, co
 	if cout == 1 || len(w.scale) == 1 {
 		q.Scale, q.ZeroPoint = want[:1], q.ZeroPoint[:1]
 	}
-	return c.constTensor(name, btype, []int32{int32(cout)}, vals, q), nil
+	return &biasData{name, btype, vals, q}, nil
 }
 
 // fullyConnected emits FULLY_CONNECTED for x · Wᵀ + b, with w already in

@@ -193,9 +193,11 @@ func (c *converter) binary(n *onnxpb.NodeProto) error {
 	out, _ := c.emitOut(t, oshape, nhwc && len(oshape) == 4)
 	switch n.GetOpType() {
 	case "Add":
-		c.addOp(OpAdd, idx[:], []int{out}, newOptions(OptAdd, int64(t.act)))
+		// pot_scale_int16 false: the int16 kernels for any scale (TFLite's
+		// power-of-two-only path has no broadcasting); int8 ignores it.
+		c.addOp(OpAdd, idx[:], []int{out}, newOptions(OptAdd, int64(t.act), 0))
 	case "Sub":
-		c.addOp(OpSub, idx[:], []int{out}, newOptions(OptSub, int64(t.act)))
+		c.addOp(OpSub, idx[:], []int{out}, newOptions(OptSub, int64(t.act), 0))
 	case "Mul":
 		c.addOp(OpMul, idx[:], []int{out}, newOptions(OptMul, int64(t.act)))
 	case "Max":
@@ -208,11 +210,16 @@ func (c *converter) binary(n *onnxpb.NodeProto) error {
 
 // clip maps a Relu or Clip that could not be fused into its producer to
 // RELU, RELU6, RELU_N1_TO_1 or RELU_0_TO_1, or to MAXIMUM/MINIMUM with
-// constants on the output grid for other bounds.
+// constants on the output grid for other bounds. A bound computed by the
+// graph (a top-dB floor: ReduceMax minus a constant) is a MAXIMUM/MINIMUM
+// with that activation, both operands requantized to the output grid.
 func (c *converter) clip(n *onnxpb.NodeProto) error {
 	x, err := c.in(n.Input[0])
 	if err != nil {
 		return err
+	}
+	if n.GetOpType() == "Clip" && (c.computedBound(n, 1) || c.computedBound(n, 2)) {
+		return c.clipComputed(n, x)
 	}
 	t, err := c.target(n.Output[0], false)
 	if err != nil {
@@ -814,5 +821,151 @@ func (c *converter) pad(n *onnxpb.NodeProto) error {
 		}
 	}
 	c.addOp(OpPad, []int{src, pt}, []int{out}, newOptions(OptPad))
+	return nil
+}
+
+// computedBound reports whether Clip input i is an activation.
+func (c *converter) computedBound(n *onnxpb.NodeProto, i int) bool {
+	if len(n.Input) <= i || n.Input[i] == "" {
+		return false
+	}
+	_, ok := c.vals[n.Input[i]]
+	return ok
+}
+
+// clipComputed maps a Clip with a computed bound to MAXIMUM (lower) and
+// MINIMUM (upper) on the output qparams, which Vela wants on both inputs:
+// quantizing is monotonic, so max(Q(x), Q(b)) = Q(max(x, b)).
+func (c *converter) clipComputed(n *onnxpb.NodeProto, x *value) error {
+	t, err := c.target(n.Output[0], false)
+	if err != nil {
+		return err
+	}
+	bound := func(i int) (int, bool, error) {
+		if len(n.Input) <= i || n.Input[i] == "" {
+			return 0, false, nil
+		}
+		if v, ok := c.vals[n.Input[i]]; ok {
+			if len(v.shape) > 0 && Elements(v.tflShape()) != 1 {
+				return 0, false, fmt.Errorf("%w: Clip bound %q is not a scalar", ErrUnsupported, n.Input[i])
+			}
+			idx := v.tensor
+			if !sameQuant(c.out.Tensors[idx].Quant, t.qnt) || c.out.Tensors[idx].Type != t.typ {
+				idx = c.quantizeTo(n, idx, t.qnt, t.typ)
+			}
+			return idx, true, nil
+		}
+		f, err := c.scalarConst(n.Input[i])
+		if err != nil {
+			return 0, false, fmt.Errorf("clip bound %q: %w", n.Input[i], err)
+		}
+		q := clampQ(math.RoundToEven(f/float64(t.qnt.Scale[0]))+float64(t.qnt.ZeroPoint[0]), t.typ)
+		return c.constTensor(fmt.Sprintf("%s_bound_%d", n.GetName(), i), t.typ, []int32{1}, []int64{q}, t.qnt), true, nil
+	}
+	lo, hasLo, err := bound(1)
+	if err != nil {
+		return err
+	}
+	hi, hasHi, err := bound(2)
+	if err != nil {
+		return err
+	}
+	src := x.tensor
+	if !sameQuant(c.out.Tensors[src].Quant, t.qnt) {
+		src = c.quantizeTo(n, src, t.qnt, t.typ)
+	}
+	out, _ := c.emitOut(t, x.shape, x.nhwc)
+	shape := c.out.Tensors[out].Shape
+	switch {
+	case hasLo && hasHi:
+		mid := c.addTensor(&Tensor{Name: n.GetName() + "_lower_bounded", Type: t.typ, Shape: shape, Quant: t.qnt})
+		c.addOp(OpMaximum, []int{src, lo}, []int{mid}, newOptions(OptMaximumMinimum))
+		c.addOp(OpMinimum, []int{mid, hi}, []int{out}, newOptions(OptMaximumMinimum))
+	case hasLo:
+		c.addOp(OpMaximum, []int{src, lo}, []int{out}, newOptions(OptMaximumMinimum))
+	default:
+		c.addOp(OpMinimum, []int{src, hi}, []int{out}, newOptions(OptMaximumMinimum))
+	}
+	return nil
+}
+
+// cast treats a Cast to float of a float tensor (exporters write them
+// around shape arithmetic) as an Identity; other casts have no NPU form.
+func (c *converter) cast(n *onnxpb.NodeProto) error {
+	if to := attrInt(n, "to", 0); to != int64(onnxpb.TensorProto_FLOAT) {
+		return fmt.Errorf("%w: Cast to %s", ErrUnsupported, onnxpb.TensorProto_DataType(to))
+	}
+	return c.identity(n)
+}
+
+// reciprocal has no accurate NPU form on its own: Vela has no DIV on
+// U55/U65 and 1/x through RSQRT and MUL (or EXP of -LOG) loses an int8
+// step's worth of precision many times over across the range a reciprocal
+// spans. The quantizer's softmax and Div patterns are mapped where they
+// occur (SOFTMAX, Sqrt→Reciprocal as RSQRT); a lone one is refused.
+func (c *converter) reciprocal(n *onnxpb.NodeProto) error {
+	return fmt.Errorf("%w: a lone Reciprocal (Vela has no DIV on Ethos-U55/U65, and RSQRT·RSQRT or EXP(-LOG) lose several output steps over the range 1/x spans); "+
+		"keep Reciprocal inside the patterns that map (softmax, Sqrt→Reciprocal) or cut it to the host", ErrUnsupported)
+}
+
+// depthToSpace maps DepthToSpace (DCR and CRD) and SpaceToDepth, which Vela
+// does not run on the NPU, to RESHAPE, one TRANSPOSE and RESHAPE over the
+// NHWC tensor, which it does: with block b, DCR's NHWC input [N,H,W,b·b·C]
+// viewed as [N·H, W, b, b·C] transposed by [0,2,1,3] is the output
+// [N, H·b, W·b, C] in memory order; CRD views it as [N·H, W, C, b, b] and
+// transposes by [0,3,1,4,2]; SpaceToDepth is DCR's inverse, the same
+// transpose of [N·H, b, W, b·C].
+func (c *converter) depthToSpace(n *onnxpb.NodeProto) error {
+	x, err := c.in(n.Input[0])
+	if err != nil {
+		return err
+	}
+	if len(x.shape) != 4 || !x.nhwc {
+		return fmt.Errorf("%w: %s over %v, not an NCHW activation", ErrUnsupported, n.GetOpType(), x.shape)
+	}
+	b := attrInt(n, "blocksize", 0)
+	nb, ch, h, w := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	if b < 1 {
+		return fmt.Errorf("blocksize %d", b)
+	}
+	var view, perm, oshape []int64
+	switch {
+	case n.GetOpType() == "SpaceToDepth":
+		if h%b != 0 || w%b != 0 {
+			return fmt.Errorf("input %v does not divide into blocks of %d", x.shape, b)
+		}
+		view, perm = []int64{nb * h / b, b, w / b, b * ch}, []int64{0, 2, 1, 3}
+		oshape = []int64{nb, ch * b * b, h / b, w / b}
+	case ch%(b*b) != 0:
+		return fmt.Errorf("%d channels do not divide into blocks of %d", ch, b)
+	case attrString(n, "mode", "DCR") == "CRD":
+		view, perm = []int64{nb * h, w, ch / (b * b), b, b}, []int64{0, 3, 1, 4, 2}
+		oshape = []int64{nb, ch / (b * b), h * b, w * b}
+	default:
+		view, perm = []int64{nb * h, w, b, b * ch / (b * b)}, []int64{0, 2, 1, 3}
+		oshape = []int64{nb, ch / (b * b), h * b, w * b}
+	}
+	t, err := c.target(n.Output[0], false)
+	if err != nil {
+		return err
+	}
+	src := c.out.Tensors[x.tensor]
+	reshape := func(from int, shape []int64, q *Quant, typ TensorType) int {
+		to := c.addTensor(&Tensor{Name: fmt.Sprintf("%s_view%d", n.GetName(), len(c.out.Tensors)), Type: typ, Shape: toInt32s(shape), Quant: q})
+		c.addOp(OpReshape, []int{from, c.int32Const(fmt.Sprintf("%s_shape%d", n.GetName(), len(c.out.Tensors)), []int32{int32(len(shape))}, shape)}, []int{to},
+			&Options{Type: OptReshape, Vectors: map[int][]int32{0: toInt32s(shape)}})
+		return to
+	}
+	v := reshape(x.tensor, view, src.Quant, src.Type)
+	tshape := make([]int64, len(view))
+	for i, p := range perm {
+		tshape[i] = view[p]
+	}
+	tr := c.addTensor(&Tensor{Name: n.GetName() + "_transposed", Type: src.Type, Shape: toInt32s(tshape), Quant: src.Quant})
+	c.addOp(OpTranspose, []int{v, c.int32Const(n.GetName()+"_perm", []int32{int32(len(perm))}, perm)}, []int{tr}, newOptions(OptTranspose))
+	if !sameQuant(src.Quant, t.qnt) || src.Type != t.typ {
+		tr = c.quantizeTo(n, tr, t.qnt, t.typ)
+	}
+	c.reshapeTo(n, tr, oshape, true, t)
 	return nil
 }

@@ -111,7 +111,7 @@ func (c *converter) reduce(n *onnxpb.NodeProto) error {
 	return nil
 }
 
-// exp maps Exp to EXP (a table on the NPU).
+// exp maps Exp to EXP and Log to LOG (tables on the NPU).
 func (c *converter) exp(n *onnxpb.NodeProto) error {
 	x, err := c.in(n.Input[0])
 	if err != nil {
@@ -121,8 +121,12 @@ func (c *converter) exp(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
+	op := OpExp
+	if n.GetOpType() == "Log" {
+		op = OpLog
+	}
 	out, _ := c.emitOut(t, x.shape, x.nhwc)
-	c.addOp(OpExp, []int{x.tensor}, []int{out}, nil)
+	c.addOp(op, []int{x.tensor}, []int{out}, nil)
 	return nil
 }
 
@@ -185,7 +189,7 @@ func (c *converter) pow(n *onnxpb.NodeProto) error {
 
 // sqrt maps Sqrt followed by Reciprocal (how LayerNorm and RMSNorm exports
 // divide by a standard deviation) to one RSQRT from the Sqrt's input to the
-// Reciprocal's output qparams. A lone Sqrt has no NPU form.
+// Reciprocal's output qparams. A lone Sqrt is loneSqrt's.
 func (c *converter) sqrt(n *onnxpb.NodeProto) error {
 	x, err := c.in(n.Input[0])
 	if err != nil {
@@ -193,7 +197,7 @@ func (c *converter) sqrt(n *onnxpb.NodeProto) error {
 	}
 	rec := c.followQDQ(n.Output[0], "Reciprocal")
 	if rec == nil {
-		return fmt.Errorf("%w: Sqrt not followed by Reciprocal (Vela has RSQRT, not SQRT)", ErrUnsupported)
+		return c.loneSqrt(n, x)
 	}
 	t, err := c.target(rec.Output[0], false)
 	if err != nil {
@@ -292,6 +296,7 @@ func (c *converter) slice(n *onnxpb.NodeProto) error {
 	for i := range stride {
 		stride[i] = 1
 	}
+	var reversed []int64 // axes sliced backwards
 	for i := range starts {
 		ax := i
 		if axes != nil {
@@ -304,8 +309,27 @@ func (c *converter) slice(n *onnxpb.NodeProto) error {
 		if steps != nil {
 			st = steps[i]
 		}
-		if st <= 0 {
-			return fmt.Errorf("%w: Slice step %d", ErrUnsupported, st)
+		if st == 0 {
+			return fmt.Errorf("Slice step 0")
+		}
+		if st < 0 {
+			// Backwards (how reflect padding is decomposed): the forward
+			// slice of the same elements, then REVERSE_V2 on the axis.
+			if s < 0 {
+				s += d
+			}
+			if e < 0 && e > math.MinInt32 {
+				e += d
+			}
+			s, e = max(0, min(s, d-1)), max(-1, min(e, d-1))
+			k := -st
+			cnt := max(0, (s-e+k-1)/k)
+			begin[ax], end[ax], stride[ax] = s-k*(cnt-1), s+1, k
+			if cnt == 0 {
+				begin[ax], end[ax] = 0, 0
+			}
+			reversed = append(reversed, int64(ax))
+			continue
 		}
 		clampIdx := func(v int64) int64 {
 			if v < 0 {
@@ -335,14 +359,87 @@ func (c *converter) slice(n *onnxpb.NodeProto) error {
 		return err
 	}
 	bt := c.int32Const(n.GetName()+"_begin", []int32{int32(r)}, perm(begin))
-	if unit {
-		st := c.int32Const(n.GetName()+"_size", []int32{int32(r)}, perm(oshape))
-		c.copyLike(n, OpSlice, []int{x.tensor, bt, st}, t, oshape, x.nhwc, newOptions(OptSlice))
+	op, ins, opts := OpSlice, []int{x.tensor, bt, c.int32Const(n.GetName()+"_size", []int32{int32(r)}, perm(oshape))}, newOptions(OptSlice)
+	if !unit {
+		et := c.int32Const(n.GetName()+"_end", []int32{int32(r)}, perm(end))
+		stt := c.int32Const(n.GetName()+"_strides", []int32{int32(r)}, perm(stride))
+		op, ins, opts = OpStridedSlice, []int{x.tensor, bt, et, stt}, newOptions(OptStridedSlice)
+	}
+	if len(reversed) == 0 {
+		c.copyLike(n, op, ins, t, oshape, x.nhwc, opts)
 		return nil
 	}
-	et := c.int32Const(n.GetName()+"_end", []int32{int32(r)}, perm(end))
-	stt := c.int32Const(n.GetName()+"_strides", []int32{int32(r)}, perm(stride))
-	c.copyLike(n, OpStridedSlice, []int{x.tensor, bt, et, stt}, t, oshape, x.nhwc, newOptions(OptStridedSlice))
+	src := c.out.Tensors[x.tensor]
+	v := &value{shape: oshape, nhwc: x.nhwc}
+	mid := c.addTensor(&Tensor{Name: n.GetName() + "_forward", Type: src.Type, Shape: v.tflShape(), Quant: src.Quant})
+	c.addOp(op, ins, []int{mid}, opts)
+	// Reverse one axis at a time. An axis with nothing but size-1 axes
+	// after it (reflect padding's) is a FULLY_CONNECTED over a 2-D view,
+	// with the exchange matrix as weights (127 at scale 1/127, exactly 1;
+	// output on the input's grid: an exact copy), which Vela runs on every
+	// Ethos-U (U55 refuses REVERSE_V2's masks); another axis is a
+	// REVERSE_V2 over a 4-D view (U85).
+	for k, a := range reversed {
+		ta := int(a)
+		if x.nhwc {
+			ta = nhwcAxis(ta)
+		}
+		src := c.out.Tensors[mid]
+		ts := src.Shape
+		d := int64(ts[ta])
+		outer, inner := int64(1), int64(1)
+		for i, dd := range ts {
+			if i < ta {
+				outer *= int64(dd)
+			} else if i > ta {
+				inner *= int64(dd)
+			}
+		}
+		reshape := func(from int, shape []int64, suffix string) int {
+			to := c.addTensor(&Tensor{Name: fmt.Sprintf("%s_%s%d", n.GetName(), suffix, k), Type: src.Type, Shape: toInt32s(shape), Quant: src.Quant})
+			c.addOp(OpReshape, []int{from, c.int32Const(fmt.Sprintf("%s_%s_shape%d", n.GetName(), suffix, k), []int32{int32(len(shape))}, shape)}, []int{to},
+				&Options{Type: OptReshape, Vectors: map[int][]int32{0: toInt32s(shape)}})
+			return to
+		}
+		if inner == 1 {
+			v2 := reshape(mid, []int64{outer, d}, "reverse_rows")
+			wv := make([]int64, d*d)
+			for i := int64(0); i < d; i++ {
+				wv[i*d+d-1-i] = 127
+			}
+			wt := c.constTensor(fmt.Sprintf("%s_exchange%d", n.GetName(), k), Int8, []int32{int32(d), int32(d)}, wv, &Quant{Scale: []float32{1.0 / 127}, ZeroPoint: []int64{0}})
+			btype := Int32
+			if src.Type == Int16 {
+				btype = Int64
+			}
+			bt := c.constTensor(fmt.Sprintf("%s_exchange_bias%d", n.GetName(), k), btype, []int32{int32(d)}, make([]int64, d),
+				&Quant{Scale: []float32{src.Quant.Scale[0] / 127}, ZeroPoint: []int64{0}})
+			rv := c.addTensor(&Tensor{Name: fmt.Sprintf("%s_reversed%d", n.GetName(), k), Type: src.Type, Shape: []int32{int32(outer), int32(d)}, Quant: src.Quant})
+			c.addOp(OpFullyConnected, []int{v2, wt, bt}, []int{rv}, newOptions(OptFullyConnected, 0, 0, 0))
+			mid = reshape(rv, widen(ts), "reverse_back")
+			continue
+		}
+		v4 := reshape(mid, []int64{1, outer, d, inner}, "reverse_view")
+		rv := c.addTensor(&Tensor{Name: fmt.Sprintf("%s_reversed%d", n.GetName(), k), Type: src.Type, Shape: []int32{1, int32(outer), int32(d), int32(inner)}, Quant: src.Quant})
+		c.addOp(OpReverseV2, []int{v4, c.int32Const(fmt.Sprintf("%s_reverse_axis%d", n.GetName(), k), []int32{1}, []int64{2})}, []int{rv}, nil)
+		mid = reshape(rv, widen(ts), "reverse_back")
+	}
+	c.reshapeTo(n, mid, oshape, x.nhwc, t)
+	return nil
+}
+
+// neg maps Neg to NEG.
+func (c *converter) neg(n *onnxpb.NodeProto) error {
+	x, err := c.in(n.Input[0])
+	if err != nil {
+		return err
+	}
+	t, err := c.target(n.Output[0], false)
+	if err != nil {
+		return err
+	}
+	out, _ := c.emitOut(t, x.shape, x.nhwc)
+	c.addOp(OpNeg, []int{x.tensor}, []int{out}, nil)
 	return nil
 }
 
@@ -514,5 +611,51 @@ func (c *converter) split(n *onnxpb.NodeProto) error {
 	for _, r := range requant {
 		c.addOp(OpQuantize, []int{r[0]}, []int{r[1]}, newOptions(OptQuantize))
 	}
+	return nil
+}
+
+// loneSqrt maps an int8 Sqrt (a magnitude, √(re² + im²)) to x·RSQRT(x),
+// computed at 16 bits between two QUANTIZEs: QUANTIZE to int16, RSQRT,
+// MUL, QUANTIZE to the Sqrt's int8 qparams (Vela has no SQRT; it runs all
+// four on the NPU). The intermediate grids follow one rule from the
+// input's and the output's grids: with s the output step, r = 1/√x is kept
+// up to 1/√(4s²) = 1/(2s) (below x = 4s², x·r underestimates √x by at most
+// s/2; x = 0 gives 0), on int16's symmetric grid; x and x·r take int16
+// grids over their int8 ranges. The int16 step of r is then 1/(32767·2s),
+// 0.4% of r at the top of an int8 range: under half an output step. An
+// int16 Sqrt has no such margin (r would need 16384 times its top value's
+// precision) and is refused.
+func (c *converter) loneSqrt(n *onnxpb.NodeProto, x *value) error {
+	t, err := c.target(n.Output[0], false)
+	if err != nil {
+		return err
+	}
+	in := c.out.Tensors[x.tensor]
+	if in.Type != Int8 || t.typ != Int8 {
+		return fmt.Errorf("%w: a lone Sqrt on %s activations (Vela has no SQRT; x·RSQRT(x) is only accurate enough from int8 inputs, computed at 16 bits)", ErrUnsupported, in.Type)
+	}
+	qmin, qmax := typeRange(Int8)
+	sx, zx := float64(in.Quant.Scale[0]), in.Quant.ZeroPoint[0]
+	xmax := float64(qmax-zx) * sx
+	if float64(qmin-zx)*sx < -sx/2 {
+		return fmt.Errorf("%w: Sqrt of an input whose range %g..%g reaches below 0", ErrUnsupported, float64(qmin-zx)*sx, xmax)
+	}
+	so := float64(t.qnt.Scale[0])
+	ymax := float64(qmax-t.qnt.ZeroPoint[0]) * so
+	_, q16 := typeRange(Int16)
+	grid := func(m float64) *Quant {
+		return &Quant{Scale: []float32{float32(m / float64(q16))}, ZeroPoint: []int64{0}}
+	}
+	tensor := func(suffix string, q *Quant) int {
+		return c.addTensor(&Tensor{Name: n.GetName() + suffix, Type: Int16, Shape: in.Shape, Quant: q})
+	}
+	x16 := tensor("_x16", grid(xmax))
+	c.addOp(OpQuantize, []int{x.tensor}, []int{x16}, newOptions(OptQuantize))
+	r := tensor("_rsqrt16", grid(1/(2*so)))
+	c.addOp(OpRsqrt, []int{x16}, []int{r}, nil)
+	y16 := tensor("_sqrt16", grid(math.Max(ymax, math.Sqrt(xmax))))
+	c.addOp(OpMul, []int{x16, r}, []int{y16}, newOptions(OptMul, 0))
+	out, _ := c.emitOut(t, x.shape, x.nhwc)
+	c.addOp(OpQuantize, []int{y16}, []int{out}, newOptions(OptQuantize))
 	return nil
 }

@@ -105,6 +105,8 @@ const (
 	OpWhile                 BuiltinOp = 119
 	OpBatchMatMul           BuiltinOp = 126
 	OpGelu                  BuiltinOp = 150
+	OpNeg                   BuiltinOp = 59
+	OpReverseV2             BuiltinOp = 105
 )
 
 var builtinOpNames = map[BuiltinOp]string{
@@ -119,7 +121,7 @@ var builtinOpNames = map[BuiltinOp]string{
 	OpRsqrt: "RSQRT", OpReduceMax: "REDUCE_MAX", OpPack: "PACK", OpResizeNearestNeighbor: "RESIZE_NEAREST_NEIGHBOR",
 	OpLeakyRelu: "LEAKY_RELU", OpSquaredDifference: "SQUARED_DIFFERENCE", OpAbs: "ABS", OpSplitV: "SPLIT_V",
 	OpQuantize: "QUANTIZE", OpHardSwish: "HARD_SWISH", OpIf: "IF", OpWhile: "WHILE", OpBatchMatMul: "BATCH_MATMUL",
-	OpGelu: "GELU",
+	OpGelu: "GELU", OpNeg: "NEG", OpReverseV2: "REVERSE_V2",
 }
 
 func (op BuiltinOp) String() string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
@@ -20,8 +21,9 @@ func exportCommand() *cli.Command {
 		ArgsUsage: "Q.onnx",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "TFLite `FILE` to write", Required: true},
-			&cli.StringFlag{Name: "target", Value: "ethos-u55-128", Usage: "Ethos-U `TARGET` whose rules the model is checked against"},
+			&cli.StringFlag{Name: "target", Usage: "Ethos-U `TARGET` whose rules the model is checked against (default: the one the model records, else ethos-u55-128)"},
 			&cli.StringFlag{Name: "branch", Usage: "export only this branch of a data-dependent If (`PATH` as `inspect` lists it, e.g. If_0.then_branch)"},
+			&cli.StringSliceFlag{Name: "input-shape", Usage: "fix a dynamic input `NAME=D,D,...` to a static shape (one branch of a model whose paths take different sizes); repeatable"},
 			&cli.BoolFlag{Name: "float-io", Usage: "verification copy with float32 inputs and outputs (QUANTIZE in, DEQUANTIZE out); not for deployment"},
 		},
 		Action: func(c *cli.Context) error {
@@ -29,9 +31,15 @@ func exportCommand() *cli.Command {
 				return err
 			}
 			in, out := c.Args().First(), c.String("output")
-			opts := tflite.ExportOptions{Target: c.String("target"), FloatIO: c.Bool("float-io")}
-			if _, err := ethosu.NewCompileSpec(opts.Target, "", ""); err != nil {
-				return &usageError{msg: err.Error()}
+			shapes, err := parseInputShapes(c.StringSlice("input-shape"))
+			if err != nil {
+				return err
+			}
+			opts := tflite.ExportOptions{Target: c.String("target"), FloatIO: c.Bool("float-io"), InputShapes: shapes}
+			if c.IsSet("target") {
+				if _, err := ethosu.NewCompileSpec(opts.Target, "", ""); err != nil {
+					return &usageError{msg: err.Error()}
+				}
 			}
 			var plan pathPlan
 			plan.write("output", out)
@@ -42,7 +50,7 @@ func exportCommand() *cli.Command {
 			if err := checkOutputDir(out); err != nil {
 				return err
 			}
-			data, err := exportFile(in, c.String("branch"), opts)
+			data, err := exportFile(in, c.String("branch"), &opts, func(note string) { fmt.Fprintln(c.App.ErrWriter, note) })
 			if err != nil {
 				return err
 			}
@@ -59,11 +67,24 @@ func exportCommand() *cli.Command {
 }
 
 // exportFile converts a QDQ ONNX file to TFLite bytes, checked for the
-// target; nothing is written here.
-func exportFile(in, branch string, opts tflite.ExportOptions) ([]byte, error) {
+// target; nothing is written here. Without a target (opts.Target empty) it
+// takes the one the model's provenance records, as `check` does, else
+// defaultTarget with a note, and sets opts.Target to it.
+func exportFile(in, branch string, opts *tflite.ExportOptions, note func(string)) ([]byte, error) {
 	m, err := onnxio.Load(in)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Target == "" {
+		if t := onnxquant.Provenance(m.Proto)[onnxquant.MetaTarget]; t != "" {
+			if _, err := ethosu.NewCompileSpec(t, "", ""); err != nil {
+				return nil, fmt.Errorf("model %q: the target it records: %w (give --target)", in, err)
+			}
+			opts.Target = t
+		} else {
+			opts.Target = defaultTarget
+			note(fmt.Sprintf("note: %s records no target (it was not made by onnxquant); exporting for %s (give --target)", in, opts.Target))
+		}
 	}
 	if branch != "" {
 		if m, err = tflite.SelectBranch(m, branch); err != nil {
@@ -75,7 +96,7 @@ func exportFile(in, branch string, opts tflite.ExportOptions) ([]byte, error) {
 	if err := checkQDQ(m, opts.Target); err != nil {
 		return nil, fmt.Errorf("model %q: %w", in, err)
 	}
-	data, err := exportModel(m, opts)
+	data, err := exportModel(m, *opts)
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", in, err)
 	}
@@ -126,3 +147,7 @@ func checkTFLiteOutput(job quantizeJob) error {
 	}
 	return checkOutputDir(job.TFLite)
 }
+
+// defaultTarget is what export checks for when neither --target nor the
+// model says.
+const defaultTarget = "ethos-u55-128"
