@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // Sample is one set of model inputs.
@@ -33,6 +35,8 @@ type Set struct {
 	shapes []map[string][]int
 	// load gives the arrays of in-memory sample i (FromFunc).
 	load func(i int) (map[string]*tensor.Dense, error)
+	// limits bound every array a sample file may make the set allocate.
+	limits onnxio.Limits
 }
 
 type kind int
@@ -80,7 +84,7 @@ func Open(paths []string, specs []InputSpec) (*Set, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no calibration data given")
 	}
-	set := &Set{specs: specs}
+	set := &Set{specs: specs, limits: onnxio.Limits{}.WithDefaults()}
 	for _, p := range paths {
 		found, err := set.list(p)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -31,6 +32,10 @@ type Options struct {
 	// them. Models whose control flow depends on the input size (Silero's
 	// 8 and 16 kHz paths) need it off.
 	SameShapes bool
+	// Limits bound every array a sample file may make the reader allocate
+	// (zero fields mean onnxio's defaults): a header declaring more than
+	// the tensor budget is refused before its data is read.
+	Limits onnxio.Limits
 }
 
 // Split records a stacked file that OpenSamples split into Count samples.
@@ -46,6 +51,7 @@ func OpenSamples(paths []string, specs []InputSpec, opts Options) (*Set, error) 
 	if err != nil {
 		return nil, err
 	}
+	set.limits = opts.Limits.WithDefaults()
 	if opts.SplitBatches {
 		if err := set.splitStacked(); err != nil {
 			return nil, err
@@ -153,19 +159,34 @@ func (s *Set) stacked(e entry) (int, error) {
 		if len(h.shape) != len(spec.Shape) || (n >= 0 && h.shape[0] != n) {
 			return 1, nil
 		}
+		if h.shape[0] > 1 {
+			one := slices.Clone(h.shape)
+			one[0] = 1
+			if spec.checkHeader(h.dt, one) != nil {
+				return 1, nil // not samples of this input: probe names the mismatch
+			}
+			// Each stacked sample is read on its own, so the budget is
+			// per sample, but the file must hold them all.
+			if _, err := checkPayload(h.shape, h.dt, h.avail, onnxio.Limits{MaxTensorBytes: math.MaxInt64}); err != nil {
+				return 0, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
+			}
+		}
 		n = h.shape[0]
 	}
 	return n, nil
 }
 
-// npyInfoOf reads the header of a .npy file.
+// npyInfoOf reads the header of a .npy file, with avail set to the bytes
+// that follow it.
 func npyInfoOf(path string) (npyInfo, error) {
-	f, _, err := onnxio.OpenRegular(path)
+	f, st, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return npyInfo{}, unwrapPath(err)
 	}
 	defer f.Close()
-	return readNPYInfo(bufio.NewReaderSize(f, 4096))
+	h, err := readNPYInfo(bufio.NewReaderSize(f, 4096))
+	h.avail = st.Size() - h.headerBytes
+	return h, err
 }
 
 func unwrapPath(err error) error {
@@ -178,7 +199,7 @@ func unwrapPath(err error) error {
 
 // readNPYPart reads sample part of a .npy file stacking parts samples
 // along its first axis, reading only that sample's bytes.
-func (s *Set) readNPYPart(path string, part, parts int) (*tensor.Dense, error) {
+func (s *Set) readNPYPart(path, input string, part, parts int) (*tensor.Dense, error) {
 	f, _, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return nil, unwrapPath(err)
@@ -194,11 +215,21 @@ func (s *Set) readNPYPart(path string, part, parts int) (*tensor.Dense, error) {
 	}
 	one := slices.Clone(h.shape)
 	one[0] = 1
-	skip := int64(part) * int64(numElements(one)) * int64(elemSize(h.dt))
+	how := s.npyFor(input)
+	if how.want != nil {
+		if err := how.want(h.dt, one); err != nil {
+			return nil, err
+		}
+	}
+	n, err := checkPayload(one, h.dt, -1, s.limits)
+	if err != nil {
+		return nil, err
+	}
+	skip := int64(part) * int64(n) * int64(elemSize(h.dt))
 	if _, err := f.Seek(skip, io.SeekCurrent); err != nil {
 		return nil, err
 	}
-	return h.decode(f, one, s.float32s)
+	return h.decode(f, one, how)
 }
 
 // probeAll reads the shapes every sample gives each input.
@@ -226,9 +257,9 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 		if err != nil {
 			return fail(s.specs[0].Name, err)
 		}
-		shape := slices.Clone(h.shape)
-		if e.parts > 0 {
-			shape[0] = 1
+		shape, err := s.probeHeader(s.specs[0], h, e.parts > 0)
+		if err != nil {
+			return fail(s.specs[0].Name, err)
 		}
 		return map[string][]int{s.specs[0].Name: shape}, nil
 	case inputFolder:
@@ -241,7 +272,11 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 			if err != nil {
 				return fail(spec.Name, err)
 			}
-			out[spec.Name] = h.shape
+			shape, err := s.probeHeader(spec, h, e.parts > 0)
+			if err != nil {
+				return fail(spec.Name, err)
+			}
+			out[spec.Name] = shape
 		}
 		return out, nil
 	case npzFile:
@@ -258,6 +293,26 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 	return out, nil
 }
 
+// probeHeader checks a .npy header of spec's input against the model,
+// then against the bytes its file holds and the tensor budget, and returns
+// the shape one sample gives the input (batch 1 for a stacked file, whose
+// size stacked checked).
+func (s *Set) probeHeader(spec InputSpec, h npyInfo, stacked bool) ([]int, error) {
+	shape := slices.Clone(h.shape)
+	avail := h.avail
+	if stacked {
+		shape[0] = 1
+		avail = -1
+	}
+	if err := spec.checkHeader(h.dt, shape); err != nil {
+		return nil, err
+	}
+	if _, err := checkPayload(shape, h.dt, avail, s.limits); err != nil {
+		return nil, err
+	}
+	return shape, nil
+}
+
 func (s *Set) probeNPZ(e entry) (map[string][]int, error) {
 	f, st, err := onnxio.OpenRegular(e.path)
 	if err != nil {
@@ -268,7 +323,7 @@ func (s *Set) probeNPZ(e entry) (map[string][]int, error) {
 	if err != nil {
 		return nil, &SampleError{Sample: e.name(), Err: err}
 	}
-	if err := checkNPZMembers(e.path, zr); err != nil {
+	if err := checkNPZMembers(e.path, zr, s.limits); err != nil {
 		return nil, &SampleError{Sample: e.name(), Err: err}
 	}
 	out := map[string][]int{}
@@ -283,6 +338,14 @@ func (s *Set) probeNPZ(e entry) (map[string][]int, error) {
 		}
 		h, err := readNPYInfo(bufio.NewReader(rc))
 		rc.Close()
+		if err == nil {
+			if spec, ok := s.spec(name); ok {
+				err = spec.checkHeader(h.dt, h.shape)
+			}
+		}
+		if err == nil {
+			_, err = checkPayload(h.shape, h.dt, int64(f.UncompressedSize64)-h.headerBytes, s.limits)
+		}
 		if err != nil {
 			return nil, &SampleError{Sample: e.name(), Input: name, Err: err}
 		}
@@ -341,7 +404,7 @@ func (s *Set) readFolderPart(e entry) (map[string]*tensor.Dense, error) {
 			out[name] = nil // Load names it as unknown
 			continue
 		}
-		d, err := s.readNPYPart(filepath.Join(e.path, de.Name()), e.part, e.parts)
+		d, err := s.readNPYPart(filepath.Join(e.path, de.Name()), name, e.part, e.parts)
 		if err != nil {
 			return nil, &SampleError{Sample: e.name(), Input: name, Err: err}
 		}
