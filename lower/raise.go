@@ -66,7 +66,6 @@ func raiseGraph(gm *GraphModule, opts RaiseOptions) (*onnxpb.GraphProto, error) 
 	out := &onnxpb.GraphProto{
 		Name:                   src.Name,
 		DocString:              src.DocString,
-		SparseInitializer:      src.SparseInitializer,
 		QuantizationAnnotation: src.QuantizationAnnotation,
 		MetadataProps:          src.MetadataProps,
 	}
