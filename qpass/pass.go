@@ -57,6 +57,10 @@ type PassContext struct {
 	DumpAfter string
 	// Log receives progress and dumps; nil discards them.
 	Log func(string)
+	// Verify, when set, is run on the graph after every pass; its error
+	// fails the run, naming the pass. Tests set it to a consistency check
+	// such as (*lower.GraphModule).CheckUsersIndex.
+	Verify func(gm *lower.GraphModule) error
 }
 
 // quantized applies ShouldQuantize, treating nil as "everything".
@@ -114,6 +118,11 @@ func RunPasses(gm *lower.GraphModule, passes []Pass, ctx *PassContext) error {
 		ctx.logf("%s: %s (%s)", p.Name, p.Summary(), state)
 		if p.Name == ctx.DumpAfter {
 			ctx.logf("graph after %s:\n%s", p.Name, Dump(gm))
+		}
+		if ctx.Verify != nil {
+			if err := ctx.Verify(gm); err != nil {
+				return &PassError{Pass: p.Name, Err: fmt.Errorf("after the pass: %w", err)}
+			}
 		}
 	}
 	return nil
