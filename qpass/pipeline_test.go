@@ -126,7 +126,7 @@ func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 				}
 				ctx := &qpass.PassContext{TargetOpset: opset, InputShapes: shapes,
 					NeedsDecomposition: qpass.Decompositions{Softmax: true},
-					Verify: (*lower.GraphModule).CheckUsersIndex}
+					Verify:             (*lower.GraphModule).CheckUsersIndex}
 				if err := qpass.RunPasses(gm, qpass.TransformForAnnotationPasses(), ctx); err != nil {
 					t.Fatal(err)
 				}
