@@ -107,6 +107,9 @@ func RunPasses(gm *lower.GraphModule, passes []Pass, ctx *PassContext) error {
 		return fmt.Errorf("dump after %q: no such pass in the pipeline (have %s)", ctx.DumpAfter, passNames(passes))
 	}
 	for _, p := range passes {
+		if err := gm.Interrupted(); err != nil {
+			return err
+		}
 		changed, err := p.Run(gm, ctx)
 		if err != nil {
 			return &PassError{Pass: p.Name, Err: err}
@@ -169,6 +172,9 @@ func eachNode(gm *lower.GraphModule, fn func(n *lower.Node) (bool, error)) (bool
 		changed := false
 		nodes := append([]*lower.Node(nil), g.Nodes...)
 		for _, n := range nodes {
+			if err := g.Module.Interrupted(); err != nil {
+				return changed, err
+			}
 			if n.Op != lower.CallFunction || n.Graph() != g || g.Index(n) < 0 {
 				continue
 			}

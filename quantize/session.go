@@ -144,6 +144,11 @@ func Run(ctx context.Context, s *Session, stages []Stage) (*Result, error) {
 	if s.Options.Stages != nil {
 		s.Options.Stages("", 0, total)
 	}
+	// The loops inside the stages poll the context through the graph, so
+	// an interrupt ends the stage that is running, not only the run.
+	root := s.Module.Root()
+	defer func(prev func() error) { root.Interrupt = prev }(root.Interrupt)
+	root.Interrupt = ctx.Err
 	for _, st := range stages {
 		if st.When != nil && !st.When(s) {
 			continue
