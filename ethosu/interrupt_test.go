@@ -14,6 +14,7 @@ import (
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/dataset"
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/quantize"
@@ -49,7 +50,7 @@ func TestInterruptStopsInsideEachLongStage(t *testing.T) {
 	if err := dataset.WriteNPY(sample, tensor.New(tensor.WithShape(1, 8), tensor.WithBacking([]float32{1, 2, 3, 4, -1, -2, -3, -4}))); err != nil {
 		t.Fatal(err)
 	}
-	m := chainModel(4000)
+	m := testmodel.Chain(4000)
 	run := func(ctx context.Context, stages func(string, int, int), log func(string)) error {
 		gm, err := lower.Lower(proto.Clone(m).(*onnxpb.ModelProto), dir)
 		if err != nil {

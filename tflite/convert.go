@@ -21,6 +21,10 @@ type ExportOptions struct {
 	// each input, a DEQUANTIZE before each output): a verification copy for
 	// interpreters that only take float, never for deployment.
 	FloatIO bool
+	// Interrupt, when set, is polled once per node; its error ends the
+	// export (the CLI passes its context's Err, so Ctrl-C stops a long
+	// export promptly).
+	Interrupt func() error
 }
 
 // MetadataName names the Model.metadata entry the exporter writes: JSON
@@ -182,6 +186,11 @@ func (c *converter) run() error {
 	// A node downstream of a refused one is not reported again.
 	failed := map[string]bool{}
 	for _, n := range c.g.Node {
+		if c.opts.Interrupt != nil {
+			if err := c.opts.Interrupt(); err != nil {
+				return err
+			}
+		}
 		if c.done[n] {
 			continue
 		}
