@@ -41,4 +41,3 @@ func Chain(n int) *onnxpb.ModelProto {
 	return &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}}}
 }
-
