@@ -20,7 +20,7 @@ import (
 // the input shapes they bind are returned (nil for an input whose samples
 // disagree).
 func openCalibration(gm *lower.GraphModule, paths []string, note func(string)) (*dataset.Set, map[string][]int, error) {
-	opts := dataset.Options{SplitBatches: true, SameShapes: len(gm.Submodules) == 0}
+	opts := dataset.Options{SplitBatches: true, SameShapes: len(gm.Submodules) == 0, Limits: gm.Limits}
 	set, err := dataset.OpenSamples(paths, dataset.InputSpecs(gm), opts)
 	if err != nil {
 		return nil, nil, err

@@ -198,7 +198,7 @@ func exposeActivations(gm *lower.GraphModule) int {
 		}
 		for _, v := range n.Outputs {
 			if v != nil && v.Name != "" && v.DType == 1 && !listed[v] {
-				out.Inputs = append(out.Inputs, v)
+				out.SetInputs(append(out.Inputs, v))
 				listed[v] = true
 				added++
 			}

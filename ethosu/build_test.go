@@ -58,6 +58,8 @@ func quantizeGraph(t testing.TB, q *ethosu.Quantizer, m *onnxpb.ModelProto, dir 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every stage and transform pass must leave the users index in step.
+	q.Verify = (*lower.GraphModule).CheckUsersIndex
 	return q.QuantizeWithSubmodules(context.Background(), gm, openSet(t, gm, []string{dir}), false)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/dataset"
+	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 )
@@ -38,7 +39,7 @@ func FuzzCheckQuantize(f *testing.F) {
 	if b, err := os.ReadFile("../models/tinynet.onnx"); err == nil {
 		f.Add(b)
 	}
-	if b, err := proto.Marshal(chainModel(6)); err == nil {
+	if b, err := proto.Marshal(testmodel.Chain(6)); err == nil {
 		f.Add(b)
 	}
 	root := os.Getenv("ONNXQUANT_CORPUS")

@@ -93,6 +93,8 @@ func quantizeModel(t testing.TB, q *ethosu.Quantizer, m *onnxio.Model, paths []s
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every stage and transform pass must leave the users index in step.
+	q.Verify = (*lower.GraphModule).CheckUsersIndex
 	return q.QuantizeWithSubmodules(context.Background(), gm, openSet(t, gm, paths), false)
 }
 

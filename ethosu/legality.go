@@ -75,6 +75,11 @@ func check(gm *lower.GraphModule, spec CompileSpec, qdq bool) *Report {
 	_ = gm.Walk(func(m *lower.GraphModule) error {
 		control := qpass.ControlValues(m.Graph)
 		for _, n := range m.Graph.Nodes {
+			if err := m.Interrupted(); err != nil {
+				// The report is cut short; the caller sees the
+				// interrupt where it polls the same context.
+				return err
+			}
 			if n.Op != lower.CallFunction && n.Op != lower.CallModule {
 				continue
 			}

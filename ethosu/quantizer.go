@@ -31,6 +31,9 @@ type Quantizer struct {
 	Log func(string)
 	// DumpAfter logs the graph after the named stage or transform pass.
 	DumpAfter string
+	// Verify, when set, checks the graph after every stage and transform
+	// pass (quantize.Options.Verify); tests set it.
+	Verify func(gm *lower.GraphModule) error
 	// Accuracy selects the accuracy methods (observer choice, bias
 	// correction, cross-layer equalization); the zero value is the
 	// default quantizer.
@@ -88,7 +91,7 @@ func (q *Quantizer) Configs() *qpass.ConfigSet { return &q.configs }
 // before any work.
 func (q *Quantizer) session(gm *lower.GraphModule, samples sample.Source, isQAT bool) (*quantize.Session, error) {
 	return quantize.NewSession(gm, samples, NewTarget(q.spec), &q.configs, isQAT,
-		quantize.Options{Workers: q.Workers, Progress: q.Progress, ShapeProgress: q.ShapeProgress, Stages: q.Stages, Log: q.Log, DumpAfter: q.DumpAfter, Accuracy: q.Accuracy})
+		quantize.Options{Workers: q.Workers, Progress: q.Progress, ShapeProgress: q.ShapeProgress, Stages: q.Stages, Log: q.Log, DumpAfter: q.DumpAfter, Accuracy: q.Accuracy, Verify: q.Verify})
 }
 
 // TransformForAnnotation runs the transform-for-annotation passes on a

@@ -3,8 +3,10 @@ package lower
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -23,7 +25,7 @@ func Lower(m *onnxpb.ModelProto, dir string) (*GraphModule, error) {
 		return nil, err
 	}
 	gm := &GraphModule{Model: m, Dir: dir}
-	b := &builder{opsets: map[string]int64{}}
+	b := &builder{opsets: map[string]int64{}, dir: dir}
 	for _, o := range m.OpsetImport {
 		d := o.GetDomain()
 		if d == "ai.onnx" {
@@ -45,6 +47,9 @@ func Lower(m *onnxpb.ModelProto, dir string) (*GraphModule, error) {
 
 type builder struct {
 	opsets map[string]int64
+	// dir resolves external data of sparse initializers, which are made
+	// dense at load.
+	dir string
 }
 
 func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) error {
@@ -58,8 +63,12 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 	for _, vi := range gp.Output {
 		infos[vi.GetName()] = vi
 	}
+	initializers, err := b.denseInitializers(gp)
+	if err != nil {
+		return err
+	}
 	inits := map[string]*onnxpb.TensorProto{}
-	for _, t := range gp.Initializer {
+	for _, t := range initializers {
 		inits[t.GetName()] = t
 	}
 	inputInfo := map[string]*onnxpb.ValueInfoProto{}
@@ -75,7 +84,7 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 		}
 		g.Nodes = append(g.Nodes, n)
 	}
-	for _, t := range gp.Initializer {
+	for _, t := range initializers {
 		name := t.GetName()
 		if name == "" {
 			return fmt.Errorf("graph %q: initializer without a name", gp.GetName())
@@ -101,9 +110,6 @@ func (b *builder) graph(gm *GraphModule, gp *onnxpb.GraphProto, outer *Graph) er
 			v.HasShape = true
 		}
 		g.Nodes = append(g.Nodes, n)
-	}
-	if err := checkSparse(gp); err != nil {
-		return err
 	}
 	ordered, err := nodeOrder(gp)
 	if err != nil {
@@ -312,4 +318,23 @@ func uniqueName(g *Graph, base string) string {
 	}
 	g.names[name] = true
 	return name
+}
+
+// denseInitializers returns gp's initializers followed by its sparse
+// initializers made dense (onnxio.SparseToDense validates them and bounds
+// their size before allocating): the rest of the tool, and the model it
+// writes, see ordinary initializers.
+func (b *builder) denseInitializers(gp *onnxpb.GraphProto) ([]*onnxpb.TensorProto, error) {
+	if len(gp.GetSparseInitializer()) == 0 {
+		return gp.GetInitializer(), nil
+	}
+	out := slices.Clone(gp.GetInitializer())
+	for _, sp := range gp.GetSparseInitializer() {
+		t, err := onnxio.SparseToDense(sp, b.dir, onnxio.Limits{})
+		if err != nil {
+			return nil, fmt.Errorf("graph %q: sparse initializer: %w", gp.GetName(), err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }

@@ -126,24 +126,6 @@ func bodyReads(g *onnxpb.GraphProto) []string {
 	return out
 }
 
-// checkSparse refuses sparse initializers a node reads: the tool has no
-// sparse tensor support, and without this they surface as a value
-// "no node produces".
-func checkSparse(gp *onnxpb.GraphProto) error {
-	for _, sp := range gp.GetSparseInitializer() {
-		name := sp.GetValues().GetName()
-		for _, n := range gp.GetNode() {
-			for _, in := range nodeReads(n) {
-				if in == name {
-					return fmt.Errorf("node %q (%s) reads sparse initializer %q: sparse initializers are not supported; store it as a dense initializer (for example onnx.numpy_helper.from_array on the dense array)",
-						n.GetName(), n.GetOpType(), name)
-				}
-			}
-		}
-	}
-	return nil
-}
-
 // checkShadow checks an initializer that has the name of a graph input.
 // Since IR version 4 that is an overridable default: the input may be fed,
 // and the initializer is used when it is not. Both describe one tensor, so

@@ -34,7 +34,7 @@ func TestCapturesAreExplicitAndFollowReplaceAllUses(t *testing.T) {
 	pos := gm.Graph.Index(outer.Producer) + 1
 	id := gm.Graph.NewOp(pos, "Identity", "test_identity", []*lower.Value{outer}, 1)
 	gm.Graph.ReplaceAllUses(outer, id.Outputs[0])
-	id.Inputs[0] = outer
+	id.SetInput(0, outer)
 	if ifNode.Captures[0] != id.Outputs[0] {
 		t.Fatalf("the If node still captures %q", ifNode.Captures[0].Name)
 	}

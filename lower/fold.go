@@ -54,6 +54,9 @@ func (f *folder) graph(gm *GraphModule) error {
 	nodes := slices.Clone(g.Nodes)
 	var candidates []*Node
 	for _, n := range nodes {
+		if err := gm.Interrupted(); err != nil {
+			return err
+		}
 		switch n.Op {
 		case Placeholder:
 			if n.Capture && g.Outer != nil {

@@ -181,6 +181,13 @@ type GraphModule struct {
 	// materialize and the Loop trips they may run; only on the root (zero
 	// fields mean onnxio's defaults).
 	Limits onnxio.Limits
+	// Interrupt, when set, is polled by the long loops over a graph
+	// (shape inference, constant folding, the transform passes, Q/DQ
+	// conversion, the legality checks, raising, TFLite export): an error
+	// from it stops them and is returned, so Ctrl-C ends a stage
+	// promptly, not at its end. Only on the root; quantize.Run sets it to
+	// its context's Err for the run. Nil never interrupts.
+	Interrupt func() error
 }
 
 // Value returns the value with the given name visible in g (its own values
@@ -246,6 +253,18 @@ func (gm *GraphModule) Submodule(name string) *GraphModule {
 		return nil
 	})
 	return found
+}
+
+// Interrupted polls the root's Interrupt: nil, or the error that stops
+// the loop asking. Loops over nodes call it once per node.
+func (gm *GraphModule) Interrupted() error {
+	if gm == nil {
+		return nil
+	}
+	if r := gm.Root(); r.Interrupt != nil {
+		return r.Interrupt()
+	}
+	return nil
 }
 
 // Root returns the top-level GraphModule.

@@ -88,6 +88,9 @@ func typeOf(v *Value) vtype {
 func (inf *inferer) graph(gm *GraphModule) error {
 	g := gm.Graph
 	for _, n := range g.Nodes {
+		if err := gm.Interrupted(); err != nil {
+			return err
+		}
 		if err := inf.safeNode(gm, n); err != nil {
 			var se *ShapeError
 			if errors.As(err, &se) {

@@ -28,6 +28,9 @@ func InlineConstantIfs(gm *GraphModule) (bool, error) {
 	}
 	g := gm.Graph
 	for _, n := range slices.Clone(g.Nodes) {
+		if err := gm.Interrupted(); err != nil {
+			return changed, err
+		}
 		if n.Op != CallModule || n.Target.OpType != "If" || (n.Target.Domain != "" && n.Target.Domain != "ai.onnx") {
 			continue
 		}

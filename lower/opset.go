@@ -117,6 +117,9 @@ func nodeLabel(m *GraphModule, n *Node) string {
 
 func (c *converter) upgrade(m *GraphModule, cur, target int64) error {
 	for _, n := range slices.Clone(m.Graph.Nodes) {
+		if err := m.Interrupted(); err != nil {
+			return err
+		}
 		if (n.Op != CallFunction && n.Op != CallModule) || !isDefaultDomain(n.Target.Domain) {
 			continue
 		}

@@ -66,7 +66,6 @@ func raiseGraph(gm *GraphModule, opts RaiseOptions) (*onnxpb.GraphProto, error) 
 	out := &onnxpb.GraphProto{
 		Name:                   src.Name,
 		DocString:              src.DocString,
-		SparseInitializer:      src.SparseInitializer,
 		QuantizationAnnotation: src.QuantizationAnnotation,
 		MetadataProps:          src.MetadataProps,
 	}
@@ -89,6 +88,9 @@ func raiseGraph(gm *GraphModule, opts RaiseOptions) (*onnxpb.GraphProto, error) 
 		}
 	}
 	for _, n := range g.Nodes {
+		if err := gm.Interrupted(); err != nil {
+			return nil, err
+		}
 		switch n.Op {
 		case Placeholder:
 			if !n.Capture && !listed[n.Outputs[0].Name] {

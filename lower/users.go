@@ -1,6 +1,7 @@
 package lower
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -276,4 +277,70 @@ func (n *Node) SetCaptures(vs []*Value) {
 			g.users.link(v, n)
 		}
 	}
+}
+
+// CheckUsersIndex checks that the users index of every graph of gm (its
+// own and its bodies', recursively) is in step with the nodes: see
+// (*Graph).CheckUsersIndex. It is a debug check, for tests to run after
+// every stage and pass.
+func (gm *GraphModule) CheckUsersIndex() error {
+	if err := gm.Graph.CheckUsersIndex(); err != nil {
+		return err
+	}
+	for _, name := range gm.Order {
+		if sub := gm.Submodules[name]; sub != nil {
+			if err := sub.CheckUsersIndex(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CheckUsersIndex reports the first way g's users index is out of step
+// with its nodes, which Users would silently answer wrong: a node that
+// reads a value (as an input or a capture) without being listed as its
+// reader (its input was assigned directly instead of with SetInput or
+// SetInputs), a node listed in g.Nodes that belongs to another graph or
+// that the index counts as removed, or order keys that do not increase
+// along g.Nodes. A graph whose index is not built (or will be rebuilt on
+// next use, its node count having changed) has nothing stale.
+func (g *Graph) CheckUsersIndex() error {
+	idx := g.users
+	if idx == nil || idx.nodes != len(g.Nodes) {
+		return nil
+	}
+	where := func() string {
+		if g.Module != nil && g.Module.Name != "" {
+			return fmt.Sprintf("graph %q", g.Module.Name)
+		}
+		return "the main graph"
+	}
+	for i, n := range g.Nodes {
+		if n.graph != g {
+			return fmt.Errorf("users index of %s: node %q is listed in the graph but belongs to another", where(), n.Name)
+		}
+		if idx.gone[n] {
+			return fmt.Errorf("users index of %s: node %q is in the graph but the index has it removed", where(), n.Name)
+		}
+		if i > 0 && g.Nodes[i-1].order >= n.order {
+			return fmt.Errorf("users index of %s: node %q is not ordered after %q (the node list was reordered without the edit API)", where(), n.Name, g.Nodes[i-1].Name)
+		}
+		check := func(what string, vs []*Value) error {
+			for j, v := range vs {
+				if v != nil && !slices.Contains(idx.readers[v], n) {
+					return fmt.Errorf("users index of %s: node %q reads %q as %s %d but is not listed among its users (assigned without SetInput/SetInputs/SetCaptures?)",
+						where(), n.Name, v.Name, what, j)
+				}
+			}
+			return nil
+		}
+		if err := check("input", n.Inputs); err != nil {
+			return err
+		}
+		if err := check("capture", n.Captures); err != nil {
+			return err
+		}
+	}
+	return nil
 }

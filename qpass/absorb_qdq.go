@@ -35,6 +35,9 @@ func AbsorbQDQ(gm *lower.GraphModule) (map[string]FixedQParams, error) {
 	err := gm.Walk(func(m *lower.GraphModule) error {
 		g := m.Graph
 		for _, n := range append([]*lower.Node(nil), g.Nodes...) {
+			if err := m.Interrupted(); err != nil {
+				return err
+			}
 			if n.Op != lower.CallFunction || n.Target.OpType != "DequantizeLinear" || g.Index(n) < 0 {
 				continue
 			}

@@ -113,6 +113,9 @@ func (a *Annotation) graph(gm *lower.GraphModule, cs *ConfigSet) error {
 	g := gm.Graph
 	control := ControlValues(g)
 	for _, n := range g.Nodes {
+		if err := gm.Interrupted(); err != nil {
+			return err
+		}
 		if IsControlNode(n, control) {
 			// Conditions and trip counts stay exact (ControlValues).
 			continue

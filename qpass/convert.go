@@ -47,6 +47,9 @@ func ConvertToQDQ(gm *lower.GraphModule, ann *Annotation, qparams map[int]QParam
 	// after them read the dequantized tensor.
 	for _, kind := range []SiteKind{OutputSite, EdgeSite} {
 		for _, p := range roots {
+			if err := gm.Interrupted(); err != nil {
+				return err
+			}
 			q, err := c.params(p)
 			if err != nil {
 				return err

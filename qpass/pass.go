@@ -57,6 +57,10 @@ type PassContext struct {
 	DumpAfter string
 	// Log receives progress and dumps; nil discards them.
 	Log func(string)
+	// Verify, when set, is run on the graph after every pass; its error
+	// fails the run, naming the pass. Tests set it to a consistency check
+	// such as (*lower.GraphModule).CheckUsersIndex.
+	Verify func(gm *lower.GraphModule) error
 }
 
 // quantized applies ShouldQuantize, treating nil as "everything".
@@ -103,6 +107,9 @@ func RunPasses(gm *lower.GraphModule, passes []Pass, ctx *PassContext) error {
 		return fmt.Errorf("dump after %q: no such pass in the pipeline (have %s)", ctx.DumpAfter, passNames(passes))
 	}
 	for _, p := range passes {
+		if err := gm.Interrupted(); err != nil {
+			return err
+		}
 		changed, err := p.Run(gm, ctx)
 		if err != nil {
 			return &PassError{Pass: p.Name, Err: err}
@@ -114,6 +121,11 @@ func RunPasses(gm *lower.GraphModule, passes []Pass, ctx *PassContext) error {
 		ctx.logf("%s: %s (%s)", p.Name, p.Summary(), state)
 		if p.Name == ctx.DumpAfter {
 			ctx.logf("graph after %s:\n%s", p.Name, Dump(gm))
+		}
+		if ctx.Verify != nil {
+			if err := ctx.Verify(gm); err != nil {
+				return &PassError{Pass: p.Name, Err: fmt.Errorf("after the pass: %w", err)}
+			}
 		}
 	}
 	return nil
@@ -160,6 +172,9 @@ func eachNode(gm *lower.GraphModule, fn func(n *lower.Node) (bool, error)) (bool
 		changed := false
 		nodes := append([]*lower.Node(nil), g.Nodes...)
 		for _, n := range nodes {
+			if err := g.Module.Interrupted(); err != nil {
+				return changed, err
+			}
 			if n.Op != lower.CallFunction || n.Graph() != g || g.Index(n) < 0 {
 				continue
 			}

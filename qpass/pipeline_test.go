@@ -125,7 +125,8 @@ func TestTransformForAnnotationKeepsCorpusModelOutputs(t *testing.T) {
 					t.Fatal(err)
 				}
 				ctx := &qpass.PassContext{TargetOpset: opset, InputShapes: shapes,
-					NeedsDecomposition: qpass.Decompositions{Softmax: true}}
+					NeedsDecomposition: qpass.Decompositions{Softmax: true},
+					Verify:             (*lower.GraphModule).CheckUsersIndex}
 				if err := qpass.RunPasses(gm, qpass.TransformForAnnotationPasses(), ctx); err != nil {
 					t.Fatal(err)
 				}

@@ -28,6 +28,9 @@ func ScalarsToTensors(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 		made := map[key]*lower.Value{}
 		changed := false
 		for _, n := range slices.Clone(g.Nodes) {
+			if err := g.Module.Interrupted(); err != nil {
+				return changed, err
+			}
 			if n.Op != lower.CallFunction || n.Target.Domain != "" || !slices.Contains(scalarOps, n.Target.OpType) || len(n.Inputs) != 2 {
 				continue
 			}

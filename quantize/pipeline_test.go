@@ -54,10 +54,15 @@ func session(t *testing.T, target quantize.Target, opts quantize.Options) *quant
 
 func TestRunTimesEveryStageInTableOrder(t *testing.T) {
 	var log []string
-	s := session(t, anyTarget{}, quantize.Options{Log: func(l string) { log = append(log, l) }})
+	verified := 0
+	s := session(t, anyTarget{}, quantize.Options{Log: func(l string) { log = append(log, l) },
+		Verify: func(gm *lower.GraphModule) error { verified++; return gm.CheckUsersIndex() }})
 	res, err := quantize.Run(context.Background(), s, quantize.Stages())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if passes := len(qpass.TransformForAnnotationPasses()); verified < passes+len(res.Timings) {
+		t.Errorf("the graph was verified %d times, want at least once after each of %d stages and %d passes", verified, len(res.Timings), passes)
 	}
 	if res.Model == nil || res.Annotation == nil || res.Stats == nil || len(res.QParams) == 0 {
 		t.Fatalf("incomplete result: %+v", res)
@@ -175,5 +180,44 @@ func TestNewSessionChecksConfigRoles(t *testing.T) {
 	cs := &qpass.ConfigSet{Global: qpass.Uint8IO(false)}
 	if _, err := quantize.NewSession(gm, nil, anyTarget{}, cs, false, quantize.Options{}); !errors.Is(err, qpass.ErrConfigRole) {
 		t.Errorf("the IO-only config as global: want ErrConfigRole, got %v", err)
+	}
+}
+
+// A step that edits the graph around the edit API fails the run under
+// Verify, naming the step and the node, before any later stage trusts the
+// stale users index.
+func TestVerifyCatchesAStageThatBypassesTheEditAPI(t *testing.T) {
+	corrupt := quantize.Stage{Name: "corrupt", Doc: "Assign a node input directly.", Run: func(_ context.Context, s *quantize.Session) error {
+		g := s.Module.Graph
+		var x *lower.Value
+		for _, n := range g.Nodes {
+			if n.Op == lower.Placeholder {
+				x = n.Outputs[0]
+			}
+		}
+		for _, n := range g.Nodes {
+			if n.Op == lower.CallFunction && len(n.Inputs) > 0 && n.Inputs[0] != x {
+				g.Users(x) // the index is current
+				n.Inputs[0] = x
+				return nil
+			}
+		}
+		return errors.New("no node to corrupt")
+	}}
+	var stages []quantize.Stage
+	for _, st := range quantize.Stages() {
+		stages = append(stages, st)
+		if st.Name == "size-new-tensors" {
+			stages = append(stages, corrupt)
+		}
+	}
+	s := session(t, anyTarget{}, quantize.Options{Verify: (*lower.GraphModule).CheckUsersIndex})
+	_, err := quantize.Run(context.Background(), s, stages)
+	var se *quantize.StageError
+	if !errors.As(err, &se) || se.Stage != "corrupt" || !strings.Contains(err.Error(), "not listed among its users") {
+		t.Fatalf("Run = %v, want the corrupt stage named with the stale index", err)
+	}
+	if _, ran := s.Timings["annotate"]; ran {
+		t.Error("stages ran after the failed check")
 	}
 }

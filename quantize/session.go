@@ -85,6 +85,10 @@ type Options struct {
 	// DumpAfter names a stage, or a pass of the transform stage, after
 	// which the whole graph is logged.
 	DumpAfter string
+	// Verify, when set, is run on the graph after every stage and every
+	// transform pass; its error fails the run, naming the step. Tests set
+	// it to (*lower.GraphModule).CheckUsersIndex.
+	Verify func(gm *lower.GraphModule) error
 }
 
 func (s *Session) logf(format string, args ...any) {
@@ -160,6 +164,11 @@ func Run(ctx context.Context, s *Session, stages []Stage) (*Result, error) {
 	if s.Options.Stages != nil {
 		s.Options.Stages("", 0, total)
 	}
+	// The loops inside the stages poll the context through the graph, so
+	// an interrupt ends the stage that is running, not only the run.
+	root := s.Module.Root()
+	defer func(prev func() error) { root.Interrupt = prev }(root.Interrupt)
+	root.Interrupt = ctx.Err
 	for _, st := range stages {
 		if st.When != nil && !st.When(s) {
 			continue
@@ -180,6 +189,11 @@ func Run(ctx context.Context, s *Session, stages []Stage) (*Result, error) {
 		s.logf("stage %s: %s (%.1f ms)", st.Name, st.Summary(), float64(s.Timings[st.Name].Microseconds())/1000)
 		if st.Name == s.Options.DumpAfter {
 			s.logf("graph after %s:\n%s", st.Name, qpass.Dump(s.Module))
+		}
+		if s.Options.Verify != nil {
+			if err := s.Options.Verify(s.Module); err != nil {
+				return s.result(), &StageError{Stage: st.Name, Err: fmt.Errorf("after stage %s: %w", st.Name, err)}
+			}
 		}
 	}
 	return s.result(), nil

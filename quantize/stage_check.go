@@ -10,6 +10,10 @@ it either.`
 
 func precheck(_ context.Context, s *Session) error {
 	s.Legality = s.Target.CheckOperators(s.Module)
+	// An interrupted check returns a report cut short.
+	if err := s.Module.Interrupted(); err != nil {
+		return err
+	}
 	return s.Legality.Err()
 }
 
@@ -20,5 +24,8 @@ left anywhere fails the model, named.`
 
 func check(_ context.Context, s *Session) error {
 	s.Legality = s.Target.Check(s.Module)
+	if err := s.Module.Interrupted(); err != nil {
+		return err
+	}
 	return s.Legality.Err()
 }

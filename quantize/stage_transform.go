@@ -36,6 +36,7 @@ func (s *Session) PassContext() *qpass.PassContext {
 		TargetOpset:        target,
 		EqualizeCrossLayer: s.Options.Accuracy.EqualizeCrossLayer,
 		Log:                s.Options.Log,
+		Verify:             s.Options.Verify,
 	}
 	for _, p := range qpass.TransformForAnnotationPasses() {
 		if p.Name == s.Options.DumpAfter {

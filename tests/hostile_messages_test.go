@@ -58,18 +58,54 @@ func TestUnsortedNodesAreSorted(t *testing.T) {
 	}
 }
 
-func TestSparseInitializerIsNamed(t *testing.T) {
+// TestSparseInitializersAreDenseOrNamed: a sparse initializer is made
+// dense at load (run gives x times the dense array); a malformed one (an
+// index out of range, indices that do not match the values, a dense shape
+// over the budget) is an error naming it, before anything is allocated.
+func TestSparseInitializersAreDenseOrNamed(t *testing.T) {
 	dir := t.TempDir()
-	b := newGraph("sparse").input("x", 1, 4)
-	b.g.SparseInitializer = []*onnxpb.SparseTensorProto{{
-		Values:  &onnxpb.TensorProto{Name: proto.String("w"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{2}},
-		Indices: &onnxpb.TensorProto{Name: proto.String("w_idx"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: []int64{1}},
-		Dims:    []int64{1, 4},
-	}}
-	b.node("Mul", "scale", []string{"x", "w"}, []string{"y"})
-	b.output("y", onnxpb.TensorProto_FLOAT, 2)
-	model := b.save(t, dir, "sparse.onnx")
-	failsSafely(t, dir, 1, []string{model, `sparse initializer "w"`, "not supported", `"scale"`}, "check", model)
+	sparse := func(name string, dims []int64, idxDims []int64, idx ...int64) string {
+		b := newGraph("sparse").input("x", 1, 4)
+		b.g.SparseInitializer = []*onnxpb.SparseTensorProto{{
+			Values:  &onnxpb.TensorProto{Name: proto.String("w"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: []float32{2}},
+			Indices: &onnxpb.TensorProto{Name: proto.String("w_idx"), Dims: idxDims, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: idx},
+			Dims:    dims,
+		}}
+		b.node("Mul", "scale", []string{"x", "w"}, []string{"y"})
+		b.output("y", onnxpb.TensorProto_FLOAT, 2)
+		return b.save(t, dir, name)
+	}
+	good := sparse("sparse.onnx", []int64{1, 4}, []int64{1}, 1)
+	in := filepath.Join(dir, "x.npy")
+	if err := dataset.WriteNPY(in, tensor.New(tensor.WithShape(1, 4), tensor.WithBacking([]float32{1, 2, 3, 4}))); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if r := runBounded(t, "run", good, "--input", in, "-o", out); r.code != 0 {
+		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+	}
+	got, err := dataset.ReadNPY(filepath.Join(out, "y.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []float32{0, 4, 0, 0}; fmt.Sprint(got.Data()) != fmt.Sprint(want) {
+		t.Errorf("y = %v, want %v", got.Data(), want)
+	}
+
+	for _, c := range []struct {
+		model string
+		want  string
+	}{
+		{sparse("outofrange.onnx", []int64{1, 4}, []int64{1}, 4), "index 4 of value 0 is out of range"},
+		{sparse("coords.onnx", []int64{1, 4}, []int64{1, 2}, 0, 7), "index [0 7] of value 0 is out of range"},
+		{sparse("nnz.onnx", []int64{1, 4}, []int64{2}, 0, 1), "indices have shape [2]"},
+		{sparse("huge.onnx", []int64{1 << 20, 1 << 20, 1 << 10}, []int64{1}, 0), "--max-tensor-bytes"},
+		{sparse("overflow.onnx", []int64{1 << 40, 1 << 40}, []int64{1}, 0), "overflows"},
+	} {
+		want := []string{c.model, `sparse tensor "w"`, c.want}
+		failsSafely(t, dir, 1, want, "check", c.model)
+		failsSafely(t, dir, 1, want, "run", c.model, "--input", in, "-o", filepath.Join(dir, "outs"))
+	}
 }
 
 func TestInitializerShadowingAnInputWithAnotherShapeIsNamed(t *testing.T) {

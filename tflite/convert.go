@@ -25,6 +25,10 @@ type ExportOptions struct {
 	// inputs of different sizes keeps them dynamic; one exported branch
 	// runs at one size). Static sizes must agree.
 	InputShapes map[string][]int64
+	// Interrupt, when set, is polled once per node; its error ends the
+	// export (the CLI passes its context's Err, so Ctrl-C stops a long
+	// export promptly).
+	Interrupt func() error
 }
 
 // MetadataName names the Model.metadata entry the exporter writes: JSON
@@ -186,6 +190,11 @@ func (c *converter) run() error {
 	// A node downstream of a refused one is not reported again.
 	failed := map[string]bool{}
 	for _, n := range c.g.Node {
+		if c.opts.Interrupt != nil {
+			if err := c.opts.Interrupt(); err != nil {
+				return err
+			}
+		}
 		if c.done[n] {
 			continue
 		}

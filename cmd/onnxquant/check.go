@@ -59,6 +59,7 @@ func checkCommand() *cli.Command {
 				return err
 			}
 			setLimits(gm, limits)
+			gm.Interrupt = interruptOf(c.Context)
 			if n, _ := onnxquant.QDQNodes(gm); n == 0 {
 				return checkFloat(c, gm, path, spec.Target)
 			}
@@ -66,6 +67,9 @@ func checkCommand() *cli.Command {
 				return fmt.Errorf("model %q: %w", path, err)
 			}
 			rep := ethosu.Check(gm, spec)
+			if err := gm.Interrupted(); err != nil {
+				return err
+			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")

@@ -49,6 +49,7 @@ func convertCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("model %q: %w", in, err)
 			}
+			gm.Interrupt = interruptOf(c.Context)
 			if c.IsSet("opset") {
 				if err := lower.ConvertOpset(gm, c.Int64("opset")); err != nil {
 					return fmt.Errorf("model %q: %w", in, err)

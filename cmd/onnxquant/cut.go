@@ -57,17 +57,26 @@ type modelSource struct {
 	dir   string             // where external data is resolved
 	calib []string           // calibration paths for the model's inputs
 	temp  string             // folder of computed calibration data, removed by close
+	// limits are the command's budgets, for the models it lowers and the
+	// samples it reads.
+	limits onnxio.Limits
 }
 
 // lower lowers a fresh copy of the source model.
 func (s *modelSource) lower() (*lower.GraphModule, error) {
 	if s.model == nil {
-		return lower.LoadFile(s.path)
+		gm, err := lower.LoadFile(s.path)
+		if err != nil {
+			return nil, err
+		}
+		setLimits(gm, s.limits)
+		return gm, nil
 	}
 	gm, err := lower.Lower(s.model, s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("model %q (cut): %w", s.path, err)
 	}
+	setLimits(gm, s.limits)
 	return gm, nil
 }
 
@@ -83,7 +92,7 @@ func (s *modelSource) close() {
 // temporary folder (tensor names can hold any character, which .npy file
 // names could not).
 func prepareSource(ctx context.Context, job quantizeJob) (*modelSource, error) {
-	src := &modelSource{path: job.In, dir: filepath.Dir(job.In), calib: job.Calib}
+	src := &modelSource{path: job.In, dir: filepath.Dir(job.In), calib: job.Calib, limits: job.Limits}
 	if !job.Cut.active() {
 		return src, nil
 	}
@@ -113,11 +122,12 @@ func prepareSource(ctx context.Context, job quantizeJob) (*modelSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %q: the prefix before the cut: %w", job.In, err)
 	}
+	setLimits(pgm, job.Limits)
 	it, err := interp.New(pgm, interp.Options{Workers: max(job.Workers, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("model %q: the prefix before the cut: %w", job.In, err)
 	}
-	set, err := dataset.OpenSamples(job.Calib, dataset.InputSpecs(full), dataset.Options{SplitBatches: true})
+	set, err := dataset.OpenSamples(job.Calib, dataset.InputSpecs(full), dataset.Options{SplitBatches: true, Limits: job.Limits})
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func exportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			opts := tflite.ExportOptions{Target: c.String("target"), FloatIO: c.Bool("float-io"), InputShapes: shapes}
+			opts := tflite.ExportOptions{Target: c.String("target"), FloatIO: c.Bool("float-io"), InputShapes: shapes, Interrupt: interruptOf(c.Context)}
 			if c.IsSet("target") {
 				if _, err := ethosu.NewCompileSpec(opts.Target, "", ""); err != nil {
 					return &usageError{msg: err.Error()}
@@ -93,7 +93,7 @@ func exportFile(in, branch string, opts *tflite.ExportOptions, note func(string)
 	}
 	// The QDQ model must first be legal for the target, as `check` judges
 	// it; the TFLite rules are checked after the mapping.
-	if err := checkQDQ(m, opts.Target); err != nil {
+	if err := checkQDQ(m, opts.Target, opts.Interrupt); err != nil {
 		return nil, fmt.Errorf("model %q: %w", in, err)
 	}
 	data, err := exportModel(m, *opts)
@@ -119,7 +119,7 @@ func exportModel(m *onnxio.Model, opts tflite.ExportOptions) ([]byte, error) {
 }
 
 // checkQDQ applies `check`'s legality rules to a quantized model.
-func checkQDQ(m *onnxio.Model, target string) error {
+func checkQDQ(m *onnxio.Model, target string, interrupt func() error) error {
 	spec, err := ethosu.NewCompileSpec(target, "", "")
 	if err != nil {
 		return &usageError{msg: err.Error()}
@@ -128,10 +128,15 @@ func checkQDQ(m *onnxio.Model, target string) error {
 	if err != nil {
 		return err
 	}
+	gm.Interrupt = interrupt
 	if err := lower.InferShapes(gm, nil); err != nil {
 		return err
 	}
-	return ethosu.Check(gm, spec).Err()
+	rep := ethosu.Check(gm, spec)
+	if err := gm.Interrupted(); err != nil {
+		return err
+	}
+	return rep.Err()
 }
 
 // checkTFLiteOutput checks quantize's --tflite path before any work.

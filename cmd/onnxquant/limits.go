@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxquant/onnxquant/lower"
@@ -29,4 +31,14 @@ func limitsOf(c *cli.Context) (onnxio.Limits, error) {
 // setLimits applies budgets to a loaded model (zero fields keep defaults).
 func setLimits(gm *lower.GraphModule, l onnxio.Limits) {
 	gm.Limits = l.WithDefaults()
+}
+
+// interruptOf is the poll the long loops over a model call (see
+// lower.GraphModule.Interrupt): the command's context's Err, so Ctrl-C
+// ends a command inside its work, not after it. Nil without a context.
+func interruptOf(ctx context.Context) func() error {
+	if ctx == nil {
+		return nil
+	}
+	return ctx.Err
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxquant/onnxquant"
+	"github.com/onnxquant/onnxquant/quantize"
 )
 
 // Exit codes shared by every command.
@@ -187,7 +188,14 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 	if interrupted(ctx, err) {
-		fmt.Fprintln(stderr, "onnxquant: interrupted; nothing was written")
+		// The stages poll the context inside their loops: say which one
+		// the interrupt ended.
+		var se *quantize.StageError
+		if errors.As(err, &se) {
+			fmt.Fprintf(stderr, "onnxquant: interrupted during stage %s; nothing was written\n", se.Stage)
+		} else {
+			fmt.Fprintln(stderr, "onnxquant: interrupted; nothing was written")
+		}
 		return exitInterrupted
 	}
 	// Messages quote names from models and data files; escape what a

@@ -44,7 +44,8 @@ func evaluateSource(ctx context.Context, src *modelSource, quantized *onnxpb.Mod
 	if err != nil {
 		return nil, nil, fmt.Errorf("the quantized model: %w", err)
 	}
-	set, err := dataset.OpenSamples(paths, dataset.InputSpecs(fgm), dataset.Options{SplitBatches: true})
+	setLimits(qgm, src.limits)
+	set, err := dataset.OpenSamples(paths, dataset.InputSpecs(fgm), dataset.Options{SplitBatches: true, Limits: src.limits})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -405,7 +405,7 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 	if job.TFLite != "" {
 		// Exported before anything is written, so that a model the
 		// exporter refuses leaves neither file.
-		if tfl, err = exportModel(m, tflite.ExportOptions{Target: rep.Target}); err != nil {
+		if tfl, err = exportModel(m, tflite.ExportOptions{Target: rep.Target, Interrupt: interruptOf(ctx)}); err != nil {
 			return finish(fmt.Errorf("model %q: %w", job.In, err))
 		}
 	}

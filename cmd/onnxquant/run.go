@@ -14,6 +14,7 @@ import (
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 func runCommand() *cli.Command {
@@ -79,7 +80,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("model %q: %w", c.Args().First(), err)
 	}
-	smp, err := loadRunInputs(c.StringSlice("input"), specs)
+	smp, err := loadRunInputs(c.StringSlice("input"), specs, limits)
 	if err != nil {
 		return err
 	}
@@ -158,10 +159,10 @@ func outputFileName(name string) string {
 // they get the same dtype, shape and finiteness checks as calibration
 // samples. Separate files are linked into a temporary sample folder; errors
 // name the file given, not that folder.
-func loadRunInputs(args []string, specs []dataset.InputSpec) (dataset.Sample, error) {
+func loadRunInputs(args []string, specs []dataset.InputSpec, limits onnxio.Limits) (dataset.Sample, error) {
 	if len(args) == 1 && !strings.Contains(args[0], "=") {
 		if info, err := os.Stat(args[0]); err == nil && (info.IsDir() || strings.EqualFold(filepath.Ext(args[0]), ".npz") || len(specs) == 1) {
-			return loadOne(args[0], specs)
+			return loadOne(args[0], specs, limits)
 		}
 	}
 	files, err := assignInputs(args, specs)
@@ -185,7 +186,7 @@ func loadRunInputs(args []string, specs []dataset.InputSpec) (dataset.Sample, er
 			return dataset.Sample{}, fmt.Errorf("input %q: %w", name, err)
 		}
 	}
-	smp, err := loadOne(tmp, specs)
+	smp, err := loadOne(tmp, specs, limits)
 	var se *dataset.SampleError
 	if errors.As(err, &se) {
 		if f, ok := files[se.Input]; ok {
@@ -197,8 +198,9 @@ func loadRunInputs(args []string, specs []dataset.InputSpec) (dataset.Sample, er
 	return smp, err
 }
 
-func loadOne(path string, specs []dataset.InputSpec) (dataset.Sample, error) {
-	set, err := dataset.Open([]string{path}, specs)
+// loadOne reads the one sample at path, within the budget limits.
+func loadOne(path string, specs []dataset.InputSpec, limits onnxio.Limits) (dataset.Sample, error) {
+	set, err := dataset.OpenSamples([]string{path}, specs, dataset.Options{Limits: limits})
 	if err != nil {
 		return dataset.Sample{}, err
 	}

@@ -44,6 +44,34 @@ func formatShape(shape tensor.Shape) string {
 	return fmt.Sprint([]int(shape))
 }
 
+// fits tells whether shape has the spec's rank and its fixed dimensions.
+func (s InputSpec) fits(shape []int) bool {
+	if len(shape) != len(s.Shape) {
+		return false
+	}
+	for i, want := range s.Shape {
+		if !isDynamic(want) && shape[i] != want {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHeader checks what a file's header declares for an input (its
+// dtype and shape) against the model, before the data is read, with the
+// messages checkInput gives for the array once read: a header
+// claiming a huge array that the model could not take anyway is refused
+// for what it is, whatever the file holds.
+func (s InputSpec) checkHeader(dt tensor.Dtype, shape []int) error {
+	if dt != s.DType {
+		return kindf(ErrDtypeMismatch, "dtype %v does not match the model's %v", dt, s.DType)
+	}
+	if !s.fits(shape) {
+		return kindf(ErrShapeMismatch, "shape %v does not match the model's %s", shape, s.modelShape())
+	}
+	return nil
+}
+
 // checkInput checks one array against its spec and records named dynamic
 // dimensions in dims, which is shared by all inputs of the sample.
 func checkInput(spec InputSpec, d *tensor.Dense, dims map[string]int) error {
@@ -51,17 +79,11 @@ func checkInput(spec InputSpec, d *tensor.Dense, dims map[string]int) error {
 		return kindf(ErrDtypeMismatch, "dtype %v does not match the model's %v", d.Dtype(), spec.DType)
 	}
 	shape := d.Shape()
-	mismatch := func() error {
+	if !spec.fits(shape) {
 		return kindf(ErrShapeMismatch, "shape %s does not match the model's %s", formatShape(shape), spec.modelShape())
-	}
-	if len(shape) != len(spec.Shape) {
-		return mismatch()
 	}
 	for i, want := range spec.Shape {
 		if !isDynamic(want) {
-			if shape[i] != want {
-				return mismatch()
-			}
 			continue
 		}
 		if i >= len(spec.DimNames) || spec.DimNames[i] == "" {

@@ -53,13 +53,13 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 	}
 	switch e.kind {
 	case npyFile:
-		read := s.readNPYBare
+		var d *tensor.Dense
+		var err error
 		if e.parts > 0 {
-			read = func(path string) (*tensor.Dense, error) {
-				return s.readNPYPart(path, e.part, e.parts, e.axes[s.specs[0].Name])
-			}
+			d, err = s.readNPYPart(e.path, s.specs[0].Name, e.part, e.parts, e.axes[s.specs[0].Name])
+		} else {
+			d, err = s.readNPYBare(e.path, s.specs[0].Name)
 		}
-		d, err := read(e.path)
 		if err != nil {
 			return fail(s.specs[0].Name, err)
 		}
@@ -68,7 +68,7 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 		if e.parts > 0 {
 			return s.readPart(e)
 		}
-		arrays, err := readNPZ(e.path)
+		arrays, err := readNPZ(e.path, s.npyFor, func(name string) string { return s.positionalName(name, "arr_") })
 		if err != nil {
 			return fail("", err)
 		}
@@ -82,7 +82,7 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 		if e.parts > 0 {
 			return s.readPart(e)
 		}
-		return s.readTestDataSet(e.path)
+		return s.readTestDataSet(e.path, true)
 	case inMemory:
 		arrays, err := s.load(e.part)
 		if err != nil {
@@ -93,10 +93,10 @@ func (s *Set) read(e entry) (map[string]*tensor.Dense, error) {
 	return fail("", fmt.Errorf("unknown sample kind %d", e.kind))
 }
 
-// readNPYBare reads a .npy for a sample, whose SampleError names the path
-// already.
-func (s *Set) readNPYBare(path string) (*tensor.Dense, error) {
-	d, err := readNPY(path, s.float32s)
+// readNPYBare reads a .npy holding input's array for a sample, whose
+// SampleError names the path already.
+func (s *Set) readNPYBare(path, input string) (*tensor.Dense, error) {
+	d, err := readNPY(path, s.npyFor(input))
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return nil, pe.Err
@@ -136,7 +136,7 @@ func (s *Set) readFolder(dir string) (map[string]*tensor.Dense, error) {
 		if de.IsDir() || !ok {
 			continue
 		}
-		d, err := s.readNPYBare(filepath.Join(dir, de.Name()))
+		d, err := s.readNPYBare(filepath.Join(dir, de.Name()), name)
 		if err != nil {
 			return nil, &SampleError{Sample: dir, Input: name, Err: err}
 		}
@@ -146,8 +146,11 @@ func (s *Set) readFolder(dir string) (map[string]*tensor.Dense, error) {
 }
 
 // readTestDataSet reads input_N.pb files: a tensor's name field names its
-// input; a tensor without a known name is the N-th input.
-func (s *Set) readTestDataSet(dir string) (map[string]*tensor.Dense, error) {
+// input; a tensor without a known name is the N-th input. With
+// againstModel, each tensor's declared type and shape must fit its input
+// before its data is read; a stacked sample, read whole to be split, is
+// checked part by part instead.
+func (s *Set) readTestDataSet(dir string, againstModel bool) (map[string]*tensor.Dense, error) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, &SampleError{Sample: dir, Err: err}
@@ -165,7 +168,18 @@ func (s *Set) readTestDataSet(dir string) (map[string]*tensor.Dense, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].n < files[j].n })
 	out := map[string]*tensor.Dense{}
 	for _, f := range files {
-		name, d, err := readSampleProto(filepath.Join(dir, f.name))
+		name, d, err := readSampleProto(filepath.Join(dir, f.name), s.limits, func(name string) (InputSpec, bool) {
+			if !againstModel {
+				return InputSpec{}, false
+			}
+			if spec, ok := s.spec(name); ok {
+				return spec, true
+			}
+			if f.n < len(s.specs) {
+				return s.specs[f.n], true
+			}
+			return InputSpec{}, false
+		})
 		if err != nil {
 			return nil, &SampleError{Sample: dir, Err: err}
 		}
@@ -196,6 +210,18 @@ func (s *Set) Release(smp Sample) {
 			s.recycled.Put(&f)
 		}
 	}
+}
+
+// npyFor is how the set reads input's array: within its budget, float32
+// memory from released samples, and the header checked against the
+// model's input before any data is read (an array named after no input is
+// read unchecked, for Load to name).
+func (s *Set) npyFor(input string) npyRead {
+	how := npyRead{limits: s.limits, f32: s.float32s}
+	if spec, ok := s.spec(input); ok {
+		how.want = spec.checkHeader
+	}
+	return how
 }
 
 // float32s returns n float32s with unspecified contents, reusing a

@@ -40,9 +40,10 @@ var npyTypes = map[string]tensor.Dtype{
 	"b1": tensor.Bool,
 }
 
-// ReadNPY reads a .npy file into a Dense. A 0-d array gives a Dense of shape ().
+// ReadNPY reads a .npy file into a Dense. A 0-d array gives a Dense of shape
+// (). The array is bounded by the default tensor budget.
 func ReadNPY(path string) (*tensor.Dense, error) {
-	d, err := readNPY(path, nil)
+	d, err := readNPY(path, npyRead{})
 	var pe *fs.PathError
 	if err != nil && !errors.As(err, &pe) {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -50,31 +51,45 @@ func ReadNPY(path string) (*tensor.Dense, error) {
 	return d, err
 }
 
+// npyRead says how one array is read: the budget it must fit (zero fields
+// mean the defaults), where a float32 array's memory comes from (f32, when
+// not nil), and what the header must declare (want, when not nil: it sees
+// the dtype and shape before any data is read or allocated).
+type npyRead struct {
+	limits onnxio.Limits
+	f32    func(n int) []float32
+	want   func(dt tensor.Dtype, shape []int) error
+}
+
 // readNPY is ReadNPY without the path in format errors, for callers whose
 // errors name the file already. Errors opening the file are *fs.PathError.
-// A float32 array goes into memory from f32 when it is not nil.
-func readNPY(path string, f32 func(n int) []float32) (*tensor.Dense, error) {
+func readNPY(path string, how npyRead) (*tensor.Dense, error) {
 	f, st, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return decodeNPY(bufio.NewReader(f), f32, st.Size())
+	return decodeNPY(bufio.NewReader(f), how, st.Size())
 }
 
-// decodeNPY reads one .npy stream of size bytes, a float32 array into
-// memory from f32 when it is not nil. The header's shape is checked
-// against the bytes the stream holds and the tensor budget before the
-// array is allocated.
-func decodeNPY(r io.Reader, f32 func(n int) []float32, size int64) (*tensor.Dense, error) {
+// decodeNPY reads one .npy stream of size bytes. The header's dtype and
+// shape are checked against what the caller wants, then against the bytes
+// the stream holds and the tensor budget, all before the array is
+// allocated.
+func decodeNPY(r io.Reader, how npyRead, size int64) (*tensor.Dense, error) {
 	h, err := readNPYInfo(r)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := checkPayload(h.shape, h.dt, size-h.headerBytes); err != nil {
+	if how.want != nil {
+		if err := how.want(h.dt, h.shape); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := checkPayload(h.shape, h.dt, size-h.headerBytes, how.limits); err != nil {
 		return nil, err
 	}
-	return h.decode(r, h.shape, f32)
+	return h.decode(r, h.shape, how)
 }
 
 // npyInfo is what a .npy header says about the array after it.
@@ -83,6 +98,8 @@ type npyInfo struct {
 	order       binary.ByteOrder
 	shape       []int
 	headerBytes int64
+	// avail is the number of bytes after the header (set by npyInfoOf).
+	avail int64
 }
 
 // readNPYInfo reads and checks a .npy header (repeated keys included),
@@ -113,12 +130,12 @@ func readNPYInfo(r io.Reader) (npyInfo, error) {
 
 // decode reads an array of the header's dtype and the given shape from r;
 // the element count is overflow-checked and within the tensor budget.
-func (h npyInfo) decode(r io.Reader, shape []int, f32 func(n int) []float32) (*tensor.Dense, error) {
-	n, err := checkPayload(shape, h.dt, -1)
+func (h npyInfo) decode(r io.Reader, shape []int, how npyRead) (*tensor.Dense, error) {
+	n, err := checkPayload(shape, h.dt, -1, how.limits)
 	if err != nil {
 		return nil, err
 	}
-	data, raw, err := makeRaw(h.dt, n, f32)
+	data, raw, err := makeRaw(h.dt, n, how.f32)
 	if err != nil {
 		return nil, err
 	}
@@ -181,16 +198,16 @@ func checkHeaderKeys(header string) error {
 }
 
 // checkPayload returns the element count of shape after checking it for
-// overflow, against the tensor budget and against avail, the bytes the
+// overflow, against the tensor budget lim and against avail, the bytes the
 // file holds after its header (negative when unknown), so a header cannot
 // make the reader allocate more than the file could fill.
-func checkPayload(shape []int, dt tensor.Dtype, avail int64) (int, error) {
+func checkPayload(shape []int, dt tensor.Dtype, avail int64, lim onnxio.Limits) (int, error) {
 	n, err := onnxio.ElemCountInts(shape)
 	if err != nil {
 		return 0, err
 	}
 	size := int64(elemSize(dt))
-	if err := (onnxio.Limits{}).CheckTensor(shapeInt64(shape), size); err != nil {
+	if err := lim.CheckTensor(shapeInt64(shape), size); err != nil {
 		return 0, err
 	}
 	if avail >= 0 && n*size > avail {

@@ -29,7 +29,11 @@ const maxInflation = 1100
 // members with the same array name are an error (the archive is
 // ambiguous), and so is a member that declares more than the tensor budget
 // or inflates beyond what deflate can produce.
-func readNPZ(file string) (map[string]*tensor.Dense, error) {
+//
+// Each array is read as how(input) says, input being what inputOf maps its
+// name to, so its header is checked against the model's input and the
+// budget before the array is inflated.
+func readNPZ(file string, how func(input string) npyRead, inputOf func(name string) string) (map[string]*tensor.Dense, error) {
 	f, st, err := onnxio.OpenRegular(file)
 	if err != nil {
 		return nil, err
@@ -39,7 +43,7 @@ func readNPZ(file string) (map[string]*tensor.Dense, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	if err := checkNPZMembers(file, zr); err != nil {
+	if err := checkNPZMembers(file, zr, how("").limits); err != nil {
 		return nil, err
 	}
 	out := make(map[string]*tensor.Dense, len(zr.File))
@@ -53,7 +57,9 @@ func readNPZ(file string) (map[string]*tensor.Dense, error) {
 			return nil, fmt.Errorf("%s: array %q: %w", file, name, err)
 		}
 		// archive/zip fails a member that inflates past its declared size.
-		d, err := decodeNPY(bufio.NewReader(rc), nil, int64(m.UncompressedSize64))
+		read := how(inputOf(name))
+		read.f32 = nil
+		d, err := decodeNPY(bufio.NewReader(rc), read, int64(m.UncompressedSize64))
 		rc.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: array %q: %w", file, name, err)
@@ -67,8 +73,8 @@ func readNPZ(file string) (map[string]*tensor.Dense, error) {
 // before any is inflated: two members holding one array name, a member
 // over the tensor budget, or one that inflates beyond what deflate can
 // produce are errors.
-func checkNPZMembers(file string, zr *zip.Reader) error {
-	budget := onnxio.Limits{}.WithDefaults().MaxTensorBytes
+func checkNPZMembers(file string, zr *zip.Reader, lim onnxio.Limits) error {
+	budget := lim.WithDefaults().MaxTensorBytes
 	members := map[string]string{}
 	for _, m := range zr.File {
 		if m.FileInfo().IsDir() {

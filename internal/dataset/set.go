@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 // Sample is one set of model inputs.
@@ -37,6 +39,8 @@ type Set struct {
 	// stacks keeps stacked .npz and test_data_set samples decoded while
 	// their parts are read (nil for in-memory sets).
 	stacks *stackCache
+	// limits bound every array a sample file may make the set allocate.
+	limits onnxio.Limits
 }
 
 type kind int
@@ -104,7 +108,7 @@ func Open(paths []string, specs []InputSpec) (*Set, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no calibration data given")
 	}
-	set := &Set{specs: specs, stacks: &stackCache{}}
+	set := &Set{specs: specs, stacks: &stackCache{}, limits: onnxio.Limits{}.WithDefaults()}
 	for _, p := range paths {
 		found, err := set.list(p)
 		if err != nil {

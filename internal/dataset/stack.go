@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -32,6 +33,10 @@ type Options struct {
 	// them. Models whose control flow depends on the input size (Silero's
 	// 8 and 16 kHz paths) need it off.
 	SameShapes bool
+	// Limits bound every array a sample file may make the reader allocate
+	// (zero fields mean onnxio's defaults): a header declaring more than
+	// the tensor budget is refused before its data is read.
+	Limits onnxio.Limits
 }
 
 // Split records a stacked file that OpenSamples split into Count samples,
@@ -49,6 +54,7 @@ func OpenSamples(paths []string, specs []InputSpec, opts Options) (*Set, error) 
 	if err != nil {
 		return nil, err
 	}
+	set.limits = opts.Limits.WithDefaults()
 	if opts.SplitBatches {
 		if err := set.splitStacked(); err != nil {
 			return nil, err
@@ -133,6 +139,7 @@ func (s *Set) splitStacked() error {
 // or 1 when it is one sample (or its arrays disagree, which Load reports).
 func (s *Set) stacked(e entry) (int, map[string]int, error) {
 	shapes := map[string][]int{}
+	headers := map[string]npyInfo{}
 	switch e.kind {
 	case npyFile, inputFolder:
 		files := map[string]string{s.specs[0].Name: e.path}
@@ -149,11 +156,11 @@ func (s *Set) stacked(e entry) (int, map[string]int, error) {
 			if err != nil {
 				return 0, nil, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
 			}
-			shapes[spec.Name] = h.shape
+			shapes[spec.Name], headers[spec.Name] = h.shape, h
 		}
 	case npzFile:
 		var err error
-		if shapes, err = s.probeNPZ(e); err != nil {
+		if shapes, err = s.probeNPZ(e, false); err != nil {
 			return 0, nil, err
 		}
 	case testDataSet:
@@ -180,19 +187,34 @@ func (s *Set) stacked(e entry) (int, map[string]int, error) {
 		if k <= 1 || (n >= 0 && k != n) {
 			return 1, nil, nil
 		}
+		if h, ok := headers[spec.Name]; ok {
+			one := slices.Clone(h.shape)
+			one[axis] = 1
+			if spec.checkHeader(h.dt, one) != nil {
+				return 1, nil, nil // not samples of this input: probe names the mismatch
+			}
+			// Each stacked sample is read on its own, so the budget is
+			// per sample, but the file must hold them all.
+			if _, err := checkPayload(h.shape, h.dt, h.avail, onnxio.Limits{MaxTensorBytes: math.MaxInt64}); err != nil {
+				return 0, nil, &SampleError{Sample: e.path, Input: spec.Name, Err: err}
+			}
+		}
 		n, axes[spec.Name] = k, axis
 	}
 	return n, axes, nil
 }
 
-// npyInfoOf reads the header of a .npy file.
+// npyInfoOf reads the header of a .npy file, with avail set to the bytes
+// that follow it.
 func npyInfoOf(path string) (npyInfo, error) {
-	f, _, err := onnxio.OpenRegular(path)
+	f, st, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return npyInfo{}, unwrapPath(err)
 	}
 	defer f.Close()
-	return readNPYInfo(bufio.NewReaderSize(f, 4096))
+	h, err := readNPYInfo(bufio.NewReaderSize(f, 4096))
+	h.avail = st.Size() - h.headerBytes
+	return h, err
 }
 
 func unwrapPath(err error) error {
@@ -206,7 +228,7 @@ func unwrapPath(err error) error {
 // readNPYPart reads sample part of a .npy file stacking parts samples
 // along axis, reading only that sample's bytes (one block per index of
 // the axes before it).
-func (s *Set) readNPYPart(path string, part, parts, axis int) (*tensor.Dense, error) {
+func (s *Set) readNPYPart(path, input string, part, parts, axis int) (*tensor.Dense, error) {
 	f, st, err := onnxio.OpenRegular(path)
 	if err != nil {
 		return nil, unwrapPath(err)
@@ -219,16 +241,22 @@ func (s *Set) readNPYPart(path string, part, parts, axis int) (*tensor.Dense, er
 	if axis >= len(h.shape) || h.shape[axis] != parts {
 		return nil, fmt.Errorf("the file changed: it now holds shape %v, not %d samples stacked on axis %d", h.shape, parts, axis)
 	}
-	if _, err := checkPayload(h.shape, h.dt, st.Size()-h.headerBytes); err != nil {
+	if _, err := checkPayload(h.shape, h.dt, st.Size()-h.headerBytes, onnxio.Limits{MaxTensorBytes: math.MaxInt64}); err != nil {
 		return nil, err
 	}
 	one := slices.Clone(h.shape)
 	one[axis] = 1
-	n, err := checkPayload(one, h.dt, -1)
+	how := s.npyFor(input)
+	if how.want != nil {
+		if err := how.want(h.dt, one); err != nil {
+			return nil, err
+		}
+	}
+	n, err := checkPayload(one, h.dt, -1, s.limits)
 	if err != nil {
 		return nil, err
 	}
-	data, raw, err := makeRaw(h.dt, n, s.float32s)
+	data, raw, err := makeRaw(h.dt, n, how.f32)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +296,11 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 		if err != nil {
 			return fail(s.specs[0].Name, err)
 		}
-		return e.partShapes(map[string][]int{s.specs[0].Name: h.shape}), nil
+		shape, err := s.probeHeader(s.specs[0], h, e.stackAxis(s.specs[0].Name))
+		if err != nil {
+			return fail(s.specs[0].Name, err)
+		}
+		return map[string][]int{s.specs[0].Name: shape}, nil
 	case inputFolder:
 		out := map[string][]int{}
 		for _, spec := range s.specs {
@@ -279,11 +311,15 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 			if err != nil {
 				return fail(spec.Name, err)
 			}
-			out[spec.Name] = h.shape
+			shape, err := s.probeHeader(spec, h, e.stackAxis(spec.Name))
+			if err != nil {
+				return fail(spec.Name, err)
+			}
+			out[spec.Name] = shape
 		}
 		return e.partShapes(out), nil
 	case npzFile:
-		shapes, err := s.probeNPZ(e)
+		shapes, err := s.probeNPZ(e, true)
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +336,43 @@ func (s *Set) probe(e entry) (map[string][]int, error) {
 	return out, nil
 }
 
-func (s *Set) probeNPZ(e entry) (map[string][]int, error) {
+// probeHeader checks a .npy header of spec's input against the model,
+// then against the bytes its file holds and the tensor budget, and returns
+// the shape one sample gives the input (1 along axis for a stacked file,
+// whose size stacked checked; axis is -1 for a file holding one sample).
+func (s *Set) probeHeader(spec InputSpec, h npyInfo, axis int) ([]int, error) {
+	shape := slices.Clone(h.shape)
+	avail := h.avail
+	if axis >= 0 && axis < len(shape) {
+		shape[axis] = 1
+		avail = -1
+	}
+	if err := spec.checkHeader(h.dt, shape); err != nil {
+		return nil, err
+	}
+	if _, err := checkPayload(shape, h.dt, avail, s.limits); err != nil {
+		return nil, err
+	}
+	return shape, nil
+}
+
+// stackAxis is the axis input's samples are stacked on in e, or -1.
+func (e entry) stackAxis(input string) int {
+	if e.parts == 0 {
+		return -1
+	}
+	if axis, ok := e.axes[input]; ok {
+		return axis
+	}
+	return -1
+}
+
+// probeNPZ reads the shapes of e's members from their headers, each
+// bounded by its inflated size and the tensor budget (members are inflated
+// whole). With againstModel, the shape one sample gives an input (a part of
+// a stacked member) must also fit the model's; the stacking probe, which
+// decides the parts, passes false.
+func (s *Set) probeNPZ(e entry, againstModel bool) (map[string][]int, error) {
 	f, st, err := onnxio.OpenRegular(e.path)
 	if err != nil {
 		return nil, &SampleError{Sample: e.name(), Err: err}
@@ -310,7 +382,7 @@ func (s *Set) probeNPZ(e entry) (map[string][]int, error) {
 	if err != nil {
 		return nil, &SampleError{Sample: e.name(), Err: err}
 	}
-	if err := checkNPZMembers(e.path, zr); err != nil {
+	if err := checkNPZMembers(e.path, zr, s.limits); err != nil {
 		return nil, &SampleError{Sample: e.name(), Err: err}
 	}
 	out := map[string][]int{}
@@ -325,6 +397,14 @@ func (s *Set) probeNPZ(e entry) (map[string][]int, error) {
 		}
 		h, err := readNPYInfo(bufio.NewReader(rc))
 		rc.Close()
+		if err == nil && againstModel {
+			if spec, ok := s.spec(name); ok {
+				err = spec.checkHeader(h.dt, e.partShapes(map[string][]int{name: h.shape})[name])
+			}
+		}
+		if err == nil {
+			_, err = checkPayload(h.shape, h.dt, int64(f.UncompressedSize64)-h.headerBytes, s.limits)
+		}
 		if err != nil {
 			return nil, &SampleError{Sample: e.name(), Input: name, Err: err}
 		}
@@ -383,7 +463,7 @@ func (s *Set) readFolderPart(e entry) (map[string]*tensor.Dense, error) {
 			out[name] = nil // Load names it as unknown
 			continue
 		}
-		d, err := s.readNPYPart(filepath.Join(e.path, de.Name()), e.part, e.parts, e.axes[name])
+		d, err := s.readNPYPart(filepath.Join(e.path, de.Name()), name, e.part, e.parts, e.axes[name])
 		if err != nil {
 			return nil, &SampleError{Sample: e.name(), Input: name, Err: err}
 		}

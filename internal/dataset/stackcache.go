@@ -51,13 +51,21 @@ func (s *Set) wholeArrays(e entry) (map[string]*tensor.Dense, error) {
 	var arrays map[string]*tensor.Dense
 	switch e.kind {
 	case npzFile:
-		a, err := readNPZ(e.path)
+		// The members stack several samples: the probe checked one
+		// sample's part of each against the model, so the whole member
+		// is read within the budget only.
+		whole := func(input string) npyRead {
+			how := s.npyFor(input)
+			how.want = nil
+			return how
+		}
+		a, err := readNPZ(e.path, whole, func(name string) string { return s.positionalName(name, "arr_") })
 		if err != nil {
 			return nil, &SampleError{Sample: e.name(), Err: err}
 		}
 		arrays = s.positional(a, "arr_")
 	case testDataSet:
-		a, err := s.readTestDataSet(e.path)
+		a, err := s.readTestDataSet(e.path, false)
 		if err != nil {
 			return nil, err
 		}

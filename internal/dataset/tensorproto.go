@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"fmt"
+	"io"
+	"math"
 	"path/filepath"
 
 	"google.golang.org/protobuf/proto"
@@ -19,18 +21,44 @@ import (
 // FLOAT16 widens to float32 (the ONNX node tests' float16 inputs).
 // Calibration samples refuse float16 before they get here (readSampleProto).
 func ReadTensorProto(path string) (string, *tensor.Dense, error) {
-	return readTensorProto(path, false)
+	return readTensorProto(path, onnxio.Limits{}.WithDefaults(), nil)
 }
 
 // readSampleProto is ReadTensorProto for a calibration sample: a float16
 // tensor is refused with the same message as a float16 .npy, rather than
-// widened silently.
-func readSampleProto(path string) (string, *tensor.Dense, error) {
-	return readTensorProto(path, true)
+// widened silently; the file and the tensor it declares are bounded by
+// lim; and the declared dtype and dims are checked against the input
+// specOf gives for the tensor's name (when it gives one) before the data
+// is decoded.
+func readSampleProto(path string, lim onnxio.Limits, specOf func(name string) (InputSpec, bool)) (string, *tensor.Dense, error) {
+	return readTensorProto(path, lim, func(tp *onnxpb.TensorProto) error {
+		if tp.GetDataType() == int32(onnxpb.TensorProto_FLOAT16) {
+			return errFloat16
+		}
+		spec, ok := specOf(tp.GetName())
+		if !ok {
+			return nil
+		}
+		dims := make([]int, len(tp.GetDims()))
+		for i, d := range tp.GetDims() {
+			if d < 0 || d > math.MaxInt32 {
+				return fmt.Errorf("tensor %q declares dimension %d", tp.GetName(), d)
+			}
+			dims[i] = int(d)
+		}
+		dt, err := onnxdense.DtypeOf(tp.GetDataType())
+		if err != nil {
+			return fmt.Errorf("tensor %q (%s): %w", tp.GetName(), onnxio.DataTypeName(tp.GetDataType()), err)
+		}
+		return spec.checkHeader(dt, dims)
+	})
 }
 
-func readTensorProto(path string, refuseFloat16 bool) (string, *tensor.Dense, error) {
-	b, err := onnxio.ReadRegular(path, onnxio.Limits{}.WithDefaults().MaxTensorBytes)
+// readTensorProto reads a TensorProto file of at most lim's tensor budget,
+// runs check (when not nil) on what it declares, and refuses a declared
+// shape over the budget, before decoding the data.
+func readTensorProto(path string, lim onnxio.Limits, check func(*onnxpb.TensorProto) error) (string, *tensor.Dense, error) {
+	b, err := readBounded(path, lim.WithDefaults().MaxTensorBytes)
 	if err != nil {
 		return "", nil, err
 	}
@@ -38,12 +66,39 @@ func readTensorProto(path string, refuseFloat16 bool) (string, *tensor.Dense, er
 	if err := proto.Unmarshal(b, &tp); err != nil {
 		return "", nil, fmt.Errorf("%s: not a TensorProto: %w", path, err)
 	}
-	if refuseFloat16 && tp.GetDataType() == int32(onnxpb.TensorProto_FLOAT16) {
-		return "", nil, fmt.Errorf("%s: %w", path, errFloat16)
+	if check != nil {
+		if err := check(&tp); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err := lim.CheckTensor(tp.GetDims(), onnxio.ElemBytes(tp.GetDataType())); err != nil {
+		return "", nil, fmt.Errorf("%s: tensor %q: %w", path, tp.GetName(), err)
 	}
 	d, err := onnxdense.ToDense(&tp, filepath.Dir(path))
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return tp.GetName(), d, nil
+}
+
+// protoSlack is what a TensorProto file may hold beyond its tensor's bytes
+// (name, dims, type, framing) and still be read, so that a tensor just
+// over the budget is refused by its declared shape, which says more.
+const protoSlack = 1 << 20
+
+// readBounded reads a regular file of at most budget+protoSlack bytes.
+func readBounded(path string, budget int64) ([]byte, error) {
+	f, st, err := onnxio.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st.Size() > budget+protoSlack {
+		return nil, fmt.Errorf("%s: %d bytes, over the --max-tensor-bytes budget of %d", path, st.Size(), budget)
+	}
+	b := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
 }
