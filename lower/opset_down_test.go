@@ -286,7 +286,7 @@ func TestDowngradeAdaptersKeepOnnxRuntimeOutputs(t *testing.T) {
 		want:  "Mul,ReduceMean,Add,Pow,Mul,Mul",
 	}, {
 		name: "RotaryEmbeddingAndTypeOnlySteps23To17", from: 23, to: 17,
-		inputs: []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3, 4), f32("cos", 1, 3, 2), f32("sin", 1, 3, 2)},
+		inputs:  []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3, 4), f32("cos", 1, 3, 2), f32("sin", 1, 3, 2)},
 		outputs: []*onnxpb.ValueInfoProto{f32("y", 1, 2, 3, 4)},
 		nodes: []*onnxpb.NodeProto{
 			testmodel.Node("Identity", []string{"x"}, []string{"i"}),
