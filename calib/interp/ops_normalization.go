@@ -13,7 +13,13 @@ import (
 func normalizationOps(t map[string]opBuilder) {
 	t["BatchNormalization"] = func(c *buildCtx) (kernel, error) {
 		if c.n.AttrInt("training_mode", 0) != 0 {
-			return nil, unsupportedf("BatchNormalization training_mode")
+			// Training mode normalizes with the batch's own statistics and
+			// returns the updated running mean and variance: deterministic.
+			eps := c.n.AttrFloat("epsilon", 1e-5)
+			momentum := c.n.AttrFloat("momentum", 0.9)
+			return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+				return kernels.BatchNormalizationTraining(in[0], in[1], in[2], in[3], in[4], eps, momentum)
+			}, nil
 		}
 		for _, o := range c.n.Outputs[1:] {
 			if o != nil {
