@@ -24,7 +24,7 @@ import (
 
 // nodeTestFloor is the number of ONNX node tests that pass today; fewer is
 // a regression.
-const nodeTestFloor = 851
+const nodeTestFloor = 864
 
 type nodeOutcome int
 
@@ -330,9 +330,11 @@ func writeNodeTable(t *testing.T, counts map[string]*opCount, total opCount, exc
 	fmt.Fprintf(&b, "| **total** | **%d** | **%d** | **%d** | **%d** |\n", total.tests, total.passed, total.failed, total.unsupported)
 	b.WriteString("\n## Exceptions\n\nThe node tests the interpreter does not run, each with the reason it gives. Calibration never\n")
 	b.WriteString("needs them: random ops (Bernoulli, RandomUniformLike, training-mode Dropout) have no reference output to\n")
-	b.WriteString("match, training ops (Adagrad, Adam, Momentum, training-mode BatchNormalization) and string, sequence and\n")
-	b.WriteString("optional values do not occur in inference graphs the quantizer accepts, and the rest are ops and forms no\n")
-	b.WriteString("Ethos-U model has needed yet (a model using one gets an error naming the node).\n\n")
+	b.WriteString("match; the optimizer ops (Adagrad, Adam, Momentum) ONNX Runtime does not run either; string, sequence and\n")
+	b.WriteString("optional values do not occur in inference graphs the quantizer accepts (a model using one gets an error\n")
+	b.WriteString("naming the node). Five are the tests' own fault: the bfloat16 CastLike tests feed a `like` of another\n")
+	b.WriteString("rank than their model declares (ONNX Runtime refuses them too), and FLOAT to BFLOAT16 expects the\n")
+	b.WriteString("truncation ONNX 1.12 wrote, where the specification and ONNX Runtime round to nearest even.\n\n")
 	b.WriteString("| test | reason |\n|---|---|\n")
 	for _, e := range exceptions {
 		fmt.Fprintf(&b, "| %s | %s |\n", e[0], strings.ReplaceAll(e[1], "|", "\\|"))

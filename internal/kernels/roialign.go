@@ -49,28 +49,32 @@ func RoiAlign(x, rois, batchIndices *tensor.Dense, p RoiAlignParams) (*tensor.De
 	}
 	N, C, H, W := sh[0], sh[1], sh[2], sh[3]
 	out := make([]float32, nr*C*p.OutH*p.OutW)
-	offset := 0.0
+	// The roi geometry is float32 arithmetic, as in ONNX Runtime: the
+	// adaptive grid size is the ceiling of a float32 quotient.
+	var offset float32
 	if p.HalfPixel {
 		offset = 0.5
 	}
-	scale := float64(p.SpatialScale)
+	scale := p.SpatialScale
 	for r := 0; r < nr; r++ {
 		b := bi[r]
 		if b < 0 || b >= N {
 			return nil, shapeErr(op, "batch index %d out of range [0, %d)", b, N)
 		}
-		x1, y1 := float64(rs[r*4])*scale-offset, float64(rs[r*4+1])*scale-offset
-		x2, y2 := float64(rs[r*4+2])*scale-offset, float64(rs[r*4+3])*scale-offset
-		rw, rh := x2-x1, y2-y1
+		x1f, y1f := rs[r*4]*scale-offset, rs[r*4+1]*scale-offset
+		x2f, y2f := rs[r*4+2]*scale-offset, rs[r*4+3]*scale-offset
+		rwf, rhf := x2f-x1f, y2f-y1f
 		if !p.HalfPixel {
-			rw, rh = math.Max(rw, 1), math.Max(rh, 1)
+			rwf, rhf = max(rwf, 1), max(rhf, 1)
 		}
-		binH, binW := rh/float64(p.OutH), rw/float64(p.OutW)
+		binHf, binWf := rhf/float32(p.OutH), rwf/float32(p.OutW)
 		gh, gw := p.SamplingRatio, p.SamplingRatio
 		if gh == 0 {
-			gh = int(math.Ceil(rh / float64(p.OutH)))
-			gw = int(math.Ceil(rw / float64(p.OutW)))
+			gh = int(math.Ceil(float64(rhf / float32(p.OutH))))
+			gw = int(math.Ceil(float64(rwf / float32(p.OutW))))
 		}
+		x1, y1 := float64(x1f), float64(y1f)
+		binH, binW := float64(binHf), float64(binWf)
 		count := float64(max(gh*gw, 1))
 		for c := 0; c < C; c++ {
 			img := xs[(b*C+c)*H*W : (b*C+c+1)*H*W]
