@@ -2,6 +2,7 @@ package ethosu_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -138,6 +139,27 @@ func exporterForms() map[string]*testmodel.Builder {
 			NamedNode("pad", "Pad", []string{"c", "pads"}, []string{"p"}).
 			NamedNode("reshape", "Reshape", []string{"p", "flat"}, []string{"y"})
 	}
+	// Opset 23's new operators: RMSNormalization and RotaryEmbedding
+	// decompose into ops every Ethos-U runs. The conv output
+	// (1, 4, 8, 8) is read as (batch, heads, seq, head) by the rotation.
+	forms["opset 23 RMSNormalization"] = conv3(testmodel.New(23).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).
+		Init("gamma", []int64{8}, 1, 1.1, 0.9, 1, 1.2, 0.8, 1, 1).
+		NamedNode("rms", "RMSNormalization", []string{"c", "gamma"}, []string{"y"}, lower.FloatAttr("epsilon", 1e-5))
+	var cos, sin []float32
+	for p := 0; p < 8; p++ {
+		for i := 0; i < 4; i++ {
+			a := float64(p) * math.Pow(10000, -float64(i)/4)
+			cos, sin = append(cos, float32(math.Cos(a))), append(sin, float32(math.Sin(a)))
+		}
+	}
+	forms["opset 23 RotaryEmbedding"] = conv3(testmodel.New(23).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).
+		Init("cos", []int64{8, 4}, cos...).Init("sin", []int64{8, 4}, sin...).InitInt64("pos", []int64{1, 8}, 0, 1, 2, 3, 4, 5, 6, 7).
+		NamedNode("rope", "RotaryEmbedding", []string{"c", "cos", "sin", "pos"}, []string{"y"})
+	forms["opset 23 RotaryEmbedding interleaved"] = conv3(testmodel.New(23).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).
+		Init("cos", []int64{8, 4}, cos...).Init("sin", []int64{8, 4}, sin...).InitInt64("pos", []int64{1, 8}, 0, 1, 2, 3, 4, 5, 6, 7).
+		NamedNode("rope", "RotaryEmbedding", []string{"c", "cos", "sin", "pos"}, []string{"y"}, lower.IntAttr("interleaved", 1))
+	forms["opset 23 Attention"] = conv3(testmodel.New(23).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).
+		NamedNode("attn", "Attention", []string{"c", "c", "c"}, []string{"y"})
 	return forms
 }
 
@@ -150,6 +172,7 @@ var u55Refuses = map[string]string{
 // refusedEverywhere names the forms no Ethos-U runs, with the error.
 var refusedEverywhere = map[string]string{
 	"MaxPool with Indices":                   "MaxPool's Indices output is not supported",
+	"opset 23 Attention":                     `node "attn" (Attention): operator not supported by Ethos-U (no TOSA INT lowering): opset 23 Attention is not decomposed`,
 	"Resize tf_crop_and_resize":              "tf_crop_and_resize is not supported",
 	"opset 18 Resize antialias downsampling": "Resize with antialias that downsamples is not supported",
 }

@@ -77,9 +77,19 @@ func maxRank(c *checker, n *lower.Node) string {
 
 func supportedOp(c *checker, n *lower.Node) string {
 	if op := n.Target.OpType; !c.npu[op] && !c.u85[op] {
+		if hint := unsupportedHints[op]; hint != "" {
+			return "operator not supported by Ethos-U (no TOSA INT lowering): " + hint
+		}
 		return "operator not supported by Ethos-U (no TOSA INT lowering)"
 	}
 	return ""
+}
+
+// unsupportedHints tell what to do about operators exporters write that
+// onnxquant does not decompose.
+var unsupportedHints = map[string]string{
+	"Attention": "opset 23 Attention is not decomposed; export attention written out as MatMul and Softmax " +
+		"(torch.onnx at opset 22 or below, or without the fused attention op)",
 }
 
 func comparisonOps(c *checker, n *lower.Node) string {

@@ -20,7 +20,7 @@ var ErrNotDecomposable = errors.New("not decomposable")
 // with a constant exponent is one table lookup once quantized, where Sqrt
 // then Reciprocal would be two), and ConvertOpset, because
 // LayerNormalization (17) and GroupNormalization (18) do not exist in
-// older opsets. Every op used exists unchanged in form from opset 13 except
+// older opsets (nor RMSNormalization before 23). Every op used exists unchanged in form from opset 13 except
 // ReduceMean, which the Emitter writes in its opset's form.
 
 // DecomposeLayerNorm replaces a LayerNormalization node by its
@@ -65,6 +65,46 @@ func DecomposeLayerNorm(n *Node, opset int64) error {
 	if len(n.Outputs) > 2 {
 		e.Replace(2, inv)
 	}
+	e.Done()
+	return nil
+}
+
+// DecomposeRMSNorm replaces an RMSNormalization node (opset 23) by
+// x * (ReduceMean(x*x) + eps)^-0.5 * scale over the axes from axis to the
+// last: LayerNormalization without the mean. It needs the input's rank
+// when axis is non-negative; the input must be float32. stash_type only
+// names the precision of the statistics, which are float32 here.
+func DecomposeRMSNorm(n *Node, opset int64) error {
+	x := n.Inputs[0]
+	if err := needFloat(x); err != nil {
+		return err
+	}
+	if len(n.Inputs) < 2 || n.Inputs[1] == nil {
+		return fmt.Errorf("no scale input: %w", ErrNotDecomposable)
+	}
+	axis := n.AttrInt("axis", -1)
+	rank, known := rankOfValue(x)
+	if axis >= 0 {
+		if !known {
+			return fmt.Errorf("axis %d of an input of unknown rank: %w", axis, ErrNotDecomposable)
+		}
+		axis -= int64(rank)
+	}
+	if !known {
+		rank = 0
+	}
+	var axes []int64
+	for a := axis; a < 0; a++ {
+		axes = append(axes, a)
+	}
+	e := NewEmitter(n, opset)
+	sq := e.Op("Mul", []*Value{x, x})
+	ms := e.Reduce("ReduceMean", sq, axes)
+	ve := e.Op("Add", []*Value{ms, e.Scalar("epsilon", n.AttrFloat("epsilon", 1e-5), rank)})
+	inv := e.Op("Pow", []*Value{ve, e.Floats("exponent", nil, []float32{-0.5})})
+	y := e.Op("Mul", []*Value{x, inv})
+	y = e.Op("Mul", []*Value{y, n.Inputs[1]})
+	e.Replace(0, y)
 	e.Done()
 	return nil
 }

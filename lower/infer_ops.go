@@ -24,7 +24,7 @@ var sameAsInput = map[string]bool{
 	"Sigmoid": true, "Sign": true, "Sin": true, "Sinh": true, "Softmax": true, "Softplus": true,
 	"Softsign": true, "Sqrt": true, "Tan": true, "Tanh": true, "ThresholdedRelu": true, "Trilu": true,
 	"GroupNormalization": true, "ScatterND": true, "ScatterElements": true, "Scatter": true,
-	"ReverseSequence": true, "Not": true, "BitwiseNot": true,
+	"ReverseSequence": true, "Not": true, "BitwiseNot": true, "RMSNormalization": true, "RotaryEmbedding": true,
 }
 
 // Broadcasting element-wise operators; the value says the output type:

@@ -12,8 +12,8 @@ import (
 // ConvertOpset moves the default ONNX domain of the model to opset target,
 // rewriting every node whose operator changed meaning on the way (see
 // opHistory in opset_table.go for which ops changed when, and their
-// adapters). Upgrades go from any opset in 7..21 to any later one up to
-// 21. Downgrades go back to any opset from 7 through the steps' down
+// adapters). Upgrades go from any opset in 7..23 to any later one up to
+// 23. Downgrades go back to any opset from 7 through the steps' down
 // adapters (downHistory, opset_down.go): type-only changes when no value
 // has a type the older version lacks, new attributes when absent or at
 // their default, inputs that replaced attributes when constant, and ops

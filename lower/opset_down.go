@@ -78,6 +78,7 @@ const (
 	tFloat16  = int32(onnxpb.TensorProto_FLOAT16)
 	tDouble   = int32(onnxpb.TensorProto_DOUBLE)
 	tBFloat16 = int32(onnxpb.TensorProto_BFLOAT16)
+	tFloat4   = int32(onnxpb.TensorProto_FLOAT4E2M1)
 )
 
 var (

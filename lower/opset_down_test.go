@@ -47,6 +47,8 @@ func wave(shape ...int) *tensor.Dense {
 // irOf is the IR version ONNX Runtime expects with an opset.
 func irOf(opset int64) int64 {
 	switch {
+	case opset >= 23:
+		return 11
 	case opset >= 21:
 		return 10
 	case opset >= 19:
@@ -277,6 +279,31 @@ func TestDowngradeAdaptersKeepOnnxRuntimeOutputs(t *testing.T) {
 		},
 		want: "Relu,Identity,Add,Cast",
 	}, {
+		name: "RMSNormalization", from: 23, to: 21,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 2, 3, 6)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 2, 3, 6)},
+		inits: []*onnxpb.TensorProto{gamma},
+		nodes: []*onnxpb.NodeProto{testmodel.Node("RMSNormalization", []string{"x", "gamma"}, []string{"y"}, lower.FloatAttr("epsilon", 1e-3))},
+		want:  "Mul,ReduceMean,Add,Pow,Mul,Mul",
+	}, {
+		name: "RotaryEmbeddingAndTypeOnlySteps23To17", from: 23, to: 17,
+		inputs:  []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3, 4), f32("cos", 1, 3, 2), f32("sin", 1, 3, 2)},
+		outputs: []*onnxpb.ValueInfoProto{f32("y", 1, 2, 3, 4)},
+		nodes: []*onnxpb.NodeProto{
+			testmodel.Node("Identity", []string{"x"}, []string{"i"}),
+			testmodel.Node("RotaryEmbedding", []string{"i", "cos", "sin"}, []string{"y"}),
+		},
+		want: "Identity,Unsqueeze,Unsqueeze,Split,Mul,Mul,Sub,Mul,Mul,Add,Concat",
+	}, {
+		name: "TypeOnlyStepsUpTo23", from: 13, to: 23,
+		inputs: []*onnxpb.ValueInfoProto{f32("x", 1, 2, 4, 4)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 1, 32)},
+		inits: []*onnxpb.TensorProto{testmodel.Float32s("w", []int64{2, 2, 1, 1}, 1, 0.5, -0.25, 2), testmodel.Int64s("flat", []int64{2}, 1, -1)},
+		nodes: []*onnxpb.NodeProto{
+			testmodel.Node("Conv", []string{"x", "w"}, []string{"c"}),
+			testmodel.Node("HardSigmoid", []string{"c"}, []string{"h"}),
+			testmodel.Node("Reshape", []string{"h", "flat"}, []string{"y"}),
+		},
+		want: "Conv,HardSigmoid,Reshape",
+	}, {
 		name: "BatchNormalizationTrainingModeOff", from: 15, to: 13,
 		inputs: []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 1, 2, 3)},
 		inits: []*onnxpb.TensorProto{testmodel.Float32s("s", []int64{2}, 2, 0.5), testmodel.Float32s("b", []int64{2}, 0.1, -0.1),
@@ -348,6 +375,10 @@ func TestDowngradeRefusalsNameNodeAndReason(t *testing.T) {
 			testmodel.Node("LayerNormalization", []string{"x", "x"}, []string{"y"}, lower.IntAttr("axis", 1)), []string{"LayerNormalization_y", "unknown rank"}},
 		{"TriluHasNoRewrite", 14, 13, []*onnxpb.ValueInfoProto{f32("x", 3, 3)}, nil,
 			testmodel.Node("Trilu", []string{"x"}, []string{"y"}), []string{"Trilu_y", "does not exist before opset 14"}},
+		{"AttentionHasNoRewrite", 23, 22, []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3, 4)}, nil,
+			testmodel.Node("Attention", []string{"x", "x", "x"}, []string{"y"}), []string{"Attention_y", "does not exist before opset 23"}},
+		{"ConvOfBFloat16", 22, 21, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_BFLOAT16, []int64{1, 1, 2, 2})}, nil,
+			testmodel.Node("Conv", []string{"x", "x"}, []string{"y"}), []string{"Conv_y", "BFLOAT16"}},
 		{"DropoutMaskRead", 13, 11, []*onnxpb.ValueInfoProto{f32("x", 3)}, nil,
 			testmodel.Node("Dropout", []string{"x"}, []string{"y", "mask"}), []string{"Dropout_y", "mask"}},
 	}

@@ -20,14 +20,13 @@ type adapter func(c *converter, n *Node, to int64) error
 
 const (
 	minConvertOpset = 7
-	maxConvertOpset = 21
+	maxConvertOpset = 23
 	// maxKnownOpset is the newest default-domain opset whose operator
-	// changes the tool knows: 22 only widened types (bfloat16), 23 widened
-	// types (float4) and added Attention, RMSNormalization and
-	// RotaryEmbedding, so models up to 23 load and quantize although
-	// conversion targets stop at maxConvertOpset. A newer opset may have
-	// changed what an operator computes: loading it is an error.
-	maxKnownOpset = 23
+	// changes the tool knows: 22 only widened types (bfloat16 on the ops
+	// that lacked it), 23 widened types (float4e2m1) and added Attention,
+	// RMSNormalization and RotaryEmbedding. A newer opset may have changed
+	// what an operator computes: loading it is an error.
+	maxKnownOpset = maxConvertOpset
 )
 
 func bump(vs ...int64) []opStep {
@@ -122,7 +121,32 @@ func init() {
 		"Round": bump(11), "Det": bump(11), "BitShift": bump(11),
 		"ReverseSequence": bump(10), "EyeLike": bump(9), "RandomNormal": bump(1), "RandomUniform": bump(1),
 		"RandomNormalLike": bump(1), "RandomUniformLike": bump(1), "Multinomial": bump(7),
+		// Added at 23; Attention has no decomposition and no down adapter.
+		"RMSNormalization": bump(23), "RotaryEmbedding": bump(23), "Attention": bump(23),
 	}
+	for _, op := range typeOnly22 {
+		opHistory[op] = append(opHistory[op], opStep{version: 22})
+	}
+	for _, op := range typeOnly23 {
+		opHistory[op] = append(opHistory[op], opStep{version: 23})
+	}
+}
+
+// typeOnly22 lists the operators whose version 22 (ONNX 1.17) only added
+// bfloat16 to their type constraints.
+var typeOnly22 = []string{
+	"Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "AveragePool", "Conv", "ConvTranspose", "Cos", "Cosh",
+	"Det", "Dropout", "Elu", "EyeLike", "GRU", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool",
+	"HardSigmoid", "HardSwish", "InstanceNormalization", "LSTM", "LpPool", "MaxPool", "Mish", "Multinomial",
+	"RNN", "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Round", "Selu", "Sin",
+	"Sinh", "Softplus", "Softsign", "Tan", "ThresholdedRelu",
+}
+
+// typeOnly23 lists the operators whose version 23 (ONNX 1.18) only added
+// float4e2m1 to their type constraints.
+var typeOnly23 = []string{
+	"Cast", "CastLike", "Constant", "ConstantOfShape", "DequantizeLinear", "Flatten", "Identity", "If", "Loop",
+	"Pad", "QuantizeLinear", "Reshape", "Scan", "Shape", "Size", "Squeeze", "Transpose", "Unsqueeze",
 }
 
 // reduce18 is the history of the Reduce* family other than ReduceSum,
@@ -134,6 +158,8 @@ func reduce18(extra ...opStep) []opStep {
 // irForOpset is the lowest IR version that may import an opset.
 func irForOpset(opset int64) int64 {
 	switch {
+	case opset >= 23:
+		return 11
 	case opset >= 21:
 		return 10
 	case opset >= 19:
@@ -261,6 +287,15 @@ func init() {
 		"Resize": steps(at(13, both(bf16, (*converter).resize13Down)),
 			at(18, both(dropIntAttr("antialias", 0), noAttr("axes"), dropStringAttr("keep_aspect_ratio_policy", "stretch"))),
 			at(19, refuseString("coordinate_transformation_mode", "half_pixel_symmetric"))),
-		"DepthToSpace": steps(at(11, dropStringAttr("mode", "DCR")), at(13, bf16)),
+		"DepthToSpace":     steps(at(11, dropStringAttr("mode", "DCR")), at(13, bf16)),
+		"RMSNormalization": steps(at(23, (*converter).rmsNormDown)),
+		"RotaryEmbedding":  steps(at(23, (*converter).rotaryEmbeddingDown)),
+	}
+	f4 := withoutTypes(tFloat4)
+	for _, op := range typeOnly22 {
+		downHistory[op] = append(downHistory[op], at(22, bf16))
+	}
+	for _, op := range typeOnly23 {
+		downHistory[op] = append(downHistory[op], at(23, f4))
 	}
 }

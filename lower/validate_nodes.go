@@ -44,8 +44,9 @@ func init() {
 	set(2, "Add", "Sub", "Mul", "Div", "Pow", "Mod", "And", "Or", "Xor", "Equal", "Greater", "Less",
 		"GreaterOrEqual", "LessOrEqual", "PRelu", "MatMul", "Gemm", "Conv", "ConvTranspose", "Expand", "Gather",
 		"GatherElements", "GatherND", "Reshape", "Tile", "CastLike", "CumSum", "QuantizeLinear", "DequantizeLinear",
-		"LayerNormalization", "BitShift", "MatMulInteger")
-	set(3, "Where", "Range", "ScatterND", "ScatterElements", "OneHot", "LSTM", "GRU", "RNN", "InstanceNormalization")
+		"LayerNormalization", "BitShift", "MatMulInteger", "RMSNormalization")
+	set(3, "Where", "Range", "ScatterND", "ScatterElements", "OneHot", "LSTM", "GRU", "RNN", "InstanceNormalization",
+		"RotaryEmbedding", "Attention")
 	set(5, "BatchNormalization")
 	from("Slice", 10, 3)
 	from("Unsqueeze", 13, 2)

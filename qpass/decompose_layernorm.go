@@ -6,7 +6,7 @@ import (
 	"github.com/onnxquant/onnxquant/lower"
 )
 
-const decomposeLayerNormDoc = `Decompose LayerNormalization, GroupNormalization and InstanceNormalization into reductions and elementwise ops.
+const decomposeLayerNormDoc = `Decompose LayerNormalization, GroupNormalization, InstanceNormalization and RMSNormalization into reductions and elementwise ops.
 
 Ethos-U has no normalisation operator, so, as ExecuTorch's
 DecomposeLayerNormPass and DecomposeGroupNormPass do, each becomes
@@ -15,7 +15,9 @@ inv = Pow(var + eps, -0.5), y = d*inv*gamma + beta, and every piece gets its
 own quantization parameters. ONNX has no Rsqrt; Pow with a constant -0.5
 exponent is one table lookup once quantized, where Sqrt then Reciprocal would
 be two. GroupNormalization normalises a (N, groups, -1) reshape of x;
-InstanceNormalization is normalisation over the spatial axes.`
+InstanceNormalization is normalisation over the spatial axes;
+RMSNormalization (opset 23) is x * Pow(ReduceMean(x*x) + eps, -0.5) * scale,
+the same pieces without the mean.`
 
 // DecomposeLayerNorm decomposes the normalisation operators. The rewrites
 // live in package lower, which an opset downgrade also uses; a node they do
@@ -33,6 +35,8 @@ func DecomposeLayerNorm(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 			decompose = lower.DecomposeGroupNorm
 		case "InstanceNormalization":
 			decompose = lower.DecomposeInstanceNorm
+		case "RMSNormalization":
+			decompose = lower.DecomposeRMSNorm
 		default:
 			return false, nil
 		}

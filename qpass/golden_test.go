@@ -75,6 +75,9 @@ func goldenCases() []goldenCase {
 				Node("GroupNormalization", []string{"x", "scale", "bias"}, []string{"y"}, lower.IntAttr("num_groups", 2)).
 				Output("y", 1, 4, 2, 2)
 		}},
+		{pass: "decompose-rotary-embedding", model: func() *testmodel.Builder {
+			return opset23Models()["RotaryEmbedding 3-D interleaved partial"]
+		}},
 		{pass: "decompose-lstm", model: func() *testmodel.Builder { return lstmModel(14, "forward", 0, false) }},
 		{pass: "decompose-gru", model: func() *testmodel.Builder { return gruModel("forward", 0, true, true) }},
 		{pass: "decompose-reflect-pad", ctx: qpass.PassContext{NeedsDecomposition: qpass.Decompositions{ReflectPad: true}},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/onnxio"
+	"github.com/onnxquant/onnxquant/quantize"
 )
 
 func batchCommand() *cli.Command {
@@ -36,6 +38,13 @@ scheme and config; relative paths are taken from the manifest's folder:
        calib: tinynet_calib
        output: out/tinynet_int8.onnx
        target: ethos-u85-256
+       min_sqnr: 20
+
+An entry may also set what quantize's flags set for one model: min_sqnr
+(overrides --min-sqnr; 0 disables the check), input_shape (NAME=D,D,... or a
+list of them), observer, bias_correction, equalize, qat, tflite (a second
+output), cut_from, cut_to (tensor names, a list or comma-separated) and
+calib_full.
 
 With --glob, every matching model uses --calib, --target, --scheme and --config
 and is written to --out-dir as NAME_SCHEME.onnx.`,
@@ -57,15 +66,32 @@ and is written to --out-dir as NAME_SCHEME.onnx.`,
 	}
 }
 
-// batchEntry is one manifest entry. calib takes a path or a list.
+// batchEntry is one manifest entry. calib takes a path or a list. The
+// keys after output are quantize's per-model flags under their YAML names:
+// min_sqnr overrides batch's --min-sqnr (a pointer, so an explicit 0 turns
+// the check off), the rest default as the flags do.
 type batchEntry struct {
-	Model  string   `yaml:"model"`
-	Calib  pathList `yaml:"calib"`
-	Target string   `yaml:"target"`
-	Scheme string   `yaml:"scheme"`
-	Config string   `yaml:"config"`
-	Output string   `yaml:"output"`
+	Model          string   `yaml:"model"`
+	Calib          pathList `yaml:"calib"`
+	Target         string   `yaml:"target"`
+	Scheme         string   `yaml:"scheme"`
+	Config         string   `yaml:"config"`
+	Output         string   `yaml:"output"`
+	MinSQNR        *float64 `yaml:"min_sqnr"`
+	InputShape     pathList `yaml:"input_shape"`
+	Observer       string   `yaml:"observer"`
+	BiasCorrection bool     `yaml:"bias_correction"`
+	Equalize       bool     `yaml:"equalize"`
+	QAT            bool     `yaml:"qat"`
+	TFLite         string   `yaml:"tflite"`
+	CutFrom        pathList `yaml:"cut_from"`
+	CutTo          pathList `yaml:"cut_to"`
+	CalibFull      bool     `yaml:"calib_full"`
 }
+
+// entryKeys lists the manifest entry keys, for the unknown-key message.
+const entryKeys = "model, calib, target, scheme, config, output, min_sqnr, input_shape, observer, bias_correction, " +
+	"equalize, qat, tflite, cut_from, cut_to, calib_full"
 
 type manifestFile struct {
 	Models []batchEntry `yaml:"models"`
@@ -115,7 +141,7 @@ func readManifest(path string) ([]batchEntry, error) {
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		msg := unknownField.ReplaceAllString(err.Error(), `unknown key "$1"`)
-		return nil, usagef("manifest %q: %s (entry keys: model, calib, target, scheme, config, output)", path, msg)
+		return nil, usagef("manifest %q: %s (entry keys: %s)", path, msg, entryKeys)
 	}
 	if len(entries) == 0 {
 		return nil, usagef("manifest %q lists no models", path)
@@ -129,7 +155,7 @@ func readManifest(path string) ([]batchEntry, error) {
 	}
 	for i := range entries {
 		e := &entries[i]
-		e.Model, e.Config, e.Output = rel(e.Model), rel(e.Config), rel(e.Output)
+		e.Model, e.Config, e.Output, e.TFLite = rel(e.Model), rel(e.Config), rel(e.Output), rel(e.TFLite)
 		for j := range e.Calib {
 			e.Calib[j] = rel(e.Calib[j])
 		}
@@ -180,6 +206,9 @@ func batchJobs(c *cli.Context) ([]quantizeJob, error) {
 			return nil, usagef("%s: no calib", where)
 		}
 		job := quantizeJob{In: e.Model, Out: e.Output, Calib: e.Calib, Target: e.Target, Scheme: e.Scheme, Config: e.Config, Workers: 1, MakeOutDir: true, MinSQNR: c.Float64("min-sqnr")}
+		if err := e.applyOverrides(&job); err != nil {
+			return nil, usagef("%s: %v", where, err)
+		}
 		if job.Target == "" {
 			job.Target = c.String("target")
 		}
@@ -212,9 +241,60 @@ func batchJobs(c *cli.Context) ([]quantizeJob, error) {
 			return nil, usagef("%s and %s write the same output %q", prev, where, job.Out)
 		}
 		outputs[key] = where
+		if job.TFLite != "" {
+			key := filepath.Clean(job.TFLite)
+			if prev, dup := outputs[key]; dup {
+				return nil, usagef("%s and %s write the same output %q", prev, where, job.TFLite)
+			}
+			outputs[key] = where
+		}
 		jobs[i] = job
 	}
 	return jobs, nil
+}
+
+// applyOverrides sets the job's per-model options from the entry, checked
+// as quantize checks its flags; an error is a usage error of the entry.
+func (e batchEntry) applyOverrides(job *quantizeJob) error {
+	if e.MinSQNR != nil {
+		if *e.MinSQNR < 0 || math.IsNaN(*e.MinSQNR) || math.IsInf(*e.MinSQNR, 0) {
+			return fmt.Errorf("min_sqnr %v: expected a number of dB, at least 0 (0 disables the check)", *e.MinSQNR)
+		}
+		job.MinSQNR = *e.MinSQNR
+	}
+	shapes, err := parseInputShapes(e.InputShape)
+	if err != nil {
+		return fmt.Errorf("input_shape %s", strings.TrimPrefix(err.Error(), "--input-shape "))
+	}
+	if len(shapes) > 0 {
+		job.InputShapes = shapes
+	}
+	obs, err := quantize.ParseObserver(e.Observer)
+	if err != nil {
+		return err
+	}
+	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: e.BiasCorrection, EqualizeCrossLayer: e.Equalize}
+	job.QAT = e.QAT
+	job.TFLite = e.TFLite
+	job.Cut = cutSpec{From: splitNames(e.CutFrom), To: splitNames(e.CutTo), CalibFull: e.CalibFull}
+	if e.CalibFull && len(job.Cut.From) == 0 {
+		return fmt.Errorf("calib_full needs cut_from: without a cut the calibration data already are the model's inputs")
+	}
+	return nil
+}
+
+// splitNames reads tensor names given as a list or comma-separated, as the
+// --cut-from and --cut-to flags take them.
+func splitNames(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }
 
 // batchResult is one model's outcome.
@@ -233,6 +313,7 @@ func batchAction(c *cli.Context) error {
 	var plan pathPlan
 	for _, job := range jobs {
 		plan.write(fmt.Sprintf("output of %s", job.In), job.Out)
+		plan.write(fmt.Sprintf("tflite of %s", job.In), job.TFLite)
 	}
 	plan.read("manifest", c.Args().First())
 	for _, job := range jobs {
@@ -251,8 +332,13 @@ func batchAction(c *cli.Context) error {
 	// Manifest outputs may name folders that do not exist yet: make them
 	// all before any model runs, so parallel models never race on them.
 	for _, j := range jobs {
-		if err := os.MkdirAll(filepath.Dir(j.Out), 0o755); err != nil {
-			return fmt.Errorf("output %q: %w", j.Out, err)
+		for _, out := range []string{j.Out, j.TFLite} {
+			if out == "" {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return fmt.Errorf("output %q: %w", out, err)
+			}
 		}
 	}
 	results := make([]batchResult, len(jobs))

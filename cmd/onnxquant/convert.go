@@ -16,7 +16,7 @@ func convertCommand() *cli.Command {
 		ArgsUsage: "IN",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output model `FILE`", Required: true},
-			&cli.Int64Flag{Name: "opset", Usage: "convert the default domain to opset `N` (7..21)"},
+			&cli.Int64Flag{Name: "opset", Usage: "convert the default domain to opset `N` (7..23)"},
 		}, cutFlags(false)...),
 		Action: func(c *cli.Context) error {
 			if err := onlyArgs(c, 1, "one input model"); err != nil {

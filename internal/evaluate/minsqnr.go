@@ -35,6 +35,10 @@ type LowSQNRError struct {
 	// CutFrom is a tensor after which the model could be quantized, the
 	// front end before it running on the host ("" when none is apparent).
 	CutFrom string
+	// Ran16 says the run already has 16-bit activations (a16w8): then
+	// --scheme a16w8 is no option, and the 8-bit tensors left are the
+	// target's choice (table ops on U55, Log).
+	Ran16 bool
 }
 
 // Loss is one tensor that loses much, with the reason the graph shows.
@@ -75,7 +79,10 @@ func (e *LowSQNRError) Error() string {
 		}
 	}
 	b.WriteString("\noptions:")
-	if len(e.Modules) > 0 {
+	if e.Ran16 {
+		// Nothing to widen: 16 bits is the widest activation Ethos-U runs.
+		b.WriteString("\n  - (16-bit activations are in use already, the widest Ethos-U runs; tensors still at 8 bits are the target's choice)")
+	} else if len(e.Modules) > 0 {
 		for _, m := range e.Modules {
 			fmt.Fprintf(&b, "\n  - 16-bit activations for module %q (a config file with module_name: {%s: a16w8}) where the target allows it (Ethos-U55 runs table ops such as Log and Exp at 8 bits only)", m, m)
 		}
@@ -107,6 +114,12 @@ func CheckSQNRFloor(rep *Report, floatGM *lower.GraphModule, minDB float64) erro
 	if len(e.Outputs) == 0 {
 		return nil
 	}
+	for _, l := range rep.Layers {
+		if l.Kind == KindActivation && l.Bits == 16 {
+			e.Ran16 = true
+			break
+		}
+	}
 	producers := producerIndex(floatGM)
 	var cands []Loss
 	seenModule := map[string]bool{}
@@ -125,7 +138,7 @@ func CheckSQNRFloor(rep *Report, floatGM *lower.GraphModule, minDB float64) erro
 			loss.Reason = lossReason(n, l)
 		}
 		cands = append(cands, loss)
-		if l.Bits == 8 && l.Module != "" && !seenModule[l.Module] && len(e.Modules) < 3 {
+		if l.Bits == 8 && !e.Ran16 && l.Module != "" && !seenModule[l.Module] && len(e.Modules) < 3 {
 			seenModule[l.Module] = true
 			e.Modules = append(e.Modules, l.Module)
 		}
@@ -172,6 +185,7 @@ func CheckSQNRFloor(rep *Report, floatGM *lower.GraphModule, minDB float64) erro
 	})
 	const maxLosses = 6
 	e.Losses = cands[:min(len(cands), maxLosses)]
+
 	// A cut helps where a front end (a log, a bound from the data) is what
 	// cannot be quantized, not where a network's layers merely lose bits.
 	for _, l := range e.Losses {
@@ -222,9 +236,13 @@ func lossReason(n *lower.Node, l Layer) string {
 	var why []string
 	switch n.Target.OpType {
 	case "Log":
-		why = append(why, "log-domain values (a Log turns the small inputs that 8 bits lose into large errors)")
+		why = append(why, "log-domain values (a Log turns the small inputs that its input's grid loses into large errors)")
 	case "Exp", "Pow", "Reciprocal":
 		why = append(why, "log-domain values (a "+n.Target.OpType+" spreads its input over decades)")
+	}
+	if sumOfSquares(n) {
+		why = append(why, "a sum of squares (a power spectrum: squaring doubles the decades of the values squared, "+
+			"and a Sqrt or Log after it magnifies what the grid loses near 0)")
 	}
 	if l.Decades >= hardDecades {
 		why = append(why, fmt.Sprintf("values spanning %.1f decades below their peak", l.Decades))
@@ -233,6 +251,34 @@ func lossReason(n *lower.Node, l Layer) string {
 		why = append(why, "a Clip whose "+b+" is computed from the data")
 	}
 	return strings.Join(why, ", ")
+}
+
+// sumOfSquares reports an Add of squares (Pow by 2, or Mul of a value by
+// itself), the |X|^2 of a magnitude or power spectrum.
+func sumOfSquares(n *lower.Node) bool {
+	if n.Target.OpType != "Add" || len(n.Inputs) != 2 {
+		return false
+	}
+	for _, in := range n.Inputs {
+		if in == nil || !isSquare(in.Source().Producer) {
+			return false
+		}
+	}
+	return true
+}
+
+func isSquare(n *lower.Node) bool {
+	if n == nil || n.Op != lower.CallFunction || len(n.Inputs) != 2 || n.Inputs[0] == nil || n.Inputs[1] == nil {
+		return false
+	}
+	switch n.Target.OpType {
+	case "Mul":
+		return n.Inputs[0] == n.Inputs[1]
+	case "Pow":
+		e, _, ok := n.Inputs[1].ConstantFloats()
+		return ok && len(e) == 1 && e[0] == 2
+	}
+	return false
 }
 
 // computedBound says which bound of a Clip comes from a computation rather

@@ -150,18 +150,23 @@ func emptyScan(v *lower.Value) (*tensor.Dense, error) {
 	return kernels.Empty(shape, dt), nil
 }
 
-// buildScan implements Scan (opset >= 9) with scan axes 0; directions may
-// be reversed.
+// buildScan implements Scan with scan axes 0; directions may be reversed.
+// Scan-8 (the batched form) runs the opset 9 loop once per batch element:
+// its states are [batch, ...] and its scan inputs and outputs
+// [batch, sequence, ...]; a sequence_lens input shorter than the sequence
+// is not supported.
 func buildScan(c *buildCtx) (kernel, error) {
-	if c.n.Target.Version < 9 {
-		return nil, unsupportedf("Scan before opset 9 (batched form)")
-	}
 	body, err := c.body("body")
 	if err != nil {
 		return nil, err
 	}
+	batched := c.n.Target.Version < 9
+	first := 0 // where the states start: after Scan-8's sequence_lens
+	if batched {
+		first = 1
+	}
 	nScanIn := int(c.n.AttrInt("num_scan_inputs", 0))
-	nState := len(c.n.Inputs) - nScanIn
+	nState := len(c.n.Inputs) - first - nScanIn
 	nScanOut := len(body.outputs) - nState
 	if nState < 0 || nScanOut < 0 {
 		return nil, fmt.Errorf("inconsistent Scan: %d inputs, %d scan inputs, body has %d outputs", len(c.n.Inputs), nScanIn, len(body.outputs))
@@ -175,52 +180,123 @@ func buildScan(c *buildCtx) (kernel, error) {
 	}
 	inDirs := c.n.AttrInts("scan_input_directions", nil)
 	outDirs := c.n.AttrInts("scan_output_directions", nil)
+	if batched {
+		inDirs = c.n.AttrInts("directions", nil)
+		outDirs = nil
+	}
+	loop := func(rc *runCtx, fr *frame, state, seq []*tensor.Dense) ([]*tensor.Dense, error) {
+		return scanLoop(rc, fr, body, state, seq, nScanOut, inDirs, outDirs)
+	}
+	if !batched {
+		return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return loop(rc, fr, in[:nState], in[nState:])
+		}, nil
+	}
 	return func(rc *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
-		state := append([]*tensor.Dense(nil), in[:nState]...)
-		seq := in[nState:]
-		if len(seq) == 0 {
+		states, seqs := in[first:first+nState], in[first+nState:]
+		if len(seqs) == 0 {
 			return nil, fmt.Errorf("Scan without scan inputs")
 		}
-		steps := dims(seq[0])[0]
-		scans := make([][]*tensor.Dense, nScanOut)
-		args := make([]*tensor.Dense, nState+nScanIn)
-		for i := 0; i < steps; i++ {
-			copy(args, state)
-			for k, s := range seq {
-				j := i
-				if k < len(inDirs) && inDirs[k] == 1 {
-					j = steps - 1 - i
-				}
-				t, err := unstackAt(s, j)
-				if err != nil {
-					return nil, fmt.Errorf("scan input %d: %w", k, err)
-				}
-				args[nState+k] = t
+		sh := dims(seqs[0])
+		if len(sh) < 2 {
+			return nil, fmt.Errorf("Scan-8 scan input of shape %v: want [batch, sequence, ...]", sh)
+		}
+		if in[0] != nil {
+			lens, err := kernels.Ints(in[0])
+			if err != nil {
+				return nil, fmt.Errorf("sequence_lens: %w", err)
 			}
-			outs, err := rc.runBody(body, fr, args)
+			for _, l := range lens {
+				if l != sh[1] {
+					return nil, unsupportedf("Scan-8 sequence_lens %v shorter than the sequence (%d)", lens, sh[1])
+				}
+			}
+		}
+		per := make([][]*tensor.Dense, nState+nScanOut)
+		for b := 0; b < sh[0]; b++ {
+			st := make([]*tensor.Dense, nState)
+			for i, s := range states {
+				t, err := unstackAt(s, b)
+				if err != nil {
+					return nil, fmt.Errorf("state %d: %w", i, err)
+				}
+				st[i] = t
+			}
+			sq := make([]*tensor.Dense, len(seqs))
+			for i, s := range seqs {
+				t, err := unstackAt(s, b)
+				if err != nil {
+					return nil, fmt.Errorf("scan input %d: %w", i, err)
+				}
+				sq[i] = t
+			}
+			outs, err := loop(rc, fr, st, sq)
 			if err != nil {
 				return nil, err
 			}
-			copy(state, outs[:nState])
-			for k := range scans {
-				scans[k] = append(scans[k], outs[nState+k])
+			for i, o := range outs {
+				per[i] = append(per[i], o)
 			}
 		}
-		res := append([]*tensor.Dense(nil), state...)
-		for k, s := range scans {
-			if k < len(outDirs) && outDirs[k] == 1 {
-				for a, b := 0, len(s)-1; a < b; a, b = a+1, b-1 {
-					s[a], s[b] = s[b], s[a]
-				}
-			}
-			t, err := stack(s)
+		res := make([]*tensor.Dense, len(per))
+		for i, ts := range per {
+			t, err := stack(ts)
 			if err != nil {
-				return nil, fmt.Errorf("scan output %d: %w", k, err)
+				return nil, fmt.Errorf("Scan-8 output %d: %w", i, err)
 			}
-			res = append(res, t)
+			res[i] = t
 		}
 		return res, nil
 	}, nil
+}
+
+// scanLoop runs a Scan body over the first axis of the scan inputs seq,
+// threading state: the final states, then the stacked scan outputs.
+func scanLoop(rc *runCtx, fr *frame, body *plan, state0, seq []*tensor.Dense, nScanOut int, inDirs, outDirs []int64) ([]*tensor.Dense, error) {
+	state := append([]*tensor.Dense(nil), state0...)
+	nState := len(state)
+	if len(seq) == 0 {
+		return nil, fmt.Errorf("Scan without scan inputs")
+	}
+	steps := dims(seq[0])[0]
+	scans := make([][]*tensor.Dense, nScanOut)
+	args := make([]*tensor.Dense, nState+len(seq))
+	for i := 0; i < steps; i++ {
+		copy(args, state)
+		for k, s := range seq {
+			j := i
+			if k < len(inDirs) && inDirs[k] == 1 {
+				j = steps - 1 - i
+			}
+			t, err := unstackAt(s, j)
+			if err != nil {
+				return nil, fmt.Errorf("scan input %d: %w", k, err)
+			}
+			args[nState+k] = t
+		}
+		outs, err := rc.runBody(body, fr, args)
+		if err != nil {
+			return nil, err
+		}
+		copy(state, outs[:nState])
+		for k := range scans {
+			scans[k] = append(scans[k], outs[nState+k])
+		}
+	}
+	res := append([]*tensor.Dense(nil), state...)
+	for k, s := range scans {
+		if k < len(outDirs) && outDirs[k] == 1 {
+			for a, b := 0, len(s)-1; a < b; a, b = a+1, b-1 {
+				s[a], s[b] = s[b], s[a]
+			}
+		}
+		t, err := stack(s)
+		if err != nil {
+			return nil, fmt.Errorf("scan output %d: %w", k, err)
+		}
+		res = append(res, t)
+	}
+	return res, nil
 }
 
 // buildConstant materializes the value once; every Run returns the same

@@ -24,7 +24,7 @@ import (
 
 // nodeTestFloor is the number of ONNX node tests that pass today; fewer is
 // a regression.
-const nodeTestFloor = 851
+const nodeTestFloor = 864
 
 type nodeOutcome int
 
@@ -70,8 +70,18 @@ func readPB(path string) (*tensor.Dense, int32, error) {
 	return d, tp.GetDataType(), err
 }
 
+// outdatedData are node tests whose expected outputs the ONNX 1.12
+// generators computed against a rule the specification has since changed;
+// the interpreter follows the specification (and ONNX Runtime).
+var outdatedData = map[string]string{
+	"test_cast_FLOAT_to_BFLOAT16": "expected data truncates to bfloat16; Cast rounds to nearest even (the ONNX specification since 1.14, and ONNX Runtime)",
+}
+
 // runNodeTest runs one test_* folder: outcome plus a message on failure.
 func runNodeTest(dir string) (op string, out nodeOutcome, msg string) {
+	if why, ok := outdatedData[filepath.Base(dir)]; ok {
+		return "Cast", nodeUnsupported, why
+	}
 	m, err := onnxio.Load(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		return "?", nodeUnsupported, err.Error()
@@ -88,11 +98,6 @@ func runNodeTest(dir string) (op string, out nodeOutcome, msg string) {
 		tt := vi.GetType().GetTensorType()
 		if tt == nil {
 			return op, nodeUnsupported, fmt.Sprintf("%q is not a tensor", vi.GetName())
-		}
-		// bfloat16 test data is stored as raw uint16 bit patterns, a type
-		// the interpreter does not carry.
-		if tt.GetElemType() == int32(onnxpb.TensorProto_BFLOAT16) {
-			return op, nodeUnsupported, fmt.Sprintf("%q is bfloat16", vi.GetName())
 		}
 	}
 	it, err := interp.New(gm, interp.Options{Workers: 1})
@@ -115,6 +120,9 @@ func runNodeTest(dir string) (op string, out nodeOutcome, msg string) {
 		if err != nil {
 			return op, nodeUnsupported, "input: " + err.Error()
 		}
+		if i < len(m.Proto.Graph.Input) {
+			d = bf16Bits(d, m.Proto.Graph.Input[i])
+		}
 		if i >= len(ph) {
 			return op, nodeFail, "more inputs than placeholders"
 		}
@@ -123,6 +131,12 @@ func runNodeTest(dir string) (op string, out nodeOutcome, msg string) {
 	got, err := it.Run(context.Background(), inputs, nil)
 	if errors.Is(err, interp.ErrUnsupported) {
 		return op, nodeUnsupported, err.Error()
+	}
+	var ie *interp.InputError
+	if errors.As(err, &ie) {
+		// The test's data contradicts its model (ONNX Runtime refuses
+		// these too, docs/ort-node-refusals.md).
+		return op, nodeUnsupported, "test data: " + err.Error()
 	}
 	if err != nil {
 		return op, nodeFail, "run: " + err.Error()
@@ -133,11 +147,33 @@ func runNodeTest(dir string) (op string, out nodeOutcome, msg string) {
 		if err != nil {
 			return op, nodeUnsupported, "output: " + err.Error()
 		}
+		if i < len(m.Proto.Graph.Output) {
+			want = bf16Bits(want, m.Proto.Graph.Output[i])
+		}
 		if msg := compareNode(got[v.Name], want, dt); msg != "" {
 			return op, nodeFail, fmt.Sprintf("output %q: %s", v.Name, msg)
 		}
 	}
 	return op, nodePass, ""
+}
+
+// bf16Bits widens test data of a value the model declares bfloat16 but the
+// data holds as uint16 bit patterns (how ONNX 1.12 wrote bfloat16 test
+// data) to the float32 the interpreter carries.
+func bf16Bits(d *tensor.Dense, vi *onnxpb.ValueInfoProto) *tensor.Dense {
+	bits, ok := d.Data().([]uint16)
+	if !ok || vi.GetType().GetTensorType().GetElemType() != int32(onnxpb.TensorProto_BFLOAT16) {
+		return d
+	}
+	f := make([]float32, len(bits))
+	for i, h := range bits {
+		f[i] = onnxio.BFloat16ToFloat32(h)
+	}
+	w, err := kernels.New(kernels.Dims(d), f)
+	if err != nil {
+		return d
+	}
+	return w
 }
 
 // compareNode checks got against an expected output: rtol 1e-3 / atol 1e-5
@@ -294,9 +330,11 @@ func writeNodeTable(t *testing.T, counts map[string]*opCount, total opCount, exc
 	fmt.Fprintf(&b, "| **total** | **%d** | **%d** | **%d** | **%d** |\n", total.tests, total.passed, total.failed, total.unsupported)
 	b.WriteString("\n## Exceptions\n\nThe node tests the interpreter does not run, each with the reason it gives. Calibration never\n")
 	b.WriteString("needs them: random ops (Bernoulli, RandomUniformLike, training-mode Dropout) have no reference output to\n")
-	b.WriteString("match, training ops (Adagrad, Adam, Momentum, training-mode BatchNormalization) and string, sequence and\n")
-	b.WriteString("optional values do not occur in inference graphs the quantizer accepts, and the rest are ops and forms no\n")
-	b.WriteString("Ethos-U model has needed yet (a model using one gets an error naming the node).\n\n")
+	b.WriteString("match; the optimizer ops (Adagrad, Adam, Momentum) ONNX Runtime does not run either; string, sequence and\n")
+	b.WriteString("optional values do not occur in inference graphs the quantizer accepts (a model using one gets an error\n")
+	b.WriteString("naming the node). Five are the tests' own fault: the bfloat16 CastLike tests feed a `like` of another\n")
+	b.WriteString("rank than their model declares (ONNX Runtime refuses them too), and FLOAT to BFLOAT16 expects the\n")
+	b.WriteString("truncation ONNX 1.12 wrote, where the specification and ONNX Runtime round to nearest even.\n\n")
 	b.WriteString("| test | reason |\n|---|---|\n")
 	for _, e := range exceptions {
 		fmt.Fprintf(&b, "| %s | %s |\n", e[0], strings.ReplaceAll(e[1], "|", "\\|"))

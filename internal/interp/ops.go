@@ -20,7 +20,7 @@ type opBuilder func(c *buildCtx) (kernel, error)
 func opTable() map[string]opBuilder {
 	t := map[string]opBuilder{}
 	for _, f := range []func(map[string]opBuilder){
-		elementwiseOps, activationOps, mathOps, viewOps, movementOps, scatterOps, matrixOps, nnOps, reduceOps, normalizationOps, dropoutOps, quantOps, controlOps, recurrentOps, resizeOps, lossOps, integerOps, signalOps, linalgOps, uniqueOps, gridSampleOps,
+		elementwiseOps, activationOps, mathOps, viewOps, movementOps, scatterOps, matrixOps, nnOps, reduceOps, normalizationOps, dropoutOps, quantOps, controlOps, recurrentOps, resizeOps, lossOps, integerOps, signalOps, linalgOps, uniqueOps, gridSampleOps, textOps,
 	} {
 		f(t)
 	}

@@ -94,7 +94,13 @@ func elementwiseOps(t map[string]opBuilder) {
 		}, nil
 	}
 	t["CastLike"] = func(c *buildCtx) (kernel, error) {
+		// A float16 or bfloat16 target is carried as float32: its declared
+		// type says to round through the 16-bit format.
+		to := c.n.Inputs[1].DType
 		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			if to == dtFloat16 || to == dtBF16 {
+				return one(castTo(in[0], tensor.Float32, to))
+			}
 			return one(kernels.Cast(in[0], in[1].Dtype()))
 		}, nil
 	}

@@ -9,6 +9,19 @@ import (
 )
 
 func nnOps(t map[string]opBuilder) {
+	t["RoiAlign"] = func(c *buildCtx) (kernel, error) {
+		p := kernels.RoiAlignParams{
+			Max:           c.n.AttrString("mode", "avg") == "max",
+			HalfPixel:     c.n.Target.Version >= 16 && c.n.AttrString("coordinate_transformation_mode", "half_pixel") == "half_pixel",
+			OutH:          int(c.n.AttrInt("output_height", 1)),
+			OutW:          int(c.n.AttrInt("output_width", 1)),
+			SamplingRatio: int(c.n.AttrInt("sampling_ratio", 0)),
+			SpatialScale:  c.n.AttrFloat("spatial_scale", 1),
+		}
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.RoiAlign(in[0], in[1], in[2], p))
+		}, nil
+	}
 	t["Conv"] = buildConv
 	t["ConvTranspose"] = buildConvTranspose
 	t["MaxPool"] = buildPool(kernels.MaxPoolWith)

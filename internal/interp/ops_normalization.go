@@ -7,11 +7,19 @@ import (
 )
 
 // normalizationOps normalize over statistics of the input (MeanVariance,
-// Layer, Instance, Group) or given ones (BatchNormalization at inference).
+// Layer, Instance, Group, RMS) or given ones (BatchNormalization at
+// inference); RotaryEmbedding, the other per-head transform of opset 23,
+// lives with them.
 func normalizationOps(t map[string]opBuilder) {
 	t["BatchNormalization"] = func(c *buildCtx) (kernel, error) {
 		if c.n.AttrInt("training_mode", 0) != 0 {
-			return nil, unsupportedf("BatchNormalization training_mode")
+			// Training mode normalizes with the batch's own statistics and
+			// returns the updated running mean and variance: deterministic.
+			eps := c.n.AttrFloat("epsilon", 1e-5)
+			momentum := c.n.AttrFloat("momentum", 0.9)
+			return func(_ *runCtx, fr *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+				return kernels.BatchNormalizationTraining(in[0], in[1], in[2], in[3], in[4], eps, momentum)
+			}, nil
 		}
 		for _, o := range c.n.Outputs[1:] {
 			if o != nil {
@@ -52,6 +60,21 @@ func normalizationOps(t map[string]opBuilder) {
 		perChannel := c.n.Target.Version >= 21
 		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
 			return one(kernels.GroupNormalization(in[0], in[1], in[2], groups, eps, perChannel))
+		}, nil
+	}
+	t["RMSNormalization"] = func(c *buildCtx) (kernel, error) {
+		axis := int(c.n.AttrInt("axis", -1))
+		eps := c.n.AttrFloat("epsilon", 1e-5)
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.RMSNormalization(in[0], in[1], axis, eps))
+		}, nil
+	}
+	t["RotaryEmbedding"] = func(c *buildCtx) (kernel, error) {
+		interleaved := c.n.AttrInt("interleaved", 0) != 0
+		heads := int(c.n.AttrInt("num_heads", 0))
+		dim := int(c.n.AttrInt("rotary_embedding_dim", 0))
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			return one(kernels.RotaryEmbedding(in[0], in[1], in[2], optIn(in, 3), interleaved, heads, dim))
 		}, nil
 	}
 	t["MeanVarianceNormalization"] = func(c *buildCtx) (kernel, error) {

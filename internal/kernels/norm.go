@@ -49,6 +49,64 @@ func BatchNormalizationWith(alloc Alloc, x, scale, bias, mean, variance *tensor.
 	return New(sh, out)
 }
 
+// BatchNormalizationTraining is BatchNormalization with training_mode=1:
+// x is normalized with its own per-channel mean and (population) variance,
+// and the outputs after Y are the running statistics updated with
+// momentum, running*momentum + current*(1-momentum).
+func BatchNormalizationTraining(x, scale, bias, runMean, runVar *tensor.Dense, epsilon, momentum float32) ([]*tensor.Dense, error) {
+	const op = "BatchNormalization"
+	xs, sh, err := f32in(op, x)
+	if err != nil {
+		return nil, err
+	}
+	if len(sh) < 2 {
+		return nil, shapeErr(op, "input %v must have rank >= 2", sh)
+	}
+	C, inner := sh[1], prod(sh[2:])
+	rm, _, err := f32in(op, runMean)
+	if err != nil {
+		return nil, err
+	}
+	rv, _, err := f32in(op, runVar)
+	if err != nil {
+		return nil, err
+	}
+	if len(rm) != C || len(rv) != C {
+		return nil, shapeErr(op, "running statistics of %d and %d values for %d channels", len(rm), len(rv), C)
+	}
+	mean, variance := make([]float32, C), make([]float32, C)
+	count := float64(sh[0] * inner)
+	for c := 0; c < C; c++ {
+		var s, ss float64
+		for n := 0; n < sh[0]; n++ {
+			for _, v := range xs[(n*C+c)*inner : (n*C+c+1)*inner] {
+				s += float64(v)
+			}
+		}
+		m := s / count
+		for n := 0; n < sh[0]; n++ {
+			for _, v := range xs[(n*C+c)*inner : (n*C+c+1)*inner] {
+				ss += (float64(v) - m) * (float64(v) - m)
+			}
+		}
+		mean[c], variance[c] = float32(m), float32(ss/count)
+	}
+	cm, _ := New([]int{C}, mean)
+	cv, _ := New([]int{C}, variance)
+	y, err := BatchNormalization(x, scale, bias, cm, cv, epsilon)
+	if err != nil {
+		return nil, err
+	}
+	newMean, newVar := make([]float32, C), make([]float32, C)
+	for c := range newMean {
+		newMean[c] = rm[c]*momentum + mean[c]*(1-momentum)
+		newVar[c] = rv[c]*momentum + variance[c]*(1-momentum)
+	}
+	om, _ := New([]int{C}, newMean)
+	ov, _ := New([]int{C}, newVar)
+	return []*tensor.Dense{y, om, ov}, nil
+}
+
 // LayerNormalization normalizes over dims [axis, rank) and applies scale and
 // optional bias (broadcast to those dims). It also returns Mean and InvStdDev,
 // shaped like x with 1s in the normalized dims (ONNX optional outputs 2 and 3).
