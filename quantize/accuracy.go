@@ -63,6 +63,14 @@ type Accuracy struct {
 	// EqualizeCrossLayer rescales Conv→(Relu)→Conv chains so both weights
 	// share the range (the equalize-cross-layer transform pass).
 	EqualizeCrossLayer bool
+	// SmoothQuant, when above 0, is the migration strength α of the
+	// smooth-quant stage (--smooth-quant[=ALPHA], 0.5 when no value is
+	// given): MatMul/Gemm activations with outlier channels are divided
+	// per channel and their weights multiplied.
+	SmoothQuant float64
+	// AdaRound chooses each weight's rounding direction by the layer
+	// output's error on the calibration data (the adaround stage).
+	AdaRound bool
 }
 
 // observer resolves the default.
