@@ -187,6 +187,12 @@ func statsMethods(opts Options) error {
 	if opts.Accuracy.BiasCorrection {
 		return invalidf("calibration stats cannot serve --bias-correction, which measures each layer's output on the samples themselves: quantize with --calib")
 	}
+	if opts.Accuracy.SmoothQuant > 0 {
+		return invalidf("calibration stats cannot serve --smooth-quant, which measures each MatMul/Gemm input's channels on the samples themselves: quantize with --calib")
+	}
+	if opts.Accuracy.AdaRound {
+		return invalidf("calibration stats cannot serve --adaround, which fits each layer's rounding on the samples themselves: quantize with --calib")
+	}
 	return nil
 }
 
