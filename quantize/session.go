@@ -50,6 +50,10 @@ type Session struct {
 	RangeRules map[int]string
 	// QParams are the scales and zero points of every point.
 	QParams map[int]qpass.QParams
+	// OriginalWeights keeps the float weights a stage replaced by values
+	// on their grid (adaround), so that later stages can still measure
+	// the rounding error against them.
+	OriginalWeights map[*lower.Value][]float32
 	// Model is the quantized model (raise).
 	Model *onnxpb.ModelProto
 	// Timings holds the wall time of every stage that ran, by name.
