@@ -46,6 +46,10 @@ type Session struct {
 	// heldOut are the observers of each half of a split calibration
 	// (calibrate-split).
 	heldOut *heldOut
+	// judgeSet is the judging half of a split calibration; consumers
+	// caches the one-node models choose-ranges runs on it.
+	judgeSet  *dataset.Set
+	consumers map[*lower.Node]*consumer
 	// RangeRules names the range rule choose-ranges picked per point.
 	RangeRules map[int]string
 	// QParams are the scales and zero points of every point.

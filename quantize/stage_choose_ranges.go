@@ -8,6 +8,7 @@ import (
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/interp"
 	"github.com/onnxquant/onnxquant/calib/observe"
+	"github.com/onnxquant/onnxquant/lower"
 )
 
 const calibrateSplitDoc = `Calibrate on two halves of the samples: one to fit ranges, one to judge them.
@@ -21,6 +22,20 @@ every sample still counts.`
 // heldOut keeps the observers of each half of a split calibration.
 type heldOut struct {
 	fit, judge map[int]observe.Observer
+}
+
+// consumerOf returns the one-node model of u, built once per node; nil
+// when u cannot run alone.
+func (s *Session) consumerOf(u *lower.Node) *consumer {
+	if s.consumers == nil {
+		s.consumers = map[*lower.Node]*consumer{}
+	}
+	c, ok := s.consumers[u]
+	if !ok {
+		c = newConsumer(s.Module.Root(), u.Graph().Module.Name, u)
+		s.consumers[u] = c
+	}
+	return c
 }
 
 func calibrateSplit(ctx context.Context, s *Session) error {
@@ -48,6 +63,9 @@ func calibrateSplit(ctx context.Context, s *Session) error {
 		sub, err := s.Samples.Subset(idx)
 		if err != nil {
 			return err
+		}
+		if h == 1 && judgesByConsumers(s) {
+			s.judgeSet = sub
 		}
 		opts := calib.Options{Workers: s.Options.Workers}
 		if s.Options.Progress != nil {
@@ -85,7 +103,16 @@ is scored by the squared quantization error (rounding and saturation) of
 the other half's values. The winning rule is then applied to all samples.
 Rules that fit the calibration samples tightly often saturate on new
 data; judging on samples the range was not fitted on prefers the rules
-that generalise. Ties keep min/max.`
+that generalise. Ties keep min/max.
+
+With --observer auto-consumers, the candidates are judged instead by the
+error they cause in the tensor's consumers: the judging samples are run
+once more, and each consumer node, run alone in the interpreter, computes
+its outputs from the tensor fake-quantized on each candidate grid and from
+the float tensor; the candidate with the least squared output error
+(relative to each consumer's output energy, summed over consumers) wins.
+A tensor none of whose consumers can run alone (bodies) keeps the own-error
+choice.`
 
 // rangeRule is one candidate way to turn a histogram into a range for a
 // grid of the given number of levels.
@@ -123,9 +150,63 @@ func rangeRules() []rangeRule {
 	}
 }
 
-func chooseRanges(_ context.Context, s *Session) error {
+func chooseRanges(ctx context.Context, s *Session) error {
 	s.RangeRules = map[int]string{}
 	rules := rangeRules()
+	best := map[int]int{}
+	var judges []*pointJudge
+	judgeOf := map[int]*pointJudge{}
+	for _, r := range s.Stats.Requests {
+		all, ok := s.Stats.Observers[r.ID].(*observe.Histogram)
+		if !ok || all.Count() == 0 || s.heldOut == nil {
+			continue
+		}
+		fit, _ := s.heldOut.fit[r.ID].(*observe.Histogram)
+		judge, _ := s.heldOut.judge[r.ID].(*observe.Histogram)
+		if fit == nil || judge == nil || fit.Count() == 0 || judge.Count() == 0 {
+			continue
+		}
+		p := pointByID(s.Annotation, r.ID)
+		spec := s.grid(p.Spec)
+		// The tensor's own error on the judging half: the choice where
+		// no consumer can be run alone, and the tie-break.
+		bestErr := -1.0
+		j := &pointJudge{qmin: spec.QMin, qmax: spec.QMax, err: make([]float64, len(rules))}
+		for i, rule := range rules {
+			lo, hi := rule.apply(fit, spec.Levels())
+			scale, zp, err := spec.QParams(lo, hi)
+			if err != nil {
+				j.grids = append(j.grids, grid{})
+				continue
+			}
+			j.grids = append(j.grids, grid{scale, zp})
+			if e := judge.GridError(scale, zp, spec.QMin, spec.QMax); bestErr < 0 || e < bestErr {
+				best[r.ID], bestErr = i, e
+			}
+		}
+		if s.judgeSet == nil {
+			continue
+		}
+		for _, site := range p.Sites {
+			v := site.Value.Source()
+			var cs []*consumer
+			for _, u := range v.Producer.Graph().Users(v) {
+				if c := s.consumerOf(u); c != nil {
+					cs = append(cs, c)
+				}
+			}
+			j.sites = append(j.sites, v)
+			j.modules = append(j.modules, v.Producer.Graph().Module.Name)
+			j.consumers = append(j.consumers, cs)
+		}
+		judges = append(judges, j)
+		judgeOf[r.ID] = j
+	}
+	if len(judges) > 0 {
+		if err := judgeByConsumers(ctx, s, s.judgeSet, judges); err != nil {
+			return err
+		}
+	}
 	for _, r := range s.Stats.Requests {
 		all, ok := s.Stats.Observers[r.ID].(*observe.Histogram)
 		if !ok || all.Count() == 0 {
@@ -133,25 +214,16 @@ func chooseRanges(_ context.Context, s *Session) error {
 		}
 		p := pointByID(s.Annotation, r.ID)
 		spec := s.grid(p.Spec)
-		best := rules[0]
-		if s.heldOut != nil {
-			fit, _ := s.heldOut.fit[r.ID].(*observe.Histogram)
-			judge, _ := s.heldOut.judge[r.ID].(*observe.Histogram)
-			if fit != nil && judge != nil && fit.Count() > 0 && judge.Count() > 0 {
-				bestErr := -1.0
-				for _, rule := range rules {
-					lo, hi := rule.apply(fit, spec.Levels())
-					scale, zp, err := spec.QParams(lo, hi)
-					if err != nil {
-						continue
-					}
-					if e := judge.GridError(scale, zp, spec.QMin, spec.QMax); bestErr < 0 || e < bestErr {
-						best, bestErr = rule, e
-					}
+		choice := best[r.ID]
+		if j := judgeOf[r.ID]; j != nil && j.scored {
+			for i, e := range j.err {
+				if j.grids[i].scale > 0 && e < j.err[choice] {
+					choice = i
 				}
 			}
 		}
-		lo, hi := best.apply(all, spec.Levels())
+		rule := rules[choice]
+		lo, hi := rule.apply(all, spec.Levels())
 		chosen, err := observe.New(observe.KindMinMax)
 		if err != nil {
 			return err
@@ -160,8 +232,8 @@ func chooseRanges(_ context.Context, s *Session) error {
 			return fmt.Errorf("tensor %q: range [%g, %g]: %w", r.Sites[0].Value, lo, hi, err)
 		}
 		s.Stats.Observers[r.ID] = chosen
-		s.RangeRules[r.ID] = best.name
-		s.logf("choose-ranges: %q %s [%g, %g]", r.Sites[0].Value, best.name, lo, hi)
+		s.RangeRules[r.ID] = rule.name
+		s.logf("choose-ranges: %q %s [%g, %g]", r.Sites[0].Value, rule.name, lo, hi)
 	}
 	counts := map[string]int{}
 	for _, name := range s.RangeRules {
