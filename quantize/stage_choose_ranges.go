@@ -3,7 +3,11 @@ package quantize
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"gorgonia.org/tensor"
 
 	"github.com/onnxquant/onnxquant/calib"
 	"github.com/onnxquant/onnxquant/calib/interp"
@@ -13,11 +17,118 @@ import (
 
 const calibrateSplitDoc = `Calibrate on two halves of the samples: one to fit ranges, one to judge them.
 
-Even-numbered samples fit, odd-numbered ones judge (alternating keeps both
-sides of every conditional path supplied when the data alternates paths,
-and a path seen by one half only falls back to min/max). The observers of
-both halves are merged for the coverage check and the final ranges, so
-every sample still counts.`
+Even-numbered samples fit, odd-numbered ones judge. A conditional path
+(If branch, Loop body) that only one half reaches is split again within
+the samples that reach it: they are run once more to find which do, and
+its tensors are observed on alternate ones of them, so its ranges are
+judged too (a path one sample reaches falls back to min/max). The
+observers of both halves are merged for the coverage check and the final
+ranges, so every sample still counts.`
+
+// pathRecorder notes the bodies one execution enters.
+type pathRecorder struct{ entered map[string]bool }
+
+func (p *pathRecorder) Enter(module string)                       { p.entered[module] = true }
+func (p *pathRecorder) Value(string, *lower.Value, *tensor.Dense) {}
+func (p *pathRecorder) DoesNotRetain()                            {}
+
+// resplitPaths re-splits, within the samples that reach it, every
+// submodule that only one half reached, and replaces the fitting and
+// judging observers of the requests observed there.
+func resplitPaths(ctx context.Context, s *Session, it *interp.Interpreter, idx [2][]int, halves [2]*calib.Stats) error {
+	oneSided := map[string]int{} // module -> the half that reached it
+	for m, n := range halves[0].Coverage {
+		switch n1 := halves[1].Coverage[m]; {
+		case n > 0 && n1 == 0:
+			oneSided[m] = 0
+		case n == 0 && n1 > 0:
+			oneSided[m] = 1
+		}
+	}
+	if len(oneSided) == 0 {
+		return nil
+	}
+	// Which samples of each half enter each one-sided module.
+	reach := map[string][]int{}
+	for h := 0; h < 2; h++ {
+		needed := false
+		for _, side := range oneSided {
+			needed = needed || side == h
+		}
+		if !needed {
+			continue
+		}
+		for _, i := range idx[h] {
+			smp, err := s.Samples.Load(i)
+			if err != nil {
+				return err
+			}
+			rec := &pathRecorder{entered: map[string]bool{}}
+			if _, err := it.Run(ctx, smp.Inputs, rec); err != nil {
+				return fmt.Errorf("sample %s: %w", smp.Name, err)
+			}
+			s.Samples.Release(smp)
+			for m, side := range oneSided {
+				if side == h && rec.entered[m] {
+					reach[m] = append(reach[m], i)
+				}
+			}
+		}
+	}
+	// Modules reached by the same samples are observed together.
+	groups := map[string][]string{}
+	var order []string
+	for _, m := range slices.Sorted(maps.Keys(reach)) {
+		if len(reach[m]) < 2 {
+			continue
+		}
+		k := fmt.Sprint(reach[m])
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], m)
+	}
+	for _, k := range order {
+		mods := groups[k]
+		samples := reach[mods[0]]
+		var reqs []calib.Request
+		for _, r := range s.Requests {
+			inside := len(r.Sites) > 0
+			for _, site := range r.Sites {
+				inside = inside && slices.Contains(mods, site.Module)
+			}
+			if inside {
+				reqs = append(reqs, r)
+			}
+		}
+		if len(reqs) == 0 {
+			continue
+		}
+		var sides [2][]int
+		for i, smp := range samples {
+			sides[i%2] = append(sides[i%2], smp)
+		}
+		for h, side := range sides {
+			sub, err := s.Samples.Subset(side)
+			if err != nil {
+				return err
+			}
+			st, err := calib.Observe(ctx, it, sub, reqs, calib.Options{Workers: s.Options.Workers})
+			if err != nil {
+				return err
+			}
+			for _, r := range reqs {
+				if h == 0 {
+					s.heldOut.fit[r.ID] = st.Observers[r.ID]
+				} else {
+					s.heldOut.judge[r.ID] = st.Observers[r.ID]
+				}
+			}
+		}
+		s.logf("calibrate-split: %v reached by samples %v only: split among them", mods, samples)
+	}
+	return nil
+}
 
 // heldOut keeps the observers of each half of a split calibration.
 type heldOut struct {
@@ -79,13 +190,16 @@ func calibrateSplit(ctx context.Context, s *Session) error {
 	}
 	// Merging folds the judging half into the fitting one: keep a copy
 	// of the fitting half first (the judging half is not modified).
-	s.heldOut = &heldOut{fit: map[int]observe.Observer{}, judge: halves[1].Observers}
+	s.heldOut = &heldOut{fit: map[int]observe.Observer{}, judge: maps.Clone(halves[1].Observers)}
 	for id, o := range halves[0].Observers {
 		c, err := observe.FromState(o.State())
 		if err != nil {
 			return fmt.Errorf("observer %d: %w", id, err)
 		}
 		s.heldOut.fit[id] = c
+	}
+	if err := resplitPaths(ctx, s, it, [2][]int{even, odd}, halves); err != nil {
+		return err
 	}
 	if err := halves[0].Merge(halves[1]); err != nil {
 		return err
