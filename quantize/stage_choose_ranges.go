@@ -113,13 +113,14 @@ func resplitPaths(ctx context.Context, s *Session, it *interp.Interpreter, idx [
 			if err != nil {
 				return err
 			}
-			st, err := calib.Observe(ctx, it, sub, reqs, calib.Options{Workers: s.Options.Workers})
+			st, err := calib.Observe(ctx, it, sub, withMeanRequests(reqs), calib.Options{Workers: s.Options.Workers})
 			if err != nil {
 				return err
 			}
 			for _, r := range reqs {
 				if h == 0 {
 					s.heldOut.fit[r.ID] = st.Observers[r.ID]
+					s.heldOut.fitMean[r.ID] = st.Observers[meanID(r.ID)]
 				} else {
 					s.heldOut.judge[r.ID] = st.Observers[r.ID]
 				}
@@ -133,6 +134,24 @@ func resplitPaths(ctx context.Context, s *Session, it *interp.Interpreter, idx [
 // heldOut keeps the observers of each half of a split calibration.
 type heldOut struct {
 	fit, judge map[int]observe.Observer
+	// fitMean and allMean average the per-sample extremes of the fitting
+	// half and of all samples (the moving-average candidate).
+	fitMean, allMean map[int]observe.Observer
+}
+
+// meanID is the request ID of the mean min/max observer paired with
+// request id during a split calibration: IDs are point IDs (small and
+// non-negative), so negative ones cannot collide.
+func meanID(id int) int { return -1 - id }
+
+// withMeanRequests adds to reqs a mean min/max observer on the same sites
+// for each request.
+func withMeanRequests(reqs []calib.Request) []calib.Request {
+	out := slices.Clone(reqs)
+	for _, r := range reqs {
+		out = append(out, calib.Request{ID: meanID(r.ID), Spec: observe.Spec{Kind: observe.KindMeanMinMax}, Sites: r.Sites})
+	}
+	return out
 }
 
 // consumerOf returns the one-node model of u, built once per node; nil
@@ -183,14 +202,32 @@ func calibrateSplit(ctx context.Context, s *Session) error {
 			base := done
 			opts.Progress = func(d, _ int) { s.Options.Progress(base+d, n) }
 		}
-		if halves[h], err = calib.Observe(ctx, it, sub, s.Requests, opts); err != nil {
+		if halves[h], err = calib.Observe(ctx, it, sub, withMeanRequests(s.Requests), opts); err != nil {
 			return err
 		}
 		done += len(idx)
 	}
+	// The mean min/max observers feed the moving-average candidate only:
+	// take them out of the halves' stats, which merge into the final ones.
+	fitMean, allMean := map[int]observe.Observer{}, map[int]observe.Observer{}
+	for _, r := range s.Requests {
+		id := meanID(r.ID)
+		f, j := halves[0].Observers[id], halves[1].Observers[id]
+		delete(halves[0].Observers, id)
+		delete(halves[1].Observers, id)
+		c, err := observe.FromState(f.State())
+		if err != nil {
+			return fmt.Errorf("observer %d: %w", id, err)
+		}
+		if err := c.Merge(j); err != nil {
+			return fmt.Errorf("observer %d: %w", id, err)
+		}
+		fitMean[r.ID], allMean[r.ID] = f, c
+	}
+	halves[0].Requests, halves[1].Requests = s.Requests, s.Requests
 	// Merging folds the judging half into the fitting one: keep a copy
 	// of the fitting half first (the judging half is not modified).
-	s.heldOut = &heldOut{fit: map[int]observe.Observer{}, judge: maps.Clone(halves[1].Observers)}
+	s.heldOut = &heldOut{fit: map[int]observe.Observer{}, judge: maps.Clone(halves[1].Observers), fitMean: fitMean, allMean: allMean}
 	for id, o := range halves[0].Observers {
 		c, err := observe.FromState(o.State())
 		if err != nil {
@@ -212,7 +249,7 @@ const chooseRangesDoc = `Choose each activation's range rule by its error on hel
 
 For every histogram-observed activation, each candidate rule (min/max,
 the histogram L2 search, two percentiles, min/max widened by 10, 25 and
-50 percent) is fitted on one half of the calibration samples, and its grid
+50 percent, the moving average of the per-sample extremes) is fitted on one half of the calibration samples, and its grid
 is scored by the squared quantization error (rounding and saturation) of
 the other half's values. The winning rule is then applied to all samples.
 Rules that fit the calibration samples tightly often saturate on new
@@ -228,39 +265,63 @@ the float tensor; the candidate with the least squared output error
 A tensor none of whose consumers can run alone (bodies) keeps the own-error
 choice.`
 
-// rangeRule is one candidate way to turn a histogram into a range for a
-// grid of the given number of levels.
-type rangeRule struct {
-	name  string
-	apply func(h *observe.Histogram, levels int) (lo, hi float32)
+// rangeSource is what a rule reads: the samples' histogram and the mean
+// of their per-sample extremes.
+type rangeSource struct {
+	h    *observe.Histogram
+	mean observe.Observer
 }
 
-func widened(f float32) func(h *observe.Histogram, _ int) (float32, float32) {
-	return func(h *observe.Histogram, _ int) (float32, float32) {
-		lo, hi := h.MinMax()
+// rangeRule is one candidate way to turn the observed samples into a
+// range for a grid of the given number of levels; ok is false where the
+// rule has nothing to read.
+type rangeRule struct {
+	name  string
+	apply func(src rangeSource, levels int) (lo, hi float32, ok bool)
+}
+
+func widened(f float32) func(rangeSource, int) (float32, float32, bool) {
+	return func(src rangeSource, _ int) (float32, float32, bool) {
+		lo, hi := src.h.MinMax()
 		if lo < 0 {
 			lo *= 1 + f
 		}
 		if hi > 0 {
 			hi *= 1 + f
 		}
-		return lo, hi
+		return lo, hi, true
+	}
+}
+
+func fromHistogram(f func(h *observe.Histogram, levels int) (float32, float32)) func(rangeSource, int) (float32, float32, bool) {
+	return func(src rangeSource, levels int) (float32, float32, bool) {
+		lo, hi := f(src.h, levels)
+		return lo, hi, true
 	}
 }
 
 // rangeRules are the candidates, min/max first so that it wins ties.
 func rangeRules() []rangeRule {
 	return []rangeRule{
-		{"minmax", func(h *observe.Histogram, _ int) (float32, float32) { return h.MinMax() }},
-		{"histogram", func(h *observe.Histogram, levels int) (float32, float32) {
+		{"minmax", fromHistogram(func(h *observe.Histogram, _ int) (float32, float32) { return h.MinMax() })},
+		{"histogram", fromHistogram(func(h *observe.Histogram, levels int) (float32, float32) {
 			lo, hi, _ := h.SearchRange(levels)
 			return lo, hi
-		}},
-		{"p99.99", func(h *observe.Histogram, _ int) (float32, float32) { return h.PercentileRange(99.99) }},
-		{"p99.999", func(h *observe.Histogram, _ int) (float32, float32) { return h.PercentileRange(99.999) }},
+		})},
+		{"p99.99", fromHistogram(func(h *observe.Histogram, _ int) (float32, float32) { return h.PercentileRange(99.99) })},
+		{"p99.999", fromHistogram(func(h *observe.Histogram, _ int) (float32, float32) { return h.PercentileRange(99.999) })},
 		{"minmax+10%", widened(0.10)},
 		{"minmax+25%", widened(0.25)},
 		{"minmax+50%", widened(0.50)},
+		// The moving average of the per-sample extremes, every sample
+		// weighing the same (observe.MeanMinMax).
+		{"moving-average", func(src rangeSource, _ int) (float32, float32, bool) {
+			if src.mean == nil || src.mean.Count() == 0 {
+				return 0, 0, false
+			}
+			lo, hi := src.mean.Range()
+			return lo, hi, true
+		}},
 	}
 }
 
@@ -287,9 +348,9 @@ func chooseRanges(ctx context.Context, s *Session) error {
 		bestErr := -1.0
 		j := &pointJudge{qmin: spec.QMin, qmax: spec.QMax, err: make([]float64, len(rules))}
 		for i, rule := range rules {
-			lo, hi := rule.apply(fit, spec.Levels())
+			lo, hi, ok := rule.apply(rangeSource{fit, s.heldOut.fitMean[r.ID]}, spec.Levels())
 			scale, zp, err := spec.QParams(lo, hi)
-			if err != nil {
+			if !ok || err != nil {
 				j.grids = append(j.grids, grid{})
 				continue
 			}
@@ -337,7 +398,15 @@ func chooseRanges(ctx context.Context, s *Session) error {
 			}
 		}
 		rule := rules[choice]
-		lo, hi := rule.apply(all, spec.Levels())
+		var allMean observe.Observer
+		if s.heldOut != nil {
+			allMean = s.heldOut.allMean[r.ID]
+		}
+		lo, hi, ok := rule.apply(rangeSource{all, allMean}, spec.Levels())
+		if !ok {
+			rule = rules[0]
+			lo, hi, _ = rule.apply(rangeSource{all, allMean}, spec.Levels())
+		}
 		chosen, err := observe.New(observe.KindMinMax)
 		if err != nil {
 			return err
