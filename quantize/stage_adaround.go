@@ -352,13 +352,22 @@ func (l *roundLayer) round(s *Session, workers int) (flipped, kept int, err erro
 	if len(fit) == 0 || len(judge) == 0 {
 		return 0, 0, nil
 	}
-	// Each feature's squared norm over the fitting positions.
+	// Each feature's values at the fitting and at the judging positions,
+	// contiguous, and its squared norm over the fitting ones.
+	fitCols, judgeCols := make([][]float32, l.features), make([][]float32, l.features)
 	norm := make([]float64, l.features)
 	for f, col := range l.feats {
-		for _, p := range fit {
+		fc, jc := make([]float32, len(fit)), make([]float32, len(judge))
+		for i, p := range fit {
+			fc[i] = col[p]
 			norm[f] += float64(col[p]) * float64(col[p])
 		}
+		for i, p := range judge {
+			jc[i] = col[p]
+		}
+		fitCols[f], judgeCols[f] = fc, jc
 	}
+	l.feats = nil
 	nw := make([]float32, len(w))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -368,7 +377,7 @@ func (l *roundLayer) round(s *Session, workers int) (flipped, kept int, err erro
 		go func() {
 			defer wg.Done()
 			for o := range next {
-				f, k := l.roundChannel(o, orig, nw, norm, fit, judge)
+				f, k := l.roundChannel(o, orig, nw, norm, fitCols, judgeCols)
 				mu.Lock()
 				flipped += f
 				if k {
@@ -390,7 +399,7 @@ func (l *roundLayer) round(s *Session, workers int) (flipped, kept int, err erro
 }
 
 // roundChannel chooses output o's rounding and writes its weights into nw.
-func (l *roundLayer) roundChannel(o int, w, nw []float32, norm []float64, fit, judge []int) (flipped int, kept bool) {
+func (l *roundLayer) roundChannel(o int, w, nw []float32, norm []float64, fit, judge [][]float32) (flipped int, kept bool) {
 	scale := float64(l.qp.Scale[0])
 	if len(l.qp.Scale) > 1 {
 		scale = float64(l.qp.Scale[o])
@@ -411,17 +420,16 @@ func (l *roundLayer) roundChannel(o int, w, nw []float32, norm []float64, fit, j
 		}
 		q[k] = near[k]
 	}
-	// residual over positions ps of the rounding qs.
-	residual := func(qs []float64, ps []int) []float64 {
-		r := make([]float64, len(ps))
+	// residual over the positions of cols of the rounding qs.
+	residual := func(qs []float64, cols [][]float32) []float64 {
+		r := make([]float64, len(cols[base]))
 		for k := 0; k < l.fan; k++ {
 			d := qs[k]*scale - float64(w[l.index(o, k)])
 			if d == 0 {
 				continue
 			}
-			col := l.feats[base+k]
-			for i, p := range ps {
-				r[i] += d * float64(col[p])
+			for i, x := range cols[base+k] {
+				r[i] += d * float64(x)
 			}
 		}
 		return r
@@ -439,14 +447,14 @@ func (l *roundLayer) roundChannel(o int, w, nw []float32, norm []float64, fit, j
 					continue
 				}
 				t := (other - q[k]) * scale
-				col := l.feats[base+k]
+				col := fit[base+k]
 				var dot float64
-				for i, p := range fit {
-					dot += r[i] * float64(col[p])
+				for i, x := range col {
+					dot += r[i] * float64(x)
 				}
 				if gain := 2*t*dot + t*t*norm[base+k]; gain < -1e-12*norm[base+k]*t*t {
-					for i, p := range fit {
-						r[i] += t * float64(col[p])
+					for i, x := range col {
+						r[i] += t * float64(x)
 					}
 					q[k] = other
 					moved = true
