@@ -190,7 +190,7 @@ func statsMethods(opts Options) error {
 	if opts.Accuracy.BiasCorrection {
 		return invalidf("calibration stats cannot serve --bias-correction, which measures each layer's output on the samples themselves: quantize with --calib")
 	}
-	if opts.Accuracy.SmoothQuant > 0 {
+	if opts.Accuracy.SmoothQuant != 0 {
 		return invalidf("calibration stats cannot serve --smooth-quant, which measures each MatMul/Gemm input's channels on the samples themselves: quantize with --calib")
 	}
 	if opts.Accuracy.AdaRound {

@@ -67,10 +67,11 @@ type Accuracy struct {
 	// EqualizeCrossLayer rescales Conv→(Relu)→Conv chains so both weights
 	// share the range (the equalize-cross-layer transform pass).
 	EqualizeCrossLayer bool
-	// SmoothQuant, when above 0, is the migration strength α of the
-	// smooth-quant stage (--smooth-quant[=ALPHA], 0.5 when no value is
-	// given): MatMul/Gemm activations with outlier channels are divided
-	// per channel and their weights multiplied.
+	// SmoothQuant, when not 0, is the migration strength α, in (0, 1],
+	// of the smooth-quant stage (--smooth-quant[=ALPHA], 0.5 when no value
+	// is given): MatMul/Gemm activations with outlier channels are divided
+	// per channel and their weights multiplied. 0 turns it off; a value
+	// outside (0, 1] is an error of the stage.
 	SmoothQuant float64
 	// AdaRound chooses each weight's rounding direction by the layer
 	// output's error on the calibration data (the adaround stage).

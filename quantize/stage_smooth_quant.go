@@ -20,7 +20,7 @@ rescales only the activations with outlier channels (the largest channel at
 least qpass.OutlierRatio times the median one). It runs before the
 transform passes, while LayerNormalization is still one node.`
 
-func smoothes(s *Session) bool { return s.Options.Accuracy.SmoothQuant > 0 }
+func smoothes(s *Session) bool { return s.Options.Accuracy.SmoothQuant != 0 }
 
 // smoothSite is one activation being measured.
 type smoothSite struct {
@@ -32,7 +32,7 @@ type smoothSite struct {
 
 func smoothQuant(ctx context.Context, s *Session) error {
 	alpha := s.Options.Accuracy.SmoothQuant
-	if alpha > 1 || math.IsNaN(alpha) {
+	if !(alpha > 0 && alpha <= 1) {
 		return fmt.Errorf("smooth-quant alpha %g: expected a value in (0, 1]", alpha)
 	}
 	pc := s.PassContext()
