@@ -6,7 +6,7 @@
 # decisions' agreement against the float model in ONNX Runtime on samples
 # 12-15, which calibration never sees (ethosu.TestAccuracyMatrix).
 #
-# It runs for a long time (every model x 7 methods x 2 schemes x 2 targets)
+# It runs for a long time (every model x 9 methods x 2 schemes x 2 targets)
 # and is not part of CI; CI checks floors on a named subset
 # (ethosu.TestAccuracyFloors). Narrow a run with the environment:
 #   MODELS="oww_embedding ppocr_mobile_v2_cls" METHODS="minmax default" \
@@ -21,7 +21,7 @@ export ONNXQUANT_CORPUS="${ONNXQUANT_CORPUS:-$repo/../shared/corpus}"
 
 pretrained="silero_vad_legacy ppocr_mobile_v2_cls yolox_nano ppocr_v3_det blazeface_front oww_embedding oww_hey_jarvis"
 random="branchy_if_loop mobilenet_v2 mobilenet_v3_small resnet18 squeezenet1_1 tiny_transformer"
-all_methods="minmax histogram default bias equalize all"
+all_methods="minmax histogram default auto-consumers bias equalize adaround smoothquant all"
 out=docs/accuracy.md
 if [[ -n "${MODELS:-}${METHODS:-}${SCHEMES:-}${TARGETS:-}" ]]; then
 	out=docs/accuracy-subset.md
@@ -89,8 +89,11 @@ pivot() {
 	echo "- **histogram**: ExecuTorch's configuration (\`--observer histogram\`): PyTorch's HistogramObserver L2 search."
 	echo "- **default**: what \`onnxquant quantize\` does with no accuracy flag: \`--observer auto\`, ranges chosen per"
 	echo "  tensor by their error on calibration samples held out from fitting them."
-	echo "- **bias**: minmax + \`--bias-correction\`; **equalize**: minmax + \`--equalize\`;"
-	echo "  **all**: \`--observer auto --bias-correction --equalize\`."
+	echo "- **auto-consumers**: \`--observer auto-consumers\`: as auto, but each candidate range judged by the error it"
+	echo "  causes in the tensor's consumers' outputs (each consumer node run alone on the held-out samples)."
+	echo "- **bias**: minmax + \`--bias-correction\`; **equalize**: minmax + \`--equalize\`; **adaround**: minmax +"
+	echo "  \`--adaround\`; **smoothquant**: minmax + \`--smooth-quant\` (α 0.5);"
+	echo "  **all**: \`--observer auto --bias-correction --equalize --adaround --smooth-quant\`."
 	echo
 	echo "\"fails\" is a model the quantizer cannot process on this target today (the full rows below say why)."
 	echo
