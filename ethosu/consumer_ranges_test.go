@@ -8,8 +8,8 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/ethosu"
+	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/quantize"
