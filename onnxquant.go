@@ -154,11 +154,8 @@ func QuantizeFile(ctx context.Context, in string, opts Options) (*onnxio.Model, 
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := sourceDigests(in, m.Proto)
+	src, err := loadAndDigest(m, in)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := m.LoadExternalData(); err != nil {
 		return nil, nil, err
 	}
 	model, res, err := quantizeProto(ctx, m.Proto, m.Dir, in, src, opts)
@@ -395,10 +392,23 @@ func QDQNodes(gm *lower.GraphModule) (int, string) {
 	return n, first
 }
 
-// sourceDigests hashes the model file and its external data files.
-func sourceDigests(path string, m *onnxpb.ModelProto) (map[string]string, error) {
+// loadAndDigest reads the external data of m, loaded from path, and
+// hashes the model file and its external data files. The references are
+// checked (against the tensors' sizes and the files') before any file is
+// hashed, so a reference without a length into a huge (sparse) file is
+// refused at once rather than after reading the whole file.
+func loadAndDigest(m *onnxio.Model, path string) (map[string]string, error) {
+	files := onnxio.ExternalDataFiles(m.Proto)
+	if err := m.LoadExternalData(); err != nil {
+		return nil, err
+	}
+	return sourceDigests(path, files)
+}
+
+// sourceDigests hashes the model file and the external data files given.
+func sourceDigests(path string, external []string) (map[string]string, error) {
 	out := map[string]string{}
-	files := append([]string{""}, onnxio.ExternalDataFiles(m)...)
+	files := append([]string{""}, external...)
 	for _, f := range files {
 		p := path
 		if f != "" {

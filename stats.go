@@ -32,11 +32,8 @@ func Calibrate(ctx context.Context, in string, opts Options, shard bool) (*calib
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := sourceDigests(in, m.Proto)
+	src, err := loadAndDigest(m, in)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := m.LoadExternalData(); err != nil {
 		return nil, nil, err
 	}
 	if err := statsMethods(opts); err != nil {

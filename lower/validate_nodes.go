@@ -46,7 +46,7 @@ func init() {
 		"GatherElements", "GatherND", "Reshape", "Tile", "CastLike", "CumSum", "QuantizeLinear", "DequantizeLinear",
 		"LayerNormalization", "BitShift", "MatMulInteger", "RMSNormalization")
 	set(3, "Where", "Range", "ScatterND", "ScatterElements", "OneHot", "LSTM", "GRU", "RNN", "InstanceNormalization",
-		"RotaryEmbedding", "Attention")
+		"GroupNormalization", "RotaryEmbedding", "Attention")
 	set(5, "BatchNormalization")
 	from("Slice", 10, 3)
 	from("Unsqueeze", 13, 2)
@@ -100,6 +100,9 @@ func checkNodes(gm *GraphModule) error {
 }
 
 func checkNode(n *Node) error {
+	if n.Target.OpType == "" {
+		return fmt.Errorf("%w: the node has no op_type", ErrInvalidNode)
+	}
 	if n.Target.Domain != "" && n.Target.Domain != "ai.onnx" {
 		return nil
 	}

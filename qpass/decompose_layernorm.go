@@ -24,7 +24,7 @@ the same pieces without the mean.`
 // not apply to (unknown rank, non-constant per-channel parameters) stays.
 func DecomposeLayerNorm(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 	return eachNode(gm, func(n *lower.Node) (bool, error) {
-		if n.Target.Domain != "" || !ctx.quantized(n) || !floatTyped(n.Inputs[0]) {
+		if n.Target.Domain != "" || len(n.Inputs) == 0 || !ctx.quantized(n) || !floatTyped(n.Inputs[0]) {
 			return false, nil
 		}
 		var decompose func(*lower.Node, int64) error

@@ -353,3 +353,17 @@ func TestDecomposeLSTMNamesTheNodeWhenTheSequenceLengthIsUnknown(t *testing.T) {
 		t.Fatalf("error %v, want an UnsupportedError naming node LSTM_y and the sequence length", err)
 	}
 }
+
+// A default-domain node without inputs (RandomNormal; a fuzzed model's
+// node made FuzzCheckQuantize crash here) goes through every transform
+// pass untouched.
+func TestTransformPassesTakeNodesWithoutInputs(t *testing.T) {
+	b := testmodel.New(13).Input("x", 1, 4).Output("y", 1, 4)
+	b.Node("RandomNormal", nil, []string{"r"}, &onnxpb.AttributeProto{Name: proto.String("shape"),
+		Type: onnxpb.AttributeProto_INTS.Enum(), Ints: []int64{1, 4}})
+	b.Node("Add", []string{"x", "r"}, []string{"y"})
+	out := runPass(t, b.Model(), &qpass.PassContext{TargetOpset: 13}, qpass.TransformForAnnotationPasses()...)
+	if got := opTypes(out); !slices.Contains(got, "RandomNormal") {
+		t.Errorf("ops after the passes %v, want RandomNormal kept", got)
+	}
+}
