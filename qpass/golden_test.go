@@ -75,6 +75,9 @@ func goldenCases() []goldenCase {
 				Node("GroupNormalization", []string{"x", "scale", "bias"}, []string{"y"}, lower.IntAttr("num_groups", 2)).
 				Output("y", 1, 4, 2, 2)
 		}},
+		{pass: "decompose-attention", model: func() *testmodel.Builder {
+			return opset23Models()["Attention 3-D present"]
+		}},
 		{pass: "decompose-rotary-embedding", model: func() *testmodel.Builder {
 			return opset23Models()["RotaryEmbedding 3-D interleaved partial"]
 		}},
