@@ -78,7 +78,7 @@ func TestOpset23NormalizationAndRotaryDecomposeAndMatchONNXRuntime(t *testing.T)
 			p := pass(t, "decompose-layernorm")
 			switch {
 			case strings.HasPrefix(name, "RotaryEmbedding"):
-				p = pass(t, "decompose-rotary-embedding")
+				p = pass(t, "decompose-rotary")
 			case strings.HasPrefix(name, "Attention"):
 				p = pass(t, "decompose-attention")
 			}

@@ -78,7 +78,7 @@ func goldenCases() []goldenCase {
 		{pass: "decompose-attention", model: func() *testmodel.Builder {
 			return opset23Models()["Attention 3-D present"]
 		}},
-		{pass: "decompose-rotary-embedding", model: func() *testmodel.Builder {
+		{pass: "decompose-rotary", model: func() *testmodel.Builder {
 			return opset23Models()["RotaryEmbedding 3-D interleaved partial"]
 		}},
 		{pass: "decompose-lstm", model: func() *testmodel.Builder { return lstmModel(14, "forward", 0, false) }},

@@ -106,7 +106,7 @@ func sweepOne(t *testing.T, corpus, model string, sets []string, target, scheme 
 			t.Fatalf("quantize failed (exit %d): %s", r.code, r.stderr)
 		}
 		mustNotExist(t, out)
-		row.result, row.worst = "refused: "+why, m[1]
+		row.result, row.worst = "refused: "+worstLoss(r.stderr), m[1]
 		if !expectRefusal {
 			t.Errorf("refused, but not listed in sweepRefused:\n%s", r.stderr)
 			row.result = "refused (unexpected)"
@@ -140,6 +140,18 @@ func sweepOne(t *testing.T, corpus, model string, sets []string, target, scheme 
 	}
 	row.result = "ok: loads in ONNX Runtime, passes check"
 	return row
+}
+
+// worstLoss is the first tensor a --min-sqnr refusal names, with its op
+// and the reason the message gives: why the run was refused, in the
+// message's own words.
+func worstLoss(stderr string) string {
+	_, rest, ok := strings.Cut(stderr, "tensors that lose the most:\n")
+	if !ok {
+		return "(the message names no tensor)"
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	return strings.ReplaceAll(strings.TrimSpace(line), "|", "\\|")
 }
 
 func writeSweep(t *testing.T, rows []sweepRow) {
