@@ -158,8 +158,12 @@ func exporterForms() map[string]*testmodel.Builder {
 	forms["opset 23 RotaryEmbedding interleaved"] = conv3(testmodel.New(23).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).
 		Init("cos", []int64{8, 4}, cos...).Init("sin", []int64{8, 4}, sin...).InitInt64("pos", []int64{1, 8}, 0, 1, 2, 3, 4, 5, 6, 7).
 		NamedNode("rope", "RotaryEmbedding", []string{"c", "cos", "sin", "pos"}, []string{"y"}, lower.IntAttr("interleaved", 1))
+	// Self-attention over the conv output read as (batch, heads, seq,
+	// head); a causal one puts -inf into the scores and is refused.
 	forms["opset 23 Attention"] = conv3(testmodel.New(23).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).
 		NamedNode("attn", "Attention", []string{"c", "c", "c"}, []string{"y"})
+	forms["opset 23 Attention causal"] = conv3(testmodel.New(23).Input("x", 1, 2, 8, 8).Output("y", 1, 4, 8, 8), "conv", "x", "c", 2, 4).
+		NamedNode("attn", "Attention", []string{"c", "c", "c"}, []string{"y"}, lower.IntAttr("is_causal", 1))
 	return forms
 }
 
@@ -172,7 +176,7 @@ var u55Refuses = map[string]string{
 // refusedEverywhere names the forms no Ethos-U runs, with the error.
 var refusedEverywhere = map[string]string{
 	"MaxPool with Indices":                   "MaxPool's Indices output is not supported",
-	"opset 23 Attention":                     `node "attn" (Attention): operator not supported by Ethos-U (no TOSA INT lowering): opset 23 Attention is not decomposed`,
+	"opset 23 Attention causal":              `node "attn" (Attention): operator not supported by Ethos-U (no TOSA INT lowering): opset 23 Attention is decomposed only without is_causal`,
 	"Resize tf_crop_and_resize":              "tf_crop_and_resize is not supported",
 	"opset 18 Resize antialias downsampling": "Resize with antialias that downsamples is not supported",
 }

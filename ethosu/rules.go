@@ -88,8 +88,9 @@ func supportedOp(c *checker, n *lower.Node) string {
 // unsupportedHints tell what to do about operators exporters write that
 // onnxquant does not decompose.
 var unsupportedHints = map[string]string{
-	"Attention": "opset 23 Attention is not decomposed; export attention written out as MatMul and Softmax " +
-		"(torch.onnx at opset 22 or below, or without the fused attention op)",
+	"Attention": "opset 23 Attention is decomposed only without is_causal, a boolean mask, past key/values, softcap " +
+		"or grouped heads; export attention written out as MatMul and Softmax (torch.onnx at opset 22 or below, " +
+		"or without the fused attention op), with a float additive mask",
 }
 
 func comparisonOps(c *checker, n *lower.Node) string {

@@ -65,13 +65,16 @@ func (c *converter) layerNormDown(n *Node, to int64) error { return DecomposeLay
 
 func (c *converter) groupNormDown(n *Node, to int64) error { return DecomposeGroupNorm(n, to) }
 
-// rmsNormDown, rotaryEmbeddingDown: the opset 23 operators become the
-// elementwise ops they are defined by (decompose.go, decompose_rotary.go).
+// rmsNormDown, rotaryEmbeddingDown, attentionDown: the opset 23 operators
+// become the ops they are defined by (decompose.go, decompose_rotary.go,
+// decompose_attention.go); the forms those do not write are refused.
 func (c *converter) rmsNormDown(n *Node, to int64) error { return DecomposeRMSNorm(n, to) }
 
 func (c *converter) rotaryEmbeddingDown(n *Node, to int64) error {
 	return DecomposeRotaryEmbedding(n, to)
 }
+
+func (c *converter) attentionDown(n *Node, to int64) error { return DecomposeAttention(n, to) }
 
 // castLikeDown: CastLike (15) is Cast to the second input's type, when
 // that type is known.

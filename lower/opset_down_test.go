@@ -294,6 +294,12 @@ func TestDowngradeAdaptersKeepOnnxRuntimeOutputs(t *testing.T) {
 		},
 		want: "Identity,Unsqueeze,Unsqueeze,Split,Mul,Mul,Sub,Mul,Mul,Add,Concat",
 	}, {
+		name: "Attention", from: 23, to: 17,
+		inputs:  []*onnxpb.ValueInfoProto{f32("q", 1, 2, 3, 4), f32("k", 1, 2, 5, 4), f32("v", 1, 2, 5, 4)},
+		outputs: []*onnxpb.ValueInfoProto{f32("y", 1, 2, 3, 4)},
+		nodes:   []*onnxpb.NodeProto{testmodel.Node("Attention", []string{"q", "k", "v"}, []string{"y"})},
+		want:    "Transpose,MatMul,Mul,Softmax,MatMul",
+	}, {
 		name: "TypeOnlyStepsUpTo23", from: 13, to: 23,
 		inputs: []*onnxpb.ValueInfoProto{f32("x", 1, 2, 4, 4)}, outputs: []*onnxpb.ValueInfoProto{f32("y", 1, 32)},
 		inits: []*onnxpb.TensorProto{testmodel.Float32s("w", []int64{2, 2, 1, 1}, 1, 0.5, -0.25, 2), testmodel.Int64s("flat", []int64{2}, 1, -1)},
@@ -375,8 +381,8 @@ func TestDowngradeRefusalsNameNodeAndReason(t *testing.T) {
 			testmodel.Node("LayerNormalization", []string{"x", "x"}, []string{"y"}, lower.IntAttr("axis", 1)), []string{"LayerNormalization_y", "unknown rank"}},
 		{"TriluHasNoRewrite", 14, 13, []*onnxpb.ValueInfoProto{f32("x", 3, 3)}, nil,
 			testmodel.Node("Trilu", []string{"x"}, []string{"y"}), []string{"Trilu_y", "does not exist before opset 14"}},
-		{"AttentionHasNoRewrite", 23, 22, []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3, 4)}, nil,
-			testmodel.Node("Attention", []string{"x", "x", "x"}, []string{"y"}), []string{"Attention_y", "does not exist before opset 23"}},
+		{"CausalAttentionHasNoRewrite", 23, 22, []*onnxpb.ValueInfoProto{f32("x", 1, 2, 3, 4)}, nil,
+			testmodel.Node("Attention", []string{"x", "x", "x"}, []string{"y"}, lower.IntAttr("is_causal", 1)), []string{"Attention_y", "is_causal"}},
 		{"ConvOfBFloat16", 22, 21, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_BFLOAT16, []int64{1, 1, 2, 2})}, nil,
 			testmodel.Node("Conv", []string{"x", "x"}, []string{"y"}), []string{"Conv_y", "BFLOAT16"}},
 		{"DropoutMaskRead", 13, 11, []*onnxpb.ValueInfoProto{f32("x", 3)}, nil,

@@ -121,7 +121,7 @@ func init() {
 		"Round": bump(11), "Det": bump(11), "BitShift": bump(11),
 		"ReverseSequence": bump(10), "EyeLike": bump(9), "RandomNormal": bump(1), "RandomUniform": bump(1),
 		"RandomNormalLike": bump(1), "RandomUniformLike": bump(1), "Multinomial": bump(7),
-		// Added at 23; Attention has no decomposition and no down adapter.
+		// Added at 23.
 		"RMSNormalization": bump(23), "RotaryEmbedding": bump(23), "Attention": bump(23),
 	}
 	for _, op := range typeOnly22 {
@@ -290,6 +290,7 @@ func init() {
 		"DepthToSpace":     steps(at(11, dropStringAttr("mode", "DCR")), at(13, bf16)),
 		"RMSNormalization": steps(at(23, (*converter).rmsNormDown)),
 		"RotaryEmbedding":  steps(at(23, (*converter).rotaryEmbeddingDown)),
+		"Attention":        steps(at(23, (*converter).attentionDown)),
 	}
 	f4 := withoutTypes(tFloat4)
 	for _, op := range typeOnly22 {

@@ -10,6 +10,7 @@ import (
 	"github.com/onnxquant/onnxquant/internal/testmodel"
 	"github.com/onnxquant/onnxquant/internal/testoracle"
 	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
 // rotaryCaches returns cos and sin of the angles pos * 10000^(-2i/rd),
@@ -52,6 +53,17 @@ func opset23Models() map[string]*testmodel.Builder {
 			Node("RotaryEmbedding", []string{"x", "cos", "sin", "pos"}, []string{"y"}, lower.IntAttr("interleaved", 1),
 				lower.IntAttr("num_heads", 2), lower.IntAttr("rotary_embedding_dim", 4)).
 			Output("y", 1, 6, 16),
+		// Self-attention over (batch, heads, seq, head) with a float mask.
+		"Attention 4-D float mask": testmodel.New(23).Input("q", 1, 2, 5, 8).Input("k", 1, 2, 6, 8).Input("v", 1, 2, 6, 4).
+			Init("mask", []int64{5, 6}, randFloats(33, 30)...).
+			Node("Attention", []string{"q", "k", "v", "mask"}, []string{"y"}).
+			Output("y", 1, 2, 5, 4),
+		// (batch, seq, heads·head) with 2 heads, a given scale, and the
+		// present key and value asked for.
+		"Attention 3-D present": testmodel.New(23).Input("q", 1, 4, 12).Input("k", 1, 3, 12).Input("v", 1, 3, 12).
+			Node("Attention", []string{"q", "k", "v"}, []string{"y", "pk", "pv"}, lower.IntAttr("q_num_heads", 2),
+				lower.IntAttr("kv_num_heads", 2), lower.FloatAttr("scale", 0.3)).
+			Output("y", 1, 4, 12).Output("pk", 1, 2, 3, 6).Output("pv", 1, 2, 3, 6),
 		// Caches per (batch, seq) given as inputs, no position ids.
 		"RotaryEmbedding caches as inputs": testmodel.New(23).Input("x", 1, 2, 3, 4).Input("cos", 1, 3, 2).Input("sin", 1, 3, 2).
 			Node("RotaryEmbedding", []string{"x", "cos", "sin"}, []string{"y"}).
@@ -64,12 +76,15 @@ func TestOpset23NormalizationAndRotaryDecomposeAndMatchONNXRuntime(t *testing.T)
 		t.Run(name, func(t *testing.T) {
 			m := b.Model()
 			p := pass(t, "decompose-layernorm")
-			if strings.HasPrefix(name, "RotaryEmbedding") {
-				p = pass(t, "decompose-rotary-embedding")
+			switch {
+			case strings.HasPrefix(name, "RotaryEmbedding"):
+				p = pass(t, "decompose-rotary")
+			case strings.HasPrefix(name, "Attention"):
+				p = pass(t, "decompose-attention")
 			}
 			out := runPass(t, m, nil, p)
 			ops := opTypes(out)
-			if slices.Contains(ops, "RMSNormalization") || slices.Contains(ops, "RotaryEmbedding") {
+			if slices.Contains(ops, "RMSNormalization") || slices.Contains(ops, "RotaryEmbedding") || slices.Contains(ops, "Attention") {
 				t.Fatalf("not decomposed: %v", ops)
 			}
 			inputs := b.RandomInputs(41)
@@ -85,8 +100,10 @@ func TestOpset23NormalizationAndRotaryDecomposeAndMatchONNXRuntime(t *testing.T)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if e := maxRelErr(t, want["y"], got["y"]); e > 1e-5 {
-					t.Errorf("interpreter differs from ONNX Runtime by %.3g", e)
+				for name, w := range want {
+					if e := maxRelErr(t, w, got[name]); e > 1e-5 {
+						t.Errorf("%s: interpreter differs from ONNX Runtime by %.3g", name, e)
+					}
 				}
 			}
 		})
@@ -101,5 +118,21 @@ func TestRMSNormalizationDecomposesWithoutTheMean(t *testing.T) {
 	}
 	if eps := initializer(out, out.Graph.Node[2].Input[1]); eps.FloatData[0] != 1e-3 {
 		t.Errorf("epsilon %v, want 1e-3", eps.FloatData)
+	}
+}
+
+// Attention forms that put −inf into the scores, or that the rewrite does
+// not write, stay for the legality check to name.
+func TestAttentionFormsTheRewriteDoesNotWriteStay(t *testing.T) {
+	for name, attrs := range map[string][]*onnxpb.AttributeProto{
+		"causal":  {lower.IntAttr("is_causal", 1)},
+		"softcap": {lower.FloatAttr("softcap", 30)},
+	} {
+		b := testmodel.New(23).Input("q", 1, 2, 5, 8).Input("k", 1, 2, 5, 8).Input("v", 1, 2, 5, 8).
+			Node("Attention", []string{"q", "k", "v"}, []string{"y"}, attrs...).Output("y", 1, 2, 5, 8)
+		out := runPass(t, b.Model(), nil, pass(t, "decompose-attention"))
+		if ops := opTypes(out); !slices.Equal(ops, []string{"Attention"}) {
+			t.Errorf("%s: ops %v, want the Attention left", name, ops)
+		}
 	}
 }

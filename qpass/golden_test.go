@@ -75,7 +75,10 @@ func goldenCases() []goldenCase {
 				Node("GroupNormalization", []string{"x", "scale", "bias"}, []string{"y"}, lower.IntAttr("num_groups", 2)).
 				Output("y", 1, 4, 2, 2)
 		}},
-		{pass: "decompose-rotary-embedding", model: func() *testmodel.Builder {
+		{pass: "decompose-attention", model: func() *testmodel.Builder {
+			return opset23Models()["Attention 3-D present"]
+		}},
+		{pass: "decompose-rotary", model: func() *testmodel.Builder {
 			return opset23Models()["RotaryEmbedding 3-D interleaved partial"]
 		}},
 		{pass: "decompose-lstm", model: func() *testmodel.Builder { return lstmModel(14, "forward", 0, false) }},

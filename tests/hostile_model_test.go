@@ -91,6 +91,18 @@ func hostileModels() []hostileModel {
 			b.floats("scales", 1, 1, 1e6, 1e6)
 			b.node("Resize", "bomb_resize", []string{"x", "", "scales"}, []string{"y"})
 		}, []string{"bomb_resize", "--max-tensor-bytes"}},
+		{"roialign_bomb", func(b *graphBuilder) {
+			b.floatTensor("rois", []int64{1, 4}, []float32{0, 0, 2, 2})
+			b.int64s("bi", 0)
+			b.node("RoiAlign", "bomb_roialign", []string{"x", "rois", "bi"}, []string{"y"}).
+				withAttrs(intAttr("output_height", 1<<20), intAttr("output_width", 1<<20))
+		}, []string{"bomb_roialign", "--max-tensor-bytes"}},
+		{"tfidf_bomb", func(b *graphBuilder) {
+			b.int64s("tokens", 1, 2, 3)
+			b.node("TfIdfVectorizer", "bomb_tfidf", []string{"tokens"}, []string{"z"}).
+				withAttrs(intAttr("max_gram_length", 1), intsAttr("ngram_counts", 0), intsAttr("ngram_indexes", 1<<40), intsAttr("pool_int64s", 2))
+			addTo(b, "z")
+		}, []string{"bomb_tfidf", "--max-tensor-bytes"}},
 		{"cast_no_input", func(b *graphBuilder) {
 			b.node("Cast", "bare_cast", nil, []string{"z"}).withAttrs(intAttr("to", 1))
 			addTo(b, "z")

@@ -146,6 +146,27 @@ func checkAlloc(n *lower.Node, in []*tensor.Dense, lim onnxio.Limits) error {
 			}
 			dims[i] = int64(f)
 		}
+	case "RoiAlign":
+		if x == nil || len(x.Shape()) != 4 || arg(1) == nil || len(arg(1).Shape()) != 2 {
+			return nil
+		}
+		dims = []int64{int64(arg(1).Shape()[0]), int64(x.Shape()[1]), n.AttrInt("output_height", 1), n.AttrInt("output_width", 1)}
+	case "TfIdfVectorizer":
+		if x == nil {
+			return nil
+		}
+		var width int64
+		for _, i := range n.AttrInts("ngram_indexes", nil) {
+			if i < 0 {
+				return fmt.Errorf("ngram_indexes holds %d: indexes are at least 0", i)
+			}
+			width = max(width, i+1)
+		}
+		dims = []int64{width}
+		if s := shapeOf(x); len(s) == 2 {
+			dims = []int64{s[0], width}
+		}
+		elem = 4
 	case "Conv", "ConvInteger", "MaxPool", "AveragePool", "LpPool":
 		pads := n.AttrInts("pads", nil)
 		if x == nil || len(x.Shape()) < 3 || len(pads) != 2*(len(x.Shape())-2) {

@@ -77,6 +77,47 @@ func normalizationOps(t map[string]opBuilder) {
 			return one(kernels.RotaryEmbedding(in[0], in[1], in[2], optIn(in, 3), interleaved, heads, dim))
 		}, nil
 	}
+	t["Attention"] = func(c *buildCtx) (kernel, error) {
+		n := c.n
+		for i := 4; i < len(n.Inputs); i++ {
+			if n.Inputs[i] != nil {
+				return nil, unsupportedf("Attention with past key/value inputs")
+			}
+		}
+		if n.AttrFloat("softcap", 0) != 0 {
+			return nil, unsupportedf("Attention softcap")
+		}
+		if len(n.Outputs) > 3 && n.Outputs[3] != nil {
+			return nil, unsupportedf("Attention qk_matmul_output")
+		}
+		p := kernels.AttentionParams{
+			QHeads: int(n.AttrInt("q_num_heads", 0)), KVHeads: int(n.AttrInt("kv_num_heads", 0)),
+			Scale: n.AttrFloat("scale", 0), Causal: n.AttrInt("is_causal", 0) != 0,
+		}
+		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {
+			y, err := kernels.Attention(in[0], in[1], in[2], optIn(in, 3), p)
+			if err != nil {
+				return nil, err
+			}
+			outs := []*tensor.Dense{y}
+			if len(n.Outputs) > 1 {
+				// Without a past, the present key and value are K and V,
+				// split into heads when 3-D.
+				for _, x := range in[1:3] {
+					if len(kernels.Dims(x)) == 3 {
+						if x, err = kernels.Reshape(x, []int{0, 0, p.KVHeads, -1}, false); err == nil {
+							x, err = kernels.Transpose(x, []int{0, 2, 1, 3})
+						}
+						if err != nil {
+							return nil, err
+						}
+					}
+					outs = append(outs, x)
+				}
+			}
+			return outs, nil
+		}, nil
+	}
 	t["MeanVarianceNormalization"] = func(c *buildCtx) (kernel, error) {
 		axes := ints(c.n.AttrInts("axes", []int64{0, 2, 3}))
 		return func(_ *runCtx, _ *frame, in []*tensor.Dense) ([]*tensor.Dense, error) {

@@ -60,6 +60,9 @@ func TfIdfVectorizer(x *tensor.Dense, p TfIdfParams) (*tensor.Dense, error) {
 				prefix[b.String()] = true
 			}
 			idx := p.NgramIndexes[gram]
+			if idx < 0 {
+				return nil, shapeErr(op, "ngram_indexes holds %d: indexes are at least 0", idx)
+			}
 			slot[b.String()] = idx
 			width = max(width, idx+1)
 			gram++
