@@ -588,34 +588,59 @@ func (c *converter) identity(n *onnxpb.NodeProto) error {
 
 // concat maps Concat to CONCATENATION along the remapped axis.
 func (c *converter) concat(n *onnxpb.NodeProto) error {
-	var ins []*value
-	for _, name := range n.Input {
+	// Constant inputs (exporters pad channels with zeros this way) are
+	// written on the output grid in the activations' layout.
+	ins := make([]*value, len(n.Input))
+	var act *value
+	for i, name := range n.Input {
+		if c.isConstOperand(name) {
+			continue
+		}
 		v, err := c.in(name)
 		if err != nil {
 			return err
 		}
-		ins = append(ins, v)
-	}
-	axis, err := normAxis(attrInt(n, "axis", 0), len(ins[0].shape))
-	if err != nil {
-		return err
-	}
-	oshape := append([]int64(nil), ins[0].shape...)
-	oshape[axis] = 0
-	idx := make([]int, len(ins))
-	for i, v := range ins {
-		if v.nhwc != ins[0].nhwc || len(v.shape) != len(oshape) {
-			return fmt.Errorf("%w: inputs in different layouts", ErrUnsupported)
+		ins[i] = v
+		if act == nil {
+			act = v
 		}
-		oshape[axis] += v.shape[axis]
-		idx[i] = v.tensor
+	}
+	if act == nil {
+		return fmt.Errorf("no activation input")
 	}
 	t, err := c.target(n.Output[0], true)
 	if err != nil {
 		return err
 	}
+	for i, name := range n.Input {
+		if ins[i] != nil {
+			continue
+		}
+		idx, dims, err := c.operand(n, name, len(act.shape), act.nhwc, t.qnt, t.typ)
+		if err != nil {
+			return err
+		}
+		if len(dims) != len(act.shape) {
+			return fmt.Errorf("constant %q of rank %d in a concatenation of rank %d", name, len(dims), len(act.shape))
+		}
+		ins[i] = &value{tensor: idx, shape: dims, nhwc: act.nhwc}
+	}
+	axis, err := normAxis(attrInt(n, "axis", 0), len(act.shape))
+	if err != nil {
+		return err
+	}
+	oshape := append([]int64(nil), act.shape...)
+	oshape[axis] = 0
+	idx := make([]int, len(ins))
+	for i, v := range ins {
+		if v.nhwc != act.nhwc || len(v.shape) != len(oshape) {
+			return fmt.Errorf("%w: inputs in different layouts", ErrUnsupported)
+		}
+		oshape[axis] += v.shape[axis]
+		idx[i] = v.tensor
+	}
 	taxis := axis
-	if ins[0].nhwc {
+	if act.nhwc {
 		taxis = nhwcAxis(axis)
 	}
 	// Inputs on other qparams are requantized first: TFLite's reference
@@ -626,7 +651,7 @@ func (c *converter) concat(n *onnxpb.NodeProto) error {
 			idx[i] = c.quantizeTo(n, ti, t.qnt, t.typ)
 		}
 	}
-	out, _ := c.emitOut(t, oshape, ins[0].nhwc)
+	out, _ := c.emitOut(t, oshape, act.nhwc)
 	c.addOp(OpConcatenation, idx, []int{out}, newOptions(OptConcatenation, int64(taxis), int64(t.act)))
 	return nil
 }
@@ -661,6 +686,12 @@ func (c *converter) transpose(n *onnxpb.NodeProto) error {
 	t, err := c.target(n.Output[0], false)
 	if err != nil {
 		return err
+	}
+	if !x.nhwc && r == 4 && perm[0] == 0 && perm[1] == 3 && perm[2] == 1 && perm[3] == 2 {
+		// NHWC to NCHW (a model taking NHWC input, for convolutions):
+		// the NCHW result's NHWC form is the input itself.
+		c.reshapeTo(n, x.tensor, oshape, true, t)
+		return nil
 	}
 	identity := true
 	for i, p := range tperm {
