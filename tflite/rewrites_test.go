@@ -147,6 +147,11 @@ var rewriteCases = map[string]struct {
 	"space_to_depth":     {func() *qdqBuilder { return depthToSpaceModel("SpaceToDepth", "") }, []int64{1, 2, 6, 4}, -3, 3, 0},
 	"log_top_db_clip":    {topDBModel, []int64{1, 64}, 0.01, 5, 1},
 	"sqrt":               {sqrtModel, []int64{1, 64}, 0, 6, 1},
+	// int16 HardSwish: the hard sigmoid on its own int16 grid, then MUL:
+	// up to half a step of 1/32767 times |x| ≤ 4, plus the output rounding.
+	"hardswish_int16":    {hardSwish16Model, []int64{1, 4, 8, 8}, -4, 4, 2},
+	"hardswish_int16_fc": {hardSwish16FlatModel, []int64{1, 64}, -4, 4, 2},
+	"hardsigmoid_2d":     {hardSigmoidFlatModel, []int64{1, 64}, -4, 4, 1},
 	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0},
 	"neg":                {negModel, []int64{1, 16}, -3, 3, 0},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
@@ -300,5 +305,37 @@ func negModel() *qdqBuilder {
 	x := b.input("x", i8, 0.05, 3, 1, 16)
 	b.node("Neg", "neg", []string{x}, []string{"n"})
 	b.output("n", "y", i8, 0.05, -3)
+	return b
+}
+
+// hardSwish16Model is an int16 HardSwish after a 1×1 MaxPool (NHWC).
+func hardSwish16Model() *qdqBuilder {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 4, 8, 8)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i16, 4.0/32767, 0)
+	b.node("HardSwish", "hswish", []string{p}, []string{"h"})
+	b.output("h", "y", i16, 4.0/32767, 0)
+	return b
+}
+
+// hardSwish16FlatModel is an int16 HardSwish on [1, 64] (after a
+// classifier's FULLY_CONNECTED).
+func hardSwish16FlatModel() *qdqBuilder {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 64)
+	b.node("HardSwish", "hswish", []string{x}, []string{"h"})
+	b.output("h", "y", i16, 4.0/32767, 0)
+	return b
+}
+
+// hardSigmoidFlatModel is an int8 HardSigmoid on [1, 64].
+func hardSigmoidFlatModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.04, 0, 1, 64)
+	b.node("HardSigmoid", "hsig", []string{x}, []string{"h"}, attrF("alpha", 1.0/6), attrF("beta", 0.5))
+	b.output("h", "y", i8, 1.0/255, -128)
 	return b
 }
