@@ -1,12 +1,14 @@
 package tests
 
 import (
+	bin "encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,31 +24,47 @@ type exportCase struct {
 	// elements within one output step.
 	deep bool
 	// sqnrKnownLow marks deep int8 models whose LiteRT-vs-ONNX Runtime
-	// output SQNR is measured below the 30 dB target (integer rounding
-	// differences of one step per layer compound over 20-50 layers of
-	// random-weight networks; each layer alone agrees within one step on
-	// ≥ 99.6% of elements). For them the test asserts argmax agreement and
-	// logs the SQNR; docs/deploy.md records it.
+	// output SQNR is measured below the 30 dB target, where that is proven
+	// to be integer rounding compounding, not a mapping error: fed the QDQ
+	// model's own activations (two calibration samples), every operator
+	// alone agrees within one output step, with one-step differences on
+	// at most 0.002% of the elements of each of mobilenet_v2's 65
+	// operators and 0.051% of blazeface_front's 81 (TFLite's fixed-point
+	// requantization against ONNX Runtime's); the following layers of
+	// these 20-50-layer networks amplify them (docs/deploy.md has the
+	// measurements). For them the test asserts argmax agreement where
+	// there is one and logs the SQNR.
 	sqnrKnownLow bool
 	// argmax: the output is a classifier's logits.
 	argmax bool
 	// threshold, when set, is a detector's decision threshold: the
 	// decisions (score >= threshold) must be identical.
 	threshold float64
+	// extra are more quantize flags (--min-sqnr 0 for a model the default
+	// accuracy floor refuses: what compiles is tested here, not accuracy).
+	extra []string
 }
 
 // exportSubset is what CI runs: every supported corpus CNN at int8 on
 // ethos-u55-128, and a16w8 on ethos-u85-256 and ethos-u65-256. The full
 // matrix is scripts/deploy-matrix.sh, which writes docs/deploy.md.
 var exportSubset = []exportCase{
-	{"mobilenet_v2", "imagenet224", "int8", "ethos-u55-128", true, true, true, 0},
-	{"resnet18", "imagenet224", "int8", "ethos-u55-128", true, true, true, 0},
-	{"squeezenet1_1", "imagenet224", "int8", "ethos-u55-128", true, false, true, 0},
-	{"mobilenet_v3_small", "imagenet224", "int8", "ethos-u55-128", true, true, true, 0},
-	{"oww_embedding", "oww_mel76x32", "int8", "ethos-u55-128", true, true, false, 0},
-	{"mobilenet_v2", "imagenet224", "a16w8", "ethos-u85-256", true, false, true, 0},
-	{"squeezenet1_1", "imagenet224", "a16w8", "ethos-u85-256", true, false, true, 0},
-	{"oww_embedding", "oww_mel76x32", "a16w8", "ethos-u65-256", true, true, false, 0},
+	{"mobilenet_v2", "imagenet224", "int8", "ethos-u55-128", true, true, true, 0, nil},
+	{"resnet18", "imagenet224", "int8", "ethos-u55-128", true, true, true, 0, nil},
+	{"squeezenet1_1", "imagenet224", "int8", "ethos-u55-128", true, false, true, 0, nil},
+	{"mobilenet_v3_small", "imagenet224", "int8", "ethos-u55-128", true, true, true, 0, nil},
+	{"oww_embedding", "oww_mel76x32", "int8", "ethos-u55-128", true, true, false, 0, nil},
+	{"mobilenet_v2", "imagenet224", "a16w8", "ethos-u85-256", true, false, true, 0, nil},
+	{"squeezenet1_1", "imagenet224", "a16w8", "ethos-u85-256", true, false, true, 0, nil},
+	{"oww_embedding", "oww_mel76x32", "a16w8", "ethos-u65-256", true, true, false, 0, nil},
+	// Exportable since the Erf/GELU, 1-D Conv, Log, computed-Clip,
+	// NHWC-input Transpose, constant-Concat and int16 HardSwish rewrites.
+	{"tiny_transformer", "logmel16x40", "int8", "ethos-u55-128", true, false, true, 0, nil},
+	{"tiny_transformer", "logmel16x40", "a16w8", "ethos-u85-256", true, false, true, 0, nil},
+	{"oww_melspectrogram", "oww_audio1760", "int8", "ethos-u55-128", false, false, false, 0, []string{"--min-sqnr", "0"}},
+	{"oww_melspectrogram", "oww_audio1760", "a16w8", "ethos-u85-256", false, false, false, 0, []string{"--min-sqnr", "0"}},
+	{"blazeface_front", "face128_nhwc", "int8", "ethos-u55-128", true, true, false, 0, nil},
+	{"mobilenet_v3_small", "imagenet224", "a16w8", "ethos-u85-256", true, false, true, 0, nil},
 }
 
 // vela returns the path of the Vela compiler: $ONNXQUANT_VELA or
@@ -83,7 +101,7 @@ func runVela(t *testing.T, velaPath, model, target string) string {
 func TestExportVelaCorpus(t *testing.T) {
 	corpus := testenv.Corpus(t)
 	velaPath := vela(t)
-	tiny := exportCase{"tinynet", "", "int8", "ethos-u55-128", false, false, true, 0}
+	tiny := exportCase{"tinynet", "", "int8", "ethos-u55-128", false, false, true, 0, nil}
 	for _, tc := range append([]exportCase{tiny}, exportSubset...) {
 		t.Run(tc.model+"_"+tc.scheme+"_"+tc.target, func(t *testing.T) {
 			dir := t.TempDir()
@@ -93,7 +111,7 @@ func TestExportVelaCorpus(t *testing.T) {
 			if tc.model == "tinynet" {
 				model, calib = repo("models", "tinynet.onnx"), repo("models", "tinynet_calib")
 			}
-			r := onnxquant(t, "quantize", model, "--calib", calib, "--scheme", tc.scheme, "--target", tc.target, "-o", q, "-q", "--tflite", tfl)
+			r := onnxquant(t, append([]string{"quantize", model, "--calib", calib, "--scheme", tc.scheme, "--target", tc.target, "-o", q, "-q", "--tflite", tfl}, tc.extra...)...)
 			if r.code != 0 {
 				t.Fatalf("quantize --tflite: exit %d\n%s", r.code, r.stderr)
 			}
@@ -146,8 +164,18 @@ func checkStructure(t *testing.T, data []byte, scheme string) {
 		act = tflite.Int16
 	}
 	for _, op := range f.Model.Operators {
+		// A layout TRANSPOSE (NCHW to NHWC or back) must not be left;
+		// the model's own (attention heads, a 1-D convolution's [N, C, L])
+		// are real operators Vela runs.
 		if op.Op == tflite.OpTranspose {
-			t.Errorf("a TRANSPOSE is left in the model (output %q)", f.Model.Tensors[op.Outputs[0]].Name)
+			pt := f.Model.Tensors[op.Inputs[1]]
+			var perm []int32
+			for i := 0; i+4 <= len(pt.Data); i += 4 {
+				perm = append(perm, int32(bin.LittleEndian.Uint32(pt.Data[i:])))
+			}
+			if slices.Equal(perm, []int32{0, 2, 3, 1}) || slices.Equal(perm, []int32{0, 3, 1, 2}) {
+				t.Errorf("a layout TRANSPOSE %v is left in the model (output %q)", perm, f.Model.Tensors[op.Outputs[0]].Name)
+			}
 		}
 		switch op.Op {
 		case tflite.OpConv2D, tflite.OpDepthwiseConv2D, tflite.OpFullyConnected:

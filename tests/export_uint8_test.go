@@ -59,9 +59,9 @@ func TestExportUint8IOThroughVela(t *testing.T) {
 		model, calib string
 		nhwc         []int32
 	}{
-		{exportCase{"tinynet", "", "int8", "ethos-u55-128", false, false, true, 0},
+		{exportCase{model: "tinynet", scheme: "int8", target: "ethos-u55-128", argmax: true},
 			repo("models", "tinynet.onnx"), repo("models", "tinynet_calib"), []int32{1, 32, 32, 3}},
-		{exportCase{"squeezenet1_1", "imagenet224", "int8", "ethos-u55-128", true, false, true, 0},
+		{exportCase{model: "squeezenet1_1", calib: "imagenet224", scheme: "int8", target: "ethos-u55-128", deep: true, argmax: true},
 			filepath.Join(corpus, "models", "squeezenet1_1.onnx"), filepath.Join(corpus, "calib", "imagenet224"), []int32{1, 224, 224, 3}},
 	} {
 		t.Run(tc.exportCase.model, func(t *testing.T) {

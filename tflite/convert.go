@@ -285,30 +285,37 @@ func (c *converter) inputs() error {
 
 // wantsNHWC reports whether a rank-4 quantized input is read by spatial
 // (NCHW) operators, looking through its DequantizeLinear and through
-// requantizations (DequantizeLinear then QuantizeLinear with other
-// qparams: a uint8 input, `io: uint8`, is requantized to int8 before the
-// convolution reads it).
+// requantizations (a uint8 input, `io: uint8`, is requantized to int8
+// before the convolution reads it) and operators that keep the layout
+// (YOLOX's space-to-depth Slices and Concat before its first Conv).
 func (c *converter) wantsNHWC(qout string) bool {
 	seen := map[string]bool{}
-	var reads func(q string) bool
-	reads = func(q string) bool {
-		if seen[q] {
+	var reads func(name string, depth int) bool
+	reads = func(name string, depth int) bool {
+		if seen[name] || depth > 32 {
 			return false
 		}
-		seen[q] = true
-		for _, dq := range c.consumers[q] {
-			for _, n := range c.consumers[dq.Output[0]] {
-				if spatialOps[n.GetOpType()] {
-					return true
-				}
-				if n.GetOpType() == "QuantizeLinear" && reads(n.Output[0]) {
-					return true
+		seen[name] = true
+		for _, n := range c.consumers[name] {
+			switch op := n.GetOpType(); {
+			case spatialOps[op]:
+				return true
+			case op == "QuantizeLinear" || op == "DequantizeLinear" || layoutKeeping[op]:
+				for _, o := range n.Output {
+					if reads(o, depth+1) {
+						return true
+					}
 				}
 			}
 		}
 		return false
 	}
-	return reads(qout)
+	return reads(qout, 0)
+}
+
+// layoutKeeping operators map NHWC tensors as well as NCHW ones.
+var layoutKeeping = map[string]bool{
+	"Slice": true, "Concat": true, "Relu": true, "Clip": true, "Sigmoid": true, "Mul": true, "Add": true, "Sub": true,
 }
 
 // spatialOps read rank-4 tensors as NCHW.

@@ -310,6 +310,9 @@ func (c *converter) unary(n *onnxpb.NodeProto) error {
 	case "Tanh":
 		c.withFixedOutput(n, OpTanh, x, t, nil)
 	case "HardSwish":
+		if c.out.Tensors[x.tensor].Type == Int16 {
+			return c.hardSwish16(n, x, t)
+		}
 		out, _ := c.emitOut(t, x.shape, x.nhwc)
 		c.addOp(OpHardSwish, []int{x.tensor}, []int{out}, newOptions(OptHardSwish))
 	case "LeakyRelu":
@@ -329,19 +332,50 @@ func (c *converter) hardSigmoid(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
-	if len(x.shape) != 4 || !x.nhwc {
-		return fmt.Errorf("%w: HardSigmoid is rewritten as a depthwise convolution, which needs an NCHW input (have %v)", ErrUnsupported, x.shape)
-	}
-	alpha, beta := float64(attrFloat(n, "alpha", 0.2)), float64(attrFloat(n, "beta", 0.5))
-	if alpha <= 0 {
-		return fmt.Errorf("%w: HardSigmoid alpha %g", ErrUnsupported, alpha)
-	}
 	t, err := c.target(n.Output[0], false)
 	if err != nil {
 		return err
 	}
-	qmin, qmax := typeRange(t.typ)
-	s, zp := float64(t.qnt.Scale[0]), t.qnt.ZeroPoint[0]
+	alpha, beta := float64(attrFloat(n, "alpha", 0.2)), float64(attrFloat(n, "beta", 0.5))
+	if len(x.shape) == 4 && x.nhwc {
+		out, _ := c.emitOut(t, x.shape, true)
+		return c.emitHardSigmoid(n, x, alpha, beta, t.typ, t.qnt, out)
+	}
+	view, shape := c.channelView(n, x.tensor)
+	hs := c.addTensor(&Tensor{Name: n.GetName() + "_as_4d", Type: t.typ, Shape: shape, Quant: t.qnt})
+	if err := c.emitHardSigmoid(n, view, alpha, beta, t.typ, t.qnt, hs); err != nil {
+		return err
+	}
+	c.reshapeTo(n, hs, x.shape, x.nhwc, t)
+	return nil
+}
+
+// channelView reshapes a tensor of any rank to the NHWC [1, 1, rest, C]
+// (C its last TFLite axis) that a depthwise convolution reads; it returns
+// the view as a value and its TFLite shape.
+func (c *converter) channelView(n *onnxpb.NodeProto, idx int) (*value, []int32) {
+	src := c.out.Tensors[idx]
+	ch := int64(1)
+	if len(src.Shape) > 0 {
+		ch = int64(src.Shape[len(src.Shape)-1])
+	}
+	rest := int64(Elements(src.Shape)) / ch
+	v := &value{shape: []int64{1, ch, 1, rest}, nhwc: true}
+	shape := v.tflShape()
+	v.tensor = c.addTensor(&Tensor{Name: fmt.Sprintf("%s_channel_view%d", n.GetName(), len(c.out.Tensors)), Type: src.Type, Shape: shape, Quant: src.Quant})
+	c.addOp(OpReshape, []int{idx, c.int32Const(fmt.Sprintf("%s_channel_view_shape%d", n.GetName(), len(c.out.Tensors)), []int32{4}, widen(shape))}, []int{v.tensor},
+		&Options{Type: OptReshape, Vectors: map[int][]int32{0: shape}})
+	return v, shape
+}
+
+// emitHardSigmoid writes clamp(alpha·x + beta, 0, 1) of an NHWC x into
+// tensor out (of type typ and qparams q), as hardSigmoid describes.
+func (c *converter) emitHardSigmoid(n *onnxpb.NodeProto, x *value, alpha, beta float64, typ TensorType, q *Quant, out int) error {
+	if alpha <= 0 {
+		return fmt.Errorf("%w: HardSigmoid alpha %g", ErrUnsupported, alpha)
+	}
+	qmin, qmax := typeRange(typ)
+	s, zp := float64(q.Scale[0]), q.ZeroPoint[0]
 	realMin, realMax := float64(qmin-zp)*s, float64(qmax-zp)*s
 	// The fused RELU clamps at 0 unless the output type already does; the
 	// clamp at 1 is the type's own when its range ends there, else a
@@ -354,12 +388,11 @@ func (c *converter) hardSigmoid(n *onnxpb.NodeProto) error {
 	in := c.out.Tensors[x.tensor]
 	ch := x.shape[1]
 	ws := float32(alpha / 127)
-	w := &qconst{name: n.GetName() + "_alpha", scale: []float32{ws}, zp: []int64{0}}
 	wv := make([]int64, ch)
 	for i := range wv {
 		wv[i] = 127
 	}
-	wt := c.constTensor(w.name, Int8, []int32{1, 1, 1, int32(ch)}, wv, &Quant{Scale: w.scale, ZeroPoint: w.zp})
+	wt := c.constTensor(n.GetName()+"_alpha", Int8, []int32{1, 1, 1, int32(ch)}, wv, &Quant{Scale: []float32{ws}, ZeroPoint: []int64{0}})
 	bscale := float64(in.Quant.Scale[0]) * float64(ws)
 	bv := make([]int64, ch)
 	for i := range bv {
@@ -371,18 +404,44 @@ func (c *converter) hardSigmoid(n *onnxpb.NodeProto) error {
 	}
 	bq := &Quant{Scale: []float32{float32(bscale)}, ZeroPoint: []int64{0}}
 	bt := c.constTensor(n.GetName()+"_beta", btype, []int32{int32(ch)}, bv, bq)
-	out, _ := c.emitOut(t, x.shape, true)
 	convOut := out
 	if needMin {
-		convOut = c.addTensor(&Tensor{Name: n.GetName() + "_unclamped", Type: t.typ, Shape: c.out.Tensors[out].Shape, Quant: t.qnt})
+		convOut = c.addTensor(&Tensor{Name: n.GetName() + "_unclamped", Type: typ, Shape: c.out.Tensors[out].Shape, Quant: q})
 	}
 	c.addOp(OpDepthwiseConv2D, []int{x.tensor, wt, bt}, []int{convOut},
 		newOptions(OptDepthwiseConv2D, int64(PaddingValid), 1, 1, 1, int64(act), 1, 1))
 	if needMin {
-		one := clampQ(math.RoundToEven(1/s)+float64(zp), t.typ)
-		ct := c.constTensor(n.GetName()+"_one", t.typ, []int32{1}, []int64{one}, t.qnt)
+		one := clampQ(math.RoundToEven(1/s)+float64(zp), typ)
+		ct := c.constTensor(n.GetName()+"_one", typ, []int32{1}, []int64{one}, q)
 		c.addOp(OpMinimum, []int{convOut, ct}, []int{out}, newOptions(OptMaximumMinimum))
 	}
+	return nil
+}
+
+// hardSwish16 rewrites an int16 HardSwish, which Vela and TFLite run at 8
+// bits only, as x · HardSigmoid(x) (alpha 1/6, beta 1/2): the depthwise
+// form above (over a [1, 1, rest, C] view when x is not NCHW) into int16's
+// grid of [0, 1] (scale 1/32767), then MUL into the quantizer's output
+// qparams.
+func (c *converter) hardSwish16(n *onnxpb.NodeProto, x *value, t *outTarget) error {
+	in := c.out.Tensors[x.tensor]
+	hq := &Quant{Scale: []float32{1.0 / 32767}, ZeroPoint: []int64{0}}
+	hs := c.addTensor(&Tensor{Name: n.GetName() + "_hard_sigmoid", Type: Int16, Shape: in.Shape, Quant: hq})
+	if len(x.shape) == 4 && x.nhwc {
+		if err := c.emitHardSigmoid(n, x, 1.0/6, 0.5, Int16, hq, hs); err != nil {
+			return err
+		}
+	} else {
+		view, shape := c.channelView(n, x.tensor)
+		hs4 := c.addTensor(&Tensor{Name: n.GetName() + "_hard_sigmoid_4d", Type: Int16, Shape: shape, Quant: hq})
+		if err := c.emitHardSigmoid(n, view, 1.0/6, 0.5, Int16, hq, hs4); err != nil {
+			return err
+		}
+		c.addOp(OpReshape, []int{hs4, c.int32Const(n.GetName()+"_hard_sigmoid_shape", []int32{int32(len(in.Shape))}, widen(in.Shape))}, []int{hs},
+			&Options{Type: OptReshape, Vectors: map[int][]int32{0: in.Shape}})
+	}
+	out, _ := c.emitOut(t, x.shape, x.nhwc)
+	c.addOp(OpMul, []int{x.tensor, hs}, []int{out}, newOptions(OptMul, 0))
 	return nil
 }
 
@@ -588,34 +647,59 @@ func (c *converter) identity(n *onnxpb.NodeProto) error {
 
 // concat maps Concat to CONCATENATION along the remapped axis.
 func (c *converter) concat(n *onnxpb.NodeProto) error {
-	var ins []*value
-	for _, name := range n.Input {
+	// Constant inputs (exporters pad channels with zeros this way) are
+	// written on the output grid in the activations' layout.
+	ins := make([]*value, len(n.Input))
+	var act *value
+	for i, name := range n.Input {
+		if c.isConstOperand(name) {
+			continue
+		}
 		v, err := c.in(name)
 		if err != nil {
 			return err
 		}
-		ins = append(ins, v)
-	}
-	axis, err := normAxis(attrInt(n, "axis", 0), len(ins[0].shape))
-	if err != nil {
-		return err
-	}
-	oshape := append([]int64(nil), ins[0].shape...)
-	oshape[axis] = 0
-	idx := make([]int, len(ins))
-	for i, v := range ins {
-		if v.nhwc != ins[0].nhwc || len(v.shape) != len(oshape) {
-			return fmt.Errorf("%w: inputs in different layouts", ErrUnsupported)
+		ins[i] = v
+		if act == nil {
+			act = v
 		}
-		oshape[axis] += v.shape[axis]
-		idx[i] = v.tensor
+	}
+	if act == nil {
+		return fmt.Errorf("no activation input")
 	}
 	t, err := c.target(n.Output[0], true)
 	if err != nil {
 		return err
 	}
+	for i, name := range n.Input {
+		if ins[i] != nil {
+			continue
+		}
+		idx, dims, err := c.operand(n, name, len(act.shape), act.nhwc, t.qnt, t.typ)
+		if err != nil {
+			return err
+		}
+		if len(dims) != len(act.shape) {
+			return fmt.Errorf("constant %q of rank %d in a concatenation of rank %d", name, len(dims), len(act.shape))
+		}
+		ins[i] = &value{tensor: idx, shape: dims, nhwc: act.nhwc}
+	}
+	axis, err := normAxis(attrInt(n, "axis", 0), len(act.shape))
+	if err != nil {
+		return err
+	}
+	oshape := append([]int64(nil), act.shape...)
+	oshape[axis] = 0
+	idx := make([]int, len(ins))
+	for i, v := range ins {
+		if v.nhwc != act.nhwc || len(v.shape) != len(oshape) {
+			return fmt.Errorf("%w: inputs in different layouts", ErrUnsupported)
+		}
+		oshape[axis] += v.shape[axis]
+		idx[i] = v.tensor
+	}
 	taxis := axis
-	if ins[0].nhwc {
+	if act.nhwc {
 		taxis = nhwcAxis(axis)
 	}
 	// Inputs on other qparams are requantized first: TFLite's reference
@@ -626,7 +710,7 @@ func (c *converter) concat(n *onnxpb.NodeProto) error {
 			idx[i] = c.quantizeTo(n, ti, t.qnt, t.typ)
 		}
 	}
-	out, _ := c.emitOut(t, oshape, ins[0].nhwc)
+	out, _ := c.emitOut(t, oshape, act.nhwc)
 	c.addOp(OpConcatenation, idx, []int{out}, newOptions(OptConcatenation, int64(taxis), int64(t.act)))
 	return nil
 }
@@ -661,6 +745,12 @@ func (c *converter) transpose(n *onnxpb.NodeProto) error {
 	t, err := c.target(n.Output[0], false)
 	if err != nil {
 		return err
+	}
+	if !x.nhwc && r == 4 && perm[0] == 0 && perm[1] == 3 && perm[2] == 1 && perm[3] == 2 {
+		// NHWC to NCHW (a model taking NHWC input, for convolutions):
+		// the NCHW result's NHWC form is the input itself.
+		c.reshapeTo(n, x.tensor, oshape, true, t)
+		return nil
 	}
 	identity := true
 	for i, p := range tperm {

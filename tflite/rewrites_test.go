@@ -1,6 +1,7 @@
 package tflite
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,6 +148,12 @@ var rewriteCases = map[string]struct {
 	"space_to_depth":     {func() *qdqBuilder { return depthToSpaceModel("SpaceToDepth", "") }, []int64{1, 2, 6, 4}, -3, 3, 0},
 	"log_top_db_clip":    {topDBModel, []int64{1, 64}, 0.01, 5, 1},
 	"sqrt":               {sqrtModel, []int64{1, 64}, 0, 6, 1},
+	// int16 HardSwish: the hard sigmoid on its own int16 grid, then MUL:
+	// up to half a step of 1/32767 times |x| ≤ 4, plus the output rounding.
+	"hardswish_int16":    {hardSwish16Model, []int64{1, 4, 8, 8}, -4, 4, 2},
+	"hardswish_int16_fc": {hardSwish16FlatModel, []int64{1, 64}, -4, 4, 2},
+	"hardsigmoid_2d":     {hardSigmoidFlatModel, []int64{1, 64}, -4, 4, 1},
+	"focus_slices_conv":  {focusModel, []int64{1, 2, 8, 8}, -3, 3, 1},
 	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0},
 	"neg":                {negModel, []int64{1, 16}, -3, 3, 0},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
@@ -301,4 +308,73 @@ func negModel() *qdqBuilder {
 	b.node("Neg", "neg", []string{x}, []string{"n"})
 	b.output("n", "y", i8, 0.05, -3)
 	return b
+}
+
+// hardSwish16Model is an int16 HardSwish after a 1×1 MaxPool (NHWC).
+func hardSwish16Model() *qdqBuilder {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 4, 8, 8)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i16, 4.0/32767, 0)
+	b.node("HardSwish", "hswish", []string{p}, []string{"h"})
+	b.output("h", "y", i16, 4.0/32767, 0)
+	return b
+}
+
+// hardSwish16FlatModel is an int16 HardSwish on [1, 64] (after a
+// classifier's FULLY_CONNECTED).
+func hardSwish16FlatModel() *qdqBuilder {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 64)
+	b.node("HardSwish", "hswish", []string{x}, []string{"h"})
+	b.output("h", "y", i16, 4.0/32767, 0)
+	return b
+}
+
+// hardSigmoidFlatModel is an int8 HardSigmoid on [1, 64].
+func hardSigmoidFlatModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.04, 0, 1, 64)
+	b.node("HardSigmoid", "hsig", []string{x}, []string{"h"}, attrF("alpha", 1.0/6), attrF("beta", 0.5))
+	b.output("h", "y", i8, 1.0/255, -128)
+	return b
+}
+
+// focusModel is YOLOX's Focus: strided Slices of the input and a Concat
+// before the first Conv, so the input must be NHWC from the start.
+func focusModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 2, 8, 8)
+	for i, start := range []int64{0, 1} {
+		st := fmt.Sprintf("start%d", i)
+		b.init(st, onnxpb.TensorProto_INT64, []int64{2}, intRaw(onnxpb.TensorProto_INT64, start, start))
+		b.init(fmt.Sprintf("end%d", i), onnxpb.TensorProto_INT64, []int64{2}, intRaw(onnxpb.TensorProto_INT64, 8, 8))
+		if i == 0 {
+			b.init("axes", onnxpb.TensorProto_INT64, []int64{2}, intRaw(onnxpb.TensorProto_INT64, 2, 3))
+			b.init("steps", onnxpb.TensorProto_INT64, []int64{2}, intRaw(onnxpb.TensorProto_INT64, 2, 2))
+		}
+		b.node("Slice", fmt.Sprintf("slice%d", i), []string{x, st, fmt.Sprintf("end%d", i), "axes", "steps"}, []string{fmt.Sprintf("s%d", i)})
+	}
+	s0, s1 := b.qdq("s0", i8, 0.05, 0), b.qdq("s1", i8, 0.05, 0)
+	b.node("Concat", "cat", []string{s0, s1}, []string{"c"}, attrI("axis", 1))
+	c := b.qdq("c", i8, 0.05, 0)
+	wv := seq(3*4, func(i int) int64 { return int64(i*5%17) - 8 })
+	w := b.weight("w", i8, []int64{3, 4, 1, 1}, wv, []float32{0.02, 0.03, 0.01}, 0)
+	b.node("Conv", "conv", []string{c, w}, []string{"o"}, attrIs("kernel_shape", 1, 1))
+	b.output("o", "y", i8, 0.05, 0)
+	return b
+}
+
+func TestFocusInputIsNHWC(t *testing.T) {
+	m := mustExport(t, focusModel(), ExportOptions{})
+	if got := Layouts(m); got != "NHWC/NHWC" {
+		t.Errorf("layouts %q, want NHWC/NHWC", got)
+	}
+	for _, op := range ops(m) {
+		if op == OpTranspose {
+			t.Errorf("a TRANSPOSE is left: %v", ops(m))
+		}
+	}
 }
