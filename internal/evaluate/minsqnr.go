@@ -185,7 +185,6 @@ func CheckSQNRFloor(rep *Report, floatGM *lower.GraphModule, minDB float64) erro
 	})
 	const maxLosses = 6
 	e.Losses = cands[:min(len(cands), maxLosses)]
-
 	// A cut helps where a front end (a log, a bound from the data) is what
 	// cannot be quantized, not where a network's layers merely lose bits.
 	for _, l := range e.Losses {
