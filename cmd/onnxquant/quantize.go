@@ -41,7 +41,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "csv", Usage: "write the --report evaluation's per-layer table as CSV to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
 			jobsFlag("calibration workers"),
-			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch) auto (chosen per tensor on held-out samples; the default) or auto-consumers (auto judged by the consumers' output error)"},
+			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch), auto (chosen per tensor on held-out samples; the default) or auto-consumers (auto judged by the consumers' output error)"},
 			&cli.BoolFlag{Name: "bias-correction", Usage: "correct each output channel's bias for the mean shift of weight quantization"},
 			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization of Conv->(Relu)->Conv chains before annotation"},
 			&cli.GenericFlag{Name: "smooth-quant", Value: &alphaFlag{}, Usage: "migrate MatMul/Gemm activation outlier channels into the weights (SmoothQuant), with strength `ALPHA` in (0, 1] (--smooth-quant alone: 0.5)"},
