@@ -181,8 +181,10 @@ func Run(ctx context.Context, s *Session, stages []Stage) (*Result, error) {
 		if st.When != nil && !st.When(s) {
 			continue
 		}
+		// An interrupt seen before a stage starts ends the run there;
+		// the error names that stage, as one seen inside it does.
 		if err := ctx.Err(); err != nil {
-			return s.result(), err
+			return s.result(), &StageError{Stage: st.Name, Err: err}
 		}
 		start := time.Now()
 		err := st.Run(ctx, s)

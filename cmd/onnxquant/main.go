@@ -194,11 +194,11 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 	if interrupted(ctx, err) {
-		// The stages poll the context inside their loops: say which one
-		// the interrupt ended.
+		// Say which stage the interrupt ended (the stages poll the
+		// context inside their loops).
 		var se *quantize.StageError
 		if errors.As(err, &se) {
-			fmt.Fprintf(stderr, "onnxquant: interrupted during stage %s; nothing was written\n", se.Stage)
+			fmt.Fprintf(stderr, "onnxquant: interrupted in stage %s; nothing was written\n", se.Stage)
 		} else {
 			fmt.Fprintln(stderr, "onnxquant: interrupted; nothing was written")
 		}
