@@ -221,3 +221,26 @@ func countOps(gm *lower.GraphModule) map[string]int {
 	})
 	return c
 }
+
+// Exporters share a layer's weights with a clone through Identity; an
+// initializer too large to evaluate is bypassed all the same, so the
+// MatMul reads the weight itself (left in place, the copy would be
+// quantized as an activation).
+func TestFoldBypassesIdentityOfLargeInitializer(t *testing.T) {
+	w := make([]float32, 64*80) // more than maxConstElems
+	for i := range w {
+		w[i] = float32(i%7) - 3
+	}
+	gm := buildModel(t, 13, []*onnxpb.ValueInfoProto{testmodel.ValueInfo("x", onnxpb.TensorProto_FLOAT, []int64{1, 64})},
+		[]*onnxpb.ValueInfoProto{testmodel.ValueInfo("y", onnxpb.TensorProto_FLOAT, []int64{1, 80})},
+		[]*onnxpb.TensorProto{testmodel.Float32s("w", []int64{64, 80}, w...)},
+		testmodel.Node("Identity", []string{"w"}, []string{"w_shared"}),
+		testmodel.Node("MatMul", []string{"x", "w_shared"}, []string{"y"}))
+	g := foldAll(t, gm, nil)
+	if got := opTypes(g); got != "MatMul" {
+		t.Fatalf("ops %s, want the Identity gone", got)
+	}
+	if g.Node[0].Input[1] != "w" {
+		t.Errorf("MatMul reads %q, want the initializer w", g.Node[0].Input[1])
+	}
+}

@@ -32,7 +32,7 @@ var npuOps = map[BuiltinOp]bool{
 	OpRelu6: true, OpRelu0To1: true, OpReluN1To1: true, OpReshape: true, OpResizeBilinear: true,
 	OpResizeNearestNeighbor: true, OpRsqrt: true, OpSlice: true, OpSoftmax: true, OpSplit: true, OpSplitV: true,
 	OpSquaredDifference: true, OpSqueeze: true, OpStridedSlice: true, OpSub: true, OpSum: true, OpTanh: true,
-	OpTranspose: true, OpTransposeConv: true, OpNeg: true, OpReverseV2: true,
+	OpTranspose: true, OpTransposeConv: true, OpNeg: true, OpReverseV2: true, OpMirrorPad: true,
 }
 
 var npuOpsU85 = map[BuiltinOp]bool{OpDiv: true, OpGelu: false}

@@ -855,8 +855,9 @@ func (c *converter) pad(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
-	if mode := attrString(n, "mode", "constant"); mode != "constant" {
-		return fmt.Errorf("%w: Pad mode %q", ErrUnsupported, mode)
+	mode := attrString(n, "mode", "constant")
+	if mode != "constant" && mode != "reflect" {
+		return fmt.Errorf("%w: Pad mode %q (constant and reflect are mapped)", ErrUnsupported, mode)
 	}
 	var pads []int64
 	if len(n.Input) > 1 && n.Input[1] != "" {
@@ -897,6 +898,11 @@ func (c *converter) pad(n *onnxpb.NodeProto) error {
 	}
 	pt := c.int32Const(n.GetName()+"_paddings", []int32{int32(r), 2}, flat)
 	out, _ := c.emitOut(t, oshape, x.nhwc)
+	if mode == "reflect" {
+		// ONNX's reflect (the edge not repeated) is TFLite's REFLECT.
+		c.addOp(OpMirrorPad, []int{src, pt}, []int{out}, newOptions(OptMirrorPad, 0))
+		return nil
+	}
 	if len(n.Input) > 2 && n.Input[2] != "" {
 		q, err := c.constOf(n.Input[2])
 		if err != nil {

@@ -156,6 +156,7 @@ var rewriteCases = map[string]struct {
 	"focus_slices_conv":  {focusModel, []int64{1, 2, 8, 8}, -3, 3, 1},
 	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0},
 	"neg":                {negModel, []int64{1, 16}, -3, 3, 0},
+	"pad_reflect":        {reflectPadModel, []int64{1, 1, 16}, -3, 3, 0},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
 	// aborts on unless pot_scale_int16 is false (as TFLite's converter
 	// writes 16x8 models).
@@ -377,4 +378,15 @@ func TestFocusInputIsNHWC(t *testing.T) {
 			t.Errorf("a TRANSPOSE is left: %v", ops(m))
 		}
 	}
+}
+
+// reflectPadModel pads the last axis of [1, 1, 16] by 3 and 2, reflecting
+// (Silero's STFT input on Ethos-U85, where the quantizer keeps the Pad).
+func reflectPadModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 1, 16)
+	b.init("pads", onnxpb.TensorProto_INT64, []int64{6}, intRaw(onnxpb.TensorProto_INT64, 0, 0, 3, 0, 0, 2))
+	b.node("Pad", "pad", []string{x, "pads"}, []string{"p"}, &onnxpb.AttributeProto{Name: proto.String("mode"), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte("reflect")})
+	b.output("p", "y", i8, 0.05, 0)
+	return b
 }

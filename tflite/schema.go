@@ -107,6 +107,7 @@ const (
 	OpGelu                  BuiltinOp = 150
 	OpNeg                   BuiltinOp = 59
 	OpReverseV2             BuiltinOp = 105
+	OpMirrorPad             BuiltinOp = 100
 )
 
 var builtinOpNames = map[BuiltinOp]string{
@@ -121,7 +122,7 @@ var builtinOpNames = map[BuiltinOp]string{
 	OpRsqrt: "RSQRT", OpReduceMax: "REDUCE_MAX", OpPack: "PACK", OpResizeNearestNeighbor: "RESIZE_NEAREST_NEIGHBOR",
 	OpLeakyRelu: "LEAKY_RELU", OpSquaredDifference: "SQUARED_DIFFERENCE", OpAbs: "ABS", OpSplitV: "SPLIT_V",
 	OpQuantize: "QUANTIZE", OpHardSwish: "HARD_SWISH", OpIf: "IF", OpWhile: "WHILE", OpBatchMatMul: "BATCH_MATMUL",
-	OpGelu: "GELU", OpNeg: "NEG", OpReverseV2: "REVERSE_V2",
+	OpGelu: "GELU", OpNeg: "NEG", OpReverseV2: "REVERSE_V2", OpMirrorPad: "MIRROR_PAD",
 }
 
 func (op BuiltinOp) String() string {
@@ -189,6 +190,7 @@ const (
 	OptPack                  OptionsType = 59
 	OptResizeNearestNeighbor OptionsType = 74
 	OptLeakyRelu             OptionsType = 75
+	OptMirrorPad             OptionsType = 77
 	OptSplitV                OptionsType = 79
 	OptQuantize              OptionsType = 89
 	OptHardSwish             OptionsType = 91
@@ -248,6 +250,7 @@ var optionTables = map[OptionsType][]fieldSpec{
 	OptPack:                  {{kInt32, 0}, {kInt32, 0}}, // values_count, axis
 	OptResizeNearestNeighbor: {{kByte, 0}, {kByte, 0}},   // align_corners, half_pixel_centers
 	OptLeakyRelu:             {{kFloat32, 0}},            // alpha
+	OptMirrorPad:             {{kByte, 0}},               // mode: REFLECT 0, SYMMETRIC 1
 	OptSplitV:                {{kInt32, 0}},
 	OptQuantize:              nil,
 	OptHardSwish:             nil,
