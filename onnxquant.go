@@ -125,6 +125,11 @@ type Result struct {
 	Timings map[string]time.Duration
 	// Provenance is what the output's metadata_props record.
 	Provenance map[string]string
+	// Forms is the measured choice between int8 and int16 forms of the
+	// ops the target runs both ways (choose-int16-forms), nil when not
+	// measured; AutoA16W8 what --auto-a16w8 promoted.
+	Forms     *quantize.FormsReport
+	AutoA16W8 *quantize.AutoReport
 }
 
 // Quantize quantizes the float model file in into the QDQ model file out.
@@ -264,6 +269,7 @@ func (j *job) run(ctx context.Context, set *dataset.Set, stages []quantize.Stage
 	qr, err := j.q.RunStages(ctx, j.gm, set, j.opts.QAT, stages)
 	if qr != nil {
 		j.res.Legality, j.res.Timings = qr.Legality, qr.Timings
+		j.res.Forms, j.res.AutoA16W8 = qr.Forms, qr.AutoA16W8
 		if qr.Stats != nil {
 			j.res.Samples, j.res.Coverage = qr.Stats.Samples, qr.Stats.Coverage
 		}

@@ -63,6 +63,24 @@ type Accuracy struct {
 	// EqualizeCrossLayer rescales Conv→(Relu)→Conv chains so both weights
 	// share the range (the equalize-cross-layer transform pass).
 	EqualizeCrossLayer bool
+	// AutoA16W8 promotes the modules (or nodes) whose promotion to 16x8
+	// gains the most, where the target allows it, until every output
+	// reaches MinSQNR on held-out calibration samples (auto-a16w8).
+	AutoA16W8 bool
+	// MinSQNR is auto-a16w8's goal in dB; 0 means DefaultAutoGoal.
+	MinSQNR float64
+}
+
+// DefaultAutoGoal is auto-a16w8's goal when none is given, the CLI's
+// --min-sqnr default.
+const DefaultAutoGoal = 10.0
+
+// goal resolves the default.
+func (a Accuracy) goal() float64 {
+	if a.MinSQNR <= 0 {
+		return DefaultAutoGoal
+	}
+	return a.MinSQNR
 }
 
 // observer resolves the default.
@@ -76,6 +94,11 @@ func (a Accuracy) observer() ObserverChoice {
 func choosesRanges(s *Session) bool { return !s.QAT && s.Options.Accuracy.observer() == ObserverAuto }
 func calibratesAll(s *Session) bool { return !choosesRanges(s) }
 func correctsBias(s *Session) bool  { return s.Options.Accuracy.BiasCorrection }
+
+// trialsPossible says whether the session can run trial quantizations:
+// the samples themselves are there (not merged stats) and the model is
+// not a QAT export, whose qparams are trained rather than chosen.
+func trialsPossible(s *Session) bool { return !s.QAT && s.Samples != nil && s.Samples.Len() > 0 }
 
 // grid is the integer grid a point's range maps onto: the spec's, with
 // ExecuTorch's floors (eps 2^-16 for int8, 2^-12 for int16 activations) in

@@ -43,6 +43,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch) or auto (chosen per tensor on held-out samples; the default)"},
 			&cli.BoolFlag{Name: "bias-correction", Usage: "correct each output channel's bias for the mean shift of weight quantization"},
 			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization of Conv->(Relu)->Conv chains before annotation"},
+			&cli.BoolFlag{Name: "auto-a16w8", Usage: "promote the most sensitive modules to 16x8 activations, where the target allows it, until every output reaches --min-sqnr on held-out calibration samples"},
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after `STAGE` or transform pass; \"list\" names them all"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each stage and transform pass as it runs, with its time"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -82,6 +83,11 @@ type quantizeReport struct {
 	// SQNRCheck is the per-output SQNR --min-sqnr judged (first 8
 	// calibration samples), present when the check ran.
 	SQNRCheck []evaluate.Output `json:"sqnr_check,omitempty"`
+	// Int16Forms is the measured choice between the int8 and int16 forms
+	// of the ops the target runs both ways; AutoA16W8 what --auto-a16w8
+	// promoted, what it cost and, short of the goal, what is missing.
+	Int16Forms *quantize.FormsReport `json:"int16_forms,omitempty"`
+	AutoA16W8  *quantize.AutoReport  `json:"auto_a16w8,omitempty"`
 }
 
 // quantizeJob is one model to quantize: the quantize command's flags or
@@ -197,6 +203,12 @@ func quantizeAction(c *cli.Context) error {
 		obs = quantize.ObserverHistogram
 	}
 	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: c.Bool("bias-correction"), EqualizeCrossLayer: c.Bool("equalize")}
+	if c.Bool("auto-a16w8") {
+		if job.MinSQNR <= 0 {
+			return usagef("--auto-a16w8 needs a goal: --min-sqnr above 0 dB")
+		}
+		job.Accuracy.AutoA16W8, job.Accuracy.MinSQNR = true, job.MinSQNR
+	}
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
 	}
@@ -243,6 +255,9 @@ func quantizeAction(c *cli.Context) error {
 	if !c.Bool("quiet") {
 		for _, n := range rep.Notes {
 			fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)
+		}
+		if rep.AutoA16W8 != nil {
+			fmt.Fprintln(c.App.ErrWriter, printableLines(rep.AutoA16W8.Summary()))
 		}
 	}
 	if rep.EvalError != "" {
@@ -376,6 +391,7 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 		}
 		rep.Samples, rep.Coverage, rep.Points = res.Samples, res.Coverage, res.Points
 		rep.InputShapes, rep.Notes, rep.Provenance = res.InputShapes, res.Notes, res.Provenance
+		rep.Int16Forms, rep.AutoA16W8 = res.Forms, res.AutoA16W8
 	}
 	if err != nil {
 		return finish(err)

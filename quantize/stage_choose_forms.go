@@ -1,0 +1,130 @@
+package quantize
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+)
+
+const chooseInt16FormsDoc = `Choose int8 or int16 per op class where the target runs both under an int16 config.
+
+Ethos-U85 runs TABLE ops (Sigmoid, Tanh, Log, ...) and activation ×
+activation MatMul at int16 or at int8; Ethos-U55/U65 only at int8. The
+int16 form is not always the more accurate in the model: a Log's input grid
+holds 0, whose output saturates the symmetric int16 grid, and U85 measured
+below U55 on models whose TABLE ops U55 runs at int8 (docs/accuracy.md).
+Each form is tried on a quantization calibrated on half the samples and
+judged on the other half: every class at int16, every class at int8 (the
+forms Ethos-U55 has), then each class switched alone from the better one,
+kept where the worst output gains. Runs with the default observer or
+auto-a16w8 (methods that use the samples themselves); otherwise the
+target's fixed rule applies (Log at int8).`
+
+// FormChoice is choose-int16-forms' decision for one class of nodes.
+type FormChoice struct {
+	Class string `json:"class"`
+	// Int8 says the class runs at int8 under int16 configs.
+	Int8 bool `json:"int8"`
+}
+
+// FormsReport is what choose-int16-forms measured and chose.
+type FormsReport struct {
+	Choices []FormChoice `json:"choices"`
+	// AllInt16 and AllInt8 are the worst output's SQNR (dB) on the
+	// held-out samples with every class at int16 and at int8; Chosen
+	// with the choices made.
+	AllInt16 float64 `json:"all_int16_db"`
+	AllInt8  float64 `json:"all_int8_db"`
+	Chosen   float64 `json:"chosen_db"`
+	Trials   int     `json:"trials"`
+}
+
+func choosesForms(s *Session) bool {
+	if !trialsPossible(s) {
+		return false
+	}
+	if _, ok := s.Target.(FormChooser); !ok {
+		return false
+	}
+	return s.Options.Accuracy.observer() == ObserverAuto || s.Options.Accuracy.AutoA16W8
+}
+
+func chooseInt16Forms(ctx context.Context, s *Session) error {
+	fc := s.Target.(FormChooser)
+	t, err := s.trialsOf()
+	if err != nil {
+		return err
+	}
+	// The classes are those of the transformed model (decompositions
+	// make some, such as a layer norm's Pow), which the all-int16 trial
+	// reports.
+	classes := map[string]bool{}
+	allInt16, err := t.run(ctx, s, fc.WithInt8Forms(nil), s.Configs, func(ts *Session) {
+		for n := range ts.Annotation.Quantized {
+			cfg, _ := ts.Configs.Explain(n)
+			if cfg != nil && cfg.OutputActivation != nil && cfg.OutputActivation.DType == int32(onnxpb.TensorProto_INT16) {
+				if c := fc.FormClass(n, cfg); c != "" {
+					classes[c] = true
+				}
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("trial with int16 forms: %w", err)
+	}
+	if len(classes) == 0 {
+		return nil
+	}
+	names := sortedKeys(classes)
+	allInt8, err := t.run(ctx, s, fc.WithInt8Forms(names), s.Configs, nil)
+	if err != nil {
+		return fmt.Errorf("trial with int8 forms: %w", err)
+	}
+	int8 := map[string]bool{}
+	best := allInt16.worst
+	if allInt8.worst > best {
+		best = allInt8.worst
+		for _, c := range names {
+			int8[c] = true
+		}
+	}
+	if len(names) > 1 {
+		for _, c := range names {
+			flip := map[string]bool{}
+			for k, v := range int8 {
+				flip[k] = v
+			}
+			flip[c] = !flip[c]
+			r, err := t.run(ctx, s, fc.WithInt8Forms(trueKeys(flip)), s.Configs, nil)
+			if err != nil {
+				return fmt.Errorf("trial with %s switched: %w", c, err)
+			}
+			if r.worst > best {
+				best, int8 = r.worst, flip
+			}
+		}
+	}
+	rep := &FormsReport{AllInt16: allInt16.worst, AllInt8: allInt8.worst, Chosen: best, Trials: t.Runs}
+	for _, c := range names {
+		rep.Choices = append(rep.Choices, FormChoice{Class: c, Int8: int8[c]})
+	}
+	s.Forms = rep
+	s.Target = fc.WithInt8Forms(trueKeys(int8))
+	s.Configs.Adjust = s.Target.AdjustConfig
+	s.logf("choose-int16-forms: int16 forms %.1f dB, int8 forms %.1f dB, chosen %.1f dB (int8: %v)", allInt16.worst, allInt8.worst, best, trueKeys(int8))
+	return nil
+}
+
+// trueKeys lists the members of a set that are true, sorted.
+func trueKeys(m map[string]bool) []string {
+	var out []string
+	for k, v := range m {
+		if v {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

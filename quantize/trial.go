@@ -1,0 +1,215 @@
+package quantize
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/onnxquant/onnxquant/calib/dataset"
+	"github.com/onnxquant/onnxquant/calib/evaluate"
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
+	"github.com/onnxquant/onnxquant/qpass"
+)
+
+// trials quantizes the session's float model again under other configs or
+// another form of the target, calibrating on one half of the samples and
+// judging the result on the other: how the stages that choose precision
+// (choose-int16-forms, auto-a16w8) measure a choice without trusting the
+// samples that fitted it. A trial runs the session's own stage table,
+// without the choosing stages and without raise.
+type trials struct {
+	// source is the float model as the session received it.
+	source *onnxpb.ModelProto
+	dir    string
+	gm     *lower.GraphModule
+	// float is the reference the trials are judged against.
+	float      *lower.GraphModule
+	fit, judge *dataset.Set
+	// heldOut is false when there were too few samples to hold any out:
+	// the trials are then judged on the samples that fitted them.
+	heldOut bool
+	// Runs counts the trials made.
+	Runs int
+}
+
+// trialsOf returns the session's trial runner, made on first use from the
+// module as it is then: the choosing stages run before any stage rewrites
+// it.
+func (s *Session) trialsOf() (*trials, error) {
+	if s.trials != nil {
+		return s.trials, nil
+	}
+	src, err := lower.Raise(s.Module)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot of the float model: %w", err)
+	}
+	t := &trials{source: src, dir: s.Module.Dir, gm: s.Module}
+	if t.float, err = t.lower(); err != nil {
+		return nil, err
+	}
+	n := s.Samples.Len()
+	var even, odd []int
+	for i := 0; i < n; i++ {
+		if i%2 == 0 {
+			even = append(even, i)
+		} else {
+			odd = append(odd, i)
+		}
+	}
+	t.fit, t.judge, t.heldOut = s.Samples, s.Samples, false
+	if len(odd) > 0 {
+		if t.fit, err = s.Samples.Subset(even); err != nil {
+			return nil, err
+		}
+		if t.judge, err = s.Samples.Subset(odd); err != nil {
+			return nil, err
+		}
+		t.heldOut = true
+	}
+	s.trials = t
+	return t, nil
+}
+
+func (t *trials) lower() (*lower.GraphModule, error) {
+	gm, err := lower.Lower(t.source, t.dir)
+	if err != nil {
+		return nil, fmt.Errorf("copy of the float model: %w", err)
+	}
+	gm.Limits = t.gm.Limits
+	return gm, nil
+}
+
+// trialResult is one trial's measurement.
+type trialResult struct {
+	report *evaluate.Report
+	// worst is the lowest output SQNR, worstName that output.
+	worst     float64
+	worstName string
+	// activationBytes is the size of every quantized activation tensor
+	// of the trial's model (what the NPU moves per inference, once each).
+	activationBytes int64
+}
+
+// run quantizes a fresh copy of the float model with configs (the user's
+// set plus the choice under trial; the target's adjustment is installed
+// by NewSession) for target and judges it on the held-out samples.
+// afterAnnotate, when set, sees the trial's session once it is annotated.
+func (t *trials) run(ctx context.Context, s *Session, target Target, configs *qpass.ConfigSet, afterAnnotate func(*Session)) (*trialResult, error) {
+	gm, err := t.lower()
+	if err != nil {
+		return nil, err
+	}
+	acc := s.Options.Accuracy
+	acc.AutoA16W8 = false
+	ts, err := NewSession(gm, t.fit, target, configs, false, Options{Accuracy: acc, Workers: s.Options.Workers})
+	if err != nil {
+		return nil, err
+	}
+	ts.trialRun = true
+	var stages []Stage
+	for _, st := range Stages() {
+		if st.Name != "raise" && !choosing[st.Name] {
+			stages = append(stages, st)
+		}
+		if st.Name == "annotate" && afterAnnotate != nil {
+			stages = append(stages, Stage{Name: "trial-inspect", Doc: "Let the choosing stage inspect the annotated trial.", Run: func(_ context.Context, ts *Session) error {
+				afterAnnotate(ts)
+				return nil
+			}})
+		}
+	}
+	t.Runs++
+	if _, err := Run(ctx, ts, stages); err != nil {
+		return nil, err
+	}
+	rep, err := evaluate.Evaluate(ctx, t.float, ts.Module, t.judge, evaluate.Options{Workers: s.Options.Workers, MaxHints: 64, HintBelow: math.Inf(1)})
+	if err != nil {
+		return nil, fmt.Errorf("judging a trial: %w", err)
+	}
+	r := &trialResult{report: rep, worst: math.Inf(1), activationBytes: activationBytes(ts.Annotation)}
+	for _, o := range rep.Outputs {
+		if float64(o.SQNR) < r.worst || r.worstName == "" {
+			r.worst, r.worstName = float64(o.SQNR), o.Name
+		}
+	}
+	return r, nil
+}
+
+// choosing names the stages that run trials; a trial never runs them.
+var choosing = map[string]bool{"choose-int16-forms": true, "auto-a16w8": true}
+
+// activationBytes sums the sizes of the quantized activations of ann:
+// every site of every observed point that is not a constant, at one byte
+// per int8 element and two per int16 one.
+func activationBytes(ann *qpass.Annotation) int64 {
+	if ann == nil {
+		return 0
+	}
+	var total int64
+	seen := map[*lower.Value]bool{}
+	for _, p := range ann.Points() {
+		if p.Derived() || p.Spec == nil {
+			continue
+		}
+		var size int64
+		switch p.Spec.DType {
+		case int32(onnxpb.TensorProto_INT8), int32(onnxpb.TensorProto_UINT8):
+			size = 1
+		case int32(onnxpb.TensorProto_INT16), int32(onnxpb.TensorProto_UINT16):
+			size = 2
+		default:
+			continue
+		}
+		for _, site := range p.Sites {
+			if site.Constant() || seen[site.Value] || !site.Value.HasShape {
+				continue
+			}
+			seen[site.Value] = true
+			elems := int64(1)
+			for _, d := range site.Value.Shape {
+				if d.Value <= 0 {
+					elems = 0
+					break
+				}
+				elems *= d.Value
+			}
+			total += elems * size
+		}
+	}
+	return total
+}
+
+// withEntries returns a copy of the user's configs with extra node_name
+// and module_name entries (the user's own entries of the same names are
+// replaced).
+func withEntries(cs *qpass.ConfigSet, moduleNames, nodeNames map[string]*qpass.Config) *qpass.ConfigSet {
+	out := *cs
+	out.Adjust = nil
+	out.ModuleName = map[string]*qpass.Config{}
+	for k, v := range cs.ModuleName {
+		out.ModuleName[k] = v
+	}
+	for k, v := range moduleNames {
+		out.ModuleName[k] = v
+	}
+	out.NodeName = map[string]*qpass.Config{}
+	for k, v := range cs.NodeName {
+		out.NodeName[k] = v
+	}
+	for k, v := range nodeNames {
+		out.NodeName[k] = v
+	}
+	return &out
+}
+
+// sortedKeys lists a set's members in order.
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
