@@ -119,6 +119,13 @@ func (t *Target) FormClass(n *lower.Node, cfg *qpass.Config) string {
 	return ""
 }
 
+// HasForms: Ethos-U85 runs TABLE ops and activation × activation MatMul
+// at int8 or int16.
+func (t *Target) HasForms() bool {
+	lim := t.spec.Limits()
+	return lim.Int16Tables || lim.Int16ActivationMatMul
+}
+
 // WithInt8Forms is the target running the nodes of these classes at int8
 // under int16 configs, the others at int16 (choose-int16-forms).
 func (t *Target) WithInt8Forms(classes []string) quantize.Target {

@@ -45,7 +45,10 @@ func choosesForms(s *Session) bool {
 	if !trialsPossible(s) {
 		return false
 	}
-	if _, ok := s.Target.(FormChooser); !ok {
+	if fc, ok := s.Target.(FormChooser); !ok || !fc.HasForms() {
+		return false
+	}
+	if !usesInt16(s.Configs) && !s.Options.Accuracy.AutoA16W8 {
 		return false
 	}
 	return s.Options.Accuracy.observer() == ObserverAuto || s.Options.Accuracy.AutoA16W8

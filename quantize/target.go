@@ -31,6 +31,8 @@ type Target interface {
 // activation MatMul), so that the choice can be made by measurement
 // (choose-int16-forms) instead of by a fixed rule.
 type FormChooser interface {
+	// HasForms says whether any node can have both forms on this target.
+	HasForms() bool
 	// FormClass names the class of nodes n belongs to when both of its
 	// forms are legal under cfg ("Sigmoid", "MatMul"), "" when n has no
 	// choice (cfg is not int16, or the target has one form only).
