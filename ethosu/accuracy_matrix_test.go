@@ -43,6 +43,9 @@ func accuracyMethods() map[string]quantize.Accuracy {
 		"auto+bias": {Observer: quantize.ObserverAuto, BiasCorrection: true},
 		"equalize":  {Observer: quantize.ObserverMinMax, EqualizeCrossLayer: true},
 		"all":       {Observer: quantize.ObserverAuto, BiasCorrection: true, EqualizeCrossLayer: true},
+		// auto-a16w8 promotes from int8 towards the 40 dB goal
+		// (the a16w8 scheme has nothing left to promote).
+		"auto-a16w8": {AutoA16W8: true, MinSQNR: 40},
 	}
 }
 
@@ -115,18 +118,44 @@ type accuracyRun struct {
 	agree                         float64
 	metric                        string
 	seconds                       float64
-	err                           error
+	// notes says what the precision choices did (auto-a16w8's
+	// promotions and their cost, choose-int16-forms' int8 classes).
+	notes string
+	err   error
 }
 
 // row is the run as a Markdown row:
-// model | scheme | target | method | worst output | SQNR | decisions | seconds.
+// model | scheme | target | method | worst output | SQNR | decisions | seconds | notes.
 func (r accuracyRun) row() string {
 	if r.err != nil {
 		msg := strings.NewReplacer("\n", " ", "|", "/").Replace(r.err.Error())
-		return fmt.Sprintf("| %s | %s | %s | %s | failed: %s | | | |", r.model, r.scheme, r.target, r.method, msg)
+		return fmt.Sprintf("| %s | %s | %s | %s | failed: %s | | | | |", r.model, r.scheme, r.target, r.method, msg)
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | %s | %.1f | %s %.0f%% | %.1f |",
-		r.model, r.scheme, r.target, r.method, r.worstOutput, r.worst, r.metric, 100*r.agree, r.seconds)
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %.1f | %s %.0f%% | %.1f | %s |",
+		r.model, r.scheme, r.target, r.method, r.worstOutput, r.worst, r.metric, 100*r.agree, r.seconds, r.notes)
+}
+
+// choiceNotes summarises the precision choices of a result for the notes
+// column.
+func choiceNotes(res *ethosu.Result) string {
+	var notes []string
+	if f := res.Forms; f != nil {
+		var int8 []string
+		for _, c := range f.Choices {
+			if c.Int8 {
+				int8 = append(int8, c.Class)
+			}
+		}
+		if len(int8) == 0 {
+			int8 = []string{"none"}
+		}
+		notes = append(notes, fmt.Sprintf("int8 forms: %s (held-out: all int16 %.1f, all int8 %.1f dB)", strings.Join(int8, " "), f.AllInt16, f.AllInt8))
+	}
+	if a := res.AutoA16W8; a != nil {
+		notes = append(notes, fmt.Sprintf("promoted %d, held-out %.1f→%.1f dB, activation bytes %+.0f%%, %d trials",
+			len(a.Promoted), a.Before, a.After, 100*(float64(a.ActivationBytesAfter)/math.Max(1, float64(a.ActivationBytesBefore))-1), a.Trials))
+	}
+	return strings.Join(notes, "; ")
 }
 
 // measureModel quantizes m for every scheme, target and method and
@@ -152,6 +181,9 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 				if !ok {
 					t.Fatalf("unknown method %q", method)
 				}
+				if acc.AutoA16W8 && scheme != "int8" {
+					continue
+				}
 				q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target))
 				if scheme == "a16w8" {
 					q.SetGlobal(qpass.SymmetricA16W8(true, false))
@@ -173,7 +205,8 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 						run.worst, run.worstOutput = s, names[o]
 					}
 				}
-				run.agree, run.metric = agreement(ref[0], got[0], m.threshold)
+				run.agree, run.metric = decisionsOf(m.name, ref, got, m.threshold)
+				run.notes = choiceNotes(res)
 				runs = append(runs, run)
 			}
 		}
