@@ -50,6 +50,11 @@ type Options struct {
 	// the samples, and Result.InputShapes says which.
 	InputShapes map[string][]int64
 
+	// A16W8Modules and A16W8Nodes move these modules and nodes to a16w8
+	// on top of the scheme and the config file (eval's sensitivity
+	// ranking quantizes with one promotion at a time).
+	A16W8Modules, A16W8Nodes []string
+
 	// Accuracy picks the accuracy methods: the observer (auto, chosen per
 	// tensor on held-out samples, by default), bias correction, cross-layer
 	// equalization.
@@ -331,6 +336,13 @@ func newQuantizer(opts Options) (*ethosu.Quantizer, string, string, error) {
 		if err := cf.Apply(q, opts.QAT); err != nil {
 			return nil, "", "", wrapConfigErr(err)
 		}
+	}
+	perChannel := global.Weight == nil || global.Weight.PerChannel
+	for _, m := range opts.A16W8Modules {
+		q.SetModuleName(m, qpass.SymmetricA16W8(perChannel, opts.QAT))
+	}
+	for _, n := range opts.A16W8Nodes {
+		q.SetNodeName(n, qpass.SymmetricA16W8(perChannel, opts.QAT))
 	}
 	q.Workers = max(opts.Workers, 1)
 	q.DumpAfter = opts.DumpAfter

@@ -331,11 +331,7 @@ func collectUnits(ts *Session, units map[string]*unit) {
 		if got := ts.Target.AdjustConfig(n, a16); got == a16 {
 			u.legal = true
 		} else if u.why == "" {
-			name := n.Meta.SourceName
-			if name == "" {
-				name = n.Name
-			}
-			u.why = fmt.Sprintf("%s node %q stays at 8 bits (%s)", n.Target.OpType, name, got.Name)
+			u.why = fmt.Sprintf("%s node %q stays at 8 bits (%s)", n.Target.OpType, sourceName(n), got.Name)
 		}
 	}
 	for _, n := range nodes {
@@ -361,10 +357,7 @@ func unitOf(n *lower.Node, units map[string]*unit) *unit {
 	u := &unit{module: n.Meta.Module(), readers: map[string]*unit{}}
 	u.id = "m\x00" + u.module
 	if u.module == "" {
-		u.node = n.Meta.SourceName
-		if u.node == "" {
-			u.node = n.Name
-		}
+		u.node = sourceName(n)
 		u.id = "n\x00" + u.node
 	}
 	if units[u.id] == nil {
@@ -382,4 +375,72 @@ func (u *unit) group() map[string]*unit {
 		}
 	}
 	return g
+}
+
+// PromotionGroup is what moving a module (or, when module is "", a node)
+// of the float model gm to a16w8 means on target: the config entries of
+// the unit and of the units that read its outputs (an int16 output helps
+// only readers that take it at 16 bits), each kept only where the target
+// runs at least one of its nodes at 16 bits. why says what the target
+// forbids when the unit itself cannot be promoted (modules and nodes are
+// then empty).
+func PromotionGroup(gm *lower.GraphModule, target Target, module, node string) (modules, nodes []string, why string) {
+	units := map[string]*unit{}
+	var members []*lower.Node
+	_ = gm.Walk(func(m *lower.GraphModule) error {
+		for _, n := range m.Graph.Nodes {
+			if n.Op != lower.CallFunction || n.Target.OpType == "Constant" {
+				continue
+			}
+			u := unitOf(n, units)
+			a16 := qpass.SymmetricA16W8(true, false)
+			if got := target.AdjustConfig(n, a16); got == a16 {
+				u.legal = true
+			} else if u.why == "" {
+				u.why = fmt.Sprintf("%s node %q stays at 8 bits (%s)", n.Target.OpType, sourceName(n), got.Name)
+			}
+			if (module != "" && u.module == module) || (module == "" && u.module == "" && u.node == node) {
+				members = append(members, n)
+			}
+		}
+		return nil
+	})
+	if len(members) == 0 {
+		return nil, nil, "no such module or node"
+	}
+	self := unitOf(members[0], units)
+	if !self.legal {
+		return nil, nil, self.why
+	}
+	for _, n := range members {
+		for _, v := range n.Outputs {
+			if v == nil {
+				continue
+			}
+			for _, r := range n.Graph().Users(v) {
+				if r.Op == lower.CallFunction {
+					if ru := unitOf(r, units); ru != self {
+						self.readers[ru.id] = ru
+					}
+				}
+			}
+		}
+	}
+	for _, u := range self.group() {
+		if u.module != "" {
+			modules = append(modules, u.module)
+		} else {
+			nodes = append(nodes, u.node)
+		}
+	}
+	slices.Sort(modules)
+	slices.Sort(nodes)
+	return modules, nodes, ""
+}
+
+func sourceName(n *lower.Node) string {
+	if n.Meta.SourceName != "" {
+		return n.Meta.SourceName
+	}
+	return n.Name
 }
