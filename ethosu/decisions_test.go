@@ -39,7 +39,7 @@ func f1(matched, nref, ngot int) (int, int) {
 // yoloxBox is one decoded YOLOX detection.
 type yoloxBox struct {
 	x0, y0, x1, y1, score float64
-	class             int
+	class                 int
 }
 
 // yoloxDetections decodes YOLOX's raw [3549, 85] output at 416×416 (box

@@ -56,7 +56,9 @@ type Promoter interface {
 // ForbiddenError says the target cannot run a module or node at 16 bits.
 type ForbiddenError struct{ Why string }
 
-func (e *ForbiddenError) Error() string { return "the target forbids 16-bit activations there: " + e.Why }
+func (e *ForbiddenError) Error() string {
+	return "the target forbids 16-bit activations there: " + e.Why
+}
 
 // Evaluate runs every sample of set through the float model and the
 // quantized QDQ model made from it and compares them. Neither module is
