@@ -200,13 +200,19 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 				}
 				got, _ := runReference(t, marshal(t, res.Model), inputs)
 				run.worst = math.Inf(1)
+				var per []string
 				for o := range names {
-					if s := sqnr(ref[o], got[o]); s < run.worst {
+					s := sqnr(ref[o], got[o])
+					if s < run.worst {
 						run.worst, run.worstOutput = s, names[o]
 					}
+					per = append(per, fmt.Sprintf("%s %.1f", names[o], s))
 				}
 				run.agree, run.metric = decisionsOf(m.name, ref, got, m.threshold)
 				run.notes = choiceNotes(res)
+				if len(names) > 1 {
+					run.notes = strings.TrimPrefix(run.notes+"; outputs: "+strings.Join(per, ", "), "; ")
+				}
 				runs = append(runs, run)
 			}
 		}
