@@ -18,9 +18,9 @@ below U55 on models whose TABLE ops U55 runs at int8 (docs/accuracy.md).
 Each form is tried on a quantization calibrated on half the samples and
 judged on the other half: every class at int16, every class at int8 (the
 forms Ethos-U55 has), then each class switched alone from the better one,
-kept where the worst output gains. Runs with the default observer or
-auto-a16w8 (methods that use the samples themselves); otherwise the
-target's fixed rule applies (Log at int8).`
+kept where the worst output gains. Runs when a config asks for int16,
+with the default observer or auto-a16w8 (methods that use the samples
+themselves); otherwise the target's fixed rule applies (Log at int8).`
 
 // FormChoice is choose-int16-forms' decision for one class of nodes.
 type FormChoice struct {
@@ -48,7 +48,9 @@ func choosesForms(s *Session) bool {
 	if fc, ok := s.Target.(FormChooser); !ok || !fc.HasForms() {
 		return false
 	}
-	if !usesInt16(s.Configs) && !s.Options.Accuracy.AutoA16W8 {
+	// Without an int16 config there is no choice to make (auto-a16w8's
+	// promotions then take the target's fixed rule).
+	if !usesInt16(s.Configs) {
 		return false
 	}
 	return s.Options.Accuracy.observer() == ObserverAuto || s.Options.Accuracy.AutoA16W8
