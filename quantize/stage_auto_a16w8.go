@@ -81,6 +81,10 @@ type AutoReport struct {
 	// Promoted lists the promotions kept, in order.
 	Promoted  []Promotion `json:"promoted"`
 	Forbidden []Forbidden `json:"forbidden,omitempty"`
+	// AllAllowed is the worst output's SQNR with every promotion the
+	// target allows at once (measured only when the goal was not met
+	// before; 0 otherwise).
+	AllAllowed float64 `json:"all_allowed_db,omitempty"`
 	// Short lists the outputs below the goal after the promotions.
 	Short []ShortOutput `json:"short,omitempty"`
 	// ActivationBytes{Before,After} are the bytes of every quantized
@@ -120,7 +124,10 @@ func (r *AutoReport) Summary() string {
 		for _, o := range r.Short {
 			outs = append(outs, fmt.Sprintf("%q at %.1f dB (%.1f dB short)", o.Name, o.SQNR, o.Short))
 		}
-		fmt.Fprintf(&b, "\n  goal not reached with every promotion the target allows: output %s", strings.Join(outs, ", output "))
+		fmt.Fprintf(&b, "\n  goal not reached: output %s", strings.Join(outs, ", output "))
+		if r.AllAllowed != 0 {
+			fmt.Fprintf(&b, "; every promotion the target allows together measured %.1f dB", r.AllAllowed)
+		}
 		for _, f := range r.Forbidden {
 			fmt.Fprintf(&b, "\n  the target forbids %s: %s", f.Key, f.Why)
 		}
@@ -134,6 +141,8 @@ func autoPromotes(s *Session) bool { return s.Options.Accuracy.AutoA16W8 && tria
 type unit struct {
 	id           string
 	module, node string
+	// io is the model's inputs (and outputs): the io config.
+	io bool
 	// readers are the units that read its outputs: an int16 output
 	// helps only readers that take it at int16, so a unit is promoted
 	// together with its readers.
@@ -145,6 +154,9 @@ type unit struct {
 }
 
 func (u unit) key() string {
+	if u.io {
+		return "io: a16w8"
+	}
 	if u.module != "" {
 		return "module_name: {" + u.module + ": a16w8}"
 	}
@@ -193,7 +205,10 @@ func autoA16W8(ctx context.Context, s *Session) error {
 			continue
 		}
 		u := units["m\x00"+l.Module]
-		if l.Module == "" {
+		switch {
+		case l.Module == "" && l.Node == "" && l.Submodule == "":
+			u = units["io"]
+		case l.Module == "":
 			u = units["n\x00"+l.Node]
 		}
 		if u != nil && u.module == "" && l.Module != "" {
@@ -271,6 +286,7 @@ func autoA16W8(ctx context.Context, s *Session) error {
 			if err != nil {
 				return fmt.Errorf("trial promoting every legal module: %w", err)
 			}
+			rep.AllAllowed = r.worst
 			if r.worst > cur.worst {
 				cur = r
 				for _, k := range slices.Sorted(maps.Keys(all)) {
@@ -302,14 +318,23 @@ func promote(cs *qpass.ConfigSet, units map[string]*unit) *qpass.ConfigSet {
 	perChannel := cs.Global == nil || cs.Global.Weight == nil || cs.Global.Weight.PerChannel
 	a16 := qpass.SymmetricA16W8(perChannel, false)
 	mods, nodes := map[string]*qpass.Config{}, map[string]*qpass.Config{}
+	io := false
 	for _, u := range units {
+		if u.io {
+			io = true
+			continue
+		}
 		if u.module != "" {
 			mods[u.module] = a16
 		} else {
 			nodes[u.node] = a16
 		}
 	}
-	return withEntries(cs, mods, nodes)
+	out := withEntries(cs, mods, nodes)
+	if io {
+		out.IO = a16
+	}
+	return out
 }
 
 // collectUnits records the module (or, without one, the node) of every
@@ -334,6 +359,22 @@ func collectUnits(ts *Session, units map[string]*unit) {
 			u.why = fmt.Sprintf("%s node %q stays at 8 bits (%s)", n.Target.OpType, sourceName(n), got.Name)
 		}
 	}
+	// The model's inputs take the io config; promoting it is legal
+	// unless the user chose the io config (uint8 I/O, say).
+	io := &unit{id: "io", io: true, readers: map[string]*unit{}, legal: ts.Configs.IO == nil,
+		why: "the io config is the user's"}
+	for _, n := range ts.Module.Graph.Nodes {
+		if n.Op != lower.Placeholder || n.Capture || len(n.Outputs) == 0 || n.Outputs[0] == nil {
+			continue
+		}
+		for _, r := range ts.Module.Graph.Users(n.Outputs[0]) {
+			if _, ok := ts.Annotation.Quantized[r]; ok {
+				ru := unitOf(r, units)
+				io.readers[ru.id] = ru
+			}
+		}
+	}
+	units["io"] = io
 	for _, n := range nodes {
 		u := unitOf(n, units)
 		for _, v := range n.Outputs {
