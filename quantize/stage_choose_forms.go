@@ -15,12 +15,15 @@ activation MatMul at int16 or at int8; Ethos-U55/U65 only at int8. The
 int16 form is not always the more accurate in the model: a Log's input grid
 holds 0, whose output saturates the symmetric int16 grid, and U85 measured
 below U55 on models whose TABLE ops U55 runs at int8 (docs/accuracy.md).
-Each form is tried on a quantization calibrated on half the samples and
-judged on the other half: every class at int16, every class at int8 (the
-forms Ethos-U55 has), then each class switched alone from the better one,
-kept where the worst output gains. Runs when a config asks for int16,
-with the default observer or auto-a16w8 (methods that use the samples
-themselves); otherwise the target's fixed rule applies (Log at int8).`
+Each form is tried on quantizations calibrated on half the samples and
+judged on the other half, both ways round (the mean of the two): every
+class at int8 (the forms Ethos-U55 has, the reference), every class at
+int16, then each class switched alone from the better one. The int16 form
+replaces the int8 one only where it gains at least 1 dB in both folds, so
+that U85 keeps U55's accuracy where the samples cannot tell them apart.
+Runs when a config asks for int16, with the default observer or
+auto-a16w8 (methods that use the samples themselves); otherwise the
+target's fixed rule applies (Log at int8).`
 
 // FormChoice is choose-int16-forms' decision for one class of nodes.
 type FormChoice struct {
@@ -66,7 +69,7 @@ func chooseInt16Forms(ctx context.Context, s *Session) error {
 	// make some, such as a layer norm's Pow), which the all-int16 trial
 	// reports.
 	classes := map[string]bool{}
-	allInt16, err := t.run(ctx, s, fc.WithInt8Forms(nil), s.Configs, func(ts *Session) {
+	allInt16, err := t.runBoth(ctx, s, fc.WithInt8Forms(nil), s.Configs, func(ts *Session) {
 		for n := range ts.Annotation.Quantized {
 			cfg, _ := ts.Configs.Explain(n)
 			if cfg != nil && cfg.OutputActivation != nil && cfg.OutputActivation.DType == int32(onnxpb.TensorProto_INT16) {
@@ -83,17 +86,21 @@ func chooseInt16Forms(ctx context.Context, s *Session) error {
 		return nil
 	}
 	names := sortedKeys(classes)
-	allInt8, err := t.run(ctx, s, fc.WithInt8Forms(names), s.Configs, nil)
+	allInt8, err := t.runBoth(ctx, s, fc.WithInt8Forms(names), s.Configs, nil)
 	if err != nil {
 		return fmt.Errorf("trial with int8 forms: %w", err)
 	}
+	// Ethos-U55's forms (every class at int8) are the reference: a class
+	// runs at int16 only where that wins clearly (formMargin, in both
+	// folds), so that U85 keeps U55's accuracy wherever the held-out
+	// samples cannot tell the forms apart.
 	int8 := map[string]bool{}
-	best := allInt16.worst
-	if allInt8.worst > best {
-		best = allInt8.worst
-		for _, c := range names {
-			int8[c] = true
-		}
+	for _, c := range names {
+		int8[c] = true
+	}
+	cur := allInt8
+	if clearlyBetter(allInt16, allInt8) {
+		int8, cur = map[string]bool{}, allInt16
 	}
 	if len(names) > 1 {
 		for _, c := range names {
@@ -102,15 +109,17 @@ func chooseInt16Forms(ctx context.Context, s *Session) error {
 				flip[k] = v
 			}
 			flip[c] = !flip[c]
-			r, err := t.run(ctx, s, fc.WithInt8Forms(trueKeys(flip)), s.Configs, nil)
+			r, err := t.runBoth(ctx, s, fc.WithInt8Forms(trueKeys(flip)), s.Configs, nil)
 			if err != nil {
 				return fmt.Errorf("trial with %s switched: %w", c, err)
 			}
-			if r.worst > best {
-				best, int8 = r.worst, flip
+			// Back to int8 needs no margin: it is the reference.
+			if (flip[c] && r.worst > cur.worst) || (!flip[c] && clearlyBetter(r, cur)) {
+				int8, cur = flip, r
 			}
 		}
 	}
+	best := cur.worst
 	rep := &FormsReport{AllInt16: allInt16.worst, AllInt8: allInt8.worst, Chosen: best, Trials: t.Runs}
 	for _, c := range names {
 		rep.Choices = append(rep.Choices, FormChoice{Class: c, Int8: int8[c]})
@@ -120,6 +129,18 @@ func chooseInt16Forms(ctx context.Context, s *Session) error {
 	s.Configs.Adjust = s.Target.AdjustConfig
 	s.logf("choose-int16-forms: int16 forms %.1f dB, int8 forms %.1f dB, chosen %.1f dB (int8: %v)", allInt16.worst, allInt8.worst, best, trueKeys(int8))
 	return nil
+}
+
+// formMargin is how much (dB) an int16 form must gain on the held-out
+// samples, in each fold, to replace the int8 form Ethos-U55 would run:
+// less than that is within what 6 to 8 judging samples can tell apart
+// (docs/accuracy.md: oww_embedding measured 0.5 dB for int16 on held-out
+// calibration samples and 1.1 dB against it on the evaluation samples).
+const formMargin = 1.0
+
+// clearlyBetter says a beats b by formMargin on average and in each fold.
+func clearlyBetter(a, b *trialResult) bool {
+	return a.worst >= b.worst+formMargin && a.folds[0] > b.folds[0] && a.folds[1] > b.folds[1]
 }
 
 // trueKeys lists the members of a set that are true, sorted.

@@ -27,6 +27,9 @@ type trials struct {
 	// float is the reference the trials are judged against.
 	float      *lower.GraphModule
 	fit, judge *dataset.Set
+	// folds are the fitting and judging halves both ways round, for
+	// runBoth.
+	folds [2][2]*dataset.Set
 	// heldOut is false when there were too few samples to hold any out:
 	// the trials are then judged on the samples that fitted them.
 	heldOut bool
@@ -68,6 +71,7 @@ func (s *Session) trialsOf() (*trials, error) {
 		}
 		t.heldOut = true
 	}
+	t.folds = [2][2]*dataset.Set{{t.fit, t.judge}, {t.judge, t.fit}}
 	s.trials = t
 	return t, nil
 }
@@ -87,6 +91,9 @@ type trialResult struct {
 	// worst is the lowest output SQNR, worstName that output.
 	worst     float64
 	worstName string
+	// folds are the worst output's SQNR in each fold (runBoth; both
+	// equal worst after run).
+	folds [2]float64
 	// activationBytes is the size of every quantized activation tensor
 	// of the trial's model (what the NPU moves per inference, once each).
 	activationBytes int64
@@ -97,13 +104,42 @@ type trialResult struct {
 // by NewSession) for target and judges it on the held-out samples.
 // afterAnnotate, when set, sees the trial's session once it is annotated.
 func (t *trials) run(ctx context.Context, s *Session, target Target, configs *qpass.ConfigSet, afterAnnotate func(*Session)) (*trialResult, error) {
+	return t.runOn(ctx, s, t.fit, t.judge, target, configs, afterAnnotate)
+}
+
+// runBoth is run twice, each half fitting once and judging once (two-fold
+// cross-validation): every calibration sample judges, which steadies a
+// choice between close alternatives. Each output's SQNR is the mean of
+// the two folds' in dB; the report and sizes are the first fold's.
+func (t *trials) runBoth(ctx context.Context, s *Session, target Target, configs *qpass.ConfigSet, afterAnnotate func(*Session)) (*trialResult, error) {
+	first, err := t.runOn(ctx, s, t.folds[0][0], t.folds[0][1], target, configs, afterAnnotate)
+	if err != nil || !t.heldOut {
+		return first, err
+	}
+	second, err := t.runOn(ctx, s, t.folds[1][0], t.folds[1][1], target, configs, nil)
+	if err != nil {
+		return nil, err
+	}
+	r := *first
+	r.worst, r.worstName = math.Inf(1), ""
+	for i, o := range first.report.Outputs {
+		v := (float64(o.SQNR) + float64(second.report.Outputs[i].SQNR)) / 2
+		if v < r.worst || r.worstName == "" {
+			r.worst, r.worstName = v, o.Name
+		}
+	}
+	r.folds = [2]float64{first.worst, second.worst}
+	return &r, nil
+}
+
+func (t *trials) runOn(ctx context.Context, s *Session, fit, judge *dataset.Set, target Target, configs *qpass.ConfigSet, afterAnnotate func(*Session)) (*trialResult, error) {
 	gm, err := t.lower()
 	if err != nil {
 		return nil, err
 	}
 	acc := s.Options.Accuracy
 	acc.AutoA16W8 = false
-	ts, err := NewSession(gm, t.fit, target, configs, false, Options{Accuracy: acc, Workers: s.Options.Workers})
+	ts, err := NewSession(gm, fit, target, configs, false, Options{Accuracy: acc, Workers: s.Options.Workers})
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +160,7 @@ func (t *trials) run(ctx context.Context, s *Session, target Target, configs *qp
 	if _, err := Run(ctx, ts, stages); err != nil {
 		return nil, err
 	}
-	rep, err := evaluate.Evaluate(ctx, t.float, ts.Module, t.judge, evaluate.Options{Workers: s.Options.Workers, MaxHints: 64, HintBelow: math.Inf(1)})
+	rep, err := evaluate.Evaluate(ctx, t.float, ts.Module, judge, evaluate.Options{Workers: s.Options.Workers, MaxHints: 64, HintBelow: math.Inf(1)})
 	if err != nil {
 		return nil, fmt.Errorf("judging a trial: %w", err)
 	}
@@ -134,6 +170,7 @@ func (t *trials) run(ctx context.Context, s *Session, target Target, configs *qp
 			r.worst, r.worstName = float64(o.SQNR), o.Name
 		}
 	}
+	r.folds = [2]float64{r.worst, r.worst}
 	return r, nil
 }
 

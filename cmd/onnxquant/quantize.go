@@ -256,9 +256,10 @@ func quantizeAction(c *cli.Context) error {
 		for _, n := range rep.Notes {
 			fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)
 		}
-		if rep.AutoA16W8 != nil {
-			fmt.Fprintln(c.App.ErrWriter, printableLines(rep.AutoA16W8.Summary()))
-		}
+	}
+	if rep.AutoA16W8 != nil && (!c.Bool("quiet") || qerr != nil) {
+		// With --quiet it still explains a goal the floor then refuses.
+		fmt.Fprintln(c.App.ErrWriter, printableLines(rep.AutoA16W8.Summary()))
 	}
 	if rep.EvalError != "" {
 		fmt.Fprintf(c.App.ErrWriter, "onnxquant: warning: evaluation skipped: %s\n", rep.EvalError)
