@@ -57,7 +57,7 @@ type Options struct {
 
 	// Accuracy picks the accuracy methods: the observer (auto, chosen per
 	// tensor on held-out samples, by default), bias correction, cross-layer
-	// equalization.
+	// equalization, AdaRound-style rounding and SmoothQuant migration.
 	Accuracy quantize.Accuracy
 
 	// Calib lists calibration sample files and folders (.npy, .npz,

@@ -187,8 +187,17 @@ func statsMethods(opts Options) error {
 	if opts.Accuracy.AutoA16W8 {
 		return invalidf("calibration stats cannot serve --auto-a16w8, which judges each promotion on held-out samples themselves: quantize with --calib")
 	}
+	if observerOf(opts) == string(quantize.ObserverAutoConsumers) && !opts.QAT {
+		return invalidf("calibration stats cannot serve --observer auto-consumers, which chooses each range on held-out samples themselves: calibrate and quantize with --observer histogram (or minmax), or quantize with --calib")
+	}
 	if opts.Accuracy.BiasCorrection {
 		return invalidf("calibration stats cannot serve --bias-correction, which measures each layer's output on the samples themselves: quantize with --calib")
+	}
+	if opts.Accuracy.SmoothQuant != 0 {
+		return invalidf("calibration stats cannot serve --smooth-quant, which measures each MatMul/Gemm input's channels on the samples themselves: quantize with --calib")
+	}
+	if opts.Accuracy.AdaRound {
+		return invalidf("calibration stats cannot serve --adaround, which fits each layer's rounding on the samples themselves: quantize with --calib")
 	}
 	return nil
 }

@@ -35,14 +35,17 @@ func pretrainedModels() []corpusModel {
 // accuracyMethods are the configurations the matrix compares, by name.
 func accuracyMethods() map[string]quantize.Accuracy {
 	return map[string]quantize.Accuracy{
-		"minmax":    {Observer: quantize.ObserverMinMax},
-		"histogram": {Observer: quantize.ObserverHistogram},
-		"auto":      {Observer: quantize.ObserverAuto},
-		"default":   {},
-		"bias":      {Observer: quantize.ObserverMinMax, BiasCorrection: true},
-		"auto+bias": {Observer: quantize.ObserverAuto, BiasCorrection: true},
-		"equalize":  {Observer: quantize.ObserverMinMax, EqualizeCrossLayer: true},
-		"all":       {Observer: quantize.ObserverAuto, BiasCorrection: true, EqualizeCrossLayer: true},
+		"minmax":         {Observer: quantize.ObserverMinMax},
+		"histogram":      {Observer: quantize.ObserverHistogram},
+		"auto":           {Observer: quantize.ObserverAuto},
+		"auto-consumers": {Observer: quantize.ObserverAutoConsumers},
+		"default":        {},
+		"bias":           {Observer: quantize.ObserverMinMax, BiasCorrection: true},
+		"auto+bias":      {Observer: quantize.ObserverAuto, BiasCorrection: true},
+		"equalize":       {Observer: quantize.ObserverMinMax, EqualizeCrossLayer: true},
+		"adaround":       {Observer: quantize.ObserverMinMax, AdaRound: true},
+		"smoothquant":    {Observer: quantize.ObserverMinMax, SmoothQuant: 0.5},
+		"all":            {Observer: quantize.ObserverAuto, BiasCorrection: true, EqualizeCrossLayer: true, AdaRound: true, SmoothQuant: 0.5},
 		// auto-a16w8 promotes from int8 towards the 40 dB goal
 		// (the a16w8 scheme has nothing left to promote).
 		"auto-a16w8": {AutoA16W8: true, MinSQNR: 40},

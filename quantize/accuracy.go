@@ -24,6 +24,10 @@ const (
 	// ObserverAuto chooses each activation's range rule by its error on
 	// calibration samples held out from fitting it (choose-ranges).
 	ObserverAuto ObserverChoice = "auto"
+	// ObserverAutoConsumers chooses as ObserverAuto does, but judges each
+	// candidate range by the error it causes in the tensor's consumers'
+	// outputs (each consumer node run alone on the held-out samples).
+	ObserverAutoConsumers ObserverChoice = "auto-consumers"
 )
 
 // DefaultObserver is the choice when none is given; docs/accuracy.md has
@@ -32,7 +36,7 @@ const DefaultObserver = ObserverAuto
 
 // ObserverChoices lists the accepted --observer values.
 func ObserverChoices() []ObserverChoice {
-	return []ObserverChoice{ObserverMinMax, ObserverHistogram, ObserverAuto}
+	return []ObserverChoice{ObserverMinMax, ObserverHistogram, ObserverAuto, ObserverAutoConsumers}
 }
 
 // ParseObserver reads an --observer value; "" is the default.
@@ -69,6 +73,15 @@ type Accuracy struct {
 	AutoA16W8 bool
 	// MinSQNR is auto-a16w8's goal in dB; 0 means DefaultAutoGoal.
 	MinSQNR float64
+	// SmoothQuant, when not 0, is the migration strength α, in (0, 1],
+	// of the smooth-quant stage (--smooth-quant[=ALPHA], 0.5 when no value
+	// is given): MatMul/Gemm activations with outlier channels are divided
+	// per channel and their weights multiplied. 0 turns it off; a value
+	// outside (0, 1] is an error of the stage.
+	SmoothQuant float64
+	// AdaRound chooses each weight's rounding direction by the layer
+	// output's error on the calibration data (the adaround stage).
+	AdaRound bool
 }
 
 // DefaultAutoGoal is auto-a16w8's goal when none is given, the CLI's
@@ -91,7 +104,16 @@ func (a Accuracy) observer() ObserverChoice {
 	return a.Observer
 }
 
-func choosesRanges(s *Session) bool { return !s.QAT && s.Options.Accuracy.observer() == ObserverAuto }
+func choosesRanges(s *Session) bool {
+	o := s.Options.Accuracy.observer()
+	return !s.QAT && (o == ObserverAuto || o == ObserverAutoConsumers)
+}
+
+// judgesByConsumers reports whether choose-ranges scores candidates by
+// their consumers' output error.
+func judgesByConsumers(s *Session) bool {
+	return s.Options.Accuracy.observer() == ObserverAutoConsumers
+}
 func calibratesAll(s *Session) bool { return !choosesRanges(s) }
 func correctsBias(s *Session) bool  { return s.Options.Accuracy.BiasCorrection }
 

@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseObserverNamesTheChoices(t *testing.T) {
-	for _, c := range []string{"minmax", "histogram", "auto"} {
+	for _, c := range []string{"minmax", "histogram", "auto", "auto-consumers"} {
 		if got, err := ParseObserver(c); err != nil || string(got) != c {
 			t.Errorf("ParseObserver(%q) = %q, %v", c, got, err)
 		}
@@ -17,7 +17,7 @@ func TestParseObserverNamesTheChoices(t *testing.T) {
 		t.Errorf("ParseObserver(\"\") = %q, %v; want the default", got, err)
 	}
 	_, err := ParseObserver("kl")
-	if err == nil || !strings.Contains(err.Error(), `"kl"`) || !strings.Contains(err.Error(), "minmax, histogram, auto") {
+	if err == nil || !strings.Contains(err.Error(), `"kl"`) || !strings.Contains(err.Error(), "minmax, histogram, auto, auto-consumers") {
 		t.Errorf("ParseObserver(kl) error %v, want one naming the value and the choices", err)
 	}
 }
@@ -42,6 +42,7 @@ func TestAccuracyStagesRunWhenAsked(t *testing.T) {
 		{Accuracy{Observer: ObserverMinMax}, false, false, true, false},
 		{Accuracy{Observer: ObserverHistogram, BiasCorrection: true}, false, false, true, true},
 		{Accuracy{Observer: ObserverAuto}, true, false, true, false},
+		{Accuracy{Observer: ObserverAutoConsumers}, false, true, false, false},
 	}
 	for _, c := range cases {
 		s := &Session{QAT: c.qat, Options: Options{Accuracy: c.acc}}

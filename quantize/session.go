@@ -46,10 +46,18 @@ type Session struct {
 	// heldOut are the observers of each half of a split calibration
 	// (calibrate-split).
 	heldOut *heldOut
+	// judgeSet is the judging half of a split calibration; consumers
+	// caches the one-node models choose-ranges runs on it.
+	judgeSet  *dataset.Set
+	consumers map[*lower.Node]*consumer
 	// RangeRules names the range rule choose-ranges picked per point.
 	RangeRules map[int]string
 	// QParams are the scales and zero points of every point.
 	QParams map[int]qpass.QParams
+	// OriginalWeights keeps the float weights a stage replaced by values
+	// on their grid (adaround), so that later stages can still measure
+	// the rounding error against them.
+	OriginalWeights map[*lower.Value][]float32
 	// Model is the quantized model (raise).
 	Model *onnxpb.ModelProto
 	// Forms is what choose-int16-forms measured and chose; AutoA16W8

@@ -56,7 +56,8 @@ func choosesForms(s *Session) bool {
 	if !usesInt16(s.Configs) {
 		return false
 	}
-	return s.Options.Accuracy.observer() == ObserverAuto || s.Options.Accuracy.AutoA16W8
+	o := s.Options.Accuracy.observer()
+	return o == ObserverAuto || o == ObserverAutoConsumers || s.Options.Accuracy.AutoA16W8
 }
 
 func chooseInt16Forms(ctx context.Context, s *Session) error {

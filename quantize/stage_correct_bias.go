@@ -35,6 +35,9 @@ type biasTarget struct {
 	spec   *qpass.QSpec
 	// input names the tensor whose patch means are measured.
 	module, input string
+	// original are the float weights when a stage (adaround) already put
+	// the weights on their grid; nil when they are still float.
+	original []float32
 }
 
 func correctBias(ctx context.Context, s *Session) error {
@@ -51,6 +54,7 @@ func correctBias(ctx context.Context, s *Session) error {
 		if m == nil {
 			continue
 		}
+		t.original = s.OriginalWeights[t.node.Inputs[1]]
 		moved, err := t.correct(m)
 		if err != nil {
 			return fmt.Errorf("node %q (%s): %w", t.node.Name, t.node.Target.OpType, err)
@@ -129,9 +133,13 @@ func hasSite(p *qpass.Point, v *lower.Value) bool {
 // more than it does would add error on new data rather than remove it.
 // It returns the largest shift applied.
 func (t biasTarget) correct(perSample [][]float64) (float64, error) {
-	w, wdims, ok := t.node.Inputs[1].ConstantFloats()
+	wq, wdims, ok := t.node.Inputs[1].ConstantFloats()
 	if !ok || len(perSample) < 2 {
 		return 0, nil
+	}
+	w := wq
+	if t.original != nil && len(t.original) == len(wq) {
+		w = t.original
 	}
 	bv := t.node.Inputs[2]
 	b, _, ok := bv.ConstantFloats()
@@ -142,7 +150,7 @@ func (t biasTarget) correct(perSample [][]float64) (float64, error) {
 	sum := make([]float64, outCh)
 	sq := make([]float64, outCh)
 	for _, mean := range perSample {
-		shift := t.shiftOf(mean, w, wdims, outCh)
+		shift := t.shiftOf(mean, wq, w, wdims, outCh)
 		if shift == nil {
 			return 0, nil
 		}
@@ -169,8 +177,9 @@ func (t biasTarget) correct(perSample [][]float64) (float64, error) {
 }
 
 // shiftOf is (W_q − W) applied to one sample's patch means, per output
-// channel; nil for a layout it does not handle.
-func (t biasTarget) shiftOf(mean []float64, w []float32, wdims []int64, outCh int) []float64 {
+// channel, where W_q rounds wq (the weights the model holds) and W are the
+// float weights; nil for a layout it does not handle.
+func (t biasTarget) shiftOf(mean []float64, wq, w []float32, wdims []int64, outCh int) []float64 {
 	var shift []float64
 	switch t.node.Target.OpType {
 	case "Conv":
@@ -193,7 +202,7 @@ func (t biasTarget) shiftOf(mean []float64, w []float32, wdims []int64, outCh in
 				in := ((o/perGroup)*cg + c) * inner
 				base := (o*cg + c) * inner
 				for k := 0; k < inner; k++ {
-					shift[o] += (t.rounded(w[base+k], s) - float64(w[base+k])) * mean[in+k]
+					shift[o] += (t.rounded(wq[base+k], s) - float64(w[base+k])) * mean[in+k]
 				}
 			}
 		}
@@ -217,7 +226,7 @@ func (t biasTarget) shiftOf(mean []float64, w []float32, wdims []int64, outCh in
 				if transB {
 					idx = o*k + i
 				}
-				shift[o] += (t.rounded(w[idx], s) - float64(w[idx])) * mean[i]
+				shift[o] += (t.rounded(wq[idx], s) - float64(w[idx])) * mean[i]
 			}
 		}
 	default:

@@ -137,8 +137,13 @@ func (t *trials) runOn(ctx context.Context, s *Session, fit, judge *dataset.Set,
 	if err != nil {
 		return nil, err
 	}
+	// A trial measures a precision choice, not the slow methods around
+	// it: AdaRound is left out and auto-consumers judged as auto.
 	acc := s.Options.Accuracy
-	acc.AutoA16W8 = false
+	acc.AutoA16W8, acc.AdaRound = false, false
+	if acc.Observer == ObserverAutoConsumers {
+		acc.Observer = ObserverAuto
+	}
 	ts, err := NewSession(gm, fit, target, configs, false, Options{Accuracy: acc, Workers: s.Options.Workers})
 	if err != nil {
 		return nil, err

@@ -6,7 +6,7 @@
 # decisions' agreement against the float model in ONNX Runtime on samples
 # 12-15, which calibration never sees (ethosu.TestAccuracyMatrix).
 #
-# It runs for a long time (every model x 7 methods x 2 schemes x 2 targets,
+# It runs for a long time (every model x 10 methods x 2 schemes x 2 targets,
 # auto-a16w8 quantizing each model up to ~15 more times on int8)
 # and is not part of CI; CI checks floors on a named subset
 # (ethosu.TestAccuracyFloors). Narrow a run with the environment:
@@ -22,7 +22,7 @@ export ONNXQUANT_CORPUS="${ONNXQUANT_CORPUS:-$repo/../shared/corpus}"
 
 pretrained="silero_vad_legacy ppocr_mobile_v2_cls yolox_nano ppocr_v3_det blazeface_front oww_embedding oww_hey_jarvis"
 random="branchy_if_loop mobilenet_v2 mobilenet_v3_small resnet18 squeezenet1_1 tiny_transformer"
-all_methods="minmax histogram default bias equalize all auto-a16w8"
+all_methods="minmax histogram default auto-consumers bias equalize adaround smoothquant all auto-a16w8"
 out=docs/accuracy.md
 if [[ -n "${MODELS:-}${METHODS:-}${SCHEMES:-}${TARGETS:-}" ]]; then
 	out=docs/accuracy-subset.md
@@ -120,8 +120,11 @@ goals() {
 	echo "- **histogram**: ExecuTorch's configuration (\`--observer histogram\`): PyTorch's HistogramObserver L2 search."
 	echo "- **default**: what \`onnxquant quantize\` does with no accuracy flag: \`--observer auto\`, ranges chosen per"
 	echo "  tensor by their error on calibration samples held out from fitting them."
-	echo "- **bias**: minmax + \`--bias-correction\`; **equalize**: minmax + \`--equalize\`;"
-	echo "  **all**: \`--observer auto --bias-correction --equalize\`."
+	echo "- **auto-consumers**: \`--observer auto-consumers\`: as auto, but each candidate range judged by the error it"
+	echo "  causes in the tensor's consumers' outputs (each consumer node run alone on the held-out samples)."
+	echo "- **bias**: minmax + \`--bias-correction\`; **equalize**: minmax + \`--equalize\`; **adaround**: minmax +"
+	echo "  \`--adaround\`; **smoothquant**: minmax + \`--smooth-quant\` (α 0.5);"
+	echo "  **all**: \`--observer auto --bias-correction --equalize --adaround --smooth-quant\`."
 	echo "- **auto-a16w8**: the default with \`--auto-a16w8 --min-sqnr 40\`: from int8, the most sensitive modules (or"
 	echo "  nodes) are promoted to 16x8 where the target allows it until the worst output reaches 40 dB on held-out"
 	echo "  calibration samples (int8 tables only: under a16w8 there is nothing left to promote; \"-\" there)."

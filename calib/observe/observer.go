@@ -58,6 +58,9 @@ const (
 	KindPerChannelMinMax    Kind = "per_channel_minmax"
 	KindHistogram           Kind = "histogram"
 	KindPercentile          Kind = "percentile"
+	// KindMeanMinMax averages the per-batch extremes with equal weights
+	// (MeanMinMax).
+	KindMeanMinMax Kind = "mean_minmax"
 )
 
 // Defaults applied by Spec.Normalize.
@@ -132,6 +135,7 @@ func (s Spec) Normalize() (Spec, error) {
 		}
 	case KindPerChannelMinMax:
 		n.Axis = s.Axis
+	case KindMeanMinMax:
 	case KindHistogram, KindPercentile:
 		n.Bins = s.Bins
 		if n.Bins == 0 {
@@ -176,6 +180,8 @@ func (s Spec) New() (Observer, error) {
 		return newMovingAverage(n), nil
 	case KindPerChannelMinMax:
 		return newPerChannel(n), nil
+	case KindMeanMinMax:
+		return newMeanMinMax(n), nil
 	default: // histogram, percentile
 		return newHistogram(n), nil
 	}

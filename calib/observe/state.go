@@ -68,6 +68,8 @@ func FromState(st State) (Observer, error) {
 		}
 	case *PerChannelMinMax:
 		err = o.restore(st)
+	case *MeanMinMax:
+		err = o.restore(st)
 	case *Histogram:
 		err = o.restore(st)
 	}

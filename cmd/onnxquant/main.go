@@ -92,6 +92,12 @@ func interspersed(app *cli.App, args []string) []string {
 	isList := map[string]bool{}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*cli.BoolFlag)
+		if g, ok := f.(*cli.GenericFlag); ok {
+			// A generic flag whose value is a bool flag (--smooth-quant)
+			// takes its value only as --name=VALUE.
+			b, ok := g.Value.(interface{ IsBoolFlag() bool })
+			isBool = ok && b.IsBoolFlag()
+		}
 		_, list := f.(*cli.StringSliceFlag)
 		for _, name := range f.Names() {
 			takesValue[name] = !isBool

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,10 +41,12 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "csv", Usage: "write the --report evaluation's per-layer table as CSV to `FILE`"},
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "samples `PATH` the --report evaluation runs on (default: the calibration data); repeatable"},
 			jobsFlag("calibration workers"),
-			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch) or auto (chosen per tensor on held-out samples; the default)"},
+			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch) auto (chosen per tensor on held-out samples; the default) or auto-consumers (auto judged by the consumers' output error)"},
 			&cli.BoolFlag{Name: "bias-correction", Usage: "correct each output channel's bias for the mean shift of weight quantization"},
 			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization of Conv->(Relu)->Conv chains before annotation"},
 			&cli.BoolFlag{Name: "auto-a16w8", Usage: "promote the most sensitive modules to 16x8 activations, where the target allows it, until every output reaches --min-sqnr on held-out calibration samples"},
+			&cli.GenericFlag{Name: "smooth-quant", Value: &alphaFlag{}, Usage: "migrate MatMul/Gemm activation outlier channels into the weights (SmoothQuant), with strength `ALPHA` in (0, 1] (--smooth-quant alone: 0.5)"},
+			&cli.BoolFlag{Name: "adaround", Usage: "choose each weight's rounding direction by its layer's output error on the calibration data (AdaRound-style)"},
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after `STAGE` or transform pass; \"list\" names them all"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each stage and transform pass as it runs, with its time"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
@@ -121,7 +124,7 @@ type quantizeJob struct {
 	// Cut selects the sub-model to quantize (empty: the whole model).
 	Cut cutSpec
 	// Accuracy are the accuracy methods (--observer, --bias-correction,
-	// --equalize).
+	// --equalize, --smooth-quant, --adaround).
 	Accuracy quantize.Accuracy
 	Log      func(string)
 	Progress func(done, total int)
@@ -202,7 +205,11 @@ func quantizeAction(c *cli.Context) error {
 		// makes them by default.
 		obs = quantize.ObserverHistogram
 	}
-	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: c.Bool("bias-correction"), EqualizeCrossLayer: c.Bool("equalize")}
+	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: c.Bool("bias-correction"), EqualizeCrossLayer: c.Bool("equalize"),
+		AdaRound: c.Bool("adaround")}
+	if a, ok := c.Generic("smooth-quant").(*alphaFlag); ok {
+		job.Accuracy.SmoothQuant = a.alpha
+	}
 	if c.Bool("auto-a16w8") {
 		if job.MinSQNR <= 0 {
 			return usagef("--auto-a16w8 needs a goal: --min-sqnr above 0 dB")
@@ -543,4 +550,34 @@ func samePath(a, b string) (bool, error) {
 		return false, err
 	}
 	return os.SameFile(sa, sb), nil
+}
+
+// alphaFlag is --smooth-quant[=ALPHA]: alone it means the default strength
+// 0.5, with a value that strength, which must lie in (0, 1].
+type alphaFlag struct{ alpha float64 }
+
+func (a *alphaFlag) IsBoolFlag() bool { return true }
+
+func (a *alphaFlag) String() string {
+	if a == nil || a.alpha == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(a.alpha, 'g', -1, 64)
+}
+
+func (a *alphaFlag) Set(s string) error {
+	switch s {
+	case "true":
+		a.alpha = 0.5
+		return nil
+	case "false":
+		a.alpha = 0
+		return nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0 && v <= 1) {
+		return fmt.Errorf("smooth-quant strength %q: expected a number in (0, 1]", s)
+	}
+	a.alpha = v
+	return nil
 }
