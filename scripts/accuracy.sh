@@ -32,17 +32,31 @@ methods="${METHODS:-$all_methods}"
 schemes="${SCHEMES:-int8 a16w8}"
 targets="${TARGETS:-ethos-u55-128 ethos-u85-256}"
 
-rows="$(mktemp)"
-trap 'rm -f "$rows"' EXIT
+# ROWS_FILE keeps the measured rows (appended to, never removed), and
+# RENDER_ONLY=1 renders the document from it without measuring again (after
+# editing docs/accuracy-notes.md, or from a run that was stopped).
+if [[ -n "${ROWS_FILE:-}" ]]; then
+	rows="$ROWS_FILE"
+	touch "$rows"
+else
+	rows="$(mktemp)"
+	trap 'rm -f "$rows"' EXIT
+fi
 start=$(date +%s)
+[[ "${RENDER_ONLY:-}" == 1 ]] && models=""
 for m in $models; do
 	echo "accuracy.sh: $m" >&2
 	ONNXQUANT_ACCURACY_MODELS="$m" ONNXQUANT_ACCURACY_METHODS="${methods// /,}" \
 		ONNXQUANT_ACCURACY_SCHEMES="${schemes// /,}" ONNXQUANT_ACCURACY_TARGETS="${targets// /,}" \
 		ONNXQUANT_ACCURACY_OUT="$rows" \
-		go test -tags ort ./ethosu -run '^TestAccuracyMatrix$' -count=1 -timeout 120m >&2
+		go test -tags ort ./ethosu -run '^TestAccuracyMatrix$' -count=1 -timeout 120m >&2 ||
+		echo "accuracy.sh: $m: the measurement failed (its rows are missing)" >&2
 done
 elapsed=$(($(date +%s) - start))
+if [[ "${RENDER_ONLY:-}" == 1 ]]; then
+	elapsed="${ELAPSED:-unknown }"
+	models="${MODELS:-$pretrained $random}"
+fi
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 # pivot prints one table per scheme and target: a row per model, a column
