@@ -113,14 +113,16 @@ func resplitPaths(ctx context.Context, s *Session, it *interp.Interpreter, idx [
 			if err != nil {
 				return err
 			}
-			st, err := calib.Observe(ctx, it, sub, withMeanRequests(reqs), calib.Options{Workers: s.Options.Workers})
+			st, err := calib.Observe(ctx, it, sub, withMeanRequests(s, reqs), calib.Options{Workers: s.Options.Workers})
 			if err != nil {
 				return err
 			}
 			for _, r := range reqs {
 				if h == 0 {
 					s.heldOut.fit[r.ID] = st.Observers[r.ID]
-					s.heldOut.fitMean[r.ID] = st.Observers[meanID(r.ID)]
+					if o, ok := st.Observers[meanID(r.ID)]; ok {
+						s.heldOut.fitMean[r.ID] = o
+					}
 				} else {
 					s.heldOut.judge[r.ID] = st.Observers[r.ID]
 				}
@@ -145,8 +147,12 @@ type heldOut struct {
 func meanID(id int) int { return -1 - id }
 
 // withMeanRequests adds to reqs a mean min/max observer on the same sites
-// for each request.
-func withMeanRequests(reqs []calib.Request) []calib.Request {
+// for each request, when the session tries the moving-average candidate
+// (--observer auto-consumers).
+func withMeanRequests(s *Session, reqs []calib.Request) []calib.Request {
+	if !judgesByConsumers(s) {
+		return reqs
+	}
 	out := slices.Clone(reqs)
 	for _, r := range reqs {
 		out = append(out, calib.Request{ID: meanID(r.ID), Spec: observe.Spec{Kind: observe.KindMeanMinMax}, Sites: r.Sites})
@@ -202,7 +208,7 @@ func calibrateSplit(ctx context.Context, s *Session) error {
 			base := done
 			opts.Progress = func(d, _ int) { s.Options.Progress(base+d, n) }
 		}
-		if halves[h], err = calib.Observe(ctx, it, sub, withMeanRequests(s.Requests), opts); err != nil {
+		if halves[h], err = calib.Observe(ctx, it, sub, withMeanRequests(s, s.Requests), opts); err != nil {
 			return err
 		}
 		done += len(idx)
@@ -213,6 +219,9 @@ func calibrateSplit(ctx context.Context, s *Session) error {
 	for _, r := range s.Requests {
 		id := meanID(r.ID)
 		f, j := halves[0].Observers[id], halves[1].Observers[id]
+		if f == nil || j == nil {
+			continue
+		}
 		delete(halves[0].Observers, id)
 		delete(halves[1].Observers, id)
 		c, err := observe.FromState(f.State())
@@ -249,15 +258,16 @@ const chooseRangesDoc = `Choose each activation's range rule by its error on hel
 
 For every histogram-observed activation, each candidate rule (min/max,
 the histogram L2 search, two percentiles, min/max widened by 10, 25 and
-50 percent, the moving average of the per-sample extremes) is fitted on one half of the calibration samples, and its grid
+50 percent) is fitted on one half of the calibration samples, and its grid
 is scored by the squared quantization error (rounding and saturation) of
 the other half's values. The winning rule is then applied to all samples.
 Rules that fit the calibration samples tightly often saturate on new
 data; judging on samples the range was not fitted on prefers the rules
 that generalise. Ties keep min/max.
 
-With --observer auto-consumers, the candidates are judged instead by the
-error they cause in the tensor's consumers: the judging samples are run
+With --observer auto-consumers, one more candidate is tried, the moving
+average of the per-sample extremes, and the candidates are judged instead
+by the error they cause in the tensor's consumers: the judging samples are run
 once more, and each consumer node, run alone in the interpreter, computes
 its outputs from the tensor fake-quantized on each candidate grid and from
 the float tensor; the candidate with the least squared output error
@@ -301,8 +311,8 @@ func fromHistogram(f func(h *observe.Histogram, levels int) (float32, float32)) 
 }
 
 // rangeRules are the candidates, min/max first so that it wins ties.
-func rangeRules() []rangeRule {
-	return []rangeRule{
+func rangeRules(withMean bool) []rangeRule {
+	rules := []rangeRule{
 		{"minmax", fromHistogram(func(h *observe.Histogram, _ int) (float32, float32) { return h.MinMax() })},
 		{"histogram", fromHistogram(func(h *observe.Histogram, levels int) (float32, float32) {
 			lo, hi, _ := h.SearchRange(levels)
@@ -313,21 +323,27 @@ func rangeRules() []rangeRule {
 		{"minmax+10%", widened(0.10)},
 		{"minmax+25%", widened(0.25)},
 		{"minmax+50%", widened(0.50)},
+	}
+	if withMean {
 		// The moving average of the per-sample extremes, every sample
-		// weighing the same (observe.MeanMinMax).
-		{"moving-average", func(src rangeSource, _ int) (float32, float32, bool) {
+		// weighing the same (observe.MeanMinMax). Judged by the tensor's
+		// own error it wins on a few similar judging samples and then
+		// saturates new data (branchy_if_loop int8: 29.5 to 9.6 dB), so
+		// only auto-consumers tries it.
+		rules = append(rules, rangeRule{"moving-average", func(src rangeSource, _ int) (float32, float32, bool) {
 			if src.mean == nil || src.mean.Count() == 0 {
 				return 0, 0, false
 			}
 			lo, hi := src.mean.Range()
 			return lo, hi, true
-		}},
+		}})
 	}
+	return rules
 }
 
 func chooseRanges(ctx context.Context, s *Session) error {
 	s.RangeRules = map[int]string{}
-	rules := rangeRules()
+	rules := rangeRules(judgesByConsumers(s))
 	best := map[int]int{}
 	var judges []*pointJudge
 	judgeOf := map[int]*pointJudge{}
