@@ -33,7 +33,7 @@ the activation bytes before and after.`
 
 // autoCandidates is how many of the modules whose grids lose the most
 // are measured one by one.
-const autoCandidates = 6
+const autoCandidates = 4
 
 // Promotion is one module or node auto-a16w8 measured or promoted.
 type Promotion struct {
