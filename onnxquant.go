@@ -50,6 +50,11 @@ type Options struct {
 	// the samples, and Result.InputShapes says which.
 	InputShapes map[string][]int64
 
+	// A16W8Modules and A16W8Nodes move these modules and nodes to a16w8
+	// on top of the scheme and the config file (eval's sensitivity
+	// ranking quantizes with one promotion at a time).
+	A16W8Modules, A16W8Nodes []string
+
 	// Accuracy picks the accuracy methods: the observer (auto, chosen per
 	// tensor on held-out samples, by default), bias correction, cross-layer
 	// equalization, AdaRound-style rounding and SmoothQuant migration.
@@ -129,6 +134,11 @@ type Result struct {
 	Timings map[string]time.Duration
 	// Provenance is what the output's metadata_props record.
 	Provenance map[string]string
+	// Forms is the measured choice between int8 and int16 forms of the
+	// ops the target runs both ways (choose-int16-forms), nil when not
+	// measured; AutoA16W8 what --auto-a16w8 promoted.
+	Forms     *quantize.FormsReport
+	AutoA16W8 *quantize.AutoReport
 }
 
 // Quantize quantizes the float model file in into the QDQ model file out.
@@ -265,6 +275,7 @@ func (j *job) run(ctx context.Context, set *dataset.Set, stages []quantize.Stage
 	qr, err := j.q.RunStages(ctx, j.gm, set, j.opts.QAT, stages)
 	if qr != nil {
 		j.res.Legality, j.res.Timings = qr.Legality, qr.Timings
+		j.res.Forms, j.res.AutoA16W8 = qr.Forms, qr.AutoA16W8
 		if qr.Stats != nil {
 			j.res.Samples, j.res.Coverage = qr.Stats.Samples, qr.Stats.Coverage
 		}
@@ -326,6 +337,13 @@ func newQuantizer(opts Options) (*ethosu.Quantizer, string, string, error) {
 		if err := cf.Apply(q, opts.QAT); err != nil {
 			return nil, "", "", wrapConfigErr(err)
 		}
+	}
+	perChannel := global.Weight == nil || global.Weight.PerChannel
+	for _, m := range opts.A16W8Modules {
+		q.SetModuleName(m, qpass.SymmetricA16W8(perChannel, opts.QAT))
+	}
+	for _, n := range opts.A16W8Nodes {
+		q.SetNodeName(n, qpass.SymmetricA16W8(perChannel, opts.QAT))
 	}
 	q.Workers = max(opts.Workers, 1)
 	q.DumpAfter = opts.DumpAfter

@@ -177,6 +177,9 @@ func statsMethods(opts Options) error {
 	if observerOf(opts) == string(quantize.ObserverAuto) && !opts.QAT {
 		return invalidf("calibration stats cannot serve --observer auto (the default), which chooses each range on held-out samples themselves: calibrate and quantize with --observer histogram (or minmax), or quantize with --calib")
 	}
+	if opts.Accuracy.AutoA16W8 {
+		return invalidf("calibration stats cannot serve --auto-a16w8, which judges each promotion on held-out samples themselves: quantize with --calib")
+	}
 	if observerOf(opts) == string(quantize.ObserverAutoConsumers) && !opts.QAT {
 		return invalidf("calibration stats cannot serve --observer auto-consumers, which chooses each range on held-out samples themselves: calibrate and quantize with --observer histogram (or minmax), or quantize with --calib")
 	}

@@ -44,7 +44,9 @@ func expectedFailures() map[string]expectedFailure {
 // and scheme, a few dB under the measurements in docs/accuracy.md. A
 // "model/scheme/target" entry overrides the model/scheme one: Silero's
 // a16w8 on U55 runs its Log, Sqrt and LSTM gate tables at int8 (TABLE has
-// no int16 form there), so it measures like int8.
+// no int16 form there), so it measures like int8; on U85 choose-int16-forms
+// measures the same int8 tables better on held-out samples (worst output
+// hn 9.2 against 5.8 dB with int16 tables), so U85 measures as U55 does.
 func accuracyFloors() map[string]float64 {
 	return map[string]float64{
 		"mobilenet_v2/int8": 11, "mobilenet_v2/a16w8": 14,
@@ -54,7 +56,8 @@ func accuracyFloors() map[string]float64 {
 		"tiny_transformer/int8": 28, "tiny_transformer/a16w8": 39,
 		"branchy_if_loop/int8": 26, "branchy_if_loop/a16w8": 47,
 		"silero_vad_legacy/int8": 8, "silero_vad_legacy/a16w8": 12, "silero_vad_legacy/a16w8/ethos-u55-128": 8,
-		"ppocr_mobile_v2_cls/int8": 26, "ppocr_mobile_v2_cls/a16w8": 28,
+		"silero_vad_legacy/a16w8/ethos-u85-256": 8,
+		"ppocr_mobile_v2_cls/int8":              26, "ppocr_mobile_v2_cls/a16w8": 28,
 	}
 }
 
@@ -105,7 +108,9 @@ func TestCorpusQuantizesAndKeepsAccuracy(t *testing.T) {
 		if !ok1 || !ok2 || i8.failure != "" || a16.failure != "" {
 			continue
 		}
-		if i8.sqnr[0] < 35 && a16.sqnr[0] < i8.sqnr[0]-0.5 {
+		// Silero's a16w8 keeps its TABLE ops at int8 on U85 too, where
+		// that measures better (choose-int16-forms): it can only match int8.
+		if m.name != "silero_vad_legacy" && i8.sqnr[0] < 35 && a16.sqnr[0] < i8.sqnr[0]-0.5 {
 			t.Errorf("%s on U85: a16w8 SQNR %.1f dB is more than 0.5 dB under int8 %.1f dB", m.name, a16.sqnr[0], i8.sqnr[0])
 		}
 	}

@@ -67,6 +67,12 @@ type Accuracy struct {
 	// EqualizeCrossLayer rescales Conv→(Relu)→Conv chains so both weights
 	// share the range (the equalize-cross-layer transform pass).
 	EqualizeCrossLayer bool
+	// AutoA16W8 promotes the modules (or nodes) whose promotion to 16x8
+	// gains the most, where the target allows it, until every output
+	// reaches MinSQNR on held-out calibration samples (auto-a16w8).
+	AutoA16W8 bool
+	// MinSQNR is auto-a16w8's goal in dB; 0 means DefaultAutoGoal.
+	MinSQNR float64
 	// SmoothQuant, when not 0, is the migration strength α, in (0, 1],
 	// of the smooth-quant stage (--smooth-quant[=ALPHA], 0.5 when no value
 	// is given): MatMul/Gemm activations with outlier channels are divided
@@ -76,6 +82,18 @@ type Accuracy struct {
 	// AdaRound chooses each weight's rounding direction by the layer
 	// output's error on the calibration data (the adaround stage).
 	AdaRound bool
+}
+
+// DefaultAutoGoal is auto-a16w8's goal when none is given, the CLI's
+// --min-sqnr default.
+const DefaultAutoGoal = 10.0
+
+// goal resolves the default.
+func (a Accuracy) goal() float64 {
+	if a.MinSQNR <= 0 {
+		return DefaultAutoGoal
+	}
+	return a.MinSQNR
 }
 
 // observer resolves the default.
@@ -98,6 +116,11 @@ func judgesByConsumers(s *Session) bool {
 }
 func calibratesAll(s *Session) bool { return !choosesRanges(s) }
 func correctsBias(s *Session) bool  { return s.Options.Accuracy.BiasCorrection }
+
+// trialsPossible says whether the session can run trial quantizations:
+// the samples themselves are there (not merged stats) and the model is
+// not a QAT export, whose qparams are trained rather than chosen.
+func trialsPossible(s *Session) bool { return !s.QAT && s.Samples != nil && s.Samples.Len() > 0 }
 
 // grid is the integer grid a point's range maps onto: the spec's, with
 // ExecuTorch's floors (eps 2^-16 for int8, 2^-12 for int16 activations) in

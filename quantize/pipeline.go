@@ -35,6 +35,8 @@ func (st Stage) Summary() string {
 func Stages() []Stage {
 	return []Stage{
 		{Name: "absorb-qdq", Doc: absorbQDQDoc, When: isQAT, Run: absorbQDQ},
+		{Name: "choose-int16-forms", Doc: chooseInt16FormsDoc, When: choosesForms, Run: chooseInt16Forms},
+		{Name: "auto-a16w8", Doc: autoA16W8Doc, When: autoPromotes, Run: autoA16W8},
 		{Name: "bind-shapes", Doc: bindShapesDoc, Run: bindShapes},
 		{Name: "fold-shape-arithmetic", Doc: foldShapeArithmeticDoc, Run: foldShapeArithmetic},
 		{Name: "inline-constant-ifs", Doc: inlineConstantIfsDoc, Run: inlineConstantIfs},
@@ -61,6 +63,9 @@ func Stages() []Stage {
 // stageOrder lists pairs {A, B}: when both stages are in a pipeline, A
 // must run before B. Each pair says why.
 var stageOrder = [...]qpass.OrderRule{
+	{Before: "choose-int16-forms", After: "auto-a16w8", Why: "promotions are judged with the int16 forms the target will use"},
+	{Before: "choose-int16-forms", After: "bind-shapes", Why: "trials quantize the float model as the session received it"},
+	{Before: "auto-a16w8", After: "bind-shapes", Why: "trials quantize the float model as the session received it, and the promotions must be in the configs before annotation"},
 	{Before: "absorb-qdq", After: "bind-shapes", Why: "QAT Q/DQ pairs are removed before the float model is run to size tensors"},
 	{Before: "bind-shapes", After: "fold-shape-arithmetic", Why: "Shape nodes fold only once input shapes are bound"},
 	{Before: "fold-shape-arithmetic", After: "inline-constant-ifs", Why: "shape checks become constant conditions only once folded"},

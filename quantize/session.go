@@ -67,8 +67,17 @@ type Session struct {
 	OriginalWeights map[*lower.Value][]float32
 	// Model is the quantized model (raise).
 	Model *onnxpb.ModelProto
+	// Forms is what choose-int16-forms measured and chose; AutoA16W8
+	// what auto-a16w8 promoted.
+	Forms     *FormsReport
+	AutoA16W8 *AutoReport
 	// Timings holds the wall time of every stage that ran, by name.
 	Timings map[string]time.Duration
+
+	// trials quantizes the float model again to measure a choice;
+	// trialRun marks a session that is itself such a trial.
+	trials   *trials
+	trialRun bool
 }
 
 // Options are the run's knobs: Accuracy changes the result, the others
@@ -114,6 +123,10 @@ type Result struct {
 	QParams    map[int]qpass.QParams
 	Legality   *Report
 	Timings    map[string]time.Duration
+	// Forms and AutoA16W8 report the precision choices measured by
+	// choose-int16-forms and auto-a16w8 (nil when they did not run).
+	Forms     *FormsReport
+	AutoA16W8 *AutoReport
 }
 
 // StageError says which stage failed.
@@ -210,7 +223,7 @@ func Run(ctx context.Context, s *Session, stages []Stage) (*Result, error) {
 }
 
 func (s *Session) result() *Result {
-	return &Result{Module: s.Module, Model: s.Model, Annotation: s.Annotation, Stats: s.Stats, QParams: s.QParams, Legality: s.Legality, Timings: s.Timings}
+	return &Result{Module: s.Module, Model: s.Model, Annotation: s.Annotation, Stats: s.Stats, QParams: s.QParams, Legality: s.Legality, Timings: s.Timings, Forms: s.Forms, AutoA16W8: s.AutoA16W8}
 }
 
 // ErrUnknownStep marks a DumpAfter that names no stage or pass.

@@ -56,6 +56,9 @@ func usesInt16(cs *qpass.ConfigSet) bool {
 	for _, c := range cs.ModuleType {
 		all = append(all, c)
 	}
+	for _, c := range cs.NodeName {
+		all = append(all, c)
+	}
 	for _, c := range all {
 		if c != nil && c.OutputActivation != nil && c.OutputActivation.DType == int32(onnxpb.TensorProto_INT16) {
 			return true

@@ -25,3 +25,19 @@ type Target interface {
 	// Check judges every node of the QDQ model.
 	Check(gm *lower.GraphModule) *Report
 }
+
+// FormChooser is a Target that can run some nodes either at int16 or at
+// int8 under an int16 config (Ethos-U85's TABLE ops and activation ×
+// activation MatMul), so that the choice can be made by measurement
+// (choose-int16-forms) instead of by a fixed rule.
+type FormChooser interface {
+	// HasForms says whether any node can have both forms on this target.
+	HasForms() bool
+	// FormClass names the class of nodes n belongs to when both of its
+	// forms are legal under cfg ("Sigmoid", "MatMul"), "" when n has no
+	// choice (cfg is not int16, or the target has one form only).
+	FormClass(n *lower.Node, cfg *qpass.Config) string
+	// WithInt8Forms returns the same target running the nodes of these
+	// classes at int8 under int16 configs and every other class at int16.
+	WithInt8Forms(classes []string) Target
+}

@@ -8,12 +8,14 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxquant/onnxquant"
 	"github.com/onnxquant/onnxquant/internal/evaluate"
+	"github.com/onnxquant/onnxquant/onnxio"
 )
 
 func evalCommand() *cli.Command {
@@ -29,7 +31,8 @@ func evalCommand() *cli.Command {
 			&cli.Float64Flag{Name: "hint-below", Value: 30, Usage: "propose a16w8 for modules with an int8 activation under `DB` dB"},
 			jobsFlag("samples evaluated in parallel"),
 			&cli.BoolFlag{Name: "any-source", Usage: "compare even when --float is not the file --quant records as its source (an export of the same weights)"},
-			&cli.BoolFlag{Name: "sensitivity", Usage: "for every hint, measure the worst output's SQNR with that tensor alone left float"},
+			&cli.BoolFlag{Name: "sensitivity", Usage: "rank the hints by the worst output's SQNR gained when only that module (or node) moves to a16w8 (needs --calib), or, where the target forbids it or without --calib, when that tensor alone is left float (a diagnostic)"},
+			&cli.StringSliceFlag{Name: "calib", Usage: "calibration `PATH` with --sensitivity: the float model is quantized again on it (target and scheme as --quant records them), once per hinted module or node moved to a16w8; repeatable"},
 			&cli.BoolFlag{Name: "json", Usage: "print the full report as JSON"},
 			&cli.StringFlag{Name: "csv", Usage: "write the per-layer table (every layer) as CSV to `FILE`"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
@@ -45,6 +48,16 @@ func evalCommand() *cli.Command {
 				return err
 			}
 			opts := evaluate.Options{Workers: c.Int("jobs"), Threshold: float32(c.Float64("threshold")), HintBelow: c.Float64("hint-below"), Sensitivity: c.Bool("sensitivity")}
+			if calib := c.StringSlice("calib"); len(calib) > 0 {
+				if !opts.Sensitivity {
+					return usagef("--calib needs --sensitivity: the samples are for quantizing the model again with each hint applied")
+				}
+				p, err := newEvalPromoter(c, calib)
+				if err != nil {
+					return err
+				}
+				opts.Promoter, opts.MaxHints = p, 6
+			}
 			if !c.Bool("quiet") {
 				opts.Progress = newProgress(c.App.ErrWriter).counter("eval", "samples", nil)
 			}
@@ -66,6 +79,24 @@ func evalCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// newEvalPromoter quantizes the --float model again, for the sensitivity
+// ranking, with the target and scheme --quant records.
+func newEvalPromoter(c *cli.Context, calib []string) (*onnxquant.Promoter, error) {
+	qm, err := onnxio.Load(c.String("quant"))
+	if err != nil {
+		return nil, err
+	}
+	meta := onnxquant.Provenance(qm.Proto)
+	target, scheme := meta[onnxquant.MetaTarget], meta[onnxquant.MetaScheme]
+	if target == "" || scheme == "" {
+		return nil, fmt.Errorf("--quant %q does not record the target and scheme it was quantized for (not made by onnxquant?): --sensitivity --calib cannot quantize it again", c.String("quant"))
+	}
+	if meta[onnxquant.MetaConfigSHA256] != "" {
+		return nil, fmt.Errorf("--quant %q was quantized with a config file, which eval cannot apply again: measure its hints with quantize --config instead, or drop --calib for the float diagnostic", c.String("quant"))
+	}
+	return onnxquant.NewPromoter(c.String("float"), onnxquant.Options{Target: target, Scheme: scheme, Calib: calib, Workers: c.Int("jobs")})
 }
 
 // writeLayersCSV writes every compared layer, worst first, as CSV: one
@@ -135,7 +166,12 @@ func printEvalSummary(w io.Writer, rep *evaluate.Report, top int) {
 			where = "node " + printable(h.Node)
 		}
 		gain := ""
-		if h.FloatGain != nil {
+		switch {
+		case h.PromotionGain != nil:
+			gain = fmt.Sprintf(" (moved to a16w8 with %s, the worst output gains %s)", printable(strings.Join(h.PromotionConfig, ", ")), *h.PromotionGain)
+		case h.Forbidden != "" && h.FloatGain != nil:
+			gain = fmt.Sprintf(" (the target forbids a16w8 there: %s; diagnostic: left float, the worst output gains %s)", printable(h.Forbidden), *h.FloatGain)
+		case h.FloatGain != nil:
 			gain = fmt.Sprintf(" (left float, the worst output gains %s)", *h.FloatGain)
 		}
 		fmt.Fprintf(w, "hint: %s loses the most on its own (tensor %s, local SQNR %s, %.2g%% out of the calibrated range)%s; try int16 activations there: config %s\n",

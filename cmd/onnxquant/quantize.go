@@ -44,6 +44,7 @@ func quantizeCommand() *cli.Command {
 			&cli.StringFlag{Name: "observer", Usage: "activation range `RULE`: minmax (textbook), histogram (ExecuTorch), auto (chosen per tensor on held-out samples; the default) or auto-consumers (auto judged by the consumers' output error)"},
 			&cli.BoolFlag{Name: "bias-correction", Usage: "correct each output channel's bias for the mean shift of weight quantization"},
 			&cli.BoolFlag{Name: "equalize", Usage: "cross-layer equalization of Conv->(Relu)->Conv chains before annotation"},
+			&cli.BoolFlag{Name: "auto-a16w8", Usage: "promote the most sensitive modules to 16x8 activations, where the target allows it, until every output reaches --min-sqnr on held-out calibration samples"},
 			&cli.GenericFlag{Name: "smooth-quant", Value: &alphaFlag{}, Usage: "migrate MatMul/Gemm activation outlier channels into the weights (SmoothQuant), with strength `ALPHA` in (0, 1] (--smooth-quant alone: 0.5)"},
 			&cli.BoolFlag{Name: "adaround", Usage: "choose each weight's rounding direction by its layer's output error on the calibration data (AdaRound-style)"},
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after `STAGE` or transform pass; \"list\" names them all"},
@@ -85,6 +86,11 @@ type quantizeReport struct {
 	// SQNRCheck is the per-output SQNR --min-sqnr judged (first 8
 	// calibration samples), present when the check ran.
 	SQNRCheck []evaluate.Output `json:"sqnr_check,omitempty"`
+	// Int16Forms is the measured choice between the int8 and int16 forms
+	// of the ops the target runs both ways; AutoA16W8 what --auto-a16w8
+	// promoted, what it cost and, short of the goal, what is missing.
+	Int16Forms *quantize.FormsReport `json:"int16_forms,omitempty"`
+	AutoA16W8  *quantize.AutoReport  `json:"auto_a16w8,omitempty"`
 }
 
 // quantizeJob is one model to quantize: the quantize command's flags or
@@ -207,6 +213,12 @@ func quantizeAction(c *cli.Context) error {
 	if a, ok := c.Generic("smooth-quant").(*alphaFlag); ok {
 		job.Accuracy.SmoothQuant = a.alpha
 	}
+	if c.Bool("auto-a16w8") {
+		if job.MinSQNR <= 0 {
+			return usagef("--auto-a16w8 needs a goal: --min-sqnr above 0 dB")
+		}
+		job.Accuracy.AutoA16W8, job.Accuracy.MinSQNR = true, job.MinSQNR
+	}
 	if len(job.EvalData) > 0 && !job.Eval {
 		return usagef("--eval-data needs --report FILE.json, where the evaluation is written")
 	}
@@ -251,6 +263,10 @@ func quantizeAction(c *cli.Context) error {
 		for _, n := range rep.Notes {
 			fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)
 		}
+	}
+	if rep.AutoA16W8 != nil && (!c.Bool("quiet") || qerr != nil) {
+		// With --quiet it still explains a goal the floor then refuses.
+		fmt.Fprintln(c.App.ErrWriter, printableLines(rep.AutoA16W8.Summary()))
 	}
 	if rep.EvalError != "" {
 		fmt.Fprintf(c.App.ErrWriter, "onnxquant: warning: evaluation skipped: %s\n", rep.EvalError)
@@ -393,6 +409,7 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 		}
 		rep.Samples, rep.Coverage, rep.Points = res.Samples, res.Coverage, res.Points
 		rep.InputShapes, rep.Notes, rep.Provenance = res.InputShapes, res.Notes, res.Provenance
+		rep.Int16Forms, rep.AutoA16W8 = res.Forms, res.AutoA16W8
 	}
 	if err != nil {
 		return finish(err)

@@ -38,6 +38,26 @@ type Options struct {
 	// that tensor alone is left float (EvaluateFiles only: each
 	// measurement evaluates a fresh copy of the quantized model).
 	Sensitivity bool
+	// Promoter, with Sensitivity, measures each hint by quantizing the
+	// float model again with the hint's module or node at a16w8; the
+	// float bypass is then only the diagnostic where the target forbids
+	// the promotion.
+	Promoter Promoter
+}
+
+// Promoter quantizes the float model again: as it was (Baseline), and
+// with one module or node moved to a16w8 (Promote). Promote returns a
+// *ForbiddenError when the target runs none of its nodes at 16 bits.
+type Promoter interface {
+	Baseline(ctx context.Context) (*lower.GraphModule, error)
+	Promote(ctx context.Context, module, node string) (gm *lower.GraphModule, config []string, err error)
+}
+
+// ForbiddenError says the target cannot run a module or node at 16 bits.
+type ForbiddenError struct{ Why string }
+
+func (e *ForbiddenError) Error() string {
+	return "the target forbids 16-bit activations there: " + e.Why
 }
 
 // Evaluate runs every sample of set through the float model and the

@@ -24,7 +24,9 @@ func EvaluateFiles(ctx context.Context, floatPath, quantPath string, data []stri
 	if err != nil {
 		return nil, err
 	}
-	rep, err := Evaluate(ctx, fgm, qgm, set, opts)
+	inner := opts
+	inner.Promoter = nil
+	rep, err := Evaluate(ctx, fgm, qgm, set, inner)
 	if err != nil || !opts.Sensitivity {
 		return rep, err
 	}

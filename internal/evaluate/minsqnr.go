@@ -80,8 +80,10 @@ func (e *LowSQNRError) Error() string {
 	}
 	b.WriteString("\noptions:")
 	if e.Ran16 {
-		// Nothing to widen: 16 bits is the widest activation Ethos-U runs.
-		b.WriteString("\n  - (16-bit activations are in use already, the widest Ethos-U runs; tensors still at 8 bits are the target's choice)")
+		// No scheme to widen to: 16 bits is the widest activation Ethos-U
+		// runs. What stayed at 8 bits did so by the target's rules or, under
+		// --auto-a16w8, because promoting it measured no gain.
+		b.WriteString("\n  - (16-bit activations are in use already, the widest Ethos-U runs; tensors still at 8 bits stay there by the target's rules or, with --auto-a16w8, because promoting them measured no gain: eval --sensitivity ranks them)")
 	} else if len(e.Modules) > 0 {
 		for _, m := range e.Modules {
 			fmt.Fprintf(&b, "\n  - 16-bit activations for module %q (a config file with module_name: {%s: a16w8}) where the target allows it (Ethos-U55 runs table ops such as Log and Exp at 8 bits only)", m, m)

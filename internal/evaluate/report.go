@@ -145,4 +145,14 @@ type Hint struct {
 	// FloatGain is the worst output's SQNR gained when only this tensor
 	// is left float (Options.Sensitivity), the most int16 there can give.
 	FloatGain *DB `json:"float_gain_db,omitempty"`
+	// PromotionGain is the worst output's SQNR gained when the model is
+	// quantized again with this module or node (and those reading its
+	// outputs, which must read them at 16 bits for the gain to reach
+	// them) at a16w8 (Options.Promoter); PromotionConfig are the config
+	// lines that did it.
+	PromotionGain   *DB      `json:"promotion_gain_db,omitempty"`
+	PromotionConfig []string `json:"promotion_config,omitempty"`
+	// Forbidden says why the target runs this module or node at 8 bits
+	// only; FloatGain is then the diagnostic in place of the promotion.
+	Forbidden string `json:"forbidden,omitempty"`
 }

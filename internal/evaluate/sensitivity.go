@@ -2,8 +2,10 @@ package evaluate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/lower"
@@ -28,9 +30,40 @@ func worstOutput(rep *Report) float64 {
 func addSensitivity(ctx context.Context, fgm *lower.GraphModule, loadQuant func() (*lower.GraphModule, error), set *dataset.Set, rep *Report, opts Options) error {
 	base := worstOutput(rep)
 	inner := opts
-	inner.Sensitivity, inner.Progress = false, nil
+	inner.Sensitivity, inner.Progress, inner.Promoter = false, nil, nil
+	promoted := opts.Promoter != nil
+	var promoBase float64
+	if promoted {
+		bgm, err := opts.Promoter.Baseline(ctx)
+		if err != nil {
+			return fmt.Errorf("sensitivity: quantizing the float model again: %w", err)
+		}
+		r, err := Evaluate(ctx, fgm, bgm, set, inner)
+		if err != nil {
+			return err
+		}
+		promoBase = worstOutput(r)
+	}
 	for i := range rep.Hints {
 		h := &rep.Hints[i]
+		if promoted {
+			pgm, config, err := opts.Promoter.Promote(ctx, h.Module, h.Node)
+			var forbidden *ForbiddenError
+			switch {
+			case errors.As(err, &forbidden):
+				h.Forbidden = forbidden.Why
+			case err != nil:
+				return fmt.Errorf("sensitivity: promoting %s: %w", h.Config, err)
+			default:
+				r, err := Evaluate(ctx, fgm, pgm, set, inner)
+				if err != nil {
+					return err
+				}
+				gain := DB(worstOutput(r) - promoBase)
+				h.PromotionGain, h.PromotionConfig = &gain, config
+				continue
+			}
+		}
 		qgm, err := loadQuant()
 		if err != nil {
 			return err
@@ -45,7 +78,21 @@ func addSensitivity(ctx context.Context, fgm *lower.GraphModule, loadQuant func(
 		gain := DB(worstOutput(r) - base)
 		h.FloatGain = &gain
 	}
+	if promoted {
+		// The ranking: promotions by their gain, then what only the
+		// diagnostic measured.
+		sort.SliceStable(rep.Hints, func(a, b int) bool { return hintGain(rep.Hints[a]) > hintGain(rep.Hints[b]) })
+	}
 	return nil
+}
+
+// hintGain orders hints: a promotion's gain, else -Inf below every
+// promotion (forbidden ones, measured only as a diagnostic).
+func hintGain(h Hint) float64 {
+	if h.PromotionGain != nil {
+		return float64(*h.PromotionGain)
+	}
+	return math.Inf(-1)
 }
 
 // bypass makes the readers of tensor's dequantized form in the main graph
