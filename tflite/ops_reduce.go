@@ -124,6 +124,16 @@ func (c *converter) exp(n *onnxpb.NodeProto) error {
 	op := OpExp
 	if n.GetOpType() == "Log" {
 		op = OpLog
+		// The symmetric int16 grid always holds 0, where ONNX's Log is -inf
+		// (the QDQ model saturates it to the output's minimum) while
+		// TFLite's int16 LOG returns a finite table value: on inputs that
+		// round to 0 (a power spectrum's quiet bins) the two disagree by
+		// many steps, so the TFLite could not be trusted to compute what
+		// the quantized model does. The int8 LOG agrees within a step.
+		if in := c.out.Tensors[x.tensor]; in.Type == Int16 {
+			return fmt.Errorf("%w: Log on int16 activations (TFLite's int16 LOG gives log(0) a finite value where the QDQ model saturates -inf, so the two disagree on inputs that round to 0); "+
+				"quantize this Log at 8 bits (a config entry node_name: {%s: int8}) or cut it to the host", ErrUnsupported, n.GetName())
+		}
 	}
 	out, _ := c.emitOut(t, x.shape, x.nhwc)
 	c.addOp(op, []int{x.tensor}, []int{out}, nil)
