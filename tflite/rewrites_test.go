@@ -159,7 +159,8 @@ var rewriteCases = map[string]struct {
 	"pad_reflect":        {reflectPadModel, []int64{1, 1, 16}, -3, 3, 0},
 	// Not a rewrite: a detection head's reshapes, Concat, Add, Slice and
 	// Transpose carried in channels-last form.
-	"yolox_head": {yoloxHeadModel, []int64{1, 4, 8, 8}, -3, 3, 1},
+	"yolox_head":     {func() *qdqBuilder { return yoloxHeadModel(true) }, []int64{1, 4, 8, 8}, -3, 3, 1},
+	"yolox_head_nlc": {func() *qdqBuilder { return yoloxHeadModel(false) }, []int64{1, 4, 8, 8}, -3, 3, 1},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
 	// aborts on unless pot_scale_int16 is false (as TFLite's converter
 	// writes 16x8 models).
@@ -398,9 +399,10 @@ func reflectPadModel() *qdqBuilder {
 // feature maps ([1, 5, 8, 8] from a 1×1 Conv and [1, 5, 4, 4] after a
 // MaxPool) reshaped to [1, 5, H·W], concatenated along the merged axis,
 // a per-channel constant added, a Slice along the merged axis, and a
-// Transpose to [1, N, 5]. In channels-last form every step is a copy or
+// Transpose to [1, N, 5] (when transpose is set; else the output is the
+// channels-last [1, 5, N]). In channels-last form every step is a copy or
 // an axis remap and the Transpose is nothing.
-func yoloxHeadModel() *qdqBuilder {
+func yoloxHeadModel(transpose bool) *qdqBuilder {
 	b := newQDQ()
 	x := b.input("x", i8, 0.05, 0, 1, 4, 8, 8)
 	wv := seq(5*4, func(i int) int64 { return int64(i*7%23) - 11 })
@@ -424,6 +426,10 @@ func yoloxHeadModel() *qdqBuilder {
 	b.init("ends", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, 76))
 	b.init("axes", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, -1))
 	b.node("Slice", "slice", []string{a, "starts", "ends", "axes"}, []string{"s"})
+	if !transpose {
+		b.output("s", "y", i8, 0.08, 0)
+		return b
+	}
 	s := b.qdq("s", i8, 0.08, 0)
 	b.node("Transpose", "tr", []string{s}, []string{"t"}, attrIs("perm", 0, 2, 1))
 	b.output("t", "y", i8, 0.08, 0)
@@ -434,7 +440,7 @@ func yoloxHeadModel() *qdqBuilder {
 // the rank-3 tensors are [1, H·W, C], the Concat and Slice act on TFLite
 // axis 1, and the output is [1, N, 5] in ONNX order.
 func TestYOLOXHeadStaysChannelsLast(t *testing.T) {
-	m := mustExport(t, yoloxHeadModel(), ExportOptions{})
+	m := mustExport(t, yoloxHeadModel(true), ExportOptions{})
 	want := []BuiltinOp{OpConv2D, OpMaxPool2D, OpReshape, OpReshape, OpConcatenation, OpAdd, OpSlice, OpReshape}
 	if got := ops(m); !reflect.DeepEqual(got, want) {
 		t.Fatalf("ops %v, want %v", got, want)
@@ -460,6 +466,15 @@ func TestYOLOXHeadStaysChannelsLast(t *testing.T) {
 	}
 	if got := Layouts(m); got != "NHWC/ONNX" {
 		t.Errorf("layouts %q, want NHWC/ONNX", got)
+	}
+	// Without the Transpose the output is the channels-last [1, 72, 5] of
+	// ONNX's [1, 5, 72], and the metadata says so.
+	m = mustExport(t, yoloxHeadModel(false), ExportOptions{})
+	if got := m.Tensors[m.Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 72, 5}) {
+		t.Errorf("output %v, want [1 72 5]", got)
+	}
+	if got := Layouts(m); got != "NHWC/NHWC" {
+		t.Errorf("layouts %q, want NHWC/NHWC", got)
 	}
 }
 
