@@ -79,6 +79,10 @@ func (c *converter) operand(n *onnxpb.NodeProto, name string, rank int, nhwc boo
 		if len(v.shape) == rank && v.nhwc != nhwc {
 			return 0, nil, fmt.Errorf("%w: inputs in different layouts (NCHW and not)", ErrUnsupported)
 		}
+		if nhwc && len(v.shape) < rank && Elements(toInt32s(v.shape)) != 1 {
+			// TFLite would align its axes with the channels-last ones.
+			return 0, nil, fmt.Errorf("%w: input %q of shape %v broadcast against a channels-last tensor of rank %d", ErrUnsupported, name, v.shape, rank)
+		}
 		idx := v.tensor
 		if requant != nil && !sameQuant(c.out.Tensors[idx].Quant, requant) {
 			idx = c.quantizeTo(n, idx, requant, typ)

@@ -493,3 +493,19 @@ func TestChannelMixingReshapeIsRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// An activation of lower rank broadcast against a channels-last one would
+// line up with the wrong TFLite axes: refused, naming it.
+func TestLowerRankBroadcastOnChannelsLastIsRefused(t *testing.T) {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 4, 2, 3)
+	z := b.input("z", i8, 0.05, 0, 2, 3)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i8, 0.05, 0)
+	b.node("Add", "add", []string{p, z}, []string{"a"})
+	b.output("a", "y", i8, 0.1, 0)
+	_, err := Export(b.model(), ExportOptions{Target: "ethos-u55-128"})
+	if err == nil || !strings.Contains(err.Error(), "of shape [2 3] broadcast against a channels-last tensor of rank 4") {
+		t.Fatalf("got %v", err)
+	}
+}
