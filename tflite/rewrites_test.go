@@ -161,6 +161,7 @@ var rewriteCases = map[string]struct {
 	// Transpose carried in channels-last form.
 	"yolox_head":     {func() *qdqBuilder { return yoloxHeadModel(true) }, []int64{1, 4, 8, 8}, -3, 3, 1},
 	"yolox_head_nlc": {func() *qdqBuilder { return yoloxHeadModel(false) }, []int64{1, 4, 8, 8}, -3, 3, 1},
+	"spatial_split":  {spatialSplitModel, []int64{1, 4, 8, 8}, -3, 3, 1},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
 	// aborts on unless pot_scale_int16 is false (as TFLite's converter
 	// writes 16x8 models).
@@ -507,5 +508,43 @@ func TestLowerRankBroadcastOnChannelsLastIsRefused(t *testing.T) {
 	_, err := Export(b.model(), ExportOptions{Target: "ethos-u55-128"})
 	if err == nil || !strings.Contains(err.Error(), "of shape [2 3] broadcast against a channels-last tensor of rank 4") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// spatialSplitModel merges a map's spatial axes, takes a Softmax over the
+// channels of the rank-3 tensor (the innermost TFLite axis), splits the
+// merged axis again into another H×W and convolves: every reshape keeps
+// channels-last.
+func spatialSplitModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 4, 8, 8)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i8, 0.05, 0)
+	b.init("merged", onnxpb.TensorProto_INT64, []int64{3}, intRaw(onnxpb.TensorProto_INT64, 1, 4, 64))
+	b.node("Reshape", "merge", []string{p, "merged"}, []string{"m"})
+	m := b.qdq("m", i8, 0.05, 0)
+	b.node("Softmax", "softmax", []string{m}, []string{"s"}, attrI("axis", 1))
+	s := b.qdq("s", i8, 1.0/256, -128)
+	b.init("split", onnxpb.TensorProto_INT64, []int64{4}, intRaw(onnxpb.TensorProto_INT64, 1, 4, 4, 16))
+	b.node("Reshape", "split", []string{s, "split"}, []string{"r"})
+	r := b.qdq("r", i8, 1.0/256, -128)
+	wv := seq(3*4, func(i int) int64 { return int64(i*5%17) - 8 })
+	w := b.weight("w", i8, []int64{3, 4, 1, 1}, wv, []float32{0.02, 0.03, 0.01}, 0)
+	b.node("Conv", "conv", []string{r, w}, []string{"o"}, attrIs("kernel_shape", 1, 1))
+	b.output("o", "y", i8, 0.002, 0)
+	return b
+}
+
+func TestSpatialSplitStaysChannelsLast(t *testing.T) {
+	m := mustExport(t, spatialSplitModel(), ExportOptions{})
+	want := []BuiltinOp{OpMaxPool2D, OpReshape, OpSoftmax, OpReshape, OpConv2D}
+	if got := ops(m); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	if got := m.Tensors[m.Operators[2].Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 64, 4}) {
+		t.Errorf("softmax over %v, want [1 64 4]", got)
+	}
+	if got := m.Tensors[m.Operators[3].Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 4, 16, 4}) {
+		t.Errorf("split to %v, want NHWC [1 4 16 4]", got)
 	}
 }
