@@ -7,7 +7,7 @@
 // A sample may also be a folder holding one <input name>.npy per input.
 // --layouts gives the layout of each TFLite input and output as the
 // exporter's metadata records it ("NHWC" or "ONNX", comma-separated, inputs
-// and outputs separated by a slash, e.g. NHWC/ONNX); NHWC inputs are
+// and outputs separated by a slash, e.g. NHWC/ONNX); NHWC (channels-last, any rank) inputs are
 // transposed from the samples' NCHW on the way in and NHWC outputs back to
 // NCHW on the way out. Without it, a rank-4 tensor whose TFLite shape is the
 // NHWC form of the ONNX shape is taken as NHWC. LiteRT is published for browsers: the shim below gives
@@ -60,17 +60,21 @@ function readNpy(file) {
   return {shape, data};
 }
 
-function nchwToNhwc(data, [n, c, h, w]) {
+// Channels-last of any rank: [N, C, S...] in ONNX order is [N, S..., C] in
+// TFLite's (NHWC for rank 4, [N, L, C] for rank 3).
+function nchwToNhwc(data, shape) {
+  const n = shape[0], c = shape[1], sp = shape.slice(2).reduce((a, b) => a * b, 1);
   const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++)
-    out[((b * h + y) * w + x) * c + ch] = data[((b * c + ch) * h + y) * w + x];
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < sp; i++)
+    out[(b * sp + i) * c + ch] = data[(b * c + ch) * sp + i];
   return out;
 }
 
-function nhwcToNchw(data, [n, h, w, c]) {
+function nhwcToNchw(data, shape) {
+  const n = shape[0], c = shape[shape.length - 1], sp = shape.slice(1, -1).reduce((a, b) => a * b, 1);
   const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++)
-    out[((b * c + ch) * h + y) * w + x] = data[((b * h + y) * w + x) * c + ch];
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < sp; i++)
+    out[(b * c + ch) * sp + i] = data[(b * sp + i) * c + ch];
   return out;
 }
 

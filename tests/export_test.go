@@ -67,6 +67,21 @@ var exportSubset = []exportCase{
 	{"oww_melspectrogram", "oww_audio1760", "a16w8", "ethos-u85-256", false, false, false, 0, []string{"--min-sqnr", "0"}},
 	{"blazeface_front", "face128_nhwc", "int8", "ethos-u55-128", true, true, false, 0, nil},
 	{"mobilenet_v3_small", "imagenet224", "a16w8", "ethos-u85-256", true, false, true, 0, nil},
+	// Exportable since the channels-last layout is carried through the
+	// head's [1, 85, H, W] -> [1, 85, H·W] reshapes (docs/export.md). The
+	// default accuracy floor refuses yolox_nano at int8 (docs/sweep.md), so
+	// it runs with --min-sqnr 0. Its output mixes box regressions with
+	// scores, so neither argmax nor one threshold over all elements is a
+	// decision. a16w8 on U85 measures 39.3 dB against ONNX Runtime (held to
+	// 30); int8 measures 15-19 dB and is marked sqnrKnownLow WITHOUT a
+	// per-layer measurement: the three maps entering the head measure the
+	// same 15-19 dB (the model cut there, --cut-to), so the gap arises
+	// upstream, not in the head (tested alone: yolox_head in
+	// tflite/rewrites_test.go). Prefix exports put its start at the first
+	// SiLU's Sigmoid (one step, LOGISTIC's fixed grid then a QUANTIZE),
+	// compounding over the next stages (docs/export.md).
+	{"yolox_nano", "yolox416", "int8", "ethos-u55-128", true, true, false, 0, []string{"--min-sqnr", "0"}},
+	{"yolox_nano", "yolox416", "a16w8", "ethos-u85-256", true, false, false, 0, []string{"--min-sqnr", "0"}},
 }
 
 // vela returns the path of the Vela compiler: $ONNXQUANT_VELA or

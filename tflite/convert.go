@@ -89,7 +89,8 @@ func (e *NodeError) Unwrap() error { return ErrUnsupported }
 type value struct {
 	tensor int
 	// shape is the ONNX shape; the TFLite tensor holds it in NHWC order
-	// when nhwc is set (rank-4 activations of NCHW operators).
+	// when nhwc is set (rank-4 activations of NCHW operators), and in the
+	// channels-last order [N, L, C] for rank 3 (see clPerm).
 	shape []int64
 	nhwc  bool
 	// flatOrder, when set, says that this 2-D [N, K] value holds its K
@@ -344,7 +345,7 @@ func (c *converter) outputs() error {
 			c.out.Tensors[idx].Name = name
 		}
 		c.out.Outputs = append(c.out.Outputs, idx)
-		c.outLayouts = append(c.outLayouts, layoutName(v.nhwc && len(v.shape) == 4))
+		c.outLayouts = append(c.outLayouts, layoutName(v.nhwc && len(v.shape) >= 3))
 	}
 	return nil
 }
@@ -388,8 +389,12 @@ func (v *value) tflShape() []int32 {
 	if len(s) == 0 {
 		return []int32{1} // Vela leaves shapeless tensors on the CPU
 	}
-	if v.nhwc {
-		s = []int64{s[0], s[2], s[3], s[1]}
+	if v.nhwc && len(s) >= 3 {
+		cl := make([]int64, len(s))
+		for i, p := range clPerm(len(s)) {
+			cl[i] = s[p]
+		}
+		s = cl
 	}
 	out := make([]int32, len(s))
 	for i, d := range s {

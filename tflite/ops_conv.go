@@ -280,14 +280,14 @@ func (c *converter) convWeights(w *qconst, lo, hi int64, depthwise bool) int {
 // (the order is the same), else a TRANSPOSE. The value it returns has the
 // NCHW shape [N, C, 1, L].
 func (c *converter) asRowImage(n *onnxpb.NodeProto, x *value) (*value, error) {
-	if x.nhwc || x.flatOrder != nil {
+	if x.flatOrder != nil || (x.nhwc && len(x.shape) != 3) {
 		return nil, fmt.Errorf("1-D convolution input %v in an unexpected layout", x.shape)
 	}
 	nb, ch, l := x.shape[0], x.shape[1], x.shape[2]
 	src := c.out.Tensors[x.tensor]
 	v := &value{shape: []int64{nb, ch, 1, l}, nhwc: true}
 	from := x.tensor
-	if ch != 1 && l != 1 {
+	if ch != 1 && l != 1 && !x.nhwc { // a channels-last [N, L, C] needs only the RESHAPE
 		tr := c.addTensor(&Tensor{Name: n.GetName() + "_nlc", Type: src.Type, Shape: []int32{int32(nb), int32(l), int32(ch)}, Quant: src.Quant})
 		pt := c.int32Const(n.GetName()+"_nlc_perm", []int32{3}, []int64{0, 2, 1})
 		c.addOp(OpTranspose, []int{from, pt}, []int{tr}, newOptions(OptTranspose))

@@ -7,11 +7,33 @@ import (
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
-// nhwcPerm is where each NHWC axis comes from in NCHW.
-var nhwcPerm = []int{0, 2, 3, 1}
+// Channels-last layout: a value with nhwc set holds its ONNX axes
+// (N, C, S1, ..., Sk) in the TFLite order (N, S1, ..., Sk, C): NHWC for
+// rank 4, [N, L, C] for rank 3 (the [1, H·W, C] of a detection head whose
+// NCHW feature map was reshaped to [1, C, H·W]).
 
-// nhwcAxis maps an NCHW axis to its NHWC position.
-func nhwcAxis(a int) int { return []int{0, 3, 1, 2}[a] }
+// clPerm is where each channels-last axis comes from in ONNX order, for a
+// tensor of rank r >= 3.
+func clPerm(r int) []int {
+	p := make([]int, r)
+	for i := 1; i < r-1; i++ {
+		p[i] = i + 1
+	}
+	p[r-1] = 1
+	return p
+}
+
+// nhwcAxis maps an ONNX axis of a rank-r channels-last tensor to its TFLite
+// position.
+func nhwcAxis(a, r int) int {
+	switch a {
+	case 0:
+		return 0
+	case 1:
+		return r - 1
+	}
+	return a - 1
+}
 
 // normAxis resolves a negative ONNX axis.
 func normAxis(a int64, rank int) (int, error) {
@@ -57,6 +79,10 @@ func (c *converter) operand(n *onnxpb.NodeProto, name string, rank int, nhwc boo
 		if len(v.shape) == rank && v.nhwc != nhwc {
 			return 0, nil, fmt.Errorf("%w: inputs in different layouts (NCHW and not)", ErrUnsupported)
 		}
+		if nhwc && len(v.shape) < rank && Elements(toInt32s(v.shape)) != 1 {
+			// TFLite would align its axes with the channels-last ones.
+			return 0, nil, fmt.Errorf("%w: input %q of shape %v broadcast against a channels-last tensor of rank %d", ErrUnsupported, name, v.shape, rank)
+		}
 		idx := v.tensor
 		if requant != nil && !sameQuant(c.out.Tensors[idx].Quant, requant) {
 			idx = c.quantizeTo(n, idx, requant, typ)
@@ -91,9 +117,13 @@ func (c *converter) operand(n *onnxpb.NodeProto, name string, rank int, nhwc boo
 		return 0, nil, fmt.Errorf("constant %q of type %s in an elementwise operator", q.name, dtype)
 	}
 	shape := dims
-	if nhwc && len(dims) == 4 {
-		vals = permute(vals, dims, nhwcPerm)
-		shape = []int64{dims[0], dims[2], dims[3], dims[1]}
+	if nhwc && len(dims) == rank && rank >= 3 {
+		cp := clPerm(rank)
+		vals = permute(vals, dims, cp)
+		shape = make([]int64, rank)
+		for i, p := range cp {
+			shape[i] = dims[p]
+		}
 	}
 	return c.constTensor(q.name, dtype, toInt32s(shape), vals, quant), dims, nil
 }
@@ -190,7 +220,7 @@ func (c *converter) binary(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
-	out, _ := c.emitOut(t, oshape, nhwc && len(oshape) == 4)
+	out, _ := c.emitOut(t, oshape, nhwc && len(oshape) == rank)
 	switch n.GetOpType() {
 	case "Add":
 		// pot_scale_int16 false: the int16 kernels for any scale (TFLite's
@@ -456,7 +486,7 @@ func (c *converter) softmax(n *onnxpb.NodeProto) error {
 		return err
 	}
 	if x.nhwc {
-		axis = nhwcAxis(axis)
+		axis = nhwcAxis(axis, len(x.shape))
 	}
 	if axis != len(x.shape)-1 {
 		return fmt.Errorf("%w: Softmax over axis %d, not the innermost one of the TFLite tensor", ErrUnsupported, axis)
@@ -471,7 +501,24 @@ func (c *converter) softmax(n *onnxpb.NodeProto) error {
 
 // orderKept reports whether an NHWC tensor of NCHW shape s holds its
 // elements in the same order as the NCHW tensor (C is 1, or H·W is 1).
-func orderKept(s []int64) bool { return s[1] == 1 || s[2]*s[3] == 1 }
+func orderKept(s []int64) bool { return s[1] == 1 || spatialSize(s) == 1 }
+
+// spatialSize is the product of the axes after N and C.
+func spatialSize(s []int64) int64 {
+	p := int64(1)
+	for _, d := range s[2:] {
+		p *= d
+	}
+	return p
+}
+
+// spatialReshape reports whether reshaping a channels-last tensor of
+// ONNX shape in to out only merges or splits its spatial axes (N and C
+// kept, rank 3 or more on both sides): the channels-last data are then
+// already in the order of out's channels-last form, and RESHAPE copies them.
+func spatialReshape(in, out []int64) bool {
+	return len(in) >= 3 && len(out) >= 3 && in[0] == out[0] && in[1] == out[1] && spatialSize(in) == spatialSize(out)
+}
 
 // reshape maps Flatten, Reshape, Squeeze and Unsqueeze to RESHAPE. An NHWC
 // input whose order differs from NCHW is flattened in NHWC order and the
@@ -494,16 +541,19 @@ func (c *converter) reshape(n *onnxpb.NodeProto) error {
 	}
 	var flat []int
 	if x.nhwc && !orderKept(x.shape) {
-		if len(oshape) != 2 || oshape[0] != x.shape[0] {
-			return fmt.Errorf("%w: reshaping NCHW %v to %v would need a layout TRANSPOSE, which Vela leaves on the CPU", ErrUnsupported, x.shape, oshape)
+		if spatialReshape(x.shape, oshape) {
+			// [N, C, H, W] to [N, C, H·W] and back: channels-last stays.
+			c.reshapeTo(n, x.tensor, oshape, true, t)
+			return nil
 		}
-		C, H, W := int(x.shape[1]), int(x.shape[2]), int(x.shape[3])
-		flat = make([]int, C*H*W)
-		for h := 0; h < H; h++ {
-			for w := 0; w < W; w++ {
-				for ch := 0; ch < C; ch++ {
-					flat[(h*W+w)*C+ch] = (ch*H+h)*W + w
-				}
+		if len(oshape) != 2 || oshape[0] != x.shape[0] {
+			return fmt.Errorf("%w: reshaping channels-first %v to %v would need a layout TRANSPOSE, which Vela leaves on the CPU (only reshapes that merge or split the axes after N and C, or flatten into a FULLY_CONNECTED, keep channels-last)", ErrUnsupported, x.shape, oshape)
+		}
+		C, S := int(x.shape[1]), int(spatialSize(x.shape))
+		flat = make([]int, C*S)
+		for s := 0; s < S; s++ {
+			for ch := 0; ch < C; ch++ {
+				flat[s*C+ch] = ch*S + s
 			}
 		}
 	}
@@ -700,7 +750,7 @@ func (c *converter) concat(n *onnxpb.NodeProto) error {
 	}
 	taxis := axis
 	if act.nhwc {
-		taxis = nhwcAxis(axis)
+		taxis = nhwcAxis(axis, len(act.shape))
 	}
 	// Inputs on other qparams are requantized first: TFLite's reference
 	// kernel rescales them itself, but XNNPACK and others refuse mixed
@@ -734,12 +784,14 @@ func (c *converter) transpose(n *onnxpb.NodeProto) error {
 	}
 	oshape := make([]int64, r)
 	tperm := make([]int64, r)
-	inv := []int{0, 3, 1, 2} // NCHW axis -> NHWC position
 	for i, p := range perm {
+		if p < 0 || p >= int64(r) {
+			return fmt.Errorf("perm %v for rank %d", perm, r)
+		}
 		oshape[i] = x.shape[p]
 		tperm[i] = p
 		if x.nhwc {
-			tperm[i] = int64(inv[p])
+			tperm[i] = int64(nhwcAxis(int(p), r)) // channels-last position of ONNX axis p
 		}
 	}
 	t, err := c.target(n.Output[0], false)
@@ -888,7 +940,7 @@ func (c *converter) pad(n *onnxpb.NodeProto) error {
 		oshape[i] = x.shape[i] + pads[i] + pads[i+r]
 		ti := i
 		if x.nhwc {
-			ti = nhwcAxis(i)
+			ti = nhwcAxis(i, r)
 		}
 		flat[2*ti], flat[2*ti+1] = pads[i], pads[i+r]
 	}

@@ -56,7 +56,7 @@ func (c *converter) reduceAxes(n *onnxpb.NodeProto, x *value) ([]int64, []int64,
 		reduced[ax] = true
 		ta := ax
 		if x.nhwc {
-			ta = nhwcAxis(ax)
+			ta = nhwcAxis(ax, r)
 		}
 		taxes = append(taxes, int64(ta))
 	}
@@ -362,7 +362,11 @@ func (c *converter) slice(n *onnxpb.NodeProto) error {
 		if !x.nhwc {
 			return v
 		}
-		return []int64{v[0], v[2], v[3], v[1]}
+		out := make([]int64, len(v))
+		for i, p := range clPerm(len(v)) {
+			out[i] = v[p]
+		}
+		return out
 	}
 	t, err := c.target(n.Output[0], false)
 	if err != nil {
@@ -392,7 +396,7 @@ func (c *converter) slice(n *onnxpb.NodeProto) error {
 	for k, a := range reversed {
 		ta := int(a)
 		if x.nhwc {
-			ta = nhwcAxis(ta)
+			ta = nhwcAxis(ta, r)
 		}
 		src := c.out.Tensors[mid]
 		ts := src.Shape
@@ -599,7 +603,7 @@ func (c *converter) split(n *onnxpb.NodeProto) error {
 	}
 	taxis := axis
 	if x.nhwc {
-		taxis = nhwcAxis(axis)
+		taxis = nhwcAxis(axis, len(x.shape))
 	}
 	src := c.out.Tensors[x.tensor]
 	outs := make([]int, len(n.Output))

@@ -157,6 +157,11 @@ var rewriteCases = map[string]struct {
 	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0},
 	"neg":                {negModel, []int64{1, 16}, -3, 3, 0},
 	"pad_reflect":        {reflectPadModel, []int64{1, 1, 16}, -3, 3, 0},
+	// Not a rewrite: a detection head's reshapes, Concat, Add, Slice and
+	// Transpose carried in channels-last form.
+	"yolox_head":     {func() *qdqBuilder { return yoloxHeadModel(true) }, []int64{1, 4, 8, 8}, -3, 3, 1},
+	"yolox_head_nlc": {func() *qdqBuilder { return yoloxHeadModel(false) }, []int64{1, 4, 8, 8}, -3, 3, 1},
+	"spatial_split":  {spatialSplitModel, []int64{1, 4, 8, 8}, -3, 3, 1},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
 	// aborts on unless pot_scale_int16 is false (as TFLite's converter
 	// writes 16x8 models).
@@ -389,4 +394,157 @@ func reflectPadModel() *qdqBuilder {
 	b.node("Pad", "pad", []string{x, "pads"}, []string{"p"}, &onnxpb.AttributeProto{Name: proto.String("mode"), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte("reflect")})
 	b.output("p", "y", i8, 0.05, 0)
 	return b
+}
+
+// yoloxHeadModel is a detection head the way YOLOX writes it: two NCHW
+// feature maps ([1, 5, 8, 8] from a 1×1 Conv and [1, 5, 4, 4] after a
+// MaxPool) reshaped to [1, 5, H·W], concatenated along the merged axis,
+// a per-channel constant added, a Slice along the merged axis, and a
+// Transpose to [1, N, 5] (when transpose is set; else the output is the
+// channels-last [1, 5, N]). In channels-last form every step is a copy or
+// an axis remap and the Transpose is nothing.
+func yoloxHeadModel(transpose bool) *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 4, 8, 8)
+	wv := seq(5*4, func(i int) int64 { return int64(i*7%23) - 11 })
+	w := b.weight("w", i8, []int64{5, 4, 1, 1}, wv, []float32{0.02, 0.03, 0.01, 0.025, 0.015}, 0)
+	b.node("Conv", "conv", []string{x, w}, []string{"c"}, attrIs("kernel_shape", 1, 1))
+	c := b.qdq("c", i8, 0.06, -2)
+	b.node("MaxPool", "pool", []string{c}, []string{"p"}, attrIs("kernel_shape", 2, 2), attrIs("strides", 2, 2))
+	p := b.qdq("p", i8, 0.06, -2)
+	b.init("shape0", onnxpb.TensorProto_INT64, []int64{3}, intRaw(onnxpb.TensorProto_INT64, 1, 5, -1))
+	b.init("shape1", onnxpb.TensorProto_INT64, []int64{3}, intRaw(onnxpb.TensorProto_INT64, 1, 5, 16))
+	b.node("Reshape", "flat0", []string{c, "shape0"}, []string{"r0"})
+	r0 := b.qdq("r0", i8, 0.06, -2)
+	b.node("Reshape", "flat1", []string{p, "shape1"}, []string{"r1"})
+	r1 := b.qdq("r1", i8, 0.06, -2)
+	b.node("Concat", "cat", []string{r0, r1}, []string{"cat"}, attrI("axis", 2))
+	cat := b.qdq("cat", i8, 0.06, -2)
+	k := b.weight("k", i8, []int64{1, 5, 1}, []int64{10, -20, 30, -40, 50}, []float32{0.02}, 0)
+	b.node("Add", "add", []string{cat, k}, []string{"a"})
+	a := b.qdq("a", i8, 0.08, 0)
+	b.init("starts", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, 4))
+	b.init("ends", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, 76))
+	b.init("axes", onnxpb.TensorProto_INT64, []int64{1}, intRaw(onnxpb.TensorProto_INT64, -1))
+	b.node("Slice", "slice", []string{a, "starts", "ends", "axes"}, []string{"s"})
+	if !transpose {
+		b.output("s", "y", i8, 0.08, 0)
+		return b
+	}
+	s := b.qdq("s", i8, 0.08, 0)
+	b.node("Transpose", "tr", []string{s}, []string{"t"}, attrIs("perm", 0, 2, 1))
+	b.output("t", "y", i8, 0.08, 0)
+	return b
+}
+
+// The head keeps channels-last from the Conv to the output: no TRANSPOSE,
+// the rank-3 tensors are [1, H·W, C], the Concat and Slice act on TFLite
+// axis 1, and the output is [1, N, 5] in ONNX order.
+func TestYOLOXHeadStaysChannelsLast(t *testing.T) {
+	m := mustExport(t, yoloxHeadModel(true), ExportOptions{})
+	want := []BuiltinOp{OpConv2D, OpMaxPool2D, OpReshape, OpReshape, OpConcatenation, OpAdd, OpSlice, OpReshape}
+	if got := ops(m); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	for _, o := range m.Operators {
+		switch o.Op {
+		case OpReshape:
+			if s := m.Tensors[o.Outputs[0]].Shape; len(s) == 3 && s[2] != 5 {
+				t.Errorf("reshaped to %v, want [1, H·W, 5]", s)
+			}
+		case OpConcatenation:
+			if got := m.Tensors[o.Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 80, 5}) {
+				t.Errorf("concatenation shape %v, want [1 80 5]", got)
+			}
+		case OpAdd:
+			if k := m.Tensors[o.Inputs[1]]; !reflect.DeepEqual(k.Shape, []int32{1, 1, 5}) {
+				t.Errorf("per-channel constant %v, want [1 1 5]", k.Shape)
+			}
+		}
+	}
+	if got := m.Tensors[m.Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 72, 5}) {
+		t.Errorf("output %v, want [1 72 5]", got)
+	}
+	if got := Layouts(m); got != "NHWC/ONNX" {
+		t.Errorf("layouts %q, want NHWC/ONNX", got)
+	}
+	// Without the Transpose the output is the channels-last [1, 72, 5] of
+	// ONNX's [1, 5, 72], and the metadata says so.
+	m = mustExport(t, yoloxHeadModel(false), ExportOptions{})
+	if got := m.Tensors[m.Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 72, 5}) {
+		t.Errorf("output %v, want [1 72 5]", got)
+	}
+	if got := Layouts(m); got != "NHWC/NHWC" {
+		t.Errorf("layouts %q, want NHWC/NHWC", got)
+	}
+}
+
+// A reshape of a channels-first map that moves channels is still refused,
+// naming the shapes.
+func TestChannelMixingReshapeIsRefused(t *testing.T) {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 4, 2, 2)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i8, 0.05, 0)
+	b.init("shape", onnxpb.TensorProto_INT64, []int64{3}, intRaw(onnxpb.TensorProto_INT64, 1, 8, 2))
+	b.node("Reshape", "mix", []string{p, "shape"}, []string{"r"})
+	b.output("r", "y", i8, 0.05, 0)
+	_, err := Export(b.model(), ExportOptions{Target: "ethos-u55-128"})
+	if err == nil || !strings.Contains(err.Error(), "reshaping channels-first [1 4 2 2] to [1 8 2] would need a layout TRANSPOSE") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// An activation of lower rank broadcast against a channels-last one would
+// line up with the wrong TFLite axes: refused, naming it.
+func TestLowerRankBroadcastOnChannelsLastIsRefused(t *testing.T) {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 4, 2, 3)
+	z := b.input("z", i8, 0.05, 0, 2, 3)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i8, 0.05, 0)
+	b.node("Add", "add", []string{p, z}, []string{"a"})
+	b.output("a", "y", i8, 0.1, 0)
+	_, err := Export(b.model(), ExportOptions{Target: "ethos-u55-128"})
+	if err == nil || !strings.Contains(err.Error(), "of shape [2 3] broadcast against a channels-last tensor of rank 4") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// spatialSplitModel merges a map's spatial axes, takes a Softmax over the
+// channels of the rank-3 tensor (the innermost TFLite axis), splits the
+// merged axis again into another H×W and convolves: every reshape keeps
+// channels-last.
+func spatialSplitModel() *qdqBuilder {
+	b := newQDQ()
+	x := b.input("x", i8, 0.05, 0, 1, 4, 8, 8)
+	b.node("MaxPool", "pool", []string{x}, []string{"p"}, attrIs("kernel_shape", 1, 1))
+	p := b.qdq("p", i8, 0.05, 0)
+	b.init("merged", onnxpb.TensorProto_INT64, []int64{3}, intRaw(onnxpb.TensorProto_INT64, 1, 4, 64))
+	b.node("Reshape", "merge", []string{p, "merged"}, []string{"m"})
+	m := b.qdq("m", i8, 0.05, 0)
+	b.node("Softmax", "softmax", []string{m}, []string{"s"}, attrI("axis", 1))
+	s := b.qdq("s", i8, 1.0/256, -128)
+	b.init("split", onnxpb.TensorProto_INT64, []int64{4}, intRaw(onnxpb.TensorProto_INT64, 1, 4, 4, 16))
+	b.node("Reshape", "split", []string{s, "split"}, []string{"r"})
+	r := b.qdq("r", i8, 1.0/256, -128)
+	wv := seq(3*4, func(i int) int64 { return int64(i*5%17) - 8 })
+	w := b.weight("w", i8, []int64{3, 4, 1, 1}, wv, []float32{0.02, 0.03, 0.01}, 0)
+	b.node("Conv", "conv", []string{r, w}, []string{"o"}, attrIs("kernel_shape", 1, 1))
+	b.output("o", "y", i8, 0.002, 0)
+	return b
+}
+
+func TestSpatialSplitStaysChannelsLast(t *testing.T) {
+	m := mustExport(t, spatialSplitModel(), ExportOptions{})
+	want := []BuiltinOp{OpMaxPool2D, OpReshape, OpSoftmax, OpReshape, OpConv2D}
+	if got := ops(m); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	if got := m.Tensors[m.Operators[2].Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 64, 4}) {
+		t.Errorf("softmax over %v, want [1 64 4]", got)
+	}
+	if got := m.Tensors[m.Operators[3].Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 4, 16, 4}) {
+		t.Errorf("split to %v, want NHWC [1 4 16 4]", got)
+	}
 }
