@@ -64,7 +64,8 @@ var exportSubset = []exportCase{
 	{"tiny_transformer", "logmel16x40", "int8", "ethos-u55-128", true, false, true, 0, nil},
 	{"tiny_transformer", "logmel16x40", "a16w8", "ethos-u85-256", true, false, true, 0, nil},
 	{"oww_melspectrogram", "oww_audio1760", "int8", "ethos-u55-128", false, false, false, 0, []string{"--min-sqnr", "0"}},
-	{"oww_melspectrogram", "oww_audio1760", "a16w8", "ethos-u85-256", false, false, false, 0, []string{"--min-sqnr", "0"}},
+	// At a16w8 its Log stays at 8 bits (TestExportRefusesInt16Log).
+	{"oww_melspectrogram", "oww_audio1760", "a16w8", "ethos-u85-256", false, false, false, 0, []string{"--min-sqnr", "0", "--config", repo("tests", "testdata", "melspec_log_int8.yaml")}},
 	{"blazeface_front", "face128_nhwc", "int8", "ethos-u55-128", true, true, false, 0, nil},
 	{"mobilenet_v3_small", "imagenet224", "a16w8", "ethos-u85-256", true, false, true, 0, nil},
 	// Exportable since the channels-last layout is carried through the
@@ -611,5 +612,31 @@ func TestExportTargetDefaultsToTheRecordedOne(t *testing.T) {
 	}
 	if got, r := exportTarget(bare); got != "ethos-u55-128" || !strings.Contains(r.stderr, "records no target") || !strings.Contains(r.stderr, "exporting for ethos-u55-128") {
 		t.Errorf("no recorded target: exported for %q\nstderr %s", got, r.stderr)
+	}
+}
+
+// TestExportRefusesInt16Log: on U85 the quantizer may run a Log at 16 bits
+// (where that measures better), but TFLite's int16 LOG gives log(0) a
+// finite value where the QDQ model saturates -inf, and the mel front end's
+// quiet bins round to 0: the export names the node and the config entry
+// that keeps it at 8 bits, and writes neither file.
+func TestExportRefusesInt16Log(t *testing.T) {
+	corpus := testenv.Corpus(t)
+	dir := t.TempDir()
+	q, tfl := filepath.Join(dir, "q.onnx"), filepath.Join(dir, "m.tflite")
+	r := onnxquant(t, "quantize", filepath.Join(corpus, "models", "oww_melspectrogram.onnx"), "--calib", filepath.Join(corpus, "calib", "oww_audio1760"),
+		"--scheme", "a16w8", "--target", "ethos-u85-256", "--min-sqnr", "0", "-q", "-o", q, "--tflite", tfl)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{`"Log_17"`, "Log on int16 activations", "node_name: {Log_17: int8}"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("message lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	for _, p := range []string{q, tfl} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was written", p)
+		}
 	}
 }
