@@ -8,7 +8,6 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -310,22 +309,7 @@ func collectRoundInputs(ctx context.Context, s *Session, layers []*roundLayer) e
 		k := key(l.module, l.input)
 		c.watch[k] = append(c.watch[k], l)
 	}
-	it, err := interp.New(s.Module, interp.Options{Workers: max(s.Options.Workers, 1)})
-	if err != nil {
-		return err
-	}
-	for i := 0; i < s.Samples.Len(); i++ {
-		smp, err := s.set.Load(i)
-		if err != nil {
-			return err
-		}
-		c.sample = i
-		if _, err := it.Run(ctx, smp.Inputs, c); err != nil {
-			return fmt.Errorf("sample %s: %w", smp.Name, err)
-		}
-		s.set.Release(smp)
-	}
-	return nil
+	return runFloatSamples(ctx, s, c, func(i int) { c.sample = i }, nil)
 }
 
 // round chooses the rounding of every output channel on workers

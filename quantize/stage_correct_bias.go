@@ -7,7 +7,6 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/qpass"
@@ -435,22 +434,13 @@ func measureMeans(ctx context.Context, s *Session, targets []biasTarget) ([][][]
 		k := key(t.module, t.input)
 		m.watch[k] = append(m.watch[k], per[i])
 	}
-	it, err := interp.New(s.Module, interp.Options{Workers: max(s.Options.Workers, 1)})
-	if err != nil {
-		return nil, err
-	}
-	for i := 0; i < s.set.Len(); i++ {
-		smp, err := s.set.Load(i)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := it.Run(ctx, smp.Inputs, m); err != nil {
-			return nil, fmt.Errorf("sample %s: %w", smp.Name, err)
-		}
-		s.set.Release(smp)
+	endSample := func(int) {
 		for _, p := range per {
 			p.endSample()
 		}
+	}
+	if err := runFloatSamples(ctx, s, m, nil, endSample); err != nil {
+		return nil, err
 	}
 	out := make([][][]float64, len(targets))
 	for i, p := range per {

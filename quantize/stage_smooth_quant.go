@@ -7,7 +7,6 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxquant/onnxquant/internal/interp"
 	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/qpass"
 )
@@ -50,19 +49,8 @@ func smoothQuant(ctx context.Context, s *Session) error {
 		s.logf("smooth-quant: no MatMul/Gemm activation whose producer can absorb a scale")
 		return nil
 	}
-	it, err := interp.New(s.Module, interp.Options{Workers: max(s.Options.Workers, 1)})
-	if err != nil {
+	if err := runFloatSamples(ctx, s, c, nil, nil); err != nil {
 		return err
-	}
-	for i := 0; i < s.Samples.Len(); i++ {
-		smp, err := s.set.Load(i)
-		if err != nil {
-			return err
-		}
-		if _, err := it.Run(ctx, smp.Inputs, c); err != nil {
-			return fmt.Errorf("sample %s: %w", smp.Name, err)
-		}
-		s.set.Release(smp)
 	}
 	smoothed := 0
 	for _, site := range sites {
