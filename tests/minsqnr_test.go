@@ -105,6 +105,14 @@ func TestMinSQNRRefusesAModelThatCannotServeAndACutQuantizes(t *testing.T) {
 	if r := onnxquant(t, "inspect", front); !strings.Contains(r.stdout, "output     features") || strings.Contains(r.stdout, "MatMul=2") {
 		t.Errorf("the front end should end at features:\n%s", r.stdout)
 	}
+	// A comma-separated list names several tensors, as the help says.
+	two := filepath.Join(dir, "two.onnx")
+	if r := onnxquant(t, "convert", model, "-o", two, "--cut-to", "features,h"); r.code != 0 {
+		t.Fatalf("convert --cut-to features,h: exit %d: %s", r.code, r.stderr)
+	}
+	if r := onnxquant(t, "inspect", two); !strings.Contains(r.stdout, "output     features") || !strings.Contains(r.stdout, "output     h") {
+		t.Errorf("--cut-to features,h should make both outputs:\n%s", r.stdout)
+	}
 	for _, c := range []struct{ flag, tensor, want string }{
 		{"--cut-from", "nosuch", `the main graph has no tensor "nosuch"`},
 		{"--cut-from", "w1", `"w1" is an initializer`},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"google.golang.org/protobuf/proto"
@@ -39,7 +40,7 @@ type cutSpec struct {
 func (c cutSpec) active() bool { return len(c.From) > 0 || len(c.To) > 0 }
 
 func cutFromFlags(c *cli.Context) (cutSpec, error) {
-	cs := cutSpec{From: c.StringSlice("cut-from"), To: c.StringSlice("cut-to")}
+	cs := cutSpec{From: commaList(c.StringSlice("cut-from")), To: commaList(c.StringSlice("cut-to"))}
 	if c.Command.Name == "quantize" {
 		cs.CalibFull = c.Bool("calib-full")
 		if cs.CalibFull && len(cs.From) == 0 {
@@ -193,4 +194,19 @@ func writeTensorProto(path, name string, t *tensor.Dense) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// commaList splits every value at its commas (the command line turns the
+// slice flags' own splitting off, for paths): --cut-to a,b is --cut-to a
+// --cut-to b. Empty items are dropped.
+func commaList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
 }
