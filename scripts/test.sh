@@ -3,7 +3,7 @@
 # oracle if needed, points the tests at the shared corpus, then runs go vet
 # and go test over the whole module with the "ort" build tag, which builds
 # the oracle (internal/ortoracle, cgo) into the tests so that they compare
-# against ONNX Runtime. Without the tag (CGO_ENABLED=0 go test ./...) the
+# against ONNX Runtime. Without the tag (CGO_ENABLED=0 go test -timeout 30m ./...) the
 # same tests run every check but those comparisons. Extra arguments go to
 # `go test` (for example: bash scripts/test.sh -run TestResNet18 ./lower).
 set -euo pipefail
