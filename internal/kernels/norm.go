@@ -205,16 +205,9 @@ func InstanceNormalization(x, scale, bias *tensor.Dense, epsilon float32) (*tens
 		return nil, shapeErr(op, "input %v must have rank >= 3", sh)
 	}
 	C := sh[1]
-	sc, ssh, err := f32in(op, scale)
+	sc, bi, err := scaleAndBias(op, scale, bias, C)
 	if err != nil {
 		return nil, err
-	}
-	bi, bsh, err := f32in(op, bias)
-	if err != nil {
-		return nil, err
-	}
-	if prod(ssh) != C || prod(bsh) != C {
-		return nil, shapeErr(op, "scale %v and bias %v must be [%d]", ssh, bsh, C)
 	}
 	inner := prod(sh[2:])
 	out := make([]float32, len(xs))
@@ -246,16 +239,9 @@ func GroupNormalization(x, scale, bias *tensor.Dense, numGroups int, epsilon flo
 	if perChannel {
 		want = C
 	}
-	sc, ssh, err := f32in(op, scale)
+	sc, bi, err := scaleAndBias(op, scale, bias, want)
 	if err != nil {
 		return nil, err
-	}
-	bi, bsh, err := f32in(op, bias)
-	if err != nil {
-		return nil, err
-	}
-	if prod(ssh) != want || prod(bsh) != want {
-		return nil, shapeErr(op, "scale %v and bias %v must be [%d]", ssh, bsh, want)
 	}
 	inner := prod(sh[2:])
 	cg := C / numGroups
@@ -333,4 +319,21 @@ func LRN(x *tensor.Dense, alpha, beta, bias float64, size int) (*tensor.Dense, e
 		}
 	}
 	return New(sh, out)
+}
+
+// scaleAndBias reads a normalization's affine parameters, each of which must
+// hold exactly n values (per channel or per group).
+func scaleAndBias(op string, scale, bias *tensor.Dense, n int) (sc, bi []float32, err error) {
+	sc, ssh, err := f32in(op, scale)
+	if err != nil {
+		return nil, nil, err
+	}
+	bi, bsh, err := f32in(op, bias)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prod(ssh) != n || prod(bsh) != n {
+		return nil, nil, shapeErr(op, "scale %v and bias %v must be [%d]", ssh, bsh, n)
+	}
+	return sc, bi, nil
 }
