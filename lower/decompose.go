@@ -33,22 +33,9 @@ func DecomposeLayerNorm(n *Node, opset int64) error {
 	if err := needFloat(x); err != nil {
 		return err
 	}
-	axis := n.AttrInt("axis", -1)
-	rank, known := rankOfValue(x)
-	if axis >= 0 {
-		if !known {
-			return fmt.Errorf("axis %d of an input of unknown rank: %w", axis, ErrNotDecomposable)
-		}
-		axis -= int64(rank)
-	}
-	if !known {
-		// Without the rank the epsilon constant stays 0-d; it still
-		// broadcasts correctly.
-		rank = 0
-	}
-	var axes []int64
-	for a := axis; a < 0; a++ {
-		axes = append(axes, a)
+	axes, rank, err := trailingNormAxes(n, x)
+	if err != nil {
+		return err
 	}
 	e := NewEmitter(n, opset)
 	y, mean, inv := normalize(e, x, axes, n.AttrFloat("epsilon", 1e-5), rank)
@@ -69,6 +56,28 @@ func DecomposeLayerNorm(n *Node, opset int64) error {
 	return nil
 }
 
+// trailingNormAxes gives the negative axes from a normalization's axis
+// attribute to the input's last axis, and the rank its constants are
+// written at. A non-negative axis needs the input's rank; without it the
+// rank is 0, so the constants stay 0-d, which still broadcasts correctly.
+func trailingNormAxes(n *Node, x *Value) (axes []int64, rank int, err error) {
+	axis := n.AttrInt("axis", -1)
+	rank, known := rankOfValue(x)
+	if axis >= 0 {
+		if !known {
+			return nil, 0, fmt.Errorf("axis %d of an input of unknown rank: %w", axis, ErrNotDecomposable)
+		}
+		axis -= int64(rank)
+	}
+	if !known {
+		rank = 0
+	}
+	for a := axis; a < 0; a++ {
+		axes = append(axes, a)
+	}
+	return axes, rank, nil
+}
+
 // DecomposeRMSNorm replaces an RMSNormalization node (opset 23) by
 // x * (ReduceMean(x*x) + eps)^-0.5 * scale over the axes from axis to the
 // last: LayerNormalization without the mean. It needs the input's rank
@@ -82,20 +91,9 @@ func DecomposeRMSNorm(n *Node, opset int64) error {
 	if len(n.Inputs) < 2 || n.Inputs[1] == nil {
 		return fmt.Errorf("no scale input: %w", ErrNotDecomposable)
 	}
-	axis := n.AttrInt("axis", -1)
-	rank, known := rankOfValue(x)
-	if axis >= 0 {
-		if !known {
-			return fmt.Errorf("axis %d of an input of unknown rank: %w", axis, ErrNotDecomposable)
-		}
-		axis -= int64(rank)
-	}
-	if !known {
-		rank = 0
-	}
-	var axes []int64
-	for a := axis; a < 0; a++ {
-		axes = append(axes, a)
+	axes, rank, err := trailingNormAxes(n, x)
+	if err != nil {
+		return err
 	}
 	e := NewEmitter(n, opset)
 	sq := e.Op("Mul", []*Value{x, x})
