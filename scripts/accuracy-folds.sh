@@ -78,7 +78,8 @@ for method in $methods; do
 		"$oq" eval --float "$model" --quant "$q" --data "${held[@]}" -q --top 1 --csv "$work/layers.csv" >"$work/eval.txt"
 		line="$method fold $k:"
 		# "output NAME: SQNR X dB, ..." lines; the worst output is the smallest.
-		worst="$(awk '/^output /{for(i=1;i<=NF;i++) if($i=="SQNR"){v=$(i+1); if(w==""||v+0<w+0) w=v}} END{print w}' "$work/eval.txt")"
+		# An identical output ("inf") is never the worst.
+		worst="$(awk '/^output /{for(i=1;i<=NF;i++) if($i=="SQNR"){v=$(i+1); if(v ~ /^-?[0-9.]+$/ && (w==""||v+0<w+0)) w=v}} END{print (w==""?"inf":w)}' "$work/eval.txt")"
 		line+=" worst output $worst"
 		vals="$worst"
 		for t in $tensors; do
