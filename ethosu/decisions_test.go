@@ -103,32 +103,38 @@ func iou(a, b yoloxBox) float64 {
 }
 
 // yoloxAgreement matches the quantized model's boxes to the float model's
-// (same class, IoU ≥ 0.5, each box used once, best IoU first) over every
-// sample and returns the F1 of the match.
+// (matchBoxes) over every sample and returns the F1 of the match.
 func yoloxAgreement(ref, got [][]float64) float64 {
 	num, den := 0, 0
 	for s := range ref {
 		r, g := yoloxDetections(ref[s]), yoloxDetections(got[s])
-		used := make([]bool, len(g))
-		matched := 0
-		for _, rb := range r {
-			best, bi := 0.5, -1
-			for j, gb := range g {
-				if !used[j] && gb.class == rb.class {
-					if v := iou(rb, gb); v >= best {
-						best, bi = v, j
-					}
-				}
-			}
-			if bi >= 0 {
-				used[bi] = true
-				matched++
-			}
-		}
-		n, d := f1(matched, len(r), len(g))
+		n, d := f1(matchBoxes(r, g), len(r), len(g))
 		num, den = num+n, den+d
 	}
 	return float64(num) / float64(den)
+}
+
+// matchBoxes counts the float model's boxes (ref, in score order) that
+// find a quantized one of the same class at IoU ≥ 0.5, each taking the
+// unused box it overlaps most; a box is used once.
+func matchBoxes(ref, got []yoloxBox) int {
+	used := make([]bool, len(got))
+	matched := 0
+	for _, rb := range ref {
+		best, bi := 0.5, -1
+		for j, gb := range got {
+			if !used[j] && gb.class == rb.class {
+				if v := iou(rb, gb); v >= best {
+					best, bi = v, j
+				}
+			}
+		}
+		if bi >= 0 {
+			used[bi] = true
+			matched++
+		}
+	}
+	return matched
 }
 
 // mapIoU thresholds two probability maps at thr and returns the IoU of the

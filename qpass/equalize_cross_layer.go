@@ -17,7 +17,15 @@ become sqrt(r1_i · r2_i): the channels of the tensor between them get
 comparable ranges, so its one per-tensor activation grid serves all of
 them, and the second layer's per-channel weight grids are no longer set by
 one channel that dominates its fan-in. Depthwise-separable blocks (a
-depthwise Conv, then a pointwise one) are the common case.`
+depthwise Conv, then a pointwise one) are the common case.
+
+The tensors between the two layers (the first Conv's output and the
+activation's) then hold channel i divided by s_i: they are no longer the
+float model's tensors, so they are renamed (suffix "_equalized"). eval,
+auto-a16w8 and the other measurements pair a quantized model's tensors
+with the float model's by name; under the old name they compared the
+rescaled tensor with the original one, reported it as losing most of its
+SQNR and hinted at it.`
 
 // EqualizeCrossLayer rescales every eligible Conv pair when the context
 // asks for it (PassContext.EqualizeCrossLayer).
@@ -26,13 +34,16 @@ func EqualizeCrossLayer(gm *lower.GraphModule, ctx *PassContext) (bool, error) {
 		return false, nil
 	}
 	changed := false
+	// renamed holds the tensors already given an "_equalized" name, so
+	// that a pair equalized again in a later sweep keeps its one suffix.
+	renamed := map[*lower.Value]bool{}
 	err := gm.Walk(func(m *lower.GraphModule) error {
 		// A few sweeps: equalizing (B, C) moves B's rows, which (A, B)
 		// had balanced against A.
 		for sweep := 0; sweep < 4; sweep++ {
 			moved := false
 			for _, n := range append([]*lower.Node(nil), m.Graph.Nodes...) {
-				if equalizePair(m.Graph, n, ctx) {
+				if equalizePair(m.Graph, n, ctx, renamed) {
 					moved, changed = true, true
 				}
 			}
@@ -51,14 +62,16 @@ var scaleEquivariant = set("Relu", "LeakyRelu")
 // equalizePair equalizes first with the Conv its output (through at most
 // one scale-equivariant activation) feeds alone, and reports whether any
 // scale moved noticeably.
-func equalizePair(g *lower.Graph, first *lower.Node, ctx *PassContext) bool {
+func equalizePair(g *lower.Graph, first *lower.Node, ctx *PassContext, renamed map[*lower.Value]bool) bool {
 	if first.Op != lower.CallFunction || first.Target.OpType != "Conv" || !ctx.quantized(first) || len(first.Inputs) < 2 {
 		return false
 	}
 	v := first.Outputs[0]
+	between := []*lower.Value{v}
 	next := soleUser(v)
 	if next != nil && scaleEquivariant[next.Target.OpType] && ctx.quantized(next) {
 		v = next.Outputs[0]
+		between = append(between, v)
 		next = soleUser(v)
 	}
 	if next == nil || next.Target.OpType != "Conv" || !ctx.quantized(next) || len(next.Inputs) < 2 || next.Inputs[0] != v {
@@ -133,6 +146,12 @@ func equalizePair(g *lower.Graph, first *lower.Node, ctx *PassContext) bool {
 			nb[i] = float32(float64(b1[i]) / scales[i])
 		}
 		first.SetInput(2, g.NewInitializer(first.Inputs[2].Name+"_cle", floatTensor([]int64{int64(ch)}, nb)))
+	}
+	for _, b := range between {
+		if !renamed[b] {
+			g.RenameValue(b, g.NewValueName(b.Name+"_equalized"))
+			renamed[b] = true
+		}
 	}
 	return true
 }
