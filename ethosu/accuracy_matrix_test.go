@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/onnxquant/onnxquant/ethosu"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/lower"
+	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/qpass"
 	"github.com/onnxquant/onnxquant/quantize"
 )
@@ -57,7 +60,9 @@ func accuracyMethods() map[string]quantize.Accuracy {
 // (comma lists), the worst-output SQNR and decision agreement of the
 // quantized model against the float one in ONNX Runtime on samples
 // calibration never saw, and appends one Markdown row per run to
-// ONNXQUANT_ACCURACY_OUT. scripts/accuracy.sh drives it; without
+// ONNXQUANT_ACCURACY_OUT. With ONNXQUANT_ACCURACY_FOLDS=4 every sample is
+// judged once, by a model calibrated on the other 12 (accuracyFolds), and
+// the rows pool all 16. scripts/accuracy.sh drives it; without
 // ONNXQUANT_ACCURACY_MODELS it is skipped (it takes minutes per model).
 func TestAccuracyMatrix(t *testing.T) {
 	models := envList("ONNXQUANT_ACCURACY_MODELS", "")
@@ -76,13 +81,21 @@ func TestAccuracyMatrix(t *testing.T) {
 		known[m.name] = m
 	}
 	out := os.Getenv("ONNXQUANT_ACCURACY_OUT")
+	folds := 1
+	if v := os.Getenv("ONNXQUANT_ACCURACY_FOLDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("ONNXQUANT_ACCURACY_FOLDS=%q: want a positive integer", v)
+		}
+		folds = n
+	}
 	for _, name := range models {
 		m, ok := known[name]
 		if !ok {
 			t.Fatalf("unknown model %q", name)
 		}
 		t.Run(name, func(t *testing.T) {
-			for _, run := range measureModel(t, corpus, m, methods, schemes, targets) {
+			for _, run := range measureModelFolds(t, corpus, m, methods, schemes, targets, folds) {
 				row := run.row()
 				t.Log(row)
 				if out != "" {
@@ -162,20 +175,63 @@ func choiceNotes(res *ethosu.Result) string {
 }
 
 // measureModel quantizes m for every scheme, target and method and
-// measures each result against the float model on samples 12-15.
+// measures each result against the float model on samples 12-15, which
+// calibration (samples 0-11) never sees.
 func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, targets []string) []accuracyRun {
-	om, gm := loadModel(t, filepath.Join(corpus, "models", m.name+".onnx"))
-	evalSet := openSet(t, gm, samplePaths(t, corpus, m, evalFrom, evalCount))
-	var inputs []map[string]*tensor.Dense
-	for i := 0; i < evalSet.Len(); i++ {
-		s, err := evalSet.Load(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, s.Inputs)
+	return measureModelFolds(t, corpus, m, methods, schemes, targets, 1)
+}
+
+// heldOutFold is one calibration/judging split of a model's samples.
+type heldOutFold struct {
+	calib  []string
+	inputs []map[string]*tensor.Dense
+	ref    [][][]float64 // output × sample × element, float model
+}
+
+// accuracyFolds splits each calibration folder's first evalFrom+evalCount
+// samples into folds blocks of evalCount: fold f judges samples
+// [evalFrom−f·evalCount, evalFrom−f·evalCount+evalCount) and calibrates on
+// the others, so fold 0 is the single split (0-11 calibrate, 12-15 judge)
+// and folds = 4 judges every sample once. A small judging set lets one or
+// two samples decide a method's rank (docs/accuracy-methods.md);
+// cross-validation pools every sample's error instead.
+func accuracyFolds(t *testing.T, corpus string, m corpusModel, om *onnxio.Model, gm *lower.GraphModule, folds int) ([]heldOutFold, []string) {
+	if folds < 1 || folds*evalCount > evalFrom+evalCount || m.calibCount != evalFrom {
+		t.Fatalf("%s: %d folds of %d samples do not fit %d calibration samples", m.name, folds, evalCount, m.calibCount)
 	}
-	ref, names := runReference(t, marshal(t, om.Proto), inputs)
-	calibPaths := samplePaths(t, corpus, m, 0, m.calibCount)
+	var out []heldOutFold
+	var names []string
+	for f := 0; f < folds; f++ {
+		from := evalFrom - f*evalCount
+		evalSet := openSet(t, gm, samplePaths(t, corpus, m, from, evalCount))
+		var fold heldOutFold
+		for i := 0; i < evalSet.Len(); i++ {
+			s, err := evalSet.Load(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fold.inputs = append(fold.inputs, s.Inputs)
+		}
+		fold.ref, names = runReference(t, marshal(t, om.Proto), fold.inputs)
+		fold.calib = append(samplePaths(t, corpus, m, 0, from), samplePaths(t, corpus, m, from+evalCount, evalFrom-from)...)
+		out = append(out, fold)
+	}
+	return out, names
+}
+
+// measureModelFolds is measureModel judged over folds held-out blocks
+// (accuracyFolds): every output's SQNR and the decisions are pooled over
+// all judged samples, the seconds are the mean per quantization, the notes
+// those of fold 0.
+func measureModelFolds(t *testing.T, corpus string, m corpusModel, methods, schemes, targets []string, folds int) []accuracyRun {
+	om, gm := loadModel(t, filepath.Join(corpus, "models", m.name+".onnx"))
+	splits, names := accuracyFolds(t, corpus, m, om, gm, folds)
+	ref := make([][][]float64, len(names))
+	for _, f := range splits {
+		for o := range names {
+			ref[o] = append(ref[o], f.ref[o]...)
+		}
+	}
 	var runs []accuracyRun
 	for _, scheme := range schemes {
 		for _, target := range targets {
@@ -187,21 +243,35 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 				if acc.AutoA16W8 && scheme != "int8" {
 					continue
 				}
-				q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target))
-				if scheme == "a16w8" {
-					q.SetGlobal(qpass.SymmetricA16W8(true, false))
-				}
-				q.Accuracy = acc
 				run := accuracyRun{model: m.name, scheme: scheme, target: target, method: method}
-				start := time.Now()
-				res, err := quantizeModel(t, q, om, calibPaths)
-				run.seconds = time.Since(start).Seconds()
-				if err != nil {
-					run.err = err
+				got := make([][][]float64, len(names))
+				var seconds float64
+				for i, f := range splits {
+					q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec(target))
+					if scheme == "a16w8" {
+						q.SetGlobal(qpass.SymmetricA16W8(true, false))
+					}
+					q.Accuracy = acc
+					start := time.Now()
+					res, err := quantizeModel(t, q, om, f.calib)
+					seconds += time.Since(start).Seconds()
+					if err != nil {
+						run.err = err
+						break
+					}
+					out, _ := runReference(t, marshal(t, res.Model), f.inputs)
+					for o := range names {
+						got[o] = append(got[o], out[o]...)
+					}
+					if i == 0 {
+						run.notes = choiceNotes(res)
+					}
+				}
+				run.seconds = seconds / float64(len(splits))
+				if run.err != nil {
 					runs = append(runs, run)
 					continue
 				}
-				got, _ := runReference(t, marshal(t, res.Model), inputs)
 				run.worst = math.Inf(1)
 				var per []string
 				for o := range names {
@@ -212,7 +282,6 @@ func measureModel(t *testing.T, corpus string, m corpusModel, methods, schemes, 
 					per = append(per, fmt.Sprintf("%s %.1f", names[o], s))
 				}
 				run.agree, run.metric = decisionsOf(m.name, ref, got, m.threshold)
-				run.notes = choiceNotes(res)
 				if len(names) > 1 {
 					run.notes = strings.TrimPrefix(run.notes+"; outputs: "+strings.Join(per, ", "), "; ")
 				}
