@@ -119,3 +119,65 @@ func TestAutoA16W8SaysWhatU55Forbids(t *testing.T) {
 		}
 	}
 }
+
+// sparseSample is 64 values of about ±0.05 with one at -1 and one at 1:
+// the range of a uniform sample, a hundredth of its energy.
+func sparseSample(seed uint64) []float32 {
+	x := testmodel.Ramp(seed, 64, -0.05, 0.05)
+	x[int(seed*5)%64], x[int(seed*5+1)%64] = -1, 1
+	return x
+}
+
+// TestAutoA16W8JudgesTheGoalOnBothHalves calibrates y = 3·x on 12
+// samples of one range, [-1, 1]: the odd ones spread over it, the even
+// ones (like the new samples) mostly near 0, where 8-bit rounding is as
+// large and the signal a hundred times smaller. Judged on the odd half
+// only, int8 met the 40 dB goal (48 dB there) and nothing was promoted,
+// and the new samples kept 38 dB; judged on both halves the goal is missed
+// on the even one, and the promotion reaches it on new samples.
+func TestAutoA16W8JudgesTheGoalOnBothHalves(t *testing.T) {
+	for _, o := range testoracle.All(t) {
+		t.Run(o.Name, func(t *testing.T) {
+			b := testmodel.New(13).Input("x", 1, 64).Output("y", 1, 64).
+				Init("three", []int64{1}, 3).
+				NamedNode("scale", "Mul", []string{"x", "three"}, []string{"y"})
+			var calib [][]float32
+			for s := 0; s < 12; s++ {
+				x := sparseSample(uint64(s))
+				if s%2 == 1 {
+					x = testmodel.Ramp(uint64(s), 64, -1, 1)
+					x[0], x[1] = -1, 1
+				}
+				calib = append(calib, x)
+			}
+			dir := writeSampleSet(t, "x", []int{1, 64}, calib)
+			var inputs []map[string]*tensor.Dense
+			for s := 100; s < 116; s++ {
+				inputs = append(inputs, map[string]*tensor.Dense{"x": tensor.New(tensor.WithShape(1, 64), tensor.WithBacking(sparseSample(uint64(s))))})
+			}
+			ref := runOracle(t, o, b.Model(), inputs)
+			measure := func(auto bool) (*ethosu.Result, float64) {
+				q := ethosu.NewEthosUQuantizer(ethosu.MustCompileSpec("ethos-u85-256"))
+				q.Accuracy = quantize.Accuracy{AutoA16W8: auto, MinSQNR: 40}
+				res, err := quantizeGraph(t, q, b.Model(), dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res, sqnr(ref[0], runOracle(t, o, res.Model, inputs)[0])
+			}
+			_, plain := measure(false)
+			res, auto := measure(true)
+			r := res.AutoA16W8
+			if r == nil {
+				t.Fatal("no auto-a16w8 report")
+			}
+			t.Logf("int8 %.1f dB, auto-a16w8 %.1f dB on new samples\n%s", plain, auto, r.Summary())
+			if plain >= 40 {
+				t.Fatalf("int8 keeps %.1f dB on new samples: the test proves nothing", plain)
+			}
+			if len(r.Promoted) == 0 || auto < 40 {
+				t.Errorf("promoted %v, new samples %.1f dB: the goal judged on one half was met there only", r.Promoted, auto)
+			}
+		})
+	}
+}

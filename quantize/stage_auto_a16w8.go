@@ -19,7 +19,9 @@ const autoA16W8Doc = `Promote the most sensitive modules (or nodes) to 16x8 wher
 
 Mixed precision under legality (--auto-a16w8 with the goal --min-sqnr):
 a baseline quantization calibrated on half the samples is judged on the
-other half; the modules (or, without module paths, the nodes) whose own
+other half, both ways round (each trial's SQNR is the mean of the two
+folds, and the goal counts as met only when it is met in each: a goal met
+on one half of a dozen samples did not carry over to new ones); the modules (or, without module paths, the nodes) whose own
 8-bit grids lose the most are each promoted alone to a16w8 and the worst
 output's gain measured (the sensitivity ranking); they are then promoted
 in that order, each kept only if the worst output gains, until it reaches
@@ -170,7 +172,7 @@ func autoA16W8(ctx context.Context, s *Session) error {
 		return err
 	}
 	units := map[string]*unit{}
-	base, err := t.run(ctx, s, s.Target, s.Configs, func(ts *Session) { collectUnits(ts, units) })
+	base, err := t.runBoth(ctx, s, s.Target, s.Configs, func(ts *Session) { collectUnits(ts, units) })
 	if err != nil {
 		return fmt.Errorf("baseline trial: %w", err)
 	}
@@ -183,14 +185,14 @@ func autoA16W8(ctx context.Context, s *Session) error {
 	cur, promoted := base, map[string]*unit{}
 	finish := func() {
 		rep.After, rep.ActivationBytesAfter = cur.worst, cur.activationBytes
-		rep.Met = cur.worst >= goal
+		rep.Met = reaches(cur, goal)
 		for _, o := range cur.report.Outputs {
 			if float64(o.SQNR) < goal {
 				rep.Short = append(rep.Short, ShortOutput{Name: o.Name, SQNR: float64(o.SQNR), Short: goal - float64(o.SQNR)})
 			}
 		}
 	}
-	if base.worst >= goal {
+	if reaches(base, goal) {
 		finish()
 		return nil
 	}
@@ -234,7 +236,7 @@ func autoA16W8(ctx context.Context, s *Session) error {
 	}
 	var ms []measured
 	for _, u := range cands {
-		r, err := t.run(ctx, s, s.Target, promote(s.Configs, u.group()), nil)
+		r, err := t.runBoth(ctx, s, s.Target, promote(s.Configs, u.group()), nil)
 		if err != nil {
 			return fmt.Errorf("trial promoting %s: %w", u.key(), err)
 		}
@@ -244,7 +246,7 @@ func autoA16W8(ctx context.Context, s *Session) error {
 	sort.SliceStable(ms, func(a, b int) bool { return ms[a].r.worst > ms[b].r.worst })
 	sort.SliceStable(rep.Sensitivity, func(a, b int) bool { return rep.Sensitivity[a].Gain > rep.Sensitivity[b].Gain })
 	for i, m := range ms {
-		if cur.worst >= goal {
+		if reaches(cur, goal) {
 			break
 		}
 		r := m.r
@@ -253,7 +255,7 @@ func autoA16W8(ctx context.Context, s *Session) error {
 			for k, v := range promoted {
 				next[k] = v
 			}
-			if r, err = t.run(ctx, s, s.Target, promote(s.Configs, next), nil); err != nil {
+			if r, err = t.runBoth(ctx, s, s.Target, promote(s.Configs, next), nil); err != nil {
 				return fmt.Errorf("trial promoting %s: %w", m.u.key(), err)
 			}
 		}
@@ -274,7 +276,7 @@ func autoA16W8(ctx context.Context, s *Session) error {
 		}
 	}
 	// Last, every promotion the target allows together.
-	if cur.worst < goal {
+	if !reaches(cur, goal) {
 		all := map[string]*unit{}
 		for _, u := range units {
 			if u.legal {
@@ -282,7 +284,7 @@ func autoA16W8(ctx context.Context, s *Session) error {
 			}
 		}
 		if len(all) > len(promoted) {
-			r, err := t.run(ctx, s, s.Target, promote(s.Configs, all), nil)
+			r, err := t.runBoth(ctx, s, s.Target, promote(s.Configs, all), nil)
 			if err != nil {
 				return fmt.Errorf("trial promoting every legal module: %w", err)
 			}
@@ -302,6 +304,15 @@ func autoA16W8(ctx context.Context, s *Session) error {
 	s.Configs = promote(s.Configs, promoted)
 	s.Configs.Adjust = s.Target.AdjustConfig
 	return nil
+}
+
+// reaches says a trial meets the goal in each fold: the worst output of
+// either half judged by the other. A goal met on one half of a dozen
+// samples (its mean with the other, too) did not carry over to new ones
+// (oww_hey_jarvis on Ethos-U85: 39.2 dB on the judging half, 31.2 dB on
+// the evaluation samples, docs/accuracy-notes.md).
+func reaches(r *trialResult, goal float64) bool {
+	return min(r.folds[0], r.folds[1]) >= goal
 }
 
 // localOf is a layer's local SQNR, +Inf when it has none.
