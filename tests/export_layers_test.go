@@ -196,8 +196,13 @@ func qdqOps(g *onnxpb.GraphProto) []qdqOp {
 				op.types = append(op.types, n.GetOpType())
 			}
 		}
-		if len(op.from) == 0 || op.name == "" {
+		if len(op.from) == 0 {
 			continue
+		}
+		if op.name == "" {
+			// A QuantizeLinear of a dequantized activation: a requantization
+			// (int16 to int8 around a table op, for example).
+			op.name, op.types = x+" (requantize)", []string{"QuantizeLinear"}
 		}
 		ops = append(ops, op)
 	}
