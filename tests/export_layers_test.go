@@ -17,6 +17,7 @@ import (
 
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
+	"github.com/onnxquant/onnxquant/lower"
 	"github.com/onnxquant/onnxquant/onnxio"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 	"github.com/onnxquant/onnxquant/tflite"
@@ -37,12 +38,17 @@ import (
 // of the QDQ model alone: an operator is what lies between quantized
 // activations (a QuantizeLinear of an activation ends it, the
 // DequantizeLinears of activations it reads start it; a fused Conv+Relu or
-// a Reshape chain with no QuantizeLinear between is one operator). It cuts
-// the QDQ model around it (the float tensors entering the QuantizeLinears
-// of its inputs become the cut's inputs, the DequantizeLinear of its
-// output the cut's output; the same cut `onnxquant convert --cut-from
-// --cut-to` makes), feeds the cut the activations the whole QDQ model
-// computes in ONNX Runtime on the samples, exports the cut, and compares
+// a Reshape chain with no QuantizeLinear between is one operator, and so is
+// a requantization, a QuantizeLinear of a dequantized activation, such as
+// the int16-to-int8 step around a table op at a16w8 on U55). It cuts the
+// QDQ model around it (the float tensors entering the QuantizeLinears of
+// its inputs become the cut's inputs, the DequantizeLinear of its output
+// the cut's output; the same cut `onnxquant convert --cut-from --cut-to`
+// makes), feeds the cut the dequantized activations the whole QDQ model
+// computes in ONNX Runtime on the samples (values on the input grid: a
+// float between two levels could be quantized differently by the two
+// runtimes at a tie, and a Conv after it would amplify that into several
+// steps that are not the operator's), exports the cut, and compares
 // LiteRT (the float-I/O copy) with ONNX Runtime (the cut QDQ model) in
 // steps of the output scale. It prints per operator the share of elements
 // that differ and the largest difference in steps, and fails when an
@@ -92,9 +98,14 @@ func TestExportLayers(t *testing.T) {
 // QuantizeLinears feed it, the DequantizeLinear output it ends at, and the
 // nodes between.
 type qdqOp struct {
-	name     string   // the first node's name
-	types    []string // its nodes' op types, Q/DQ and Constant left out
-	from     []string
+	name  string   // the first node's name
+	types []string // its nodes' op types, Q/DQ and Constant left out
+	from  []string
+	// feed are the tensors whose values feed from: the DequantizeLinear
+	// outputs the operator reads (values on the grid, so that the cut's
+	// QUANTIZE in LiteRT and QuantizeLinear in ONNX Runtime cannot part on
+	// a rounding tie of a value between two levels), or the model input.
+	feed     []string
 	to       string
 	preQuant string // the float tensor its output QuantizeLinear reads
 }
@@ -163,7 +174,7 @@ func qdqOps(g *onnxpb.GraphProto) []qdqOp {
 			p := producer[name]
 			if name == "" || p == nil || constant(name) {
 				if isInput[name] && !slices.Contains(op.from, name) {
-					op.from = append(op.from, name)
+					op.from, op.feed = append(op.from, name), append(op.feed, name)
 				}
 				return
 			}
@@ -174,7 +185,7 @@ func qdqOps(g *onnxpb.GraphProto) []qdqOp {
 			if p.GetOpType() == "DequantizeLinear" {
 				if qp := producer[p.Input[0]]; qp != nil && qp.GetOpType() == "QuantizeLinear" && !constant(qp.Input[0]) {
 					if !slices.Contains(op.from, qp.Input[0]) {
-						op.from = append(op.from, qp.Input[0])
+						op.from, op.feed = append(op.from, qp.Input[0]), append(op.feed, p.Output[0])
 					}
 					return
 				}
@@ -255,10 +266,14 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 	}
 	// Every tensor a cut reads, computed by the whole QDQ model in ONNX
 	// Runtime (the model cut to them: they become its outputs).
+	isInput := map[string]bool{}
+	for _, vi := range g.Input {
+		isInput[vi.GetName()] = true
+	}
 	var need []string
 	for _, op := range ops {
-		for _, f := range op.from {
-			if !slices.Contains(need, f) {
+		for _, f := range op.feed {
+			if !isInput[f] && !slices.Contains(need, f) {
 				need = append(need, f)
 			}
 		}
@@ -271,7 +286,7 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 	for _, vi := range g.Input {
 		inName = vi.GetName()
 	}
-	var sampleDirs []string
+	var actDirs []string
 	for i, s := range samples {
 		outs, err := ortoracle.Run(all, testenv.ReadSample(t, s, inName))
 		if err != nil {
@@ -288,7 +303,7 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 		for name, d := range testenv.ReadSample(t, s, inName) {
 			writeNpyDense(t, filepath.Join(sd, npyName.ReplaceAllString(name, "_")+".npy"), d)
 		}
-		sampleDirs = append(sampleDirs, sd)
+		actDirs = append(actDirs, sd)
 	}
 	nodeModules := repo(".ort", "node_modules")
 	var worst float64
@@ -301,37 +316,58 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 		if err := os.Mkdir(cd, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		cut, tfl, ftfl := filepath.Join(cd, "cut.onnx"), filepath.Join(cd, "m.tflite"), filepath.Join(cd, "f.tflite")
-		if r := onnxquant(t, "convert", q, "-o", cut, "--cut-from", strings.Join(op.from, ","), "--cut-to", op.to); r.code != 0 {
-			t.Errorf("%s: convert: exit %d\n%s", op.name, r.code, r.stderr)
+		// The cut and the exports `onnxquant convert --cut-from --cut-to`
+		// and `onnxquant export [--float-io]` make, in process.
+		cut, ftfl := filepath.Join(cd, "cut.onnx"), filepath.Join(cd, "f.tflite")
+		cp, err := lower.Cut(m.Proto, m.Dir, op.from, []string{op.to})
+		if err != nil {
+			t.Errorf("%s: cut: %v", op.name, err)
 			continue
 		}
-		if r := onnxquant(t, "export", cut, "--target", target, "-o", tfl); r.code != 0 {
-			t.Logf("%-4d %-40s %-28s not exported: %s", i, op.name, strings.Join(op.types, "+"), firstLine(r.stderr))
+		if err := (&onnxio.Model{Proto: cp, Dir: m.Dir}).Save(cut, onnxio.SaveOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		export := func(floatIO bool) (*tflite.Model, error) {
+			cm, err := onnxio.Load(cut)
+			if err != nil {
+				return nil, err
+			}
+			return tflite.Export(cm, tflite.ExportOptions{Target: target, FloatIO: floatIO})
+		}
+		im, err := export(false)
+		if err != nil {
+			t.Logf("%-4d %-40s %-28s not exported: %v", i, op.name, strings.Join(op.types, "+"), err)
 			continue
 		}
-		if r := onnxquant(t, "export", cut, "--target", target, "--float-io", "-o", ftfl); r.code != 0 {
-			t.Errorf("%s: export --float-io: exit %d\n%s", op.name, r.code, r.stderr)
+		fm, err := export(true)
+		if err != nil {
+			t.Errorf("%s: export --float-io: %v", op.name, err)
 			continue
 		}
-		fdata, err := os.ReadFile(ftfl)
+		fdata, err := tflite.Marshal(fm)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ff, err := tflite.Read(fdata)
-		if err != nil {
+		if err := os.WriteFile(ftfl, fdata, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		data, err := os.ReadFile(tfl)
-		if err != nil {
-			t.Fatal(err)
+		step := float64(im.Tensors[im.Outputs[0]].Quant.Scale[0])
+		// Each sample as a folder of the cut's inputs, named after them.
+		var sampleDirs []string
+		for k, ad := range actDirs {
+			sd := filepath.Join(cd, fmt.Sprintf("s%d", k))
+			if err := os.Mkdir(sd, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for j, f := range op.from {
+				src := filepath.Join(ad, npyName.ReplaceAllString(op.feed[j], "_")+".npy")
+				if err := os.Symlink(src, filepath.Join(sd, npyName.ReplaceAllString(f, "_")+".npy")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sampleDirs = append(sampleDirs, sd)
 		}
-		f, err := tflite.Read(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		step := float64(f.Model.Tensors[f.Model.Outputs[0]].Quant.Scale[0])
-		args := append([]string{repo("scripts", "litert-compare.mjs"), nodeModules, ftfl, cut, "--layouts", tflite.Layouts(ff.Model)}, sampleDirs...)
+		args := append([]string{repo("scripts", "litert-compare.mjs"), nodeModules, ftfl, cut, "--layouts", tflite.Layouts(fm)}, sampleDirs...)
 		cmd := exec.Command("node", args...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -372,12 +408,4 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 		}
 	}
 	t.Logf("%d of %d operators measured; largest share differing %.3f%%, largest difference %.0f steps (%s)", measured, len(ops), 100*maxShare, worst, worstOp)
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
