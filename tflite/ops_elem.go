@@ -319,10 +319,6 @@ func (c *converter) withFixedOutput(n *onnxpb.NodeProto, op BuiltinOp, x *value,
 		c.addOp(op, []int{x.tensor}, []int{out}, opts)
 		return
 	}
-	if (op == OpLogistic || op == OpTanh) && t.typ == Int8 && c.out.Tensors[x.tensor].Type == Int8 {
-		c.logisticViaInt16(n, op, x, out)
-		return
-	}
 	mid := c.addTensor(&Tensor{Name: n.GetName() + "_fixed_scale", Type: t.typ, Shape: c.out.Tensors[out].Shape, Quant: fq})
 	c.addOp(op, []int{x.tensor}, []int{mid}, opts)
 	c.addOp(OpQuantize, []int{mid}, []int{out}, newOptions(OptQuantize))
