@@ -2,6 +2,7 @@ package tflite
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,42 +131,53 @@ var rewriteCases = map[string]struct {
 	shape  []int64
 	lo, hi float32
 	steps  float64
+	// targets the case is exported for, in LiteRT and through Vela, when
+	// the rewrite differs between them (default: LiteRT on the U55 export,
+	// Vela for ethos-u55-128 and ethos-u85-256).
+	targets []string
 }{
 	// Erf and GELU are approximated (see ops_gelu.go) and rounded at four
 	// intermediate grids. Erf alone: 2 int8 steps (the cubic's grid, ±3.12
 	// in 255 steps, adds up to 0.012 where tanh is steepest, TANH's output
 	// and the QUANTIZE after it 1/256 each; measured 3% of elements at 2
 	// steps); GELU 1 int8 step, 4 int16 steps (of 1.2e-4).
-	"erf":                {erfModel, []int64{1, 4, 64}, -3.5, 3.5, 2},
-	"gelu_int8":          {func() *qdqBuilder { return geluModel(i8, "") }, []int64{1, 4, 64}, -3.5, 3.5, 1},
-	"gelu_int8_tanh":     {func() *qdqBuilder { return geluModel(i8, "tanh") }, []int64{1, 4, 64}, -3.5, 3.5, 1},
-	"gelu_int16":         {func() *qdqBuilder { return geluModel(i16, "") }, []int64{1, 4, 64}, -4, 4, 4},
-	"conv1d":             {func() *qdqBuilder { return conv1DModel(2) }, []int64{1, 2, 24}, -3, 3, 1},
-	"conv1d_one_channel": {func() *qdqBuilder { return conv1DModel(1) }, []int64{1, 1, 24}, -3, 3, 1},
-	"grouped_conv":       {groupedConvModel, []int64{1, 4, 6, 6}, -3, 3, 1},
-	"depth_to_space_dcr": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "DCR") }, []int64{1, 8, 3, 3}, -3, 3, 0},
-	"depth_to_space_crd": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "CRD") }, []int64{1, 8, 3, 3}, -3, 3, 0},
-	"space_to_depth":     {func() *qdqBuilder { return depthToSpaceModel("SpaceToDepth", "") }, []int64{1, 2, 6, 4}, -3, 3, 0},
-	"log_top_db_clip":    {topDBModel, []int64{1, 64}, 0.01, 5, 1},
-	"sqrt":               {sqrtModel, []int64{1, 64}, 0, 6, 1},
+	"erf":                {erfModel, []int64{1, 4, 64}, -3.5, 3.5, 2, nil},
+	"gelu_int8":          {func() *qdqBuilder { return geluModel(i8, "") }, []int64{1, 4, 64}, -3.5, 3.5, 1, nil},
+	"gelu_int8_tanh":     {func() *qdqBuilder { return geluModel(i8, "tanh") }, []int64{1, 4, 64}, -3.5, 3.5, 1, nil},
+	"gelu_int16":         {func() *qdqBuilder { return geluModel(i16, "") }, []int64{1, 4, 64}, -4, 4, 4, nil},
+	"conv1d":             {func() *qdqBuilder { return conv1DModel(2) }, []int64{1, 2, 24}, -3, 3, 1, nil},
+	"conv1d_one_channel": {func() *qdqBuilder { return conv1DModel(1) }, []int64{1, 1, 24}, -3, 3, 1, nil},
+	"grouped_conv":       {groupedConvModel, []int64{1, 4, 6, 6}, -3, 3, 1, nil},
+	"depth_to_space_dcr": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "DCR") }, []int64{1, 8, 3, 3}, -3, 3, 0, nil},
+	"depth_to_space_crd": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "CRD") }, []int64{1, 8, 3, 3}, -3, 3, 0, nil},
+	"space_to_depth":     {func() *qdqBuilder { return depthToSpaceModel("SpaceToDepth", "") }, []int64{1, 2, 6, 4}, -3, 3, 0, nil},
+	"log_top_db_clip":    {topDBModel, []int64{1, 64}, 0.01, 5, 1, nil},
+	"sqrt":               {sqrtModel, []int64{1, 64}, 0, 6, 1, nil},
+	// Reciprocal: on U55/U65 RSQRT(x)² at 16 bits (int8 input; TFLite's
+	// int16 RSQRT table is off by up to 1% next to the smallest inputs:
+	// 2 steps), on U85 MAXIMUM and DIV (1 int8 step, exact at int16 here);
+	// x from 0 (1/x saturates) over the grid.
+	"reciprocal_int8":     {func() *qdqBuilder { return reciprocalModel(i8) }, []int64{1, 256}, 0, 5.1, 2, []string{"ethos-u55-128"}},
+	"reciprocal_int16":    {func() *qdqBuilder { return reciprocalModel(i16) }, []int64{1, 256}, 0, 4, 1, []string{"ethos-u85-256"}},
+	"reciprocal_int8_u85": {func() *qdqBuilder { return reciprocalModel(i8) }, []int64{1, 256}, 0, 5.1, 1, []string{"ethos-u85-256"}},
 	// int16 HardSwish: the hard sigmoid on its own int16 grid, then MUL:
 	// up to half a step of 1/32767 times |x| ≤ 4, plus the output rounding.
-	"hardswish_int16":    {hardSwish16Model, []int64{1, 4, 8, 8}, -4, 4, 2},
-	"hardswish_int16_fc": {hardSwish16FlatModel, []int64{1, 64}, -4, 4, 2},
-	"hardsigmoid_2d":     {hardSigmoidFlatModel, []int64{1, 64}, -4, 4, 1},
-	"focus_slices_conv":  {focusModel, []int64{1, 2, 8, 8}, -3, 3, 1},
-	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0},
-	"neg":                {negModel, []int64{1, 16}, -3, 3, 0},
-	"pad_reflect":        {reflectPadModel, []int64{1, 1, 16}, -3, 3, 0},
+	"hardswish_int16":    {hardSwish16Model, []int64{1, 4, 8, 8}, -4, 4, 2, nil},
+	"hardswish_int16_fc": {hardSwish16FlatModel, []int64{1, 64}, -4, 4, 2, nil},
+	"hardsigmoid_2d":     {hardSigmoidFlatModel, []int64{1, 64}, -4, 4, 1, nil},
+	"focus_slices_conv":  {focusModel, []int64{1, 2, 8, 8}, -3, 3, 1, nil},
+	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0, nil},
+	"neg":                {negModel, []int64{1, 16}, -3, 3, 0, nil},
+	"pad_reflect":        {reflectPadModel, []int64{1, 1, 16}, -3, 3, 0, nil},
 	// Not a rewrite: a detection head's reshapes, Concat, Add, Slice and
 	// Transpose carried in channels-last form.
-	"yolox_head":     {func() *qdqBuilder { return yoloxHeadModel(true) }, []int64{1, 4, 8, 8}, -3, 3, 1},
-	"yolox_head_nlc": {func() *qdqBuilder { return yoloxHeadModel(false) }, []int64{1, 4, 8, 8}, -3, 3, 1},
-	"spatial_split":  {spatialSplitModel, []int64{1, 4, 8, 8}, -3, 3, 1},
+	"yolox_head":     {func() *qdqBuilder { return yoloxHeadModel(true) }, []int64{1, 4, 8, 8}, -3, 3, 1, nil},
+	"yolox_head_nlc": {func() *qdqBuilder { return yoloxHeadModel(false) }, []int64{1, 4, 8, 8}, -3, 3, 1, nil},
+	"spatial_split":  {spatialSplitModel, []int64{1, 4, 8, 8}, -3, 3, 1, nil},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
 	// aborts on unless pot_scale_int16 is false (as TFLite's converter
 	// writes 16x8 models).
-	"add_int16_broadcast": {addInt16BroadcastModel, []int64{1, 16, 64}, -3, 3, 1},
+	"add_int16_broadcast": {addInt16BroadcastModel, []int64{1, 16, 64}, -3, 3, 1, nil},
 }
 
 func TestRewritesAgreeWithORT(t *testing.T) {
@@ -173,9 +185,15 @@ func TestRewritesAgreeWithORT(t *testing.T) {
 		t.Skip("runs Node")
 	}
 	for name, tc := range rewriteCases {
-		t.Run(name, func(t *testing.T) {
-			runAgainstORT(t, tc.build(), tc.shape, tc.lo, tc.hi, tc.steps)
-		})
+		targets := tc.targets
+		if targets == nil {
+			targets = []string{"ethos-u55-128"}
+		}
+		for _, target := range targets {
+			t.Run(name+"_"+target, func(t *testing.T) {
+				runAgainstORTFor(t, target, tc.build(), tc.shape, tc.lo, tc.hi, tc.steps)
+			})
+		}
 	}
 }
 
@@ -187,7 +205,11 @@ func TestRewritesRunOnNPU(t *testing.T) {
 	}
 	vela := velaPath(t)
 	for name, tc := range rewriteCases {
-		for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
+		targets := tc.targets
+		if targets == nil {
+			targets = []string{"ethos-u55-128", "ethos-u85-256"}
+		}
+		for _, target := range targets {
 			t.Run(name+"_"+target, func(t *testing.T) {
 				m, err := Export(tc.build().model(), ExportOptions{Target: target})
 				if err != nil {
@@ -263,14 +285,74 @@ func abs32(v float32) float32 {
 	return v
 }
 
-// A lone Reciprocal is refused with why.
-func TestLoneReciprocalIsRefusedWithReason(t *testing.T) {
+// reciprocalModel is a lone Reciprocal of x in [0, 5.1] into [0, 20]
+// (int8), or of x in [-4, 4] into [-20, 20] (int16, symmetric grids).
+func reciprocalModel(dt onnxpb.TensorProto_DataType) *qdqBuilder {
 	b := newQDQ()
-	x := b.input("x", i8, 0.02, -128, 1, 8)
+	if dt == i16 {
+		b.opset = 21
+		x := b.input("x", i16, 4.0/32767, 0, 1, 256)
+		b.node("Reciprocal", "rec", []string{x}, []string{"r"})
+		b.output("r", "y", i16, 20.0/32767, 0)
+		return b
+	}
+	x := b.input("x", i8, 0.02, -128, 1, 256)
 	b.node("Reciprocal", "rec", []string{x}, []string{"r"})
-	b.output("r", "y", i8, 0.5, -128)
+	b.output("r", "y", i8, 20.0/255, -128)
+	return b
+}
+
+// A lone Reciprocal is 1/x = RSQRT(x)² at 16 bits on U55/U65 (the int8
+// input lands exactly on its int16 grid, scale 0.02/128; r's grid reaches
+// √ymax) and DIV(1, MAXIMUM(x, one step)) on U85; an int16 one is refused
+// on U55/U65, naming the node and what serves.
+func TestReciprocalStructure(t *testing.T) {
+	m := mustExport(t, reciprocalModel(i8), ExportOptions{Target: "ethos-u55-128"})
+	if got, want := ops(m), []BuiltinOp{OpQuantize, OpRsqrt, OpMul, OpQuantize}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	x16 := m.Tensors[m.Operators[0].Outputs[0]]
+	if x16.Type != Int16 || x16.Quant.Scale[0] != float32(0.02/128) {
+		t.Errorf("x16 %s scale %v, want INT16 at %g", x16.Type, x16.Quant.Scale, 0.02/128)
+	}
+	r := m.Tensors[m.Operators[1].Outputs[0]]
+	if got, want := r.Quant.Scale[0], float32(math.Sqrt(20)/32767); abs32(got-want) > 1e-6*want {
+		t.Errorf("rsqrt grid %v, want %g", r.Quant.Scale, want)
+	}
+	for _, dt := range []onnxpb.TensorProto_DataType{i8, i16} {
+		m = mustExport(t, reciprocalModel(dt), ExportOptions{Target: "ethos-u85-256"})
+		if got, want := ops(m), []BuiltinOp{OpMaximum, OpDiv}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("U85 %s ops %v, want %v", dt, got, want)
+		}
+		in, step := m.Tensors[m.Operators[0].Inputs[0]], m.Tensors[m.Operators[0].Inputs[1]]
+		if !reflect.DeepEqual(step.Quant, in.Quant) || len(step.Data) != dtSize(dt) {
+			t.Errorf("U85 %s: MAXIMUM's constant %+v, want one value on the input grid %+v", dt, step.Quant, in.Quant)
+		}
+	}
+	for _, target := range []string{"ethos-u55-128", "ethos-u65-256"} {
+		_, err := Export(reciprocalModel(i16).model(), ExportOptions{Target: target})
+		if err == nil || !strings.Contains(err.Error(), `node "rec" (Reciprocal): no NPU form in TFLite: a Reciprocal of INT16 activations on `+target) ||
+			!strings.Contains(err.Error(), "{rec: int8}") {
+			t.Errorf("%s: got %v", target, err)
+		}
+	}
+}
+
+func dtSize(dt onnxpb.TensorProto_DataType) int {
+	if dt == i16 {
+		return 2
+	}
+	return 1
+}
+
+// An int8 Reciprocal whose input grid reaches below 0 is refused with why.
+func TestSignedReciprocalIsRefusedWithReason(t *testing.T) {
+	b := newQDQ()
+	x := b.input("x", i8, 0.02, 0, 1, 8)
+	b.node("Reciprocal", "rec", []string{x}, []string{"r"})
+	b.output("r", "y", i8, 0.5, 0)
 	_, err := Export(b.model(), ExportOptions{Target: "ethos-u55-128"})
-	if err == nil || !strings.Contains(err.Error(), `node "rec" (Reciprocal): no NPU form in TFLite: a lone Reciprocal`) {
+	if err == nil || !strings.Contains(err.Error(), `node "rec" (Reciprocal): no NPU form in TFLite: Reciprocal of an input whose range -2.56..2.54 reaches below 0`) {
 		t.Fatalf("got %v", err)
 	}
 }
