@@ -124,14 +124,19 @@ func (c *converter) exp(n *onnxpb.NodeProto) error {
 	op := OpExp
 	if n.GetOpType() == "Log" {
 		op = OpLog
-		// The symmetric int16 grid always holds 0, where ONNX's Log is -inf
-		// (the QDQ model saturates it to the output's minimum) while
-		// TFLite's int16 LOG returns a finite table value: on inputs that
-		// round to 0 (a power spectrum's quiet bins) the two disagree by
-		// many steps, so the TFLite could not be trusted to compute what
-		// the quantized model does. The int8 LOG agrees within a step.
+		// TFLite's (and Vela's) int16 LOG is a 513-entry table interpolated
+		// over 128 input steps. The symmetric int16 grid always holds 0,
+		// where ONNX's Log is -inf (the QDQ model saturates it to the
+		// output's minimum) and the table holds a finite value; and the
+		// inputs of its first segments, where log bends by whole units
+		// within one segment, come out thousands of output steps off
+		// (measured: 9280 steps for x below 1/1000 of the grid's top, 13
+		// steps still at 1/64 of it). A MAXIMUM or a select around 0
+		// would not mend the small inputs, so the int16 Log is refused.
+		// The int8 LOG (a 256-entry table, one per input) agrees within a
+		// step.
 		if in := c.out.Tensors[x.tensor]; in.Type == Int16 {
-			return fmt.Errorf("%w: Log on int16 activations (TFLite's int16 LOG gives log(0) a finite value where the QDQ model saturates -inf, so the two disagree on inputs that round to 0); "+
+			return fmt.Errorf("%w: Log on int16 activations (TFLite's int16 LOG is a table interpolated over 128 input steps: log(0) is finite there where the QDQ model saturates -inf, and inputs below 1/64 of the grid's top are thousands of steps off); "+
 				"quantize this Log at 8 bits (a config entry node_name: {%s: int8}) or cut it to the host", ErrUnsupported, n.GetName())
 		}
 	}
@@ -646,7 +651,8 @@ func (c *converter) loneSqrt(n *onnxpb.NodeProto, x *value) error {
 	}
 	in := c.out.Tensors[x.tensor]
 	if in.Type != Int8 || t.typ != Int8 {
-		return fmt.Errorf("%w: a lone Sqrt on %s activations (Vela has no SQRT; x·RSQRT(x) is only accurate enough from int8 inputs, computed at 16 bits)", ErrUnsupported, in.Type)
+		return fmt.Errorf("%w: a lone Sqrt on %s activations (Vela has no SQRT; x·RSQRT(x) is only accurate enough from int8 inputs, computed at 16 bits); "+
+			"quantize this Sqrt at 8 bits (a config entry node_name: {%s: int8}) or cut it to the host", ErrUnsupported, in.Type, n.GetName())
 	}
 	qmin, qmax := typeRange(Int8)
 	sx, zx := float64(in.Quant.Scale[0]), in.Quant.ZeroPoint[0]

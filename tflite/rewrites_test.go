@@ -630,3 +630,26 @@ func TestSpatialSplitStaysChannelsLast(t *testing.T) {
 		t.Errorf("split to %v, want NHWC [1 4 16 4]", got)
 	}
 }
+
+// An int16 Sqrt and an int16 Log have no accurate NPU form (x·RSQRT(x)
+// would need r far finer than int16; TFLite's int16 LOG table is thousands
+// of steps off on small inputs): refused, naming the node, why, and the
+// config entry that keeps them at 8 bits.
+func TestInt16SqrtAndLogAreRefusedWithReason(t *testing.T) {
+	for _, tc := range []struct{ op, want string }{
+		{"Sqrt", `node "f" (Sqrt): no NPU form in TFLite: a lone Sqrt on INT16 activations`},
+		{"Log", `node "f" (Log): no NPU form in TFLite: Log on int16 activations (TFLite's int16 LOG is a table interpolated over 128 input steps`},
+	} {
+		b := newQDQ()
+		b.opset = 21
+		x := b.input("x", i16, 4.0/32767, 0, 1, 16)
+		b.node(tc.op, "f", []string{x}, []string{"s"})
+		b.output("s", "y", i16, 2.0/32767, 0)
+		for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
+			_, err := Export(b.model(), ExportOptions{Target: target})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "node_name: {f: int8}") {
+				t.Errorf("%s on %s: got %v", tc.op, target, err)
+			}
+		}
+	}
+}
