@@ -447,7 +447,13 @@ func (c *converter) slice(n *onnxpb.NodeProto) error {
 	return nil
 }
 
-// neg maps Neg to NEG.
+// neg maps Neg to MUL by a constant -1 (held exactly: the type's -qmax at
+// scale 1/qmax) into the output's qparams. TFLite's NEG negates the stored
+// integers and ignores the qparams, so it is only right when the output
+// grid mirrors the input's (same scale, opposite zero point) and the input
+// never holds the type's minimum; the quantizer calibrates Neg's output
+// on its own (Silero's adaptive normalisation: a Neg of a mean near 0,
+// where NEG was 12.5 off), MUL requantizes.
 func (c *converter) neg(n *onnxpb.NodeProto) error {
 	x, err := c.in(n.Input[0])
 	if err != nil {
@@ -457,8 +463,15 @@ func (c *converter) neg(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
+	typ := c.out.Tensors[x.tensor].Type
+	_, qmax := typeRange(typ)
+	shape := make([]int32, len(c.out.Tensors[x.tensor].Shape))
+	for i := range shape {
+		shape[i] = 1
+	}
+	minus := c.constTensor(n.GetName()+"_minus_one", typ, shape, []int64{-qmax}, &Quant{Scale: []float32{float32(1 / float64(qmax))}, ZeroPoint: []int64{0}})
 	out, _ := c.emitOut(t, x.shape, x.nhwc)
-	c.addOp(OpNeg, []int{x.tensor}, []int{out}, nil)
+	c.addOp(OpMul, []int{x.tensor, minus}, []int{out}, newOptions(OptMul, 0))
 	return nil
 }
 

@@ -167,7 +167,11 @@ var rewriteCases = map[string]struct {
 	"hardsigmoid_2d":     {hardSigmoidFlatModel, []int64{1, 64}, -4, 4, 1, nil},
 	"focus_slices_conv":  {focusModel, []int64{1, 2, 8, 8}, -3, 3, 1, nil},
 	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0, nil},
-	"neg":                {negModel, []int64{1, 16}, -3, 3, 0, nil},
+	"neg":                {negModel, []int64{1, 16}, -6.6, 6.3, 0, nil},
+	// Neg into its own grid (a mean's negation calibrated apart): MUL by
+	// -1 requantizes, one rounding against ONNX Runtime's.
+	"neg_rescaled":       {func() *qdqBuilder { return negModelTo(i8, 0.03, 10) }, []int64{1, 16}, -6.6, 6.3, 1, nil},
+	"neg_rescaled_int16": {func() *qdqBuilder { return negModelTo(i16, 3.0/32767, 0) }, []int64{1, 16}, -4, 4, 1, nil},
 	"pad_reflect":        {reflectPadModel, []int64{1, 1, 16}, -3, 3, 0, nil},
 	// Not a rewrite: a detection head's reshapes, Concat, Add, Slice and
 	// Transpose carried in channels-last form.
@@ -390,11 +394,22 @@ func sliceBackwardsModel() *qdqBuilder {
 	return b
 }
 
-func negModel() *qdqBuilder {
+func negModel() *qdqBuilder { return negModelTo(i8, 0.05, -3) }
+
+// negModelTo is a Neg of x (int8 at 0.05, zero point 3; int16 at 4/32767)
+// into an output grid of its own: TFLite's NEG would negate the stored
+// integers, right only on a mirrored grid.
+func negModelTo(dt onnxpb.TensorProto_DataType, scale float32, zp int64) *qdqBuilder {
 	b := newQDQ()
-	x := b.input("x", i8, 0.05, 3, 1, 16)
+	var x string
+	if dt == i16 {
+		b.opset = 21
+		x = b.input("x", i16, 4.0/32767, 0, 1, 16)
+	} else {
+		x = b.input("x", i8, 0.05, 3, 1, 16)
+	}
 	b.node("Neg", "neg", []string{x}, []string{"n"})
-	b.output("n", "y", i8, 0.05, -3)
+	b.output("n", "y", dt, scale, zp)
 	return b
 }
 
