@@ -124,20 +124,11 @@ func (c *converter) exp(n *onnxpb.NodeProto) error {
 	op := OpExp
 	if n.GetOpType() == "Log" {
 		op = OpLog
-		// TFLite's (and Vela's) int16 LOG is a 513-entry table interpolated
-		// over 128 input steps. The symmetric int16 grid always holds 0,
-		// where ONNX's Log is -inf (the QDQ model saturates it to the
-		// output's minimum) and the table holds a finite value; and the
-		// inputs of its first segments, where log bends by whole units
-		// within one segment, come out thousands of output steps off
-		// (measured: 9280 steps for x below 1/1000 of the grid's top, 13
-		// steps still at 1/64 of it). A MAXIMUM or a select around 0
-		// would not mend the small inputs, so the int16 Log is refused.
-		// The int8 LOG (a 256-entry table, one per input) agrees within a
-		// step.
-		if in := c.out.Tensors[x.tensor]; in.Type == Int16 {
-			return fmt.Errorf("%w: Log on int16 activations (TFLite's int16 LOG is a table interpolated over 128 input steps: log(0) is finite there where the QDQ model saturates -inf, and inputs below 1/64 of the grid's top are thousands of steps off); "+
-				"quantize this Log at 8 bits (a config entry node_name: {%s: int8}) or cut it to the host", ErrUnsupported, n.GetName())
+		// TFLite's int16 LOG table is only accurate over the top eighth of
+		// its input grid: log16 splits the range (ops_log16.go).
+		if in := c.out.Tensors[x.tensor]; in.Type == Int16 && in.Quant.ZeroPoint[0] == 0 {
+			c.log16(n, x, t)
+			return nil
 		}
 	}
 	out, _ := c.emitOut(t, x.shape, x.nhwc)

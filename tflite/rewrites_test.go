@@ -168,6 +168,15 @@ var rewriteCases = map[string]struct {
 	"focus_slices_conv":  {focusModel, []int64{1, 2, 8, 8}, -3, 3, 1, nil},
 	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0, nil},
 	"neg":                {negModel, []int64{1, 16}, -6.6, 6.3, 0, nil},
+	// int16 Log over five tables, each in the top eighth of its input grid
+	// (ops_log16.go): x from 0 (the output's minimum, as ONNX's -∞
+	// saturates) through every factor of 8 of the grid (4/32767 to 4).
+	"log_int16_tiny":  {func() *qdqBuilder { return log16Model(12) }, []int64{1, 256}, 0, 0.0005, 3, nil},
+	"log_int16_small": {func() *qdqBuilder { return log16Model(12) }, []int64{1, 256}, 0.0005, 0.06, 3, nil},
+	"log_int16_large": {func() *qdqBuilder { return log16Model(12) }, []int64{1, 256}, 0.06, 4, 3, nil},
+	// An output grid narrower than the partial sums (log 4 − 5·ln 8 = −9):
+	// the sums go on their own grid, then a QUANTIZE.
+	"log_int16_narrow": {func() *qdqBuilder { return log16Model(6) }, []int64{1, 256}, 0, 4, 3, nil},
 	// Neg into its own grid (a mean's negation calibrated apart): MUL by
 	// -1 requantizes, one rounding against ONNX Runtime's.
 	"neg_rescaled":       {func() *qdqBuilder { return negModelTo(i8, 0.03, 10) }, []int64{1, 16}, -6.6, 6.3, 1, nil},
@@ -646,25 +655,60 @@ func TestSpatialSplitStaysChannelsLast(t *testing.T) {
 	}
 }
 
-// An int16 Sqrt and an int16 Log have no accurate NPU form (x·RSQRT(x)
-// would need r far finer than int16; TFLite's int16 LOG table is thousands
-// of steps off on small inputs): refused, naming the node, why, and the
-// config entry that keeps them at 8 bits.
-func TestInt16SqrtAndLogAreRefusedWithReason(t *testing.T) {
-	for _, tc := range []struct{ op, want string }{
-		{"Sqrt", `node "f" (Sqrt): no NPU form in TFLite: a lone Sqrt on INT16 activations`},
-		{"Log", `node "f" (Log): no NPU form in TFLite: Log on int16 activations (TFLite's int16 LOG is a table interpolated over 128 input steps`},
-	} {
-		b := newQDQ()
-		b.opset = 21
-		x := b.input("x", i16, 4.0/32767, 0, 1, 16)
-		b.node(tc.op, "f", []string{x}, []string{"s"})
-		b.output("s", "y", i16, 2.0/32767, 0)
-		for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
-			_, err := Export(b.model(), ExportOptions{Target: target})
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "node_name: {f: int8}") {
-				t.Errorf("%s on %s: got %v", tc.op, target, err)
-			}
+// log16Model is an int16 Log of x on a grid reaching 4 into ±ymax.
+func log16Model(ymax float32) *qdqBuilder {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 256)
+	b.node("Log", "log", []string{x}, []string{"l"})
+	b.output("l", "y", i16, ymax/32767, 0)
+	return b
+}
+
+// An int16 Sqrt has no accurate NPU form (x·RSQRT(x) would need r far
+// finer than int16, and TFLite's int16 RSQRT table is off near 0): refused
+// on every target, naming the node, why, and the config entry that keeps it
+// at 8 bits.
+func TestInt16SqrtIsRefusedWithReason(t *testing.T) {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 16)
+	b.node("Sqrt", "f", []string{x}, []string{"s"})
+	b.output("s", "y", i16, 2.0/32767, 0)
+	for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
+		_, err := Export(b.model(), ExportOptions{Target: target})
+		if err == nil || !strings.Contains(err.Error(), `node "f" (Sqrt): no NPU form in TFLite: a lone Sqrt on INT16 activations`) ||
+			!strings.Contains(err.Error(), "node_name: {f: int8}") {
+			t.Errorf("%s: got %v", target, err)
 		}
+	}
+}
+
+// The int16 Log's structure: five levels of MUL, MAXIMUM, LOG and ADD, then
+// the floor for x ≤ 0 (MUL, ADD) and a MINIMUM; each LOG reads [1/8, 1] on
+// int16's [0, 1] grid (the MAXIMUM's constant is 4096 of 32767).
+func TestLog16Structure(t *testing.T) {
+	m := mustExport(t, log16Model(12), ExportOptions{Target: "ethos-u85-256"})
+	var want []BuiltinOp
+	for k := 0; k < 5; k++ {
+		want = append(want, OpMul, OpMaximum, OpLog, OpAdd)
+	}
+	want = append(want, OpMul, OpAdd, OpMinimum)
+	if got := ops(m); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	for _, o := range m.Operators {
+		if o.Op != OpMaximum {
+			continue
+		}
+		c := m.Tensors[o.Inputs[1]]
+		if got := int16(uint16(c.Data[0]) | uint16(c.Data[1])<<8); got != 4096 || c.Quant.Scale[0] != float32(1.0/32767) {
+			t.Errorf("MAXIMUM constant %d at %v, want 4096 at 1/32767", got, c.Quant.Scale)
+		}
+	}
+	// An output grid narrower than the partial sums gets a QUANTIZE after.
+	m = mustExport(t, log16Model(6), ExportOptions{Target: "ethos-u85-256"})
+	if got := ops(m); got[len(got)-1] != OpQuantize {
+		t.Errorf("narrow output: ops %v, want a final QUANTIZE", got)
 	}
 }
