@@ -620,7 +620,7 @@ func TestExportTargetDefaultsToTheRecordedOne(t *testing.T) {
 // that measures better), and the mel front end's quiet bins round to 0,
 // where ONNX's log is -inf and the QDQ model gives the output's minimum.
 // TFLite's int16 LOG table alone is far off there (docs/export.md); the
-// export's five-table form (tflite/ops_log16.go) compiles with no CPU
+// export's five-table form (tflite/ops_table16.go) compiles with no CPU
 // operator and agrees with ONNX Runtime in LiteRT, the zero bins included.
 func TestExportInt16Log(t *testing.T) {
 	corpus := testenv.Corpus(t)

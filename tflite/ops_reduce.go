@@ -125,7 +125,7 @@ func (c *converter) exp(n *onnxpb.NodeProto) error {
 	if n.GetOpType() == "Log" {
 		op = OpLog
 		// TFLite's int16 LOG table is only accurate over the top eighth of
-		// its input grid: log16 splits the range (ops_log16.go).
+		// its input grid: log16 splits the range (ops_table16.go).
 		if in := c.out.Tensors[x.tensor]; in.Type == Int16 && in.Quant.ZeroPoint[0] == 0 {
 			c.log16(n, x, t)
 			return nil
@@ -647,13 +647,17 @@ func (c *converter) split(n *onnxpb.NodeProto) error {
 // grids over their int8 ranges. The int16 step of r is then 1/(32767·2s),
 // 0.4% of r at the top of an int8 range: under half an output step. An
 // int16 Sqrt has no such margin (r would need 16384 times its top value's
-// precision) and is refused.
+// precision): it is sqrt16's five-level product (ops_table16.go).
 func (c *converter) loneSqrt(n *onnxpb.NodeProto, x *value) error {
 	t, err := c.target(n.Output[0], false)
 	if err != nil {
 		return err
 	}
 	in := c.out.Tensors[x.tensor]
+	if in.Type == Int16 && in.Quant.ZeroPoint[0] == 0 {
+		c.sqrt16(n, x, t)
+		return nil
+	}
 	if in.Type != Int8 || t.typ != Int8 {
 		return fmt.Errorf("%w: a lone Sqrt on %s activations (Vela has no SQRT; x·RSQRT(x) is only accurate enough from int8 inputs, computed at 16 bits); "+
 			"quantize this Sqrt at 8 bits (a config entry node_name: {%s: int8}) or cut it to the host", ErrUnsupported, in.Type, n.GetName())

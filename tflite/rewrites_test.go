@@ -169,7 +169,7 @@ var rewriteCases = map[string]struct {
 	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0, nil},
 	"neg":                {negModel, []int64{1, 16}, -6.6, 6.3, 0, nil},
 	// int16 Log over five tables, each in the top eighth of its input grid
-	// (ops_log16.go): x from 0 (the output's minimum, as ONNX's -∞
+	// (ops_table16.go): x from 0 (the output's minimum, as ONNX's -∞
 	// saturates) through every factor of 8 of the grid (4/32767 to 4).
 	"log_int16_tiny":  {func() *qdqBuilder { return log16Model(12) }, []int64{1, 256}, 0, 0.0005, 3, nil},
 	"log_int16_small": {func() *qdqBuilder { return log16Model(12) }, []int64{1, 256}, 0.0005, 0.06, 3, nil},
@@ -177,6 +177,11 @@ var rewriteCases = map[string]struct {
 	// An output grid narrower than the partial sums (log 4 − 5·ln 8 = −9):
 	// the sums go on their own grid, then a QUANTIZE.
 	"log_int16_narrow": {func() *qdqBuilder { return log16Model(6) }, []int64{1, 256}, 0, 4, 3, nil},
+	// int16 Sqrt as √T·Π√u_k over the same five levels (ops_table16.go).
+	"sqrt_int16_tiny":  {func() *qdqBuilder { return sqrt16Model(i16) }, []int64{1, 256}, 0, 0.0005, 3, nil},
+	"sqrt_int16_small": {func() *qdqBuilder { return sqrt16Model(i16) }, []int64{1, 256}, 0.0005, 0.06, 3, nil},
+	"sqrt_int16_large": {func() *qdqBuilder { return sqrt16Model(i16) }, []int64{1, 256}, 0.06, 4, 3, nil},
+	"sqrt_int16_to_8":  {func() *qdqBuilder { return sqrt16Model(i8) }, []int64{1, 256}, 0, 4, 1, nil},
 	// Neg into its own grid (a mean's negation calibrated apart): MUL by
 	// -1 requantizes, one rounding against ONNX Runtime's.
 	"neg_rescaled":       {func() *qdqBuilder { return negModelTo(i8, 0.03, 10) }, []int64{1, 16}, -6.6, 6.3, 1, nil},
@@ -665,23 +670,19 @@ func log16Model(ymax float32) *qdqBuilder {
 	return b
 }
 
-// An int16 Sqrt has no accurate NPU form (x·RSQRT(x) would need r far
-// finer than int16, and TFLite's int16 RSQRT table is off near 0): refused
-// on every target, naming the node, why, and the config entry that keeps it
-// at 8 bits.
-func TestInt16SqrtIsRefusedWithReason(t *testing.T) {
+// sqrt16Model is an int16 Sqrt of x on a grid reaching 4 into [0, 2]
+// (int16, or int8 with zero point -128).
+func sqrt16Model(out onnxpb.TensorProto_DataType) *qdqBuilder {
 	b := newQDQ()
 	b.opset = 21
-	x := b.input("x", i16, 4.0/32767, 0, 1, 16)
-	b.node("Sqrt", "f", []string{x}, []string{"s"})
-	b.output("s", "y", i16, 2.0/32767, 0)
-	for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
-		_, err := Export(b.model(), ExportOptions{Target: target})
-		if err == nil || !strings.Contains(err.Error(), `node "f" (Sqrt): no NPU form in TFLite: a lone Sqrt on INT16 activations`) ||
-			!strings.Contains(err.Error(), "node_name: {f: int8}") {
-			t.Errorf("%s: got %v", target, err)
-		}
+	x := b.input("x", i16, 4.0/32767, 0, 1, 256)
+	b.node("Sqrt", "sqrt", []string{x}, []string{"s"})
+	if out == i8 {
+		b.output("s", "y", i8, 2.0/255, -128)
+	} else {
+		b.output("s", "y", i16, 2.0/32767, 0)
 	}
+	return b
 }
 
 // The int16 Log's structure: five levels of MUL, MAXIMUM, LOG and ADD, then
@@ -705,6 +706,24 @@ func TestLog16Structure(t *testing.T) {
 		if got := int16(uint16(c.Data[0]) | uint16(c.Data[1])<<8); got != 4096 || c.Quant.Scale[0] != float32(1.0/32767) {
 			t.Errorf("MAXIMUM constant %d at %v, want 4096 at 1/32767", got, c.Quant.Scale)
 		}
+	}
+	// The int16 Sqrt: the same levels with RSQRT and MUL (√u = u·RSQRT(u)),
+	// the factors multiplied, then √T, the floor (a MUL with a fused RELU)
+	// and a MINIMUM.
+	m = mustExport(t, sqrt16Model(i16), ExportOptions{Target: "ethos-u55-128"})
+	want = nil
+	for k := 0; k < 5; k++ {
+		want = append(want, OpMul, OpMaximum, OpRsqrt, OpMul)
+		if k > 0 {
+			want = append(want, OpMul)
+		}
+	}
+	want = append(want, OpMul, OpMul, OpMinimum)
+	if got := ops(m); !reflect.DeepEqual(got, want) {
+		t.Fatalf("sqrt ops %v, want %v", got, want)
+	}
+	if o := m.Operators[len(m.Operators)-2]; o.Options == nil || o.Options.Ints[0] != int64(ActRelu) {
+		t.Errorf("the floor's MUL has options %+v, want a fused RELU", o.Options)
 	}
 	// An output grid narrower than the partial sums gets a QUANTIZE after.
 	m = mustExport(t, log16Model(6), ExportOptions{Target: "ethos-u85-256"})

@@ -113,3 +113,69 @@ func signedScalar(c *converter, name string, r int, v float64) int {
 	}
 	return c.constTensor(name, Int16, shape, []int64{q}, &Quant{Scale: []float32{float32(a / 32767)}, ZeroPoint: []int64{0}})
 }
+
+// sqrt16 maps an int16 Sqrt the way log16 maps Log, multiplicatively: with
+// u_k = x·8^k/T clamped to [1/8, 1] as there, the factors √u_k =
+// u_k·RSQRT(u_k) (RSQRT's input in the top eighth of its grid, its output
+// on [0, √8]) multiply to √(x/T) for x from one input step to T (the
+// clamps telescope as log16's logs do), so √x = √T·Π√u_k: four MULs of the
+// factors on int16's [0, 1] grid, the last by √T into the output's grid.
+// At x = 0 the product would be √(T/32768), about √s: a MINIMUM with x·C
+// (a MUL with a fused RELU, C·s the output's top, a rescale of exactly 1)
+// gives 0 there, as ONNX does, and 0 below 0 too (NaN in ONNX), and
+// changes nothing from one step up. x·RSQRT(x) on the input itself (what
+// the int8 Sqrt does) would need r over a range 181 times wider than √x's
+// at int16, and the RSQRT table is off near 0.
+//
+// Error: each factor and partial product rounds by half a step of [0, 1]
+// (1/65534), and the product is at most 1: about half an output step per
+// rounding, nine roundings in all, plus the RSQRT tables in their top
+// eighth; measured below.
+func (c *converter) sqrt16(n *onnxpb.NodeProto, x *value, t *outTarget) {
+	in := c.out.Tensors[x.tensor]
+	name := n.GetName()
+	r := len(in.Shape)
+	T := 32767 * float64(in.Quant.Scale[0])
+	tensor := func(suffix string, q *Quant) int {
+		return c.addTensor(&Tensor{Name: name + suffix, Type: Int16, Shape: in.Shape, Quant: q})
+	}
+	unit := symGrid(Int16, 1)
+	eighth := c.constTensor(name+"_eighth", Int16, []int32{1}, []int64{4096}, unit)
+	prod := -1
+	for k := 0; k < log16Levels; k++ {
+		u := tensor(levelName("_u", k), unit)
+		c.addOp(OpMul, []int{x.tensor, c.scalarOperand(name+levelName("_gain", k), Int16, r, math.Pow(8, float64(k))/T)}, []int{u}, newOptions(OptMul, 0))
+		um := tensor(levelName("_clamped", k), unit)
+		c.addOp(OpMaximum, []int{u, eighth}, []int{um}, newOptions(OptMaximumMinimum))
+		rs := tensor(levelName("_rsqrt", k), symGrid(Int16, math.Sqrt(8)))
+		c.addOp(OpRsqrt, []int{um}, []int{rs}, nil)
+		f := tensor(levelName("_root", k), unit)
+		c.addOp(OpMul, []int{um, rs}, []int{f}, newOptions(OptMul, 0))
+		if prod < 0 {
+			prod = f
+			continue
+		}
+		p := tensor(levelName("_product", k), unit)
+		c.addOp(OpMul, []int{prod, f}, []int{p}, newOptions(OptMul, 0))
+		prod = p
+	}
+	y16 := t.qnt
+	if t.typ != Int16 || t.qnt.ZeroPoint[0] != 0 {
+		_, qmax := typeRange(t.typ)
+		y16 = symGrid(Int16, float64(qmax-t.qnt.ZeroPoint[0])*float64(t.qnt.Scale[0]))
+	}
+	scaled := tensor("_scaled", y16)
+	c.addOp(OpMul, []int{prod, c.scalarOperand(name+"_root_top", Int16, r, math.Sqrt(T))}, []int{scaled}, newOptions(OptMul, 0))
+	top := float64(y16.Scale[0]) * 32767
+	floor := tensor("_floor", y16)
+	c.addOp(OpMul, []int{x.tensor, c.scalarOperand(name+"_zero_gain", Int16, r, top/float64(in.Quant.Scale[0]))}, []int{floor}, newOptions(OptMul, int64(ActRelu)))
+	if y16 == t.qnt {
+		out, _ := c.emitOut(t, x.shape, x.nhwc)
+		c.addOp(OpMinimum, []int{scaled, floor}, []int{out}, newOptions(OptMaximumMinimum))
+		return
+	}
+	y := tensor("_sqrt16", y16)
+	c.addOp(OpMinimum, []int{scaled, floor}, []int{y}, newOptions(OptMaximumMinimum))
+	out, _ := c.emitOut(t, x.shape, x.nhwc)
+	c.addOp(OpQuantize, []int{y}, []int{out}, newOptions(OptQuantize))
+}
