@@ -137,9 +137,6 @@ func runAgainstORTFor(t *testing.T, target string, b *qdqBuilder, inShape []int6
 				worst = math.Max(worst, d/step)
 				if d > steps*step*1.0001 {
 					bad++
-					if os.Getenv("DEBUGDIFF") != "" {
-						t.Logf("  [%d] ort %g litert %g", i, o.ORT[i], o.LiteRT[i])
-					}
 				}
 			}
 			t.Logf("%s: %d of %d elements beyond %g step(s); largest difference %.3g steps", name, bad, len(o.ORT), steps, worst)
