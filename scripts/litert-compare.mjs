@@ -53,11 +53,15 @@ function readNpy(file) {
   const buf = fs.readFileSync(file);
   const hlen = buf.readUInt16LE(8);
   const header = buf.toString('latin1', 10, 10 + hlen);
-  if (!header.includes("'<f4'")) throw new Error(`${file}: only float32 .npy samples are supported`);
+  // int64 samples (Silero's sample rate) feed only ONNX Runtime: the
+  // inputs the TFLite model takes are float32.
+  const int64 = header.includes("'<i8'");
+  if (!header.includes("'<f4'") && !int64) throw new Error(`${file}: only float32 and int64 .npy samples are supported`);
   const shape = header.match(/'shape':\s*\(([^)]*)\)/)[1].split(',').map((s) => s.trim()).filter((s) => s).map(Number);
   const off = 10 + hlen;
-  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + buf.length));
-  return {shape, data};
+  const bytes = buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + buf.length);
+  if (int64) return {shape, data: new BigInt64Array(bytes), type: 'int64'};
+  return {shape, data: new Float32Array(bytes), type: 'float32'};
 }
 
 // Channels-last of any rank: [N, C, S...] in ONNX order is [N, S..., C] in
@@ -92,10 +96,13 @@ for (const sample of samples) {
     feeds[session.inputNames[0]] = readNpy(sample);
   }
   const ortFeeds = {};
-  for (const [name, v] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', v.data, v.shape);
+  for (const [name, v] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(v.type, v.data, v.shape);
   const ortOut = await session.run(ortFeeds);
   const tflIn = tflInputs.map((d, i) => {
-    const v = feeds[session.inputNames[i]];
+    // By name where the TFLite input keeps the ONNX one's (a --branch
+    // export drops the inputs only the If's condition reads), else by
+    // position.
+    const v = feeds[session.inputNames.includes(d.name) ? d.name : session.inputNames[i]];
     const s = Array.from(d.shape);
     const nhwc = layouts ? layouts.in[i] === 'NHWC' :
       v.shape.length === 4 && s.length === 4 && s[3] === v.shape[1] && s[1] === v.shape[2] && s[2] === v.shape[3] && v.shape[1] !== v.shape[3];

@@ -1046,16 +1046,6 @@ func (c *converter) cast(n *onnxpb.NodeProto) error {
 	return c.identity(n)
 }
 
-// reciprocal has no accurate NPU form on its own: Vela has no DIV on
-// U55/U65 and 1/x through RSQRT and MUL (or EXP of -LOG) loses an int8
-// step's worth of precision many times over across the range a reciprocal
-// spans. The quantizer's softmax and Div patterns are mapped where they
-// occur (SOFTMAX, Sqrt→Reciprocal as RSQRT); a lone one is refused.
-func (c *converter) reciprocal(n *onnxpb.NodeProto) error {
-	return fmt.Errorf("%w: a lone Reciprocal (Vela has no DIV on Ethos-U55/U65, and RSQRT·RSQRT or EXP(-LOG) lose several output steps over the range 1/x spans); "+
-		"keep Reciprocal inside the patterns that map (softmax, Sqrt→Reciprocal) or cut it to the host", ErrUnsupported)
-}
-
 // depthToSpace maps DepthToSpace (DCR and CRD) and SpaceToDepth, which Vela
 // does not run on the NPU, to RESHAPE, one TRANSPOSE and RESHAPE over the
 // NHWC tensor, which it does: with block b, DCR's NHWC input [N,H,W,b·b·C]

@@ -124,15 +124,11 @@ func (c *converter) exp(n *onnxpb.NodeProto) error {
 	op := OpExp
 	if n.GetOpType() == "Log" {
 		op = OpLog
-		// The symmetric int16 grid always holds 0, where ONNX's Log is -inf
-		// (the QDQ model saturates it to the output's minimum) while
-		// TFLite's int16 LOG returns a finite table value: on inputs that
-		// round to 0 (a power spectrum's quiet bins) the two disagree by
-		// many steps, so the TFLite could not be trusted to compute what
-		// the quantized model does. The int8 LOG agrees within a step.
-		if in := c.out.Tensors[x.tensor]; in.Type == Int16 {
-			return fmt.Errorf("%w: Log on int16 activations (TFLite's int16 LOG gives log(0) a finite value where the QDQ model saturates -inf, so the two disagree on inputs that round to 0); "+
-				"quantize this Log at 8 bits (a config entry node_name: {%s: int8}) or cut it to the host", ErrUnsupported, n.GetName())
+		// TFLite's int16 LOG table is only accurate over the top eighth of
+		// its input grid: log16 splits the range (ops_table16.go).
+		if in := c.out.Tensors[x.tensor]; in.Type == Int16 && in.Quant.ZeroPoint[0] == 0 {
+			c.log16(n, x, t)
+			return nil
 		}
 	}
 	out, _ := c.emitOut(t, x.shape, x.nhwc)
@@ -442,7 +438,13 @@ func (c *converter) slice(n *onnxpb.NodeProto) error {
 	return nil
 }
 
-// neg maps Neg to NEG.
+// neg maps Neg to MUL by a constant -1 (held exactly: the type's -qmax at
+// scale 1/qmax) into the output's qparams. TFLite's NEG negates the stored
+// integers and ignores the qparams, so it is only right when the output
+// grid mirrors the input's (same scale, opposite zero point) and the input
+// never holds the type's minimum; the quantizer calibrates Neg's output
+// on its own (Silero's adaptive normalisation: a Neg of a mean near 0,
+// where NEG was 12.5 off), MUL requantizes.
 func (c *converter) neg(n *onnxpb.NodeProto) error {
 	x, err := c.in(n.Input[0])
 	if err != nil {
@@ -452,8 +454,15 @@ func (c *converter) neg(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
+	typ := c.out.Tensors[x.tensor].Type
+	_, qmax := typeRange(typ)
+	shape := make([]int32, len(c.out.Tensors[x.tensor].Shape))
+	for i := range shape {
+		shape[i] = 1
+	}
+	minus := c.constTensor(n.GetName()+"_minus_one", typ, shape, []int64{-qmax}, &Quant{Scale: []float32{float32(1 / float64(qmax))}, ZeroPoint: []int64{0}})
 	out, _ := c.emitOut(t, x.shape, x.nhwc)
-	c.addOp(OpNeg, []int{x.tensor}, []int{out}, nil)
+	c.addOp(OpMul, []int{x.tensor, minus}, []int{out}, newOptions(OptMul, 0))
 	return nil
 }
 
@@ -638,15 +647,20 @@ func (c *converter) split(n *onnxpb.NodeProto) error {
 // grids over their int8 ranges. The int16 step of r is then 1/(32767·2s),
 // 0.4% of r at the top of an int8 range: under half an output step. An
 // int16 Sqrt has no such margin (r would need 16384 times its top value's
-// precision) and is refused.
+// precision): it is sqrt16's five-level product (ops_table16.go).
 func (c *converter) loneSqrt(n *onnxpb.NodeProto, x *value) error {
 	t, err := c.target(n.Output[0], false)
 	if err != nil {
 		return err
 	}
 	in := c.out.Tensors[x.tensor]
+	if in.Type == Int16 && in.Quant.ZeroPoint[0] == 0 {
+		c.sqrt16(n, x, t)
+		return nil
+	}
 	if in.Type != Int8 || t.typ != Int8 {
-		return fmt.Errorf("%w: a lone Sqrt on %s activations (Vela has no SQRT; x·RSQRT(x) is only accurate enough from int8 inputs, computed at 16 bits)", ErrUnsupported, in.Type)
+		return fmt.Errorf("%w: a lone Sqrt on %s activations (Vela has no SQRT; x·RSQRT(x) is only accurate enough from int8 inputs, computed at 16 bits); "+
+			"quantize this Sqrt at 8 bits (a config entry node_name: {%s: int8}) or cut it to the host", ErrUnsupported, in.Type, n.GetName())
 	}
 	qmin, qmax := typeRange(Int8)
 	sx, zx := float64(in.Quant.Scale[0]), in.Quant.ZeroPoint[0]

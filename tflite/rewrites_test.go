@@ -2,6 +2,7 @@ package tflite
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,42 +131,71 @@ var rewriteCases = map[string]struct {
 	shape  []int64
 	lo, hi float32
 	steps  float64
+	// targets the case is exported for, in LiteRT and through Vela, when
+	// the rewrite differs between them (default: LiteRT on the U55 export,
+	// Vela for ethos-u55-128 and ethos-u85-256).
+	targets []string
 }{
 	// Erf and GELU are approximated (see ops_gelu.go) and rounded at four
 	// intermediate grids. Erf alone: 2 int8 steps (the cubic's grid, ±3.12
 	// in 255 steps, adds up to 0.012 where tanh is steepest, TANH's output
 	// and the QUANTIZE after it 1/256 each; measured 3% of elements at 2
 	// steps); GELU 1 int8 step, 4 int16 steps (of 1.2e-4).
-	"erf":                {erfModel, []int64{1, 4, 64}, -3.5, 3.5, 2},
-	"gelu_int8":          {func() *qdqBuilder { return geluModel(i8, "") }, []int64{1, 4, 64}, -3.5, 3.5, 1},
-	"gelu_int8_tanh":     {func() *qdqBuilder { return geluModel(i8, "tanh") }, []int64{1, 4, 64}, -3.5, 3.5, 1},
-	"gelu_int16":         {func() *qdqBuilder { return geluModel(i16, "") }, []int64{1, 4, 64}, -4, 4, 4},
-	"conv1d":             {func() *qdqBuilder { return conv1DModel(2) }, []int64{1, 2, 24}, -3, 3, 1},
-	"conv1d_one_channel": {func() *qdqBuilder { return conv1DModel(1) }, []int64{1, 1, 24}, -3, 3, 1},
-	"grouped_conv":       {groupedConvModel, []int64{1, 4, 6, 6}, -3, 3, 1},
-	"depth_to_space_dcr": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "DCR") }, []int64{1, 8, 3, 3}, -3, 3, 0},
-	"depth_to_space_crd": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "CRD") }, []int64{1, 8, 3, 3}, -3, 3, 0},
-	"space_to_depth":     {func() *qdqBuilder { return depthToSpaceModel("SpaceToDepth", "") }, []int64{1, 2, 6, 4}, -3, 3, 0},
-	"log_top_db_clip":    {topDBModel, []int64{1, 64}, 0.01, 5, 1},
-	"sqrt":               {sqrtModel, []int64{1, 64}, 0, 6, 1},
+	"erf":                {erfModel, []int64{1, 4, 64}, -3.5, 3.5, 2, nil},
+	"gelu_int8":          {func() *qdqBuilder { return geluModel(i8, "") }, []int64{1, 4, 64}, -3.5, 3.5, 1, nil},
+	"gelu_int8_tanh":     {func() *qdqBuilder { return geluModel(i8, "tanh") }, []int64{1, 4, 64}, -3.5, 3.5, 1, nil},
+	"gelu_int16":         {func() *qdqBuilder { return geluModel(i16, "") }, []int64{1, 4, 64}, -4, 4, 4, nil},
+	"conv1d":             {func() *qdqBuilder { return conv1DModel(2) }, []int64{1, 2, 24}, -3, 3, 1, nil},
+	"conv1d_one_channel": {func() *qdqBuilder { return conv1DModel(1) }, []int64{1, 1, 24}, -3, 3, 1, nil},
+	"grouped_conv":       {groupedConvModel, []int64{1, 4, 6, 6}, -3, 3, 1, nil},
+	"depth_to_space_dcr": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "DCR") }, []int64{1, 8, 3, 3}, -3, 3, 0, nil},
+	"depth_to_space_crd": {func() *qdqBuilder { return depthToSpaceModel("DepthToSpace", "CRD") }, []int64{1, 8, 3, 3}, -3, 3, 0, nil},
+	"space_to_depth":     {func() *qdqBuilder { return depthToSpaceModel("SpaceToDepth", "") }, []int64{1, 2, 6, 4}, -3, 3, 0, nil},
+	"log_top_db_clip":    {topDBModel, []int64{1, 64}, 0.01, 5, 1, nil},
+	"sqrt":               {sqrtModel, []int64{1, 64}, 0, 6, 1, nil},
+	// Reciprocal: on U55/U65 RSQRT(x)² at 16 bits (int8 input; TFLite's
+	// int16 RSQRT table is off by up to 1% next to the smallest inputs:
+	// 2 steps), on U85 MAXIMUM and DIV (1 int8 step, exact at int16 here);
+	// x from 0 (1/x saturates) over the grid.
+	"reciprocal_int8":     {func() *qdqBuilder { return reciprocalModel(i8) }, []int64{1, 256}, 0, 5.1, 2, []string{"ethos-u55-128"}},
+	"reciprocal_int16":    {func() *qdqBuilder { return reciprocalModel(i16) }, []int64{1, 256}, 0, 4, 1, []string{"ethos-u85-256"}},
+	"reciprocal_int8_u85": {func() *qdqBuilder { return reciprocalModel(i8) }, []int64{1, 256}, 0, 5.1, 1, []string{"ethos-u85-256"}},
 	// int16 HardSwish: the hard sigmoid on its own int16 grid, then MUL:
 	// up to half a step of 1/32767 times |x| ≤ 4, plus the output rounding.
-	"hardswish_int16":    {hardSwish16Model, []int64{1, 4, 8, 8}, -4, 4, 2},
-	"hardswish_int16_fc": {hardSwish16FlatModel, []int64{1, 64}, -4, 4, 2},
-	"hardsigmoid_2d":     {hardSigmoidFlatModel, []int64{1, 64}, -4, 4, 1},
-	"focus_slices_conv":  {focusModel, []int64{1, 2, 8, 8}, -3, 3, 1},
-	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0},
-	"neg":                {negModel, []int64{1, 16}, -3, 3, 0},
-	"pad_reflect":        {reflectPadModel, []int64{1, 1, 16}, -3, 3, 0},
+	"hardswish_int16":    {hardSwish16Model, []int64{1, 4, 8, 8}, -4, 4, 2, nil},
+	"hardswish_int16_fc": {hardSwish16FlatModel, []int64{1, 64}, -4, 4, 2, nil},
+	"hardsigmoid_2d":     {hardSigmoidFlatModel, []int64{1, 64}, -4, 4, 1, nil},
+	"focus_slices_conv":  {focusModel, []int64{1, 2, 8, 8}, -3, 3, 1, nil},
+	"slice_backwards":    {sliceBackwardsModel, []int64{1, 2, 10}, -3, 3, 0, nil},
+	"neg":                {negModel, []int64{1, 16}, -6.6, 6.3, 0, nil},
+	// int16 Log over five tables, each in the top eighth of its input grid
+	// (ops_table16.go): x from 0 (the output's minimum, as ONNX's -∞
+	// saturates) through every factor of 8 of the grid (4/32767 to 4).
+	"log_int16_tiny":  {func() *qdqBuilder { return log16Model(12) }, []int64{1, 256}, 0, 0.0005, 3, nil},
+	"log_int16_small": {func() *qdqBuilder { return log16Model(12) }, []int64{1, 256}, 0.0005, 0.06, 3, nil},
+	"log_int16_large": {func() *qdqBuilder { return log16Model(12) }, []int64{1, 256}, 0.06, 4, 3, nil},
+	// An output grid narrower than the partial sums (log 4 − 5·ln 8 = −9):
+	// the sums go on their own grid, then a QUANTIZE.
+	"log_int16_narrow": {func() *qdqBuilder { return log16Model(6) }, []int64{1, 256}, 0, 4, 3, nil},
+	// int16 Sqrt as √T·Π√u_k over the same five levels (ops_table16.go).
+	"sqrt_int16_tiny":  {func() *qdqBuilder { return sqrt16Model(i16) }, []int64{1, 256}, 0, 0.0005, 3, nil},
+	"sqrt_int16_small": {func() *qdqBuilder { return sqrt16Model(i16) }, []int64{1, 256}, 0.0005, 0.06, 3, nil},
+	"sqrt_int16_large": {func() *qdqBuilder { return sqrt16Model(i16) }, []int64{1, 256}, 0.06, 4, 3, nil},
+	"sqrt_int16_to_8":  {func() *qdqBuilder { return sqrt16Model(i8) }, []int64{1, 256}, 0, 4, 1, nil},
+	// Neg into its own grid (a mean's negation calibrated apart): MUL by
+	// -1 requantizes, one rounding against ONNX Runtime's.
+	"neg_rescaled":       {func() *qdqBuilder { return negModelTo(i8, 0.03, 10) }, []int64{1, 16}, -6.6, 6.3, 1, nil},
+	"neg_rescaled_int16": {func() *qdqBuilder { return negModelTo(i16, 3.0/32767, 0) }, []int64{1, 16}, -4, 4, 1, nil},
+	"pad_reflect":        {reflectPadModel, []int64{1, 1, 16}, -3, 3, 0, nil},
 	// Not a rewrite: a detection head's reshapes, Concat, Add, Slice and
 	// Transpose carried in channels-last form.
-	"yolox_head":     {func() *qdqBuilder { return yoloxHeadModel(true) }, []int64{1, 4, 8, 8}, -3, 3, 1},
-	"yolox_head_nlc": {func() *qdqBuilder { return yoloxHeadModel(false) }, []int64{1, 4, 8, 8}, -3, 3, 1},
-	"spatial_split":  {spatialSplitModel, []int64{1, 4, 8, 8}, -3, 3, 1},
+	"yolox_head":     {func() *qdqBuilder { return yoloxHeadModel(true) }, []int64{1, 4, 8, 8}, -3, 3, 1, nil},
+	"yolox_head_nlc": {func() *qdqBuilder { return yoloxHeadModel(false) }, []int64{1, 4, 8, 8}, -3, 3, 1, nil},
+	"spatial_split":  {spatialSplitModel, []int64{1, 4, 8, 8}, -3, 3, 1, nil},
 	// Not a rewrite: int16 ADD of a broadcast constant, which LiteRT
 	// aborts on unless pot_scale_int16 is false (as TFLite's converter
 	// writes 16x8 models).
-	"add_int16_broadcast": {addInt16BroadcastModel, []int64{1, 16, 64}, -3, 3, 1},
+	"add_int16_broadcast": {addInt16BroadcastModel, []int64{1, 16, 64}, -3, 3, 1, nil},
 }
 
 func TestRewritesAgreeWithORT(t *testing.T) {
@@ -173,9 +203,15 @@ func TestRewritesAgreeWithORT(t *testing.T) {
 		t.Skip("runs Node")
 	}
 	for name, tc := range rewriteCases {
-		t.Run(name, func(t *testing.T) {
-			runAgainstORT(t, tc.build(), tc.shape, tc.lo, tc.hi, tc.steps)
-		})
+		targets := tc.targets
+		if targets == nil {
+			targets = []string{"ethos-u55-128"}
+		}
+		for _, target := range targets {
+			t.Run(name+"_"+target, func(t *testing.T) {
+				runAgainstORTFor(t, target, tc.build(), tc.shape, tc.lo, tc.hi, tc.steps)
+			})
+		}
 	}
 }
 
@@ -187,7 +223,11 @@ func TestRewritesRunOnNPU(t *testing.T) {
 	}
 	vela := velaPath(t)
 	for name, tc := range rewriteCases {
-		for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
+		targets := tc.targets
+		if targets == nil {
+			targets = []string{"ethos-u55-128", "ethos-u85-256"}
+		}
+		for _, target := range targets {
 			t.Run(name+"_"+target, func(t *testing.T) {
 				m, err := Export(tc.build().model(), ExportOptions{Target: target})
 				if err != nil {
@@ -263,14 +303,74 @@ func abs32(v float32) float32 {
 	return v
 }
 
-// A lone Reciprocal is refused with why.
-func TestLoneReciprocalIsRefusedWithReason(t *testing.T) {
+// reciprocalModel is a lone Reciprocal of x in [0, 5.1] into [0, 20]
+// (int8), or of x in [-4, 4] into [-20, 20] (int16, symmetric grids).
+func reciprocalModel(dt onnxpb.TensorProto_DataType) *qdqBuilder {
 	b := newQDQ()
-	x := b.input("x", i8, 0.02, -128, 1, 8)
+	if dt == i16 {
+		b.opset = 21
+		x := b.input("x", i16, 4.0/32767, 0, 1, 256)
+		b.node("Reciprocal", "rec", []string{x}, []string{"r"})
+		b.output("r", "y", i16, 20.0/32767, 0)
+		return b
+	}
+	x := b.input("x", i8, 0.02, -128, 1, 256)
 	b.node("Reciprocal", "rec", []string{x}, []string{"r"})
-	b.output("r", "y", i8, 0.5, -128)
+	b.output("r", "y", i8, 20.0/255, -128)
+	return b
+}
+
+// A lone Reciprocal is 1/x = RSQRT(x)² at 16 bits on U55/U65 (the int8
+// input lands exactly on its int16 grid, scale 0.02/128; r's grid reaches
+// √ymax) and DIV(1, MAXIMUM(x, one step)) on U85; an int16 one is refused
+// on U55/U65, naming the node and what serves.
+func TestReciprocalStructure(t *testing.T) {
+	m := mustExport(t, reciprocalModel(i8), ExportOptions{Target: "ethos-u55-128"})
+	if got, want := ops(m), []BuiltinOp{OpQuantize, OpRsqrt, OpMul, OpQuantize}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	x16 := m.Tensors[m.Operators[0].Outputs[0]]
+	if x16.Type != Int16 || x16.Quant.Scale[0] != float32(0.02/128) {
+		t.Errorf("x16 %s scale %v, want INT16 at %g", x16.Type, x16.Quant.Scale, 0.02/128)
+	}
+	r := m.Tensors[m.Operators[1].Outputs[0]]
+	if got, want := r.Quant.Scale[0], float32(math.Sqrt(20)/32767); abs32(got-want) > 1e-6*want {
+		t.Errorf("rsqrt grid %v, want %g", r.Quant.Scale, want)
+	}
+	for _, dt := range []onnxpb.TensorProto_DataType{i8, i16} {
+		m = mustExport(t, reciprocalModel(dt), ExportOptions{Target: "ethos-u85-256"})
+		if got, want := ops(m), []BuiltinOp{OpMaximum, OpDiv}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("U85 %s ops %v, want %v", dt, got, want)
+		}
+		in, step := m.Tensors[m.Operators[0].Inputs[0]], m.Tensors[m.Operators[0].Inputs[1]]
+		if !reflect.DeepEqual(step.Quant, in.Quant) || len(step.Data) != dtSize(dt) {
+			t.Errorf("U85 %s: MAXIMUM's constant %+v, want one value on the input grid %+v", dt, step.Quant, in.Quant)
+		}
+	}
+	for _, target := range []string{"ethos-u55-128", "ethos-u65-256"} {
+		_, err := Export(reciprocalModel(i16).model(), ExportOptions{Target: target})
+		if err == nil || !strings.Contains(err.Error(), `node "rec" (Reciprocal): no NPU form in TFLite: a Reciprocal of INT16 activations on `+target) ||
+			!strings.Contains(err.Error(), "{rec: int8}") {
+			t.Errorf("%s: got %v", target, err)
+		}
+	}
+}
+
+func dtSize(dt onnxpb.TensorProto_DataType) int {
+	if dt == i16 {
+		return 2
+	}
+	return 1
+}
+
+// An int8 Reciprocal whose input grid reaches below 0 is refused with why.
+func TestSignedReciprocalIsRefusedWithReason(t *testing.T) {
+	b := newQDQ()
+	x := b.input("x", i8, 0.02, 0, 1, 8)
+	b.node("Reciprocal", "rec", []string{x}, []string{"r"})
+	b.output("r", "y", i8, 0.5, 0)
 	_, err := Export(b.model(), ExportOptions{Target: "ethos-u55-128"})
-	if err == nil || !strings.Contains(err.Error(), `node "rec" (Reciprocal): no NPU form in TFLite: a lone Reciprocal`) {
+	if err == nil || !strings.Contains(err.Error(), `node "rec" (Reciprocal): no NPU form in TFLite: Reciprocal of an input whose range -2.56..2.54 reaches below 0`) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -308,11 +408,22 @@ func sliceBackwardsModel() *qdqBuilder {
 	return b
 }
 
-func negModel() *qdqBuilder {
+func negModel() *qdqBuilder { return negModelTo(i8, 0.05, -3) }
+
+// negModelTo is a Neg of x (int8 at 0.05, zero point 3; int16 at 4/32767)
+// into an output grid of its own: TFLite's NEG would negate the stored
+// integers, right only on a mirrored grid.
+func negModelTo(dt onnxpb.TensorProto_DataType, scale float32, zp int64) *qdqBuilder {
 	b := newQDQ()
-	x := b.input("x", i8, 0.05, 3, 1, 16)
+	var x string
+	if dt == i16 {
+		b.opset = 21
+		x = b.input("x", i16, 4.0/32767, 0, 1, 16)
+	} else {
+		x = b.input("x", i8, 0.05, 3, 1, 16)
+	}
 	b.node("Neg", "neg", []string{x}, []string{"n"})
-	b.output("n", "y", i8, 0.05, -3)
+	b.output("n", "y", dt, scale, zp)
 	return b
 }
 
@@ -546,5 +657,77 @@ func TestSpatialSplitStaysChannelsLast(t *testing.T) {
 	}
 	if got := m.Tensors[m.Operators[3].Outputs[0]].Shape; !reflect.DeepEqual(got, []int32{1, 4, 16, 4}) {
 		t.Errorf("split to %v, want NHWC [1 4 16 4]", got)
+	}
+}
+
+// log16Model is an int16 Log of x on a grid reaching 4 into ±ymax.
+func log16Model(ymax float32) *qdqBuilder {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 256)
+	b.node("Log", "log", []string{x}, []string{"l"})
+	b.output("l", "y", i16, ymax/32767, 0)
+	return b
+}
+
+// sqrt16Model is an int16 Sqrt of x on a grid reaching 4 into [0, 2]
+// (int16, or int8 with zero point -128).
+func sqrt16Model(out onnxpb.TensorProto_DataType) *qdqBuilder {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 256)
+	b.node("Sqrt", "sqrt", []string{x}, []string{"s"})
+	if out == i8 {
+		b.output("s", "y", i8, 2.0/255, -128)
+	} else {
+		b.output("s", "y", i16, 2.0/32767, 0)
+	}
+	return b
+}
+
+// The int16 Log's structure: five levels of MUL, MAXIMUM, LOG and ADD, then
+// the floor for x ≤ 0 (MUL, ADD) and a MINIMUM; each LOG reads [1/8, 1] on
+// int16's [0, 1] grid (the MAXIMUM's constant is 4096 of 32767).
+func TestLog16Structure(t *testing.T) {
+	m := mustExport(t, log16Model(12), ExportOptions{Target: "ethos-u85-256"})
+	var want []BuiltinOp
+	for k := 0; k < 5; k++ {
+		want = append(want, OpMul, OpMaximum, OpLog, OpAdd)
+	}
+	want = append(want, OpMul, OpAdd, OpMinimum)
+	if got := ops(m); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ops %v, want %v", got, want)
+	}
+	for _, o := range m.Operators {
+		if o.Op != OpMaximum {
+			continue
+		}
+		c := m.Tensors[o.Inputs[1]]
+		if got := int16(uint16(c.Data[0]) | uint16(c.Data[1])<<8); got != 4096 || c.Quant.Scale[0] != float32(1.0/32767) {
+			t.Errorf("MAXIMUM constant %d at %v, want 4096 at 1/32767", got, c.Quant.Scale)
+		}
+	}
+	// The int16 Sqrt: the same levels with RSQRT and MUL (√u = u·RSQRT(u)),
+	// the factors multiplied, then √T, the floor (a MUL with a fused RELU)
+	// and a MINIMUM.
+	m = mustExport(t, sqrt16Model(i16), ExportOptions{Target: "ethos-u55-128"})
+	want = nil
+	for k := 0; k < 5; k++ {
+		want = append(want, OpMul, OpMaximum, OpRsqrt, OpMul)
+		if k > 0 {
+			want = append(want, OpMul)
+		}
+	}
+	want = append(want, OpMul, OpMul, OpMinimum)
+	if got := ops(m); !reflect.DeepEqual(got, want) {
+		t.Fatalf("sqrt ops %v, want %v", got, want)
+	}
+	if o := m.Operators[len(m.Operators)-2]; o.Options == nil || o.Options.Ints[0] != int64(ActRelu) {
+		t.Errorf("the floor's MUL has options %+v, want a fused RELU", o.Options)
+	}
+	// An output grid narrower than the partial sums gets a QUANTIZE after.
+	m = mustExport(t, log16Model(6), ExportOptions{Target: "ethos-u85-256"})
+	if got := ops(m); got[len(got)-1] != OpQuantize {
+		t.Errorf("narrow output: ops %v, want a final QUANTIZE", got)
 	}
 }
