@@ -3,16 +3,12 @@ package observe
 import "math"
 
 // GridError is the summed squared error the histogram's values would
-// suffer on the integer grid (scale, zp, [qmin, qmax]): saturation outside
-// it, measured from the values, and rounding inside it, counted at its
-// expectation scale²/12 per value. Range choosers compare candidate grids
-// with it on samples the candidates were not fitted on, standing in for new
-// data: new values fall anywhere between two grid points, so the rounding
-// the few held-out values happen to get on one grid (a handful of samples
-// of a small tensor can sit on or between its points) says nothing about
-// the next samples, and scoring it made the choice between grids a matter
-// of chance (docs/accuracy-notes.md, oww_hey_jarvis). An empty histogram
-// has error 0.
+// suffer on the integer grid (scale, zp, [qmin, qmax]): rounding inside the
+// grid and saturation outside it. Values are taken as spread evenly inside
+// each cell; a cell wider than two grid steps contributes the uniform
+// rounding error scale²/12 per value for the part of it inside the grid.
+// Range choosers compare candidate grids with it on samples the candidates
+// were not fitted on. An empty histogram has error 0.
 func (h *Histogram) GridError(scale float32, zp, qmin, qmax int32) float64 {
 	if h.n == 0 || !(scale > 0) {
 		return 0
@@ -38,8 +34,11 @@ func (h *Histogram) GridError(scale float32, zp, qmin, qmax int32) float64 {
 				e += (lo - x) * (lo - x)
 			case x > hi:
 				e += (x - hi) * (x - hi)
-			default:
+			case width > 2*s:
 				e += s * s / 12
+			default:
+				q := math.Round(x/s)*s - x
+				e += q * q
 			}
 		}
 		total += float64(c) * e / probes
