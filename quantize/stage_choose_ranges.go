@@ -265,10 +265,7 @@ For every histogram-observed activation, each candidate rule (min/max,
 the histogram L2 search, two percentiles, min/max widened by 10, 25 and
 50 percent) is fitted on one half of the calibration samples, and its grid
 is scored by the squared quantization error (rounding and saturation) of
-the other half's values (observe.Histogram.GridError: where they are fewer
-than the grid's levels, rounding counts at its expectation, since where a
-few values fall on one grid is chance). The winning rule is then applied
-to all samples.
+the other half's values. The winning rule is then applied to all samples.
 Rules that fit the calibration samples tightly often saturate on new
 data; judging on samples the range was not fitted on prefers the rules
 that generalise. Ties keep min/max.

@@ -5,20 +5,10 @@ import "math"
 // GridError is the summed squared error the histogram's values would
 // suffer on the integer grid (scale, zp, [qmin, qmax]): rounding inside the
 // grid and saturation outside it. Values are taken as spread evenly inside
-// each cell. Range choosers compare candidate grids with it on samples the
-// candidates were not fitted on, standing in for new data.
-//
-// The rounding counted is the values' own where a cell is at most two grid
-// steps wide and the histogram holds at least one value per grid level;
-// otherwise it is its expectation, scale²/12 per value. A cell wider than
-// two steps spreads its values over several; and fewer values than levels
-// (a per-row statistic such as a layer norm's variance, a score) sit where
-// they happen to on one candidate's grid, which new values do not repeat,
-// so scoring their own rounding chose between grids by chance
-// (docs/accuracy-notes.md, oww_hey_jarvis). The cells of the exact extrema
-// and of zero keep their own rounding in every case: values pile up there
-// (clamped activations, ReLU zeros) and recur in new data. An empty
-// histogram has error 0.
+// each cell; a cell wider than two grid steps contributes the uniform
+// rounding error scale²/12 per value for the part of it inside the grid.
+// Range choosers compare candidate grids with it on samples the candidates
+// were not fitted on. An empty histogram has error 0.
 func (h *Histogram) GridError(scale float32, zp, qmin, qmax int32) float64 {
 	if h.n == 0 || !(scale > 0) {
 		return 0
@@ -28,17 +18,12 @@ func (h *Histogram) GridError(scale float32, zp, qmin, qmax int32) float64 {
 	lo := (float64(qmin) - float64(zp)) * s
 	hi := (float64(qmax) - float64(zp)) * s
 	const probes = 8
-	few := h.n < uint64(int64(qmax)-int64(qmin)+1)
 	var total float64
 	for i, c := range cells {
 		if c == 0 {
 			continue
 		}
 		a := left + width*float64(i)
-		// The cells of the exact extrema and of zero keep their own
-		// rounding: values pile up there (clamped activations, ReLU
-		// zeros) and recur in new data.
-		own := !few || i == 0 || i == len(cells)-1 || (a <= 0 && 0 < a+width)
 		var e float64
 		for k := 0; k < probes; k++ {
 			x := a + width*(float64(k)+0.5)/probes
@@ -49,7 +34,7 @@ func (h *Histogram) GridError(scale float32, zp, qmin, qmax int32) float64 {
 				e += (lo - x) * (lo - x)
 			case x > hi:
 				e += (x - hi) * (x - hi)
-			case !own || width > 2*s:
+			case width > 2*s:
 				e += s * s / 12
 			default:
 				q := math.Round(x/s)*s - x
