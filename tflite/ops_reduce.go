@@ -195,7 +195,11 @@ func (c *converter) pow(n *onnxpb.NodeProto) error {
 
 // sqrt maps Sqrt followed by Reciprocal (how LayerNorm and RMSNorm exports
 // divide by a standard deviation) to one RSQRT from the Sqrt's input to the
-// Reciprocal's output qparams. A lone Sqrt is loneSqrt's.
+// Reciprocal's output qparams. A lone Sqrt is loneSqrt's, and so is one whose
+// input and the Reciprocal's output differ in type (an int16 variance whose
+// Sqrt and Reciprocal run at int8 on Ethos-U85): RSQRT needs one type in and
+// out, and the Sqrt and the Reciprocal then run as the QDQ model rounds them,
+// each on its own grid.
 func (c *converter) sqrt(n *onnxpb.NodeProto) error {
 	x, err := c.in(n.Input[0])
 	if err != nil {
@@ -208,6 +212,9 @@ func (c *converter) sqrt(n *onnxpb.NodeProto) error {
 	t, err := c.target(rec.Output[0], false)
 	if err != nil {
 		return err
+	}
+	if c.out.Tensors[x.tensor].Type != t.typ {
+		return c.loneSqrt(n, x)
 	}
 	c.markChain(n.Output[0], rec)
 	out, _ := c.emitOut(t, x.shape, x.nhwc)

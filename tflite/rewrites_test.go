@@ -182,6 +182,12 @@ var rewriteCases = map[string]struct {
 	"sqrt_int16_small": {func() *qdqBuilder { return sqrt16Model(i16) }, []int64{1, 256}, 0.0005, 0.06, 3, nil},
 	"sqrt_int16_large": {func() *qdqBuilder { return sqrt16Model(i16) }, []int64{1, 256}, 0.06, 4, 3, nil},
 	"sqrt_int16_to_8":  {func() *qdqBuilder { return sqrt16Model(i8) }, []int64{1, 256}, 0, 4, 1, nil},
+	// A layer norm's 1/√variance with an int16 variance and the Sqrt and
+	// Reciprocal at int8 (Ethos-U85's choose-int16-forms can keep them
+	// there): no single RSQRT (its input and output types must match), the
+	// two ops as the QDQ model rounds them. From x = 0.5 the Reciprocal's
+	// slope keeps one Sqrt step (2/255) under one output step.
+	"rsqrt_int16_to_8": {rsqrtMixedModel, []int64{1, 256}, 0.5, 4, 1, []string{"ethos-u55-128", "ethos-u85-256"}},
 	// Neg into its own grid (a mean's negation calibrated apart): MUL by
 	// -1 requantizes, one rounding against ONNX Runtime's.
 	"neg_rescaled":       {func() *qdqBuilder { return negModelTo(i8, 0.03, 10) }, []int64{1, 16}, -6.6, 6.3, 1, nil},
@@ -683,6 +689,41 @@ func sqrt16Model(out onnxpb.TensorProto_DataType) *qdqBuilder {
 		b.output("s", "y", i16, 2.0/32767, 0)
 	}
 	return b
+}
+
+// rsqrtMixedModel is y = 1/√x with x at int16 and √x and y at int8.
+func rsqrtMixedModel() *qdqBuilder {
+	b := newQDQ()
+	b.opset = 21
+	x := b.input("x", i16, 4.0/32767, 0, 1, 256)
+	b.node("Sqrt", "sqrt", []string{x}, []string{"s"})
+	sq := b.qdq("s", i8, 2.0/255, -128)
+	b.node("Reciprocal", "rec", []string{sq}, []string{"r"})
+	b.output("r", "y", i8, 5.0/255, -128)
+	return b
+}
+
+// Every RSQRT an export writes reads and writes one type (Vela refuses
+// the model otherwise): an int16 Sqrt input under an int8 Reciprocal is not
+// fused into one RSQRT.
+func TestRsqrtTypesMatch(t *testing.T) {
+	for _, target := range []string{"ethos-u55-128", "ethos-u85-256"} {
+		m := mustExport(t, rsqrtMixedModel(), ExportOptions{Target: target})
+		rsqrts := 0
+		for _, op := range m.Operators {
+			if op.Op != OpRsqrt {
+				continue
+			}
+			rsqrts++
+			in, out := m.Tensors[op.Inputs[0]], m.Tensors[op.Outputs[0]]
+			if in.Type != out.Type {
+				t.Errorf("%s: RSQRT reads %v and writes %v", target, in.Type, out.Type)
+			}
+		}
+		if rsqrts == 0 {
+			t.Errorf("%s: no RSQRT (the int16 Sqrt is x·RSQRT products): ops %v", target, ops(m))
+		}
+	}
 }
 
 // The int16 Log's structure: five levels of MUL, MAXIMUM, LOG and ADD, then
