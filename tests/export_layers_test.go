@@ -320,6 +320,7 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string, limit 
 	var worst float64
 	var worstOp string
 	var maxShare float64
+	var maxShareOp string
 	measured := 0
 	t.Logf("%-4s %-40s %-28s %10s %12s %6s", "#", "operator", "op types", "elements", "differing", "steps")
 	for i, op := range ops {
@@ -409,7 +410,7 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string, limit 
 		share := float64(differ) / float64(max(n, 1))
 		t.Logf("%-4d %-40s %-28s %10d %11.3f%% %6.0f", i, op.name, strings.Join(op.types, "+"), n, 100*share, maxSteps)
 		if share > maxShare {
-			maxShare = share
+			maxShare, maxShareOp = share, op.name
 		}
 		if maxSteps > worst {
 			worst, worstOp = maxSteps, op.name
@@ -418,5 +419,5 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string, limit 
 			t.Errorf("%s (%s): LiteRT and ONNX Runtime differ by %.0f steps", op.name, strings.Join(op.types, "+"), maxSteps)
 		}
 	}
-	t.Logf("%d of %d operators measured; largest share differing %.3f%%, largest difference %.0f steps (%s)", measured, len(ops), 100*maxShare, worst, worstOp)
+	t.Logf("%d of %d operators measured; largest share differing %.3f%% (%s), largest difference %.0f steps (%s)", measured, len(ops), 100*maxShare, maxShareOp, worst, worstOp)
 }
