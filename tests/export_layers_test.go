@@ -32,7 +32,8 @@ import (
 //
 // for example "ppocr_v3_det:ocr_det256x384:int8:ethos-u55-128:--min-sqnr,0".
 // ONNXQUANT_EXPORT_LAYERS_SAMPLES sets how many calibration samples feed it
-// (default 2). Built with -tags ort.
+// (default 2), ONNXQUANT_EXPORT_LAYERS_LIMIT how many operators, in graph
+// order, are measured (default all). Built with -tags ort.
 //
 // For each model it quantizes the corpus model, then takes every operator
 // of the QDQ model alone: an operator is what lies between quantized
@@ -70,6 +71,12 @@ func TestExportLayers(t *testing.T) {
 			t.Fatalf("ONNXQUANT_EXPORT_LAYERS_SAMPLES=%q: want a count ≥ 1", s)
 		}
 	}
+	limit := 0
+	if s := os.Getenv("ONNXQUANT_EXPORT_LAYERS_LIMIT"); s != "" {
+		if _, err := fmt.Sscan(s, &limit); err != nil || limit < 1 {
+			t.Fatalf("ONNXQUANT_EXPORT_LAYERS_LIMIT=%q: want a count ≥ 1", s)
+		}
+	}
 	for _, item := range strings.Fields(spec) {
 		parts := strings.SplitN(item, ":", 5)
 		if len(parts) < 4 {
@@ -89,7 +96,7 @@ func TestExportLayers(t *testing.T) {
 				t.Fatalf("quantize: exit %d\n%s", r.code, r.stderr)
 			}
 			samples := firstSamples(t, filepath.Join(corpus, "calib", calib), nSamples)
-			measureLayers(t, dir, q, target, samples)
+			measureLayers(t, dir, q, target, samples, limit)
 		})
 	}
 }
@@ -254,7 +261,7 @@ func writeNpyDense(t *testing.T, path string, d *tensor.Dense) {
 
 // measureLayers cuts the QDQ model q around each operator and compares
 // LiteRT with ONNX Runtime on it (see TestExportLayers).
-func measureLayers(t *testing.T, dir, q, target string, samples []string) {
+func measureLayers(t *testing.T, dir, q, target string, samples []string, limit int) {
 	m, err := onnxio.Load(q)
 	if err != nil {
 		t.Fatal(err)
@@ -263,6 +270,10 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 	ops := qdqOps(g)
 	if len(ops) == 0 {
 		t.Fatal("no operator found between quantized activations")
+	}
+	if limit > 0 && limit < len(ops) {
+		t.Logf("measuring the first %d of %d operators (ONNXQUANT_EXPORT_LAYERS_LIMIT)", limit, len(ops))
+		ops = ops[:limit]
 	}
 	// Every tensor a cut reads, computed by the whole QDQ model in ONNX
 	// Runtime (the model cut to them: they become its outputs).
@@ -309,6 +320,7 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 	var worst float64
 	var worstOp string
 	var maxShare float64
+	var maxShareOp string
 	measured := 0
 	t.Logf("%-4s %-40s %-28s %10s %12s %6s", "#", "operator", "op types", "elements", "differing", "steps")
 	for i, op := range ops {
@@ -398,7 +410,7 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 		share := float64(differ) / float64(max(n, 1))
 		t.Logf("%-4d %-40s %-28s %10d %11.3f%% %6.0f", i, op.name, strings.Join(op.types, "+"), n, 100*share, maxSteps)
 		if share > maxShare {
-			maxShare = share
+			maxShare, maxShareOp = share, op.name
 		}
 		if maxSteps > worst {
 			worst, worstOp = maxSteps, op.name
@@ -407,5 +419,5 @@ func measureLayers(t *testing.T, dir, q, target string, samples []string) {
 			t.Errorf("%s (%s): LiteRT and ONNX Runtime differ by %.0f steps", op.name, strings.Join(op.types, "+"), maxSteps)
 		}
 	}
-	t.Logf("%d of %d operators measured; largest share differing %.3f%%, largest difference %.0f steps (%s)", measured, len(ops), 100*maxShare, worst, worstOp)
+	t.Logf("%d of %d operators measured; largest share differing %.3f%% (%s), largest difference %.0f steps (%s)", measured, len(ops), 100*maxShare, maxShareOp, worst, worstOp)
 }
