@@ -1,7 +1,6 @@
 package tests
 
 import (
-	bin "encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -15,6 +14,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/internal/ortoracle"
 	"github.com/onnxquant/onnxquant/internal/testenv"
 	"github.com/onnxquant/onnxquant/lower"
@@ -232,29 +232,10 @@ var npyName = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
 // writeNpyDense writes a float32 tensor as .npy.
 func writeNpyDense(t *testing.T, path string, d *tensor.Dense) {
 	t.Helper()
-	data, ok := d.Data().([]float32)
-	if !ok {
+	if d.Dtype() != tensor.Float32 {
 		t.Fatalf("%s: %v activations, want float32", path, d.Dtype())
 	}
-	dims := make([]string, len(d.Shape()))
-	for i, v := range d.Shape() {
-		dims[i] = fmt.Sprint(v)
-	}
-	sh := strings.Join(dims, ", ")
-	if len(dims) == 1 {
-		sh += ","
-	}
-	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", sh)
-	for (10+len(header)+1)%64 != 0 {
-		header += " "
-	}
-	header += "\n"
-	buf := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
-	buf = append(buf, header...)
-	for _, v := range data {
-		buf = bin.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-	}
-	if err := os.WriteFile(path, buf, 0o644); err != nil {
+	if err := dataset.WriteNPY(path, d); err != nil {
 		t.Fatal(err)
 	}
 }

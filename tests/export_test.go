@@ -252,34 +252,7 @@ type compareOut struct {
 // Runtime on four calibration samples and applies the agreement thresholds.
 func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq string, samples []string, tc exportCase) {
 	t.Helper()
-	nodeModules := repo(".ort", "node_modules")
-	if _, err := os.Stat(filepath.Join(nodeModules, "@litertjs", "core")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("LiteRT for JavaScript is not installed in %s (scripts/install-ort.sh installs it)", nodeModules)
-		}
-		t.Skipf("LiteRT for JavaScript is not installed in %s", nodeModules)
-	}
-	// The float copy's metadata says which inputs and outputs are NHWC.
-	fdata, err := os.ReadFile(floatTFL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ff, err := tflite.Read(fdata)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{repo("scripts", "litert-compare.mjs"), nodeModules, floatTFL, qdq, "--layouts", tflite.Layouts(ff.Model)}, samples...)
-	cmd := exec.Command("node", args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("litert-compare: %v\n%s", err, stderr.String())
-	}
-	var res compareOut
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatalf("litert-compare output: %v", err)
-	}
+	res := runLiteRTCompare(t, floatTFL, qdq, samples)
 	// The output step is the output tensor's scale in the integer model.
 	data, _ := os.ReadFile(intTFL)
 	f, err := tflite.Read(data)

@@ -1,7 +1,6 @@
 package tflite
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -15,7 +14,9 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"gorgonia.org/tensor"
 
+	"github.com/onnxquant/onnxquant/internal/dataset"
 	"github.com/onnxquant/onnxquant/onnxio/onnxpb"
 )
 
@@ -27,25 +28,11 @@ func repoPath(parts ...string) string {
 
 func writeNpy(t *testing.T, path string, shape []int64, data []float32) {
 	t.Helper()
-	dims := make([]string, len(shape))
+	dims := make([]int, len(shape))
 	for i, d := range shape {
-		dims[i] = fmt.Sprint(d)
+		dims[i] = int(d)
 	}
-	sh := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		sh += ","
-	}
-	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", sh)
-	for (10+len(header)+1)%64 != 0 {
-		header += " "
-	}
-	header += "\n"
-	buf := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
-	buf = append(buf, header...)
-	for _, v := range data {
-		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-	}
-	if err := os.WriteFile(path, buf, 0o644); err != nil {
+	if err := dataset.WriteNPY(path, tensor.New(tensor.WithShape(dims...), tensor.WithBacking(data))); err != nil {
 		t.Fatal(err)
 	}
 }
