@@ -72,15 +72,22 @@ func posGrid(typ TensorType, m float64) *Quant {
 	return &Quant{Scale: []float32{float32(m / float64(qmax-qmin))}, ZeroPoint: []int64{qmin}}
 }
 
-// scalarOperand is a constant of rank r holding v exactly (the type's
-// largest value at scale v/qmax).
+// scalarOperand is a constant of rank r holding v exactly (±the type's
+// largest value at scale |v|/qmax; 0 at scale 1/qmax).
 func (c *converter) scalarOperand(name string, typ TensorType, r int, v float64) int {
 	_, qmax := typeRange(typ)
 	shape := make([]int32, r)
 	for i := range shape {
 		shape[i] = 1
 	}
-	return c.constTensor(name, typ, shape, []int64{qmax}, &Quant{Scale: []float32{float32(v / float64(qmax))}, ZeroPoint: []int64{0}})
+	q, a := qmax, math.Abs(v)
+	if v < 0 {
+		q = -q
+	}
+	if a == 0 {
+		q, a = 0, 1
+	}
+	return c.constTensor(name, typ, shape, []int64{q}, &Quant{Scale: []float32{float32(a / float64(qmax))}, ZeroPoint: []int64{0}})
 }
 
 // cubic emits z = c1·x + c2·x³ as x·(c1 + (c2·x)·x): MUL, MUL, ADD, MUL,

@@ -80,14 +80,10 @@ func (c *converter) reciprocal(n *onnxpb.NodeProto) error {
 	c.addOp(OpQuantize, []int{x.tensor}, []int{x16}, newOptions(OptQuantize))
 	r := tensor("_rsqrt16", symGrid(Int16, math.Sqrt(ymax)))
 	c.addOp(OpRsqrt, []int{x16}, []int{r}, nil)
-	if t.typ == Int16 {
-		out, _ := c.emitOut(t, x.shape, x.nhwc)
-		c.addOp(OpMul, []int{r, r}, []int{out}, newOptions(OptMul, 0))
-		return nil
+	y16 := t.qnt
+	if t.typ != Int16 {
+		y16 = symGrid(Int16, ymax)
 	}
-	y16 := tensor("_recip16", symGrid(Int16, ymax))
-	c.addOp(OpMul, []int{r, r}, []int{y16}, newOptions(OptMul, 0))
-	out, _ := c.emitOut(t, x.shape, x.nhwc)
-	c.addOp(OpQuantize, []int{y16}, []int{out}, newOptions(OptQuantize))
+	c.emitVia(t, x, name+"_recip16", y16, OpMul, []int{r, r}, newOptions(OptMul, 0))
 	return nil
 }

@@ -461,13 +461,8 @@ func (c *converter) neg(n *onnxpb.NodeProto) error {
 	if err != nil {
 		return err
 	}
-	typ := c.out.Tensors[x.tensor].Type
-	_, qmax := typeRange(typ)
-	shape := make([]int32, len(c.out.Tensors[x.tensor].Shape))
-	for i := range shape {
-		shape[i] = 1
-	}
-	minus := c.constTensor(n.GetName()+"_minus_one", typ, shape, []int64{-qmax}, &Quant{Scale: []float32{float32(1 / float64(qmax))}, ZeroPoint: []int64{0}})
+	in := c.out.Tensors[x.tensor]
+	minus := c.scalarOperand(n.GetName()+"_minus_one", in.Type, len(in.Shape), -1)
 	out, _ := c.emitOut(t, x.shape, x.nhwc)
 	c.addOp(OpMul, []int{x.tensor, minus}, []int{out}, newOptions(OptMul, 0))
 	return nil
@@ -688,9 +683,6 @@ func (c *converter) loneSqrt(n *onnxpb.NodeProto, x *value) error {
 	c.addOp(OpQuantize, []int{x.tensor}, []int{x16}, newOptions(OptQuantize))
 	r := tensor("_rsqrt16", grid(1/(2*so)))
 	c.addOp(OpRsqrt, []int{x16}, []int{r}, nil)
-	y16 := tensor("_sqrt16", grid(math.Max(ymax, math.Sqrt(xmax))))
-	c.addOp(OpMul, []int{x16, r}, []int{y16}, newOptions(OptMul, 0))
-	out, _ := c.emitOut(t, x.shape, x.nhwc)
-	c.addOp(OpQuantize, []int{y16}, []int{out}, newOptions(OptQuantize))
+	c.emitVia(t, x, n.GetName()+"_sqrt16", grid(math.Max(ymax, math.Sqrt(xmax))), OpMul, []int{x16, r}, newOptions(OptMul, 0))
 	return nil
 }

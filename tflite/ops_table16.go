@@ -62,12 +62,9 @@ func (c *converter) log16(n *onnxpb.NodeProto, x *value, t *outTarget) {
 		m := math.Max(math.Max(math.Abs(math.Log(T)), math.Abs(math.Log(T)-log16Levels*ln8)), math.Max(ymax, -ymin))
 		sumQ = symGrid(Int16, m)
 	}
-	sum := signedScalar(c, name+"_log_top", r, math.Log(T))
+	sum := c.scalarOperand(name+"_log_top", Int16, r, math.Log(T))
 	for k := 0; k < log16Levels; k++ {
-		u := tensor(levelName("_u", k), unit)
-		c.addOp(OpMul, []int{x.tensor, c.scalarOperand(name+levelName("_gain", k), Int16, r, math.Pow(8, float64(k))/T)}, []int{u}, newOptions(OptMul, 0))
-		um := tensor(levelName("_clamped", k), unit)
-		c.addOp(OpMaximum, []int{u, eighth}, []int{um}, newOptions(OptMaximumMinimum))
+		um := c.topEighthLevel(name, x, k, T, unit, eighth)
 		l := tensor(levelName("_log", k), symGrid(Int16, ln8))
 		c.addOp(OpLog, []int{um}, []int{l}, nil)
 		next := tensor(levelName("_sum", k), sumQ)
@@ -84,35 +81,10 @@ func (c *converter) log16(n *onnxpb.NodeProto, x *value, t *outTarget) {
 	floor := tensor("_floor", sumQ)
 	minQ := c.constTensor(name+"_ymin", Int16, []int32{1}, []int64{clampQ(math.Round(ymin/float64(sumQ.Scale[0])), Int16)}, sumQ)
 	c.addOp(OpAdd, []int{gain, minQ}, []int{floor}, newOptions(OptAdd, 0, 0))
-	if sumQ == t.qnt {
-		out, _ := c.emitOut(t, x.shape, x.nhwc)
-		c.addOp(OpMinimum, []int{sum, floor}, []int{out}, newOptions(OptMaximumMinimum))
-		return
-	}
-	y := tensor("_log16", sumQ)
-	c.addOp(OpMinimum, []int{sum, floor}, []int{y}, newOptions(OptMaximumMinimum))
-	out, _ := c.emitOut(t, x.shape, x.nhwc)
-	c.addOp(OpQuantize, []int{y}, []int{out}, newOptions(OptQuantize))
+	c.emitVia(t, x, name+"_log16", sumQ, OpMinimum, []int{sum, floor}, newOptions(OptMaximumMinimum))
 }
 
 func levelName(prefix string, k int) string { return prefix + string(rune('0'+k)) }
-
-// signedScalar is an int16 constant of rank r holding v exactly (±32767 at
-// scale |v|/32767).
-func signedScalar(c *converter, name string, r int, v float64) int {
-	shape := make([]int32, r)
-	for i := range shape {
-		shape[i] = 1
-	}
-	q, a := int64(32767), math.Abs(v)
-	if v < 0 {
-		q = -q
-	}
-	if a == 0 {
-		q, a = 0, 1
-	}
-	return c.constTensor(name, Int16, shape, []int64{q}, &Quant{Scale: []float32{float32(a / 32767)}, ZeroPoint: []int64{0}})
-}
 
 // sqrt16 maps an int16 Sqrt the way log16 maps Log, multiplicatively: with
 // u_k = x·8^k/T clamped to [1/8, 1] as there, the factors √u_k =
@@ -143,10 +115,7 @@ func (c *converter) sqrt16(n *onnxpb.NodeProto, x *value, t *outTarget) {
 	eighth := c.constTensor(name+"_eighth", Int16, []int32{1}, []int64{4096}, unit)
 	prod := -1
 	for k := 0; k < log16Levels; k++ {
-		u := tensor(levelName("_u", k), unit)
-		c.addOp(OpMul, []int{x.tensor, c.scalarOperand(name+levelName("_gain", k), Int16, r, math.Pow(8, float64(k))/T)}, []int{u}, newOptions(OptMul, 0))
-		um := tensor(levelName("_clamped", k), unit)
-		c.addOp(OpMaximum, []int{u, eighth}, []int{um}, newOptions(OptMaximumMinimum))
+		um := c.topEighthLevel(name, x, k, T, unit, eighth)
 		rs := tensor(levelName("_rsqrt", k), symGrid(Int16, math.Sqrt(8)))
 		c.addOp(OpRsqrt, []int{um}, []int{rs}, nil)
 		f := tensor(levelName("_root", k), unit)
@@ -169,13 +138,36 @@ func (c *converter) sqrt16(n *onnxpb.NodeProto, x *value, t *outTarget) {
 	top := float64(y16.Scale[0]) * 32767
 	floor := tensor("_floor", y16)
 	c.addOp(OpMul, []int{x.tensor, c.scalarOperand(name+"_zero_gain", Int16, r, top/float64(in.Quant.Scale[0]))}, []int{floor}, newOptions(OptMul, int64(ActRelu)))
-	if y16 == t.qnt {
+	c.emitVia(t, x, name+"_sqrt16", y16, OpMinimum, []int{scaled, floor}, newOptions(OptMaximumMinimum))
+}
+
+// topEighthLevel is level k of log16 and sqrt16: u_k = x·8^k/T on int16's
+// [0, 1] grid (unit), raised to at least 1/8 (the eighth constant), the
+// part of its input grid where TFLite's interpolated int16 tables are
+// accurate.
+func (c *converter) topEighthLevel(name string, x *value, k int, T float64, unit *Quant, eighth int) int {
+	shape := c.out.Tensors[x.tensor].Shape
+	tensor := func(suffix string) int {
+		return c.addTensor(&Tensor{Name: name + suffix, Type: Int16, Shape: shape, Quant: unit})
+	}
+	u := tensor(levelName("_u", k))
+	c.addOp(OpMul, []int{x.tensor, c.scalarOperand(name+levelName("_gain", k), Int16, len(shape), math.Pow(8, float64(k))/T)}, []int{u}, newOptions(OptMul, 0))
+	um := tensor(levelName("_clamped", k))
+	c.addOp(OpMaximum, []int{u, eighth}, []int{um}, newOptions(OptMaximumMinimum))
+	return um
+}
+
+// emitVia writes op into the output when q is the output's own grid, else
+// into an int16 tensor (name) on q followed by a QUANTIZE to the output: the
+// rewrites compute at 16 bits and round to the quantizer's grid once.
+func (c *converter) emitVia(t *outTarget, x *value, name string, q *Quant, op BuiltinOp, inputs []int, opts *Options) {
+	if q == t.qnt {
 		out, _ := c.emitOut(t, x.shape, x.nhwc)
-		c.addOp(OpMinimum, []int{scaled, floor}, []int{out}, newOptions(OptMaximumMinimum))
+		c.addOp(op, inputs, []int{out}, opts)
 		return
 	}
-	y := tensor("_sqrt16", y16)
-	c.addOp(OpMinimum, []int{scaled, floor}, []int{y}, newOptions(OptMaximumMinimum))
+	mid := c.addTensor(&Tensor{Name: name, Type: Int16, Shape: c.out.Tensors[x.tensor].Shape, Quant: q})
+	c.addOp(op, inputs, []int{mid}, opts)
 	out, _ := c.emitOut(t, x.shape, x.nhwc)
-	c.addOp(OpQuantize, []int{y}, []int{out}, newOptions(OptQuantize))
+	c.addOp(OpQuantize, []int{mid}, []int{out}, newOptions(OptQuantize))
 }
