@@ -79,30 +79,9 @@ numerics() {
 	"$work/onnxquant" export "$q" --target "$target" --float-io -o "$ff" >/dev/null 2>&1 || return 0
 	local samples=() layouts
 	for s in $(ls "$calib" | head -4); do samples+=("$calib/$s"); done
-	layouts=$(python3 - "$ff" <<'PY'
-import json, re, sys
-b = open(sys.argv[1], "rb").read()
-m = re.search(rb'\{"target".*?"output_layouts":\[[^\]]*\]\}', b)
-d = json.loads(m.group(0))
-print(",".join(d["input_layouts"]) + "/" + ",".join(d["output_layouts"]))
-PY
-)
+	layouts=$(python3 "$repo/scripts/tflite-layouts.py" "$ff")
 	local res
-	res=$(node "$repo/scripts/litert-compare.mjs" "$repo/.ort/node_modules" "$ff" "$q" --layouts "$layouts" "${samples[@]}" 2>"$work/node.err" | python3 -c '
-import json, math, sys
-d = json.load(sys.stdin)
-sq, within, n, agree, cls = [], 0, 0, 0, 0
-for r in d["results"]:
-    for o in r["outputs"].values():
-        a, b = o["ort"], o["litert"]
-        sig = sum(x * x for x in a); err = sum((x - y) ** 2 for x, y in zip(a, b))
-        sq.append(10 * math.log10(sig / err) if err > 0 else float("inf"))
-        vals = sorted(set(a)); step = min((y - x for x, y in zip(vals, vals[1:])), default=0)
-        within += sum(1 for x, y in zip(a, b) if abs(x - y) <= step * 1.0001); n += len(a)
-        if len(a) > 1:
-            cls += 1; agree += b[max(range(len(a)), key=a.__getitem__)] == max(b)
-print("%.1f | %.1f%% | %s" % (min(sq), 100 * within / n, "%d/%d" % (agree, cls) if cls else "-"))
-') || res="LiteRT cannot run it: $(grep -o 'ERROR: [^;]*' "$work/node.err" | head -2 | tr '\n' ' ' | sed 's/|/\\|/g') | |"
+	res=$(node "$repo/scripts/litert-compare.mjs" "$repo/.ort/node_modules" "$ff" "$q" --layouts "$layouts" "${samples[@]}" 2>"$work/node.err" | python3 "$repo/scripts/numerics-summary.py") || res="LiteRT cannot run it: $(grep -o 'ERROR: [^;]*' "$work/node.err" | head -2 | tr '\n' ' ' | sed 's/|/\\|/g') | |"
 	nrows+=("| $label | $res |")
 }
 

@@ -2,8 +2,12 @@
 // --float-io) in LiteRT for JavaScript and the QDQ ONNX model in ONNX
 // Runtime on the same .npy samples, and prints both outputs as JSON:
 //
-//   node scripts/litert-compare.mjs NODE_MODULES MODEL.tflite MODEL.onnx [--layouts IN/OUT] SAMPLE.npy...
+//   node scripts/litert-compare.mjs NODE_MODULES MODEL.tflite MODEL.onnx [--layouts IN/OUT] [--ort-self] SAMPLE.npy...
 //
+// --ort-self also runs the QDQ model in ONNX Runtime with its graph
+// optimizations off (every DequantizeLinear -> op -> QuantizeLinear in
+// float, where the default fuses them into integer kernels) and adds those
+// outputs as "ort_plain": how far the oracle agrees with itself.
 // A sample may also be a folder holding one <input name>.npy per input.
 // --layouts gives the layout of each TFLite input and output as the
 // exporter's metadata records it ("NHWC" or "ONNX", comma-separated, inputs
@@ -35,6 +39,8 @@ if (rest[0] === '--layouts') {
   layouts = {in: ins ? ins.split(',') : [], out: outs ? outs.split(',') : []};
   rest.splice(0, 2);
 }
+const ortSelf = rest[0] === '--ort-self';
+if (ortSelf) rest.shift();
 const samples = rest;
 const wasmDir = path.join(nodeModules, '@litertjs/core/wasm/');
 globalThis.self = globalThis;
@@ -85,6 +91,7 @@ function nhwcToNchw(data, shape) {
 await litert.loadLiteRt(wasmDir);
 const model = await litert.loadAndCompile(new Uint8Array(fs.readFileSync(tflitePath)), {accelerator: 'wasm'});
 const session = await ort.InferenceSession.create(onnxPath);
+const plain = ortSelf ? await ort.InferenceSession.create(onnxPath, {graphOptimizationLevel: 'disabled'}) : null;
 const tflInputs = model.getInputDetails();
 const tflOutputs = model.getOutputDetails();
 const results = [];
@@ -98,6 +105,7 @@ for (const sample of samples) {
   const ortFeeds = {};
   for (const [name, v] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(v.type, v.data, v.shape);
   const ortOut = await session.run(ortFeeds);
+  const plainOut = plain ? await plain.run(ortFeeds) : null;
   const tflIn = tflInputs.map((d, i) => {
     // By name where the TFLite input keeps the ONNX one's (a --branch
     // export drops the inputs only the If's condition reads), else by
@@ -124,6 +132,7 @@ for (const sample of samples) {
       s.length === 4 && o.dims.length === 4 && s[3] === o.dims[1] && s[1] === o.dims[2] && s[2] === o.dims[3] && o.dims[1] !== o.dims[3];
     if (nhwc) lr = nhwcToNchw(lr, s);
     outs[name] = {shape: Array.from(o.dims), ort: Array.from(o.data), litert: Array.from(lr)};
+    if (plainOut) outs[name].ort_plain = Array.from(plainOut[name].data);
   }
   results.push({sample, outputs: outs});
   for (const t of tflIn) t.delete?.();

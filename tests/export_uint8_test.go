@@ -13,9 +13,9 @@ import (
 	"github.com/onnxquant/onnxquant/tflite"
 )
 
-// inputQParams returns the scale and zero point of the QuantizeLinear
-// that quantizes graph input name in a QDQ model.
-func inputQParams(t *testing.T, model, name string) (float32, int64, onnxpb.TensorProto_DataType) {
+// quantizeQParams returns the scale and zero point of the QuantizeLinear
+// that quantizes tensor name (a graph input, an op's output) in a QDQ model.
+func quantizeQParams(t *testing.T, model, name string) (float32, int64, onnxpb.TensorProto_DataType) {
 	t.Helper()
 	m, err := onnxio.Load(model)
 	if err != nil {
@@ -26,8 +26,16 @@ func inputQParams(t *testing.T, model, name string) (float32, int64, onnxpb.Tens
 	for _, in := range g.GetInitializer() {
 		inits[in.GetName()] = in
 	}
+	// A graph output is the DequantizeLinear's output: follow it back to
+	// the QuantizeLinear that feeds it.
+	quantized := map[string]bool{name: true}
 	for _, n := range g.GetNode() {
-		if n.GetOpType() != "QuantizeLinear" || n.Input[0] != name {
+		if n.GetOpType() == "DequantizeLinear" && n.Output[0] == name {
+			quantized[n.Input[0]] = true
+		}
+	}
+	for _, n := range g.GetNode() {
+		if n.GetOpType() != "QuantizeLinear" || !quantized[n.Input[0]] && !quantized[n.Output[0]] {
 			continue
 		}
 		s, err := onnxio.Float32s(inits[n.Input[1]], m.Dir)
@@ -89,7 +97,7 @@ func TestExportUint8IOThroughVela(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			scale, zp, dt := inputQParams(t, q, "input")
+			scale, zp, dt := quantizeQParams(t, q, "input")
 			if dt != onnxpb.TensorProto_UINT8 {
 				t.Fatalf("the QDQ model quantizes its input to %v, want UINT8", dt)
 			}

@@ -84,6 +84,7 @@ type batchEntry struct {
 	Equalize       bool     `yaml:"equalize"`
 	QAT            bool     `yaml:"qat"`
 	TFLite         string   `yaml:"tflite"`
+	TFLiteGrids    bool     `yaml:"tflite_grids"`
 	CutFrom        pathList `yaml:"cut_from"`
 	CutTo          pathList `yaml:"cut_to"`
 	CalibFull      bool     `yaml:"calib_full"`
@@ -91,7 +92,7 @@ type batchEntry struct {
 
 // entryKeys lists the manifest entry keys, for the unknown-key message.
 const entryKeys = "model, calib, target, scheme, config, output, min_sqnr, input_shape, observer, bias_correction, " +
-	"equalize, qat, tflite, cut_from, cut_to, calib_full"
+	"equalize, qat, tflite, tflite_grids, cut_from, cut_to, calib_full"
 
 type manifestFile struct {
 	Models []batchEntry `yaml:"models"`
@@ -273,7 +274,8 @@ func (e batchEntry) applyOverrides(job *quantizeJob) error {
 	if err != nil {
 		return err
 	}
-	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: e.BiasCorrection, EqualizeCrossLayer: e.Equalize}
+	job.Accuracy = quantize.Accuracy{Observer: obs, BiasCorrection: e.BiasCorrection, EqualizeCrossLayer: e.Equalize,
+		TFLiteGrids: e.TFLiteGrids}
 	job.QAT = e.QAT
 	job.TFLite = e.TFLite
 	job.Cut = cutSpec{From: splitNames(e.CutFrom), To: splitNames(e.CutTo), CalibFull: e.CalibFull}
