@@ -44,7 +44,8 @@ type exportCase struct {
 	// argmax: the output is a classifier's logits.
 	argmax bool
 	// threshold, when set, is a detector's decision threshold: the
-	// decisions (score >= threshold) must be identical.
+	// decisions (score >= threshold) must be identical on ≥ 99% of the
+	// elements of every sample's output.
 	threshold float64
 	// extra are more quantize flags (--min-sqnr 0 for a model the default
 	// accuracy floor refuses: what compiles is tested here, not accuracy).
@@ -87,6 +88,14 @@ var exportSubset = []exportCase{
 	// (docs/export.md).
 	{"yolox_nano", "yolox416", "int8", "ethos-u55-128", true, true, false, 0, []string{"--min-sqnr", "0"}},
 	{"yolox_nano", "yolox416", "a16w8", "ethos-u85-256", true, false, false, 0, []string{"--min-sqnr", "0"}},
+	// The PP-OCRv3 text detector's output is a probability map, judged at
+	// the DB threshold 0.3 pixel by pixel. Its int8 SQNR against ONNX
+	// Runtime is sqnrKnownLow (2-11 dB): the output Sigmoid's input step is
+	// 3.87 wide, so a one-step logit difference moves a probability by up
+	// to 0.48, and ONNX Runtime disagrees with itself as much (graph
+	// optimizations on against off: 0.4-12 dB, 99.0-99.4% of the decisions
+	// identical; docs/numerics-self.md).
+	{"ppocr_v3_det", "ocr_det256x384", "int8", "ethos-u55-128", true, true, false, 0.3, []string{"--min-sqnr", "0"}},
 }
 
 // vela returns the path of the Vela compiler: $ONNXQUANT_VELA or
@@ -290,10 +299,15 @@ func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq string, samples []string,
 				t.Errorf("%s %s: %.2f%% of elements within one output step, want ≥ 99%%", r.Sample, name, 100*share)
 			}
 			if tc.threshold != 0 {
+				same := 0
 				for i := range o.ORT {
-					if (o.ORT[i] >= tc.threshold) != (o.LiteRT[i] >= tc.threshold) {
-						t.Errorf("%s %s[%d]: ONNX Runtime %g and LiteRT %g fall on different sides of %g", r.Sample, name, i, o.ORT[i], o.LiteRT[i], tc.threshold)
+					if (o.ORT[i] >= tc.threshold) == (o.LiteRT[i] >= tc.threshold) {
+						same++
 					}
+				}
+				t.Logf("%s %s: %d of %d decisions at %g identical", filepath.Base(r.Sample), name, same, len(o.ORT), tc.threshold)
+				if float64(same) < 0.99*float64(len(o.ORT)) {
+					t.Errorf("%s %s: %d of %d decisions at %g identical, want ≥ 99%%", r.Sample, name, same, len(o.ORT), tc.threshold)
 				}
 			}
 			if tc.argmax && nearTie(o.ORT, 2*steps[name]) {
