@@ -38,8 +38,12 @@ type exportCase struct {
 	// yolox_nano 58% (a Sigmoid: LOGISTIC's fixed 1/256 grid, then a
 	// QUANTIZE to the quantizer's, rounds twice). The following layers of
 	// these 20-150-layer networks amplify those steps (docs/export.md has
-	// the tables and the prefix measurements). For them the test asserts
-	// argmax agreement where there is one and logs the SQNR.
+	// the tables and the prefix measurements). The models cannot do better:
+	// in ONNX Runtime alone, one element of an early activation moved by
+	// one step takes their outputs to 11-26 dB (scripts/one-step.sh,
+	// docs/export.md). For them the test asserts argmax agreement where
+	// there is one, decisions where there is a threshold, and logs the
+	// SQNR.
 	sqnrKnownLow bool
 	// argmax: the output is a classifier's logits.
 	argmax bool
