@@ -123,6 +123,19 @@ func TestTFLiteGrids(t *testing.T) {
 		}
 	}
 
+	// A batch manifest entry sets it per model.
+	manifest := filepath.Join(dir, "manifest.yaml")
+	text := "models:\n  - {model: float.onnx, calib: " + calib + ", output: batch.onnx, tflite_grids: true}\n"
+	if err := os.WriteFile(manifest, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := onnxquant(t, "batch", manifest); r.code != 0 {
+		t.Fatalf("batch: exit %d\n%s", r.code, r.stderr)
+	}
+	if scale, zp, _ := quantizeQParams(t, filepath.Join(dir, "batch.onnx"), "s"); scale != 1.0/256 || zp != -128 {
+		t.Errorf("batch tflite_grids: s scale %g, zero point %d; want 1/256, -128", scale, zp)
+	}
+
 	q16 := filepath.Join(dir, "a16w8.onnx")
 	if r := onnxquant(t, "quantize", model, "--calib", calib, "-o", q16, "-q", "--scheme", "a16w8", "--target", "ethos-u85-256", "--tflite-grids"); r.code != 0 {
 		t.Fatalf("quantize a16w8: exit %d\n%s", r.code, r.stderr)
