@@ -93,6 +93,11 @@ func TestTFLiteGrids(t *testing.T) {
 	if n := quantizeCount(tfl); n != 2 {
 		t.Errorf("without --tflite-grids: %d QUANTIZE operators, want 2 (one after each LOGISTIC)", n)
 	}
+	// export points at the option where it would spare operators.
+	if r := onnxquant(t, "export", q, "-o", filepath.Join(dir, "observed_again.tflite")); r.code != 0 ||
+		!strings.Contains(r.stderr, "note: 2 LOGISTIC/TANH/SOFTMAX output(s) need a QUANTIZE") || !strings.Contains(r.stderr, "--tflite-grids") {
+		t.Errorf("export without --tflite-grids: exit %d, want a note naming the 2 requantized LOGISTICs and the option:\n%s", r.code, r.stderr)
+	}
 	if off := stepsOff(q, ff, float64(scale)); off == 0 {
 		t.Errorf("without --tflite-grids no element of s is one step off: the double rounding this option removes is not there")
 	} else {
@@ -109,6 +114,11 @@ func TestTFLiteGrids(t *testing.T) {
 	}
 	if n := quantizeCount(tfl); n != 1 {
 		t.Errorf("with --tflite-grids: %d QUANTIZE operators, want 1 (after the shared Sigmoid only)", n)
+	}
+	// The Sigmoid sharing the Concat's grid keeps its QUANTIZE, and the
+	// option was used: no note.
+	if r := onnxquant(t, "export", q, "-o", filepath.Join(dir, "grids_again.tflite")); r.code != 0 || strings.Contains(r.stderr, "note:") {
+		t.Errorf("export after --tflite-grids: exit %d, want no note:\n%s", r.code, r.stderr)
 	}
 	if off := stepsOff(q, ff, float64(scale)); off != 0 {
 		t.Errorf("with --tflite-grids %d elements of s differ between LiteRT and ONNX Runtime, want none", off)

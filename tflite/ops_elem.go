@@ -310,6 +310,29 @@ func fixedQuant(op BuiltinOp, typ TensorType) *Quant {
 	return &Quant{Scale: []float32{1.0 / 256}, ZeroPoint: []int64{-128}}
 }
 
+// RequantizedTableOps counts the LOGISTIC, TANH and SOFTMAX operators of m
+// whose output goes through a QUANTIZE to another grid: the ones whose
+// quantizer chose a grid other than TFLite's fixed one (onnxquant quantize
+// --tflite-grids chooses TFLite's).
+func RequantizedTableOps(m *Model) int {
+	fixed := map[int]bool{}
+	for _, op := range m.Operators {
+		switch op.Op {
+		case OpLogistic, OpTanh, OpSoftmax:
+			for _, o := range op.Outputs {
+				fixed[o] = true
+			}
+		}
+	}
+	n := 0
+	for _, op := range m.Operators {
+		if op.Op == OpQuantize && len(op.Inputs) == 1 && fixed[op.Inputs[0]] {
+			n++
+		}
+	}
+	return n
+}
+
 // withFixedOutput emits op into the fixed output qparams TFLite requires,
 // then a QUANTIZE to the quantizer's choice when it differs.
 func (c *converter) withFixedOutput(n *onnxpb.NodeProto, op BuiltinOp, x *value, t *outTarget, opts *Options) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -96,14 +97,16 @@ func exportFile(in, branch string, opts *tflite.ExportOptions, note func(string)
 	if err := checkQDQ(m, opts.Target, opts.Interrupt); err != nil {
 		return nil, fmt.Errorf("model %q: %w", in, err)
 	}
-	data, err := exportModel(m, *opts)
+	data, err := exportModel(m, *opts, func(s string) { note("note: " + s) })
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", in, err)
 	}
 	return data, nil
 }
 
-func exportModel(m *onnxio.Model, opts tflite.ExportOptions) ([]byte, error) {
+// exportModel converts and checks m, and notes what quantizing it again
+// would spare the NPU.
+func exportModel(m *onnxio.Model, opts tflite.ExportOptions, note func(string)) ([]byte, error) {
 	tm, err := tflite.Export(m, opts)
 	if err != nil {
 		var cf *tflite.ControlFlowError
@@ -114,6 +117,13 @@ func exportModel(m *onnxio.Model, opts tflite.ExportOptions) ([]byte, error) {
 	}
 	if err := tflite.Check(tm, opts.Target); err != nil {
 		return nil, err
+	}
+	// After --tflite-grids the ones left share their grid with another
+	// tensor (a Concat with a box regression) and must keep it.
+	gridded := strings.Contains(onnxquant.Provenance(m.Proto)[onnxquant.MetaStages], "tflite-grids")
+	if n := tflite.RequantizedTableOps(tm); n > 0 && !opts.FloatIO && !gridded {
+		note(fmt.Sprintf("%d LOGISTIC/TANH/SOFTMAX output(s) need a QUANTIZE from TFLite's fixed grid to the quantizer's; "+
+			"quantizing with --tflite-grids spares those NPU operators and the second rounding (docs/export.md)", n))
 	}
 	return tflite.Marshal(tm)
 }

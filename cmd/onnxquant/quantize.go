@@ -430,7 +430,8 @@ func quantizeToFile(ctx context.Context, job quantizeJob) (*quantizeReport, erro
 	if job.TFLite != "" {
 		// Exported before anything is written, so that a model the
 		// exporter refuses leaves neither file.
-		if tfl, err = exportModel(m, tflite.ExportOptions{Target: rep.Target, Interrupt: interruptOf(ctx)}); err != nil {
+		note := func(s string) { rep.Notes = append(rep.Notes, s) }
+		if tfl, err = exportModel(m, tflite.ExportOptions{Target: rep.Target, Interrupt: interruptOf(ctx)}, note); err != nil {
 			return finish(fmt.Errorf("model %q: %w", job.In, err))
 		}
 	}
