@@ -171,7 +171,7 @@ done
 	echo "until the first such step, after which the following layers amplify it: in ONNX Runtime alone, one element"
 	echo "of an early activation moved by one step takes these networks to 11-26 dB (scripts/one-step.sh), so no"
 	echo "exporter can hold them to 30 dB. \`quantize --tflite-grids\` removes the Sigmoid's double rounding (yolox_nano"
-	echo "15 to 21 dB here, and faster on the NPU). The a16w8 exports, where one step"
+	echo "15 to 21 dB and faster on the NPU, docs/numerics-self.md). The a16w8 exports, where one step"
 	echo "is 256 times smaller, agree far better, except on U55 and U65 where the table ops stay at int8: each one"
 	echo "is an island of int8 steps 16 to 256 times the int16 grid around it, hence the gap to U85. docs/export.md"
 	echo "has the method and the numbers. Branch exports (--branch) are not compared here: ONNX Runtime runs the"
