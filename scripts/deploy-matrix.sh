@@ -11,30 +11,14 @@
 # DEPLOY_MODELS="a b" limits the run to those corpus models.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-corpus="${ONNXQUANT_CORPUS:-$repo/../shared/corpus}"
-vela="${ONNXQUANT_VELA:-$repo/../shared/tools/vela/vela}"
-out="${1:-$repo/docs/deploy.md}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
-bash "$repo/scripts/install-litert.sh"
-go build -o "$work/onnxquant" "$repo/cmd/onnxquant"
+out="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/docs/deploy.md}"
+source "$(dirname "${BASH_SOURCE[0]}")/corpus-setup.sh"
 
 # model calibration-folder[,another...] [extra quantize flags]: Silero's
 # If takes its 16 kHz branch on one folder and its 8 kHz branch on the
 # other, so it needs both (a path no sample takes is an error).
 models=(
-	"mobilenet_v2 imagenet224"
-	"resnet18 imagenet224"
-	"squeezenet1_1 imagenet224"
-	"mobilenet_v3_small imagenet224"
-	"ppocr_mobile_v2_cls ocr_cls48x192"
-	"oww_embedding oww_mel76x32"
-	"tiny_transformer logmel16x40"
-	"yolox_nano yolox416"
-	"ppocr_v3_det ocr_det256x384"
-	"blazeface_front face128_nhwc"
+	"${exportable_models[@]}"
 	"oww_melspectrogram oww_audio1760"
 	"oww_hey_jarvis oww_emb16x96"
 	"branchy_if_loop branchy"

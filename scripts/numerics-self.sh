@@ -15,28 +15,9 @@
 # NUMERICS_MODELS="a b" limits the run to those corpus models.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-corpus="${ONNXQUANT_CORPUS:-$repo/../shared/corpus}"
-vela="${ONNXQUANT_VELA:-$repo/../shared/tools/vela/vela}"
-out="${1:-$repo/docs/numerics-self.md}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
-bash "$repo/scripts/install-litert.sh"
-go build -o "$work/onnxquant" "$repo/cmd/onnxquant"
-
-models=(
-	"mobilenet_v2 imagenet224"
-	"resnet18 imagenet224"
-	"squeezenet1_1 imagenet224"
-	"mobilenet_v3_small imagenet224"
-	"ppocr_mobile_v2_cls ocr_cls48x192"
-	"oww_embedding oww_mel76x32"
-	"tiny_transformer logmel16x40"
-	"yolox_nano yolox416"
-	"ppocr_v3_det ocr_det256x384"
-	"blazeface_front face128_nhwc"
-)
+out="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/docs/numerics-self.md}"
+source "$(dirname "${BASH_SOURCE[0]}")/corpus-setup.sh"
+models=("${exportable_models[@]}")
 variants=(
 	"int8 ethos-u55-128"
 	"int8 ethos-u55-128 --tflite-grids"

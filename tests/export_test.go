@@ -267,11 +267,7 @@ func compareLiteRT(t *testing.T, floatTFL, intTFL, qdq string, samples []string,
 	t.Helper()
 	res := runLiteRTCompare(t, floatTFL, qdq, samples)
 	// The output step is the output tensor's scale in the integer model.
-	data, _ := os.ReadFile(intTFL)
-	f, err := tflite.Read(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readTFLite(t, intTFL)
 	steps := map[string]float64{}
 	for _, o := range f.Model.Outputs {
 		ot := f.Model.Tensors[o]
@@ -523,11 +519,7 @@ func TestExportArmNN(t *testing.T) {
 			if r := onnxquant(t, "export", q, "--float-io", "-o", ff); r.code != 0 {
 				t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
 			}
-			data, _ := os.ReadFile(ff)
-			f, err := tflite.Read(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := readTFLite(t, ff)
 			layouts := tflite.Layouts(f.Model)
 			samples := firstSamples(t, tc.calib, 2) // CpuRef takes seconds per 224×224 sample
 			cmd := exec.Command("/usr/bin/python3", append([]string{repo("scripts", "armnn-run.py"), ff, layouts}, samples...)...)
@@ -555,11 +547,7 @@ func TestExportArmNN(t *testing.T) {
 			if err := json.Unmarshal(lout, &lr); err != nil {
 				t.Fatal(err)
 			}
-			idata, _ := os.ReadFile(tfl)
-			fi, err := tflite.Read(idata)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fi := readTFLite(t, tfl)
 			step := float64(fi.Model.Tensors[fi.Model.Outputs[0]].Quant.Scale[0])
 			for i, r := range lr.Results {
 				for _, o := range r.Outputs {
@@ -600,14 +588,7 @@ func TestExportTargetDefaultsToTheRecordedOne(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
 		}
-		data, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := tflite.Read(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := readTFLite(t, out)
 		for _, md := range f.Model.Metadata {
 			if md.Name == tflite.MetadataName {
 				var info tflite.ExportInfo
@@ -669,14 +650,7 @@ func TestExportInt16Log(t *testing.T) {
 	if r := onnxquant(t, "export", q, "--float-io", "-o", ff); r.code != 0 {
 		t.Fatalf("export --float-io: exit %d\n%s", r.code, r.stderr)
 	}
-	data, err := os.ReadFile(tfl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := tflite.Read(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readTFLite(t, tfl)
 	step := float64(f.Model.Tensors[f.Model.Outputs[0]].Quant.Scale[0])
 	res := runLiteRTCompare(t, ff, q, firstSamples(t, calib, 4))
 	floors := 0
@@ -798,14 +772,7 @@ func runLiteRTCompare(t *testing.T, floatTFL, qdq string, samples []string) comp
 		}
 		t.Skipf("LiteRT for JavaScript is not installed in %s", nodeModules)
 	}
-	data, err := os.ReadFile(floatTFL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := tflite.Read(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readTFLite(t, floatTFL)
 	args := append([]string{repo("scripts", "litert-compare.mjs"), nodeModules, floatTFL, qdq, "--layouts", tflite.Layouts(f.Model)}, samples...)
 	cmd := exec.Command("node", args...)
 	var stderr strings.Builder
@@ -868,4 +835,19 @@ func checkSilero(t *testing.T, res compareOut) {
 			}
 		}
 	}
+}
+
+// readTFLite reads a TFLite file the test wrote back through the project's
+// reader.
+func readTFLite(t *testing.T, path string) *tflite.File {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := tflite.Read(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return f
 }

@@ -40,14 +40,7 @@ func TestTFLiteGrids(t *testing.T) {
 	dir := t.TempDir()
 	model, calib := sigmoidGridsModel(t, dir)
 	quantizeCount := func(tfl string) int {
-		data, err := os.ReadFile(tfl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := tflite.Read(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := readTFLite(t, tfl)
 		n := 0
 		for _, op := range f.Model.Operators {
 			if op.Op == tflite.OpQuantize {
