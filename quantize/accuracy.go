@@ -82,7 +82,7 @@ type Accuracy struct {
 	// AdaRound chooses each weight's rounding direction by the layer
 	// output's error on the calibration data (the adaround stage).
 	AdaRound bool
-	// TFLiteGrids puts Sigmoid, Tanh and Softmax outputs on the fixed
+	// TFLiteGrids puts Sigmoid and Tanh outputs on the fixed
 	// grids TFLite's kernels use instead of their observed ranges (the
 	// tflite-grids stage), so that an exported model rounds them once, as
 	// the QDQ model does, with no QUANTIZE after them. Not an accuracy

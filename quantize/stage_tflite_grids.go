@@ -7,11 +7,11 @@ import (
 	"github.com/onnxquant/onnxquant/qpass"
 )
 
-const tfliteGridsDoc = `Give Sigmoid, Tanh and Softmax outputs the fixed grids of TFLite's kernels (--tflite-grids).
+const tfliteGridsDoc = `Give Sigmoid and Tanh outputs the fixed grids of TFLite's kernels (--tflite-grids).
 
-TFLite's LOGISTIC and SOFTMAX write int8 on scale 1/256 with zero point
-−128, TANH on 1/128 with zero point 0, and all three int16 on 1/32768 with
-zero point 0, whatever range was observed. The TFLite exporter keeps the
+TFLite's LOGISTIC writes int8 on scale 1/256 with zero point −128, TANH
+on 1/128 with zero point 0, and both int16 on 1/32768 with zero point 0,
+whatever range was observed. The TFLite exporter keeps the
 quantizer's grid by adding a QUANTIZE after the op, which costs one NPU
 operation per table op and rounds twice where the QDQ model rounds once,
 so the exported model drifts from ONNX Runtime's (docs/export.md). With
@@ -22,7 +22,9 @@ changed only when every tensor sharing it is the table op's output or a
 copy of it that cannot leave its range (Reshape, Transpose, Slice,
 MaxPool, ...): a Concat that also holds another op's output keeps the
 observed range. The grid covers the op's whole output range, so nothing
-is clipped; an output observed in a narrow part of it loses resolution.`
+is clipped; an output observed in a narrow part of it loses resolution.
+Softmax is not among them: every Ethos-U target decomposes it before
+annotation, and the SOFTMAX the exporter rebuilds keeps its QUANTIZE.`
 
 // gridPreservingOps pass their input's values through without leaving
 // their range, so a point they share with a table op's output can take the
@@ -67,7 +69,7 @@ func tfliteGridOf(p *qpass.Point) (q qpass.QParams, ok bool) {
 			return q, false
 		}
 		switch t := prod.Target.OpType; t {
-		case "Sigmoid", "Tanh", "Softmax":
+		case "Sigmoid", "Tanh":
 			if op != "" && op != t {
 				return q, false
 			}

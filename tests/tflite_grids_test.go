@@ -14,13 +14,14 @@ import (
 
 // sigmoidGridsModel has two Sigmoids of the same input: "s" alone, and
 // "s2" concatenated with the input itself, so that its qparams are shared
-// with a tensor whose range is not the Sigmoid's.
+// with a tensor whose range is not the Sigmoid's; and a Tanh, "th".
 func sigmoidGridsModel(t *testing.T, dir string) (model, calib string) {
 	b := newGraph("grids").input("x", 1, 256)
 	b.node("Sigmoid", "sig", []string{"x"}, []string{"s"})
 	b.node("Sigmoid", "sig2", []string{"x"}, []string{"s2"})
 	b.NamedNode("cat", "Concat", []string{"s2", "x"}, []string{"c"}, intAttr("axis", 1))
-	b.output("s", onnxpb.TensorProto_FLOAT, 2).output("c", onnxpb.TensorProto_FLOAT, 2)
+	b.node("Tanh", "tanh", []string{"x"}, []string{"th"})
+	b.output("s", onnxpb.TensorProto_FLOAT, 2).output("c", onnxpb.TensorProto_FLOAT, 2).output("th", onnxpb.TensorProto_FLOAT, 2)
 	model = b.save(t, dir, "float.onnx")
 	calib = writeSamples(t, 4, []int{1, 256}, func(i, j int) float32 {
 		return float32(6 * math.Sin(float64(i*256+j)*12.9898))
@@ -59,16 +60,16 @@ func TestTFLiteGrids(t *testing.T) {
 		}
 		return q, tfl, ff
 	}
-	// stepsOff counts the elements of output "s" where LiteRT and ONNX
+	// stepsOff counts the elements of an output where LiteRT and ONNX
 	// Runtime differ, failing on any difference above one step.
-	stepsOff := func(q, ff string, step float64) int {
+	stepsOff := func(q, ff, output string, step float64) int {
 		off := 0
 		for _, r := range runLiteRTCompare(t, ff, q, firstSamples(t, calib, 4)).Results {
-			o := r.Outputs["s"]
+			o := r.Outputs[output]
 			for i := range o.ORT {
 				d := math.Abs(o.ORT[i]-o.LiteRT[i]) / step
 				if d > 1.0001 {
-					t.Fatalf("%s s[%d]: ONNX Runtime %g, LiteRT %g: %.2f steps apart", r.Sample, i, o.ORT[i], o.LiteRT[i], d)
+					t.Fatalf("%s %s[%d]: ONNX Runtime %g, LiteRT %g: %.2f steps apart", r.Sample, output, i, o.ORT[i], o.LiteRT[i], d)
 				}
 				if d > 0.5 {
 					off++
@@ -83,15 +84,15 @@ func TestTFLiteGrids(t *testing.T) {
 	if scale == 1.0/256 {
 		t.Fatalf("without --tflite-grids the Sigmoid's output scale is already 1/256: the test does not cover the option")
 	}
-	if n := quantizeCount(tfl); n != 2 {
-		t.Errorf("without --tflite-grids: %d QUANTIZE operators, want 2 (one after each LOGISTIC)", n)
+	if n := quantizeCount(tfl); n != 3 {
+		t.Errorf("without --tflite-grids: %d QUANTIZE operators, want 3 (one after each LOGISTIC and the TANH)", n)
 	}
 	// export points at the option where it would spare operators.
 	if r := onnxquant(t, "export", q, "-o", filepath.Join(dir, "observed_again.tflite")); r.code != 0 ||
-		!strings.Contains(r.stderr, "note: 2 LOGISTIC/TANH/SOFTMAX output(s) need a QUANTIZE") || !strings.Contains(r.stderr, "--tflite-grids") {
-		t.Errorf("export without --tflite-grids: exit %d, want a note naming the 2 requantized LOGISTICs and the option:\n%s", r.code, r.stderr)
+		!strings.Contains(r.stderr, "note: 3 LOGISTIC/TANH output(s) need a QUANTIZE") || !strings.Contains(r.stderr, "--tflite-grids") {
+		t.Errorf("export without --tflite-grids: exit %d, want a note naming the 3 requantized LOGISTICs and TANH and the option:\n%s", r.code, r.stderr)
 	}
-	if off := stepsOff(q, ff, float64(scale)); off == 0 {
+	if off := stepsOff(q, ff, "s", float64(scale)); off == 0 {
 		t.Errorf("without --tflite-grids no element of s is one step off: the double rounding this option removes is not there")
 	} else {
 		t.Logf("observed grid (scale %g, zero point %d): %d elements of s one step off", scale, zp, off)
@@ -113,8 +114,15 @@ func TestTFLiteGrids(t *testing.T) {
 	if r := onnxquant(t, "export", q, "-o", filepath.Join(dir, "grids_again.tflite")); r.code != 0 || strings.Contains(r.stderr, "note:") {
 		t.Errorf("export after --tflite-grids: exit %d, want no note:\n%s", r.code, r.stderr)
 	}
-	if off := stepsOff(q, ff, float64(scale)); off != 0 {
+	if off := stepsOff(q, ff, "s", float64(scale)); off != 0 {
 		t.Errorf("with --tflite-grids %d elements of s differ between LiteRT and ONNX Runtime, want none", off)
+	}
+	scale, zp, dt = quantizeQParams(t, q, "th")
+	if scale != 1.0/128 || zp != 0 || dt != onnxpb.TensorProto_INT8 {
+		t.Errorf("th: scale %g, zero point %d, %v; want 1/128, 0, INT8", scale, zp, dt)
+	}
+	if off := stepsOff(q, ff, "th", float64(scale)); off != 0 {
+		t.Errorf("with --tflite-grids %d elements of th differ between LiteRT and ONNX Runtime, want none", off)
 	}
 	m, err := onnxio.Load(q)
 	if err != nil {

@@ -310,15 +310,16 @@ func fixedQuant(op BuiltinOp, typ TensorType) *Quant {
 	return &Quant{Scale: []float32{1.0 / 256}, ZeroPoint: []int64{-128}}
 }
 
-// RequantizedTableOps counts the LOGISTIC, TANH and SOFTMAX operators of m
-// whose output goes through a QUANTIZE to another grid: the ones whose
-// quantizer chose a grid other than TFLite's fixed one (onnxquant quantize
-// --tflite-grids chooses TFLite's).
+// RequantizedTableOps counts the LOGISTIC and TANH operators of m whose
+// output goes through a QUANTIZE to another grid: the ones whose quantizer
+// chose a grid other than TFLite's fixed one (onnxquant quantize
+// --tflite-grids chooses TFLite's). SOFTMAX is left out: the quantizer
+// decomposes softmax, so no option of it gives SOFTMAX its fixed grid.
 func RequantizedTableOps(m *Model) int {
 	fixed := map[int]bool{}
 	for _, op := range m.Operators {
 		switch op.Op {
-		case OpLogistic, OpTanh, OpSoftmax:
+		case OpLogistic, OpTanh:
 			for _, o := range op.Outputs {
 				fixed[o] = true
 			}

@@ -47,7 +47,7 @@ func quantizeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "auto-a16w8", Usage: "promote the most sensitive modules to 16x8 activations, where the target allows it, until every output reaches --min-sqnr on held-out calibration samples"},
 			&cli.GenericFlag{Name: "smooth-quant", Value: &alphaFlag{}, Usage: "migrate MatMul/Gemm activation outlier channels into the weights (SmoothQuant), with strength `ALPHA` in (0, 1] (--smooth-quant alone: 0.5)"},
 			&cli.BoolFlag{Name: "adaround", Usage: "choose each weight's rounding direction by its layer's output error on the calibration data (AdaRound-style)"},
-			&cli.BoolFlag{Name: "tflite-grids", Usage: "put Sigmoid, Tanh and Softmax outputs on the fixed grids of TFLite's kernels (int8 Sigmoid: 1/256, zero point -128) instead of their observed ranges, so the TFLite export rounds them once, as the QDQ model does, and needs no QUANTIZE after them (ExecuTorch observes them)"},
+			&cli.BoolFlag{Name: "tflite-grids", Usage: "put Sigmoid and Tanh outputs on the fixed grids of TFLite's kernels (int8 Sigmoid: 1/256, zero point -128) instead of their observed ranges, so the TFLite export rounds them once, as the QDQ model does, and needs no QUANTIZE after them (ExecuTorch observes them)"},
 			&cli.StringFlag{Name: "dump-after", Usage: "print the graph after `STAGE` or transform pass; \"list\" names them all"},
 			&cli.BoolFlag{Name: "verbose", Usage: "print each stage and transform pass as it runs, with its time"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
