@@ -20,6 +20,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import {createRequire} from 'node:module';
+// int64 samples (Silero's sample rate) feed only ONNX Runtime: the inputs
+// the TFLite model takes are float32.
+import {readNpy} from './npy.mjs';
 
 // LiteRT logs through console.log; keep stdout for the JSON result. Its
 // kernel errors (an operator it cannot run, e.g. int16 HARD_SWISH) only
@@ -54,21 +57,6 @@ globalThis.Module = {locateFile: (f) => wasmDir + f};
 
 const litert = await import(path.join(nodeModules, '@litertjs/core/dist/index.js'));
 const ort = createRequire(import.meta.url)(path.join(nodeModules, 'onnxruntime-node'));
-
-function readNpy(file) {
-  const buf = fs.readFileSync(file);
-  const hlen = buf.readUInt16LE(8);
-  const header = buf.toString('latin1', 10, 10 + hlen);
-  // int64 samples (Silero's sample rate) feed only ONNX Runtime: the
-  // inputs the TFLite model takes are float32.
-  const int64 = header.includes("'<i8'");
-  if (!header.includes("'<f4'") && !int64) throw new Error(`${file}: only float32 and int64 .npy samples are supported`);
-  const shape = header.match(/'shape':\s*\(([^)]*)\)/)[1].split(',').map((s) => s.trim()).filter((s) => s).map(Number);
-  const off = 10 + hlen;
-  const bytes = buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + buf.length);
-  if (int64) return {shape, data: new BigInt64Array(bytes), type: 'int64'};
-  return {shape, data: new Float32Array(bytes), type: 'float32'};
-}
 
 // Channels-last of any rank: [N, C, S...] in ONNX order is [N, S..., C] in
 // TFLite's (NHWC for rank 4, [N, L, C] for rank 3).

@@ -9,23 +9,13 @@
 //
 // scripts/one-step.sh makes the two cuts. Two integer implementations that
 // round one near-tie differently part by at least this much.
-import fs from 'node:fs';
 import path from 'node:path';
 import {createRequire} from 'node:module';
+import {readNpy} from './npy.mjs';
 
 const [nodeModules, prefixPath, suffixPath, samplePath, trialsArg] = process.argv.slice(2);
 const ort = createRequire(import.meta.url)(path.join(nodeModules, 'onnxruntime-node'));
 const trials = Number(trialsArg || 8);
-
-function readNpy(file) {
-  const buf = fs.readFileSync(file);
-  const hlen = buf.readUInt16LE(8);
-  const header = buf.toString('latin1', 10, 10 + hlen);
-  if (!header.includes("'<f4'")) throw new Error(`${file}: only float32 .npy samples are supported`);
-  const shape = header.match(/'shape':\s*\(([^)]*)\)/)[1].split(',').map((s) => s.trim()).filter((s) => s).map(Number);
-  const off = 10 + hlen;
-  return new ort.Tensor('float32', new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + buf.length)), shape);
-}
 
 function sqnr(ref, x) {
   let sig = 0, err = 0;
@@ -38,7 +28,8 @@ function sqnr(ref, x) {
 
 const prefix = await ort.InferenceSession.create(prefixPath);
 const suffix = await ort.InferenceSession.create(suffixPath);
-const mid = (await prefix.run({[prefix.inputNames[0]]: readNpy(samplePath)}))[prefix.outputNames[0]];
+const sample = readNpy(samplePath);
+const mid = (await prefix.run({[prefix.inputNames[0]]: new ort.Tensor(sample.type, sample.data, sample.shape)}))[prefix.outputNames[0]];
 const values = [...new Set(mid.data)].sort((a, b) => a - b);
 let step = Infinity;
 for (let i = 1; i < values.length; i++) step = Math.min(step, values[i] - values[i - 1]);

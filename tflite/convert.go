@@ -615,6 +615,20 @@ type outTarget struct {
 	qnt  *Quant
 }
 
+// unaryIO reads a one-input operator's input and the target of its output
+// (no activation fused): how most operators begin.
+func (c *converter) unaryIO(n *onnxpb.NodeProto) (*value, *outTarget, error) {
+	x, err := c.in(n.Input[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := c.target(n.Output[0], false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, t, nil
+}
+
 // target finds the quantization of a float output. allowFuse lets a
 // following Relu/Clip be folded when the output qparams make it exact.
 func (c *converter) target(out string, allowFuse bool) (*outTarget, error) {

@@ -350,11 +350,7 @@ func (c *converter) withFixedOutput(n *onnxpb.NodeProto, op BuiltinOp, x *value,
 
 // unary maps Sigmoid, Tanh, HardSwish and LeakyRelu.
 func (c *converter) unary(n *onnxpb.NodeProto) error {
-	x, err := c.in(n.Input[0])
-	if err != nil {
-		return err
-	}
-	t, err := c.target(n.Output[0], false)
+	x, t, err := c.unaryIO(n)
 	if err != nil {
 		return err
 	}
@@ -382,11 +378,7 @@ func (c *converter) unary(n *onnxpb.NodeProto) error {
 // holds alpha exactly (127 at scale alpha/127) and whose bias holds beta,
 // with the clamp fused (RELU, exact when the output range ends at 1).
 func (c *converter) hardSigmoid(n *onnxpb.NodeProto) error {
-	x, err := c.in(n.Input[0])
-	if err != nil {
-		return err
-	}
-	t, err := c.target(n.Output[0], false)
+	x, t, err := c.unaryIO(n)
 	if err != nil {
 		return err
 	}

@@ -122,11 +122,7 @@ func (c *converter) cubic(n *onnxpb.NodeProto, x *value, c1, c2, zSat float64) (
 // erf maps Erf to TANH of the cubic above, into the quantizer's output
 // qparams (a QUANTIZE after TANH's fixed output scale).
 func (c *converter) erf(n *onnxpb.NodeProto) error {
-	x, err := c.in(n.Input[0])
-	if err != nil {
-		return err
-	}
-	t, err := c.target(n.Output[0], false)
+	x, t, err := c.unaryIO(n)
 	if err != nil {
 		return err
 	}
@@ -144,11 +140,7 @@ func (c *converter) erf(n *onnxpb.NodeProto) error {
 // gelu maps Gelu (either approximation) to x·LOGISTIC(cubic) into the
 // quantizer's output qparams.
 func (c *converter) gelu(n *onnxpb.NodeProto) error {
-	x, err := c.in(n.Input[0])
-	if err != nil {
-		return err
-	}
-	t, err := c.target(n.Output[0], false)
+	x, t, err := c.unaryIO(n)
 	if err != nil {
 		return err
 	}

@@ -33,11 +33,7 @@ import (
 // output steps near 0 (the int16 input's small values fall inside the
 // table's first segments), so an int16 Reciprocal is refused on U55/U65.
 func (c *converter) reciprocal(n *onnxpb.NodeProto) error {
-	x, err := c.in(n.Input[0])
-	if err != nil {
-		return err
-	}
-	t, err := c.target(n.Output[0], false)
+	x, t, err := c.unaryIO(n)
 	if err != nil {
 		return err
 	}

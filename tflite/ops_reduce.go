@@ -113,11 +113,7 @@ func (c *converter) reduce(n *onnxpb.NodeProto) error {
 
 // exp maps Exp to EXP and Log to LOG (tables on the NPU).
 func (c *converter) exp(n *onnxpb.NodeProto) error {
-	x, err := c.in(n.Input[0])
-	if err != nil {
-		return err
-	}
-	t, err := c.target(n.Output[0], false)
+	x, t, err := c.unaryIO(n)
 	if err != nil {
 		return err
 	}
@@ -453,11 +449,7 @@ func (c *converter) slice(n *onnxpb.NodeProto) error {
 // on its own (Silero's adaptive normalisation: a Neg of a mean near 0,
 // where NEG was 12.5 off), MUL requantizes.
 func (c *converter) neg(n *onnxpb.NodeProto) error {
-	x, err := c.in(n.Input[0])
-	if err != nil {
-		return err
-	}
-	t, err := c.target(n.Output[0], false)
+	x, t, err := c.unaryIO(n)
 	if err != nil {
 		return err
 	}

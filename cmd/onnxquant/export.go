@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -120,7 +121,7 @@ func exportModel(m *onnxio.Model, opts tflite.ExportOptions, note func(string)) 
 	}
 	// After --tflite-grids the ones left share their grid with another
 	// tensor (a Concat with a box regression) and must keep it.
-	gridded := strings.Contains(onnxquant.Provenance(m.Proto)[onnxquant.MetaStages], "tflite-grids")
+	gridded := slices.Contains(strings.Split(onnxquant.Provenance(m.Proto)[onnxquant.MetaStages], ","), "tflite-grids")
 	if n := tflite.RequantizedTableOps(tm); n > 0 && !opts.FloatIO && !gridded {
 		note(fmt.Sprintf("%d LOGISTIC/TANH output(s) need a QUANTIZE from TFLite's fixed grid to the quantizer's; "+
 			"quantizing with --tflite-grids spares those NPU operators and the second rounding (docs/export.md)", n))
